@@ -1,0 +1,355 @@
+package v1alpha1_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/idaop/ida-operator/internal/controlplane"
+)
+
+// These tests run against a real kube-apiserver: what they assert is what
+// `kubectl apply` users meet.
+
+var (
+	k8s  client.Client
+	root string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runWithControlPlane(m))
+}
+
+func runWithControlPlane(m *testing.M) int {
+	cp, err := controlplane.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = cp.Stop() }()
+	if k8s, err = client.New(cp.Config, client.Options{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if root, err = controlplane.ProjectRoot(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+const validTrustFramework = `
+apiVersion: ida.idaop.dev/v1alpha1
+kind: TrustFramework
+metadata: {name: test-tf}
+spec:
+  identifier: test_aml
+  assuranceLevels: [substantial, high]
+  evidence:
+    - type: document
+      documentTypes: [passport, idcard]
+      checkMethods: [vpip]
+    - type: electronic_record
+      electronicRecordTypes: [bank_account]
+    - type: vouch
+      attestationTypes: [written_attestation]
+    - type: electronic_signature
+      signatureTypes: [qes_eidas]
+  claims: [given_name, family_name, birthdate]
+  requiredElements: [evidence, assurance_level, time]
+`
+
+const validIdentityProvider = `
+apiVersion: ida.idaop.dev/v1alpha1
+kind: IdentityProvider
+metadata: {name: test-idp, namespace: default}
+spec:
+  issuer: https://id.bank.example
+  trustFrameworks: {names: [test-tf]}
+  users: {type: Builtin, builtin: {secretRef: {name: users}}}
+`
+
+const validRelyingParty = `
+apiVersion: ida.idaop.dev/v1alpha1
+kind: RelyingParty
+metadata: {name: test-rp, namespace: default}
+spec:
+  providerRef: {name: test-idp}
+  redirectURIs: [https://app.example/cb, http://127.0.0.1:3000/cb]
+`
+
+func decode(t *testing.T, doc string) *unstructured.Unstructured {
+	t.Helper()
+	objs, err := controlplane.DecodeYAML([]byte(doc))
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("decoding test object: %v", err)
+	}
+	return objs[0]
+}
+
+// set assigns value at a dotted path (`spec.signing.algorithms`); a nil
+// value deletes the member.
+func set(u *unstructured.Unstructured, path string, value any) {
+	fields := strings.Split(path, ".")
+	if value == nil {
+		unstructured.RemoveNestedField(u.Object, fields...)
+		return
+	}
+	if err := unstructured.SetNestedField(u.Object, value, fields...); err != nil {
+		panic(fmt.Sprintf("set %s: %v", path, err))
+	}
+}
+
+func createDryRun(u *unstructured.Unstructured) error {
+	return k8s.Create(context.Background(), u, client.DryRunAll)
+}
+
+func TestValidObjectsAreAccepted(t *testing.T) {
+	for _, doc := range []string{validTrustFramework, validIdentityProvider, validRelyingParty} {
+		u := decode(t, doc)
+		if err := createDryRun(u); err != nil {
+			t.Errorf("valid %s refused: %v", u.GetKind(), err)
+		}
+	}
+}
+
+func TestDefaultsAreApplied(t *testing.T) {
+	idp := decode(t, validIdentityProvider)
+	if err := createDryRun(idp); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]any{
+		"spec.signing.algorithms":                   []any{"ES256", "PS256", "RS256"},
+		"spec.signing.rotationPeriod":               "2160h",
+		"spec.tokens.idTokenLifetime":               "5m",
+		"spec.security.profile":                     "Default",
+		"spec.sessionStore.type":                    "Memory",
+		"spec.allowedRelyingParties.namespaces.from": "Same",
+		"spec.runtime.replicas":                     int64(1),
+		"spec.identityAssurance.digestAlgorithms":   []any{"sha-256"},
+	} {
+		got, _, _ := unstructured.NestedFieldCopy(idp.Object, strings.Split(path, ".")...)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s defaulted to %#v, want %#v", path, got, want)
+		}
+	}
+	rp := decode(t, validRelyingParty)
+	if err := createDryRun(rp); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]any{
+		"spec.grantTypes":                  []any{"authorization_code"},
+		"spec.responseTypes":               []any{"code"},
+		"spec.scopes":                      []any{"openid"},
+		"spec.clientAuthentication.method": "client_secret_basic",
+		"spec.credentials.source":          "Generate",
+	} {
+		got, _, _ := unstructured.NestedFieldCopy(rp.Object, strings.Split(path, ".")...)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s defaulted to %#v, want %#v", path, got, want)
+		}
+	}
+}
+
+// admissionCase is one invalid object: the valid base with one change, and
+// the field and message the API server must name in its refusal.
+type admissionCase struct {
+	name      string
+	base      string
+	path      string
+	value     any
+	wantField string
+	wantMsg   string
+}
+
+func TestAdmissionRejections(t *testing.T) {
+	jwks := map[string]any{"keys": []any{map[string]any{"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}}}
+	cases := []admissionCase{
+		// TrustFramework: CEL rules.
+		{"identifier uppercase start", validTrustFramework, "spec.identifier", "JP_AML", "spec.identifier", "predefined-style identifier"},
+		{"identifier with dash", validTrustFramework, "spec.identifier", "jp-aml", "spec.identifier", "predefined-style identifier"},
+		{"identifier http URI", validTrustFramework, "spec.identifier", "http://tf.example/x", "spec.identifier", "or an https URI"},
+		{"evidence required but none", validTrustFramework, "spec.evidence", nil, "spec", "requires evidence must list at least one evidence type"},
+		{"assurance_level required but no levels", validTrustFramework, "spec.assuranceLevels", nil, "spec", "requires assurance_level must list its levels"},
+		{"document without document types", validTrustFramework, "spec.evidence", []any{map[string]any{"type": "document"}}, "spec.evidence[0]", "document evidence must list at least one document type"},
+		{"document types on a record", validTrustFramework, "spec.evidence", []any{map[string]any{"type": "electronic_record", "electronicRecordTypes": []any{"mno"}, "documentTypes": []any{"passport"}}}, "spec.evidence[0]", "documentTypes is only allowed for document evidence"},
+		{"record without record types", validTrustFramework, "spec.evidence", []any{map[string]any{"type": "electronic_record"}}, "spec.evidence[0]", "must list at least one record type"},
+		{"record types on a document", validTrustFramework, "spec.evidence", []any{map[string]any{"type": "document", "documentTypes": []any{"passport"}, "electronicRecordTypes": []any{"mno"}}}, "spec.evidence[0]", "electronicRecordTypes is only allowed"},
+		{"attestation types on a document", validTrustFramework, "spec.evidence", []any{map[string]any{"type": "document", "documentTypes": []any{"passport"}, "attestationTypes": []any{"written_attestation"}}}, "spec.evidence[0]", "attestationTypes is only allowed for vouch"},
+		{"signature types on a vouch", validTrustFramework, "spec.evidence", []any{map[string]any{"type": "vouch", "signatureTypes": []any{"qes"}}}, "spec.evidence[0]", "signatureTypes is only allowed"},
+		{"check methods on a signature", validTrustFramework, "spec.evidence", []any{map[string]any{"type": "electronic_signature", "checkMethods": []any{"vpip"}}}, "spec.evidence[0]", "has no check_details"},
+		// TrustFramework: enums, lists, required.
+		{"unknown evidence type", validTrustFramework, "spec.evidence", []any{map[string]any{"type": "utility_bill"}}, "spec.evidence[0].type", `Unsupported value: "utility_bill"`},
+		{"unknown required element", validTrustFramework, "spec.requiredElements", []any{"status"}, "spec.requiredElements[0]", `Unsupported value: "status"`},
+		{"duplicate evidence type", validTrustFramework, "spec.evidence", []any{map[string]any{"type": "vouch"}, map[string]any{"type": "vouch"}}, "spec.evidence[1]", "Duplicate value"},
+		{"duplicate claim", validTrustFramework, "spec.claims", []any{"birthdate", "birthdate"}, "spec.claims[1]", "Duplicate value"},
+		{"no claims", validTrustFramework, "spec.claims", []any{}, "spec.claims", "should have at least 1 items"},
+		{"claims missing", validTrustFramework, "spec.claims", nil, "spec.claims", "Required value"},
+		{"claim with whitespace", validTrustFramework, "spec.claims", []any{"given name"}, "spec.claims[0]", "should match"},
+
+		// IdentityProvider: issuer.
+		{"issuer http on a public host", validIdentityProvider, "spec.issuer", "http://id.bank.example", "spec.issuer", "http is allowed only for loopback hosts"},
+		{"issuer not a URL", validIdentityProvider, "spec.issuer", "id.bank.example/path", "spec.issuer", "issuer must be an absolute https URL"},
+		{"issuer with query", validIdentityProvider, "spec.issuer", "https://id.bank.example/?tenant=1", "spec.issuer", "must not contain a query or fragment"},
+		{"issuer with fragment", validIdentityProvider, "spec.issuer", "https://id.bank.example/#x", "spec.issuer", "must not contain a query or fragment"},
+		{"issuer ftp", validIdentityProvider, "spec.issuer", "ftp://id.bank.example", "spec.issuer", "issuer must be an absolute https URL"},
+		// IdentityProvider: cross-field rules.
+		{"no trust framework selected", validIdentityProvider, "spec.trustFrameworks", map[string]any{}, "spec.trustFrameworks", "select at least one trust framework"},
+		{"replicas without shared store", validIdentityProvider, "spec.runtime", map[string]any{"replicas": int64(2)}, "spec", "more than one runtime replica needs a shared session store"},
+		{"FAPI2 with RS256", validIdentityProvider, "spec.security", map[string]any{"profile": "FAPI2"}, "spec", "FAPI2 allows only PS256 and ES256"},
+		{"lead time longer than rotation", validIdentityProvider, "spec.signing", map[string]any{"rotationPeriod": "24h", "publishLeadTime": "48h"}, "spec.signing", "rotationPeriod must be longer than publishLeadTime"},
+		{"builtin source without builtin", validIdentityProvider, "spec.users", map[string]any{"type": "Builtin"}, "spec.users", "set builtin when type is Builtin"},
+		{"http source with builtin", validIdentityProvider, "spec.users", map[string]any{"type": "HTTP", "builtin": map[string]any{"secretRef": map[string]any{"name": "u"}}}, "spec.users", "set builtin when type is Builtin and http when type is HTTP"},
+		{"http source with a bad URL", validIdentityProvider, "spec.users", map[string]any{"type": "HTTP", "http": map[string]any{"url": "kyc.internal"}}, "spec.users.http.url", "absolute http(s) URL"},
+		{"redis store without redis", validIdentityProvider, "spec.sessionStore", map[string]any{"type": "Redis"}, "spec.sessionStore", "set redis exactly when type is Redis"},
+		{"memory store with redis", validIdentityProvider, "spec.sessionStore", map[string]any{"type": "Memory", "redis": map[string]any{"address": "redis:6379"}}, "spec.sessionStore", "set redis exactly when type is Redis"},
+		{"redis address without port", validIdentityProvider, "spec.sessionStore", map[string]any{"type": "Redis", "redis": map[string]any{"address": "redis"}}, "spec.sessionStore.redis.address", "should match"},
+		{"selector without from Selector", validIdentityProvider, "spec.allowedRelyingParties", map[string]any{"namespaces": map[string]any{"from": "All", "selector": map[string]any{}}}, "spec.allowedRelyingParties.namespaces", "selector must be set exactly when from is Selector"},
+		{"from Selector without selector", validIdentityProvider, "spec.allowedRelyingParties", map[string]any{"namespaces": map[string]any{"from": "Selector"}}, "spec.allowedRelyingParties.namespaces", "selector must be set exactly when from is Selector"},
+		// IdentityProvider: enums and ranges.
+		{"unknown signing algorithm", validIdentityProvider, "spec.signing", map[string]any{"algorithms": []any{"HS256"}}, "spec.signing.algorithms[0]", `Unsupported value: "HS256"`},
+		{"unknown security profile", validIdentityProvider, "spec.security", map[string]any{"profile": "FAPI1"}, "spec.security.profile", `Unsupported value: "FAPI1"`},
+		{"unknown user source", validIdentityProvider, "spec.users", map[string]any{"type": "LDAP"}, "spec.users.type", `Unsupported value: "LDAP"`},
+		{"unknown session store", validIdentityProvider, "spec.sessionStore", map[string]any{"type": "Memcached"}, "spec.sessionStore.type", `Unsupported value: "Memcached"`},
+		{"unknown namespaces from", validIdentityProvider, "spec.allowedRelyingParties", map[string]any{"namespaces": map[string]any{"from": "Some"}}, "spec.allowedRelyingParties.namespaces.from", `Unsupported value: "Some"`},
+		{"unknown profile", validIdentityProvider, "spec.profiles", []any{"GermanBasic"}, "spec.profiles[0]", `Unsupported value: "GermanBasic"`},
+		{"unknown attachment kind", validIdentityProvider, "spec.identityAssurance", map[string]any{"attachments": []any{"inline"}}, "spec.identityAssurance.attachments[0]", `Unsupported value: "inline"`},
+		{"unknown digest algorithm", validIdentityProvider, "spec.identityAssurance", map[string]any{"digestAlgorithms": []any{"md5"}}, "spec.identityAssurance.digestAlgorithms[0]", `Unsupported value: "md5"`},
+		{"negative replicas", validIdentityProvider, "spec.runtime", map[string]any{"replicas": int64(-1)}, "spec.runtime.replicas", "should be greater than or equal to 0"},
+		{"scope with a space", validIdentityProvider, "spec.scopes", []any{"a b"}, "spec.scopes[0]", "should match"},
+
+		// RelyingParty.
+		{"relative redirect URI", validRelyingParty, "spec.redirectURIs", []any{"/callback"}, "spec.redirectURIs", "must be an absolute URL with a host"},
+		{"redirect URI with fragment", validRelyingParty, "spec.redirectURIs", []any{"https://app.example/cb#x"}, "spec.redirectURIs", "must not contain a fragment"},
+		{"no redirect URI", validRelyingParty, "spec.redirectURIs", []any{}, "spec.redirectURIs", "should have at least 1 items"},
+		{"grant types without code", validRelyingParty, "spec.grantTypes", []any{"refresh_token"}, "spec", "grantTypes must include authorization_code"},
+		{"implicit grant", validRelyingParty, "spec.grantTypes", []any{"implicit"}, "spec.grantTypes[0]", `Unsupported value: "implicit"`},
+		{"token response type", validRelyingParty, "spec.responseTypes", []any{"token"}, "spec.responseTypes[0]", `Unsupported value: "token"`},
+		{"auth method none", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "none"}, "spec.clientAuthentication.method", `Unsupported value: "none"`},
+		{"private_key_jwt without keys", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "private_key_jwt"}, "spec.clientAuthentication", "private_key_jwt needs exactly one of jwks or jwksURI"},
+		{"private_key_jwt with both", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "private_key_jwt", "jwks": jwks, "jwksURI": "https://app.example/jwks"}, "spec.clientAuthentication", "private_key_jwt needs exactly one of jwks or jwksURI"},
+		{"jwks with a secret method", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "client_secret_post", "jwks": jwks}, "spec.clientAuthentication", "jwks and jwksURI are only used with private_key_jwt"},
+		{"jwksURI over http", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "private_key_jwt", "jwksURI": "http://app.example/jwks"}, "spec.clientAuthentication.jwksURI", "jwksURI must be an absolute https URL"},
+		{"existing credentials without name", validRelyingParty, "spec.credentials", map[string]any{"source": "Existing"}, "spec.credentials", "credentials.source Existing needs secretName"},
+		{"existing credentials for private_key_jwt", validRelyingParty, "spec", map[string]any{
+			"providerRef": map[string]any{"name": "x"}, "redirectURIs": []any{"https://a.example/cb"},
+			"clientAuthentication": map[string]any{"method": "private_key_jwt", "jwks": jwks},
+			"credentials":          map[string]any{"source": "Existing", "secretName": "s"},
+		}, "spec", "private_key_jwt clients have none"},
+		{"unknown credentials source", validRelyingParty, "spec.credentials", map[string]any{"source": "Vault"}, "spec.credentials.source", `Unsupported value: "Vault"`},
+		{"credentials secret name invalid", validRelyingParty, "spec.credentials", map[string]any{"secretName": "Bad_Name"}, "spec.credentials.secretName", "should match"},
+		{"unknown userinfo alg", validRelyingParty, "spec.security", map[string]any{"userInfoSignedResponseAlg": "none"}, "spec.security.userInfoSignedResponseAlg", `Unsupported value: "none"`},
+		{"provider name missing", validRelyingParty, "spec.providerRef", map[string]any{}, "spec.providerRef.name", "Required value"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			u := decode(t, tc.base)
+			set(u, tc.path, tc.value)
+			err := createDryRun(u)
+			if err == nil {
+				t.Fatalf("the API server accepted it; want a refusal naming %s: %s", tc.wantField, tc.wantMsg)
+			}
+			if !apierrors.IsInvalid(err) {
+				t.Fatalf("want an Invalid error, got %v", err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tc.wantField+":") || !strings.Contains(msg, tc.wantMsg) {
+				t.Fatalf("refusal does not name %s with %q:\n%s", tc.wantField, tc.wantMsg, msg)
+			}
+		})
+	}
+}
+
+func TestTrustFrameworkIdentifierIsImmutable(t *testing.T) {
+	ctx := context.Background()
+	tf := decode(t, validTrustFramework)
+	tf.SetName("immutable-tf")
+	if err := k8s.Create(ctx, tf); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(ctx, tf) })
+	set(tf, "spec.identifier", "other_aml")
+	err := k8s.Update(ctx, tf)
+	if err == nil || !strings.Contains(err.Error(), "spec.identifier: Invalid value") || !strings.Contains(err.Error(), "identifier is immutable") {
+		t.Fatalf("changing the identifier: got %v, want a refusal saying it is immutable", err)
+	}
+}
+
+// TestSamplesAreAccepted creates everything in config/samples and the
+// trust framework catalog for real.
+func TestSamplesAreAccepted(t *testing.T) {
+	ctx := context.Background()
+	for _, dir := range []string{"config/samples", "config/trustframeworks"} {
+		objs, err := controlplane.ReadManifests(filepath.Join(root, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(objs) == 0 {
+			t.Fatalf("%s holds no objects", dir)
+		}
+		if err := controlplane.Apply(ctx, k8s, objs); err != nil {
+			t.Errorf("%s: %v", dir, err)
+		}
+	}
+	var tfs unstructured.UnstructuredList
+	tfs.SetAPIVersion("ida.idaop.dev/v1alpha1")
+	tfs.SetKind("TrustFrameworkList")
+	if err := k8s.List(ctx, &tfs); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, tf := range tfs.Items {
+		id, _, _ := unstructured.NestedString(tf.Object, "spec", "identifier")
+		ids[id] = true
+	}
+	for _, want := range []string{"de_aml", "eidas", "eidas_ial_substantial", "eidas_ial_high", "nist_800_63A",
+		"nist_800_63A_ial_2", "nist_800_63A_ial_3", "jp_aml", "jp_mpiupa", "cz_aml", "uk_tfida", "uk_diatf",
+		"jp_oidf_ida", "it_spid", "se_bankid"} {
+		if !ids[want] {
+			t.Errorf("the catalog has no TrustFramework with identifier %s", want)
+		}
+	}
+}
+
+// TestSampleFrameworksMatchTheCatalog keeps the demo's trust frameworks and
+// the catalog from drifting apart.
+func TestSampleFrameworksMatchTheCatalog(t *testing.T) {
+	samples, err := controlplane.ReadManifests(filepath.Join(root, "config/samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := controlplane.ReadManifests(filepath.Join(root, "config/trustframeworks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]*unstructured.Unstructured{}
+	for _, c := range catalog {
+		byName[c.GetName()] = c
+	}
+	n := 0
+	for _, s := range samples {
+		if s.GetKind() != "TrustFramework" {
+			continue
+		}
+		n++
+		c, ok := byName[s.GetName()]
+		if !ok {
+			t.Errorf("sample TrustFramework %s is not in config/trustframeworks", s.GetName())
+			continue
+		}
+		if !reflect.DeepEqual(s.Object, c.Object) {
+			t.Errorf("sample TrustFramework %s differs from the catalog's", s.GetName())
+		}
+	}
+	if n != 3 {
+		t.Errorf("want 3 sample trust frameworks, found %d", n)
+	}
+}

@@ -1,0 +1,471 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// IdentityProviderSpec declares one OpenID Provider with Identity Assurance.
+// +kubebuilder:validation:XValidation:rule="self.runtime.replicas <= 1 || self.sessionStore.type == 'Redis'",message="more than one runtime replica needs a shared session store: set sessionStore.type to Redis"
+// +kubebuilder:validation:XValidation:rule="self.security.profile != 'FAPI2' || self.signing.algorithms.all(a, a != 'RS256')",message="FAPI2 allows only PS256 and ES256: remove RS256 from signing.algorithms"
+type IdentityProviderSpec struct {
+	// Issuer is the provider's issuer identifier: an https URL without query
+	// or fragment. http is accepted only for loopback hosts (localhost,
+	// 127.0.0.1, [::1]) so the demo can run without certificates.
+	// Discovery is served at `<issuer>/.well-known/openid-configuration`.
+	// +kubebuilder:validation:MinLength=8
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['https', 'http']",message="issuer must be an absolute https URL"
+	// +kubebuilder:validation:XValidation:rule="!isURL(self) || url(self).getScheme() == 'https' || url(self).getHostname() in ['localhost', '127.0.0.1', '::1']",message="issuer must use https; http is allowed only for loopback hosts (localhost, 127.0.0.1, [::1])"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#')",message="issuer must not contain a query or fragment"
+	Issuer string `json:"issuer"`
+
+	// TrustFrameworks selects the TrustFrameworks this provider offers, by
+	// name, by label selector, or both (the union). Their identifiers,
+	// evidence and claims make up the provider's identity assurance
+	// metadata.
+	TrustFrameworks TrustFrameworkSelection `json:"trustFrameworks"`
+
+	// Scopes are extra scope values the provider supports besides `openid`,
+	// `profile`, `email`, `address`, `phone` and `offline_access`.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:Pattern=`^[\x21\x23-\x5B\x5D-\x7E]+$`
+	// +kubebuilder:validation:items:MaxLength=128
+	Scopes []string `json:"scopes,omitempty"`
+
+	// Profiles are identity assurance profiles the provider implements.
+	// `JapaneseBasic` enables the scopes of the OpenID Foundation Japan's
+	// basic profile (`jp_oidf_ida`, `jp_oidf_ida_with_evidence`, the age
+	// scopes and `jp_oidf_ida_msisdn`), answered at UserInfo only.
+	// +optional
+	// +listType=set
+	Profiles []Profile `json:"profiles,omitempty"`
+
+	// Signing configures the keys that sign ID tokens and UserInfo.
+	// +kubebuilder:default={}
+	Signing SigningSpec `json:"signing,omitempty"`
+
+	// Tokens configures token and code lifetimes.
+	// +kubebuilder:default={}
+	Tokens TokenSpec `json:"tokens,omitempty"`
+
+	// Security configures the security profile the provider enforces.
+	// +kubebuilder:default={}
+	Security SecuritySpec `json:"security,omitempty"`
+
+	// Users configures where end-users and their verified data come from.
+	Users UserSourceSpec `json:"users"`
+
+	// SessionStore holds per-request state: codes, sessions, PAR requests,
+	// refresh tokens and replay caches. Never the Kubernetes API.
+	// +kubebuilder:default={}
+	SessionStore SessionStoreSpec `json:"sessionStore,omitempty"`
+
+	// AllowedRelyingParties says which namespaces may attach RelyingParties
+	// to this provider. Defaults to the provider's own namespace.
+	// +kubebuilder:default={}
+	AllowedRelyingParties AllowedRelyingParties `json:"allowedRelyingParties,omitempty"`
+
+	// IdentityAssurance configures what the provider offers beyond its
+	// trust frameworks: attachments and transformed claims.
+	// +kubebuilder:default={}
+	IdentityAssurance IdentityAssuranceSpec `json:"identityAssurance,omitempty"`
+
+	// Runtime configures the Deployment that serves the provider.
+	// +kubebuilder:default={}
+	Runtime RuntimeSpec `json:"runtime,omitempty"`
+}
+
+// TrustFrameworkSelection selects TrustFrameworks by name and/or label.
+// +kubebuilder:validation:XValidation:rule="(has(self.names) && size(self.names) > 0) || has(self.selector)",message="select at least one trust framework: set names or selector"
+type TrustFrameworkSelection struct {
+	// Names of TrustFramework objects (metadata.name, not identifier).
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=253
+	Names []string `json:"names,omitempty"`
+
+	// Selector selects TrustFramework objects by label.
+	// +optional
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+}
+
+// Profile is an identity assurance profile.
+// +kubebuilder:validation:Enum=JapaneseBasic
+type Profile string
+
+// ProfileJapaneseBasic is OpenID Foundation Japan's basic profile with
+// scopes and UserInfo.
+const ProfileJapaneseBasic Profile = "JapaneseBasic"
+
+// SigningSpec configures signing keys and their rotation.
+// +kubebuilder:validation:XValidation:rule="!has(self.rotationPeriod) || !has(self.publishLeadTime) || duration(self.rotationPeriod) > duration(self.publishLeadTime)",message="rotationPeriod must be longer than publishLeadTime"
+type SigningSpec struct {
+	// Algorithms to keep a key for; ID tokens are signed with the first
+	// unless a client registered another. ES256 and PS256 suit FAPI 2.0;
+	// RS256 is what OpenID Connect requires every provider to offer.
+	// +kubebuilder:default={"ES256","PS256","RS256"}
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=3
+	Algorithms []SigningAlgorithm `json:"algorithms,omitempty"`
+
+	// RotationPeriod is how long a key signs before the next one takes
+	// over.
+	// +kubebuilder:default="2160h"
+	RotationPeriod metav1.Duration `json:"rotationPeriod,omitempty"`
+
+	// PublishLeadTime is how long a new key is published in the JWKS before
+	// it signs anything, so relying parties' caches hold it in time.
+	// +kubebuilder:default="24h"
+	PublishLeadTime metav1.Duration `json:"publishLeadTime,omitempty"`
+}
+
+// TokenSpec configures lifetimes. A retired signing key stays published for
+// longer than the longest of them.
+type TokenSpec struct {
+	// IDTokenLifetime is the lifetime of ID tokens.
+	// +kubebuilder:default="5m"
+	IDTokenLifetime metav1.Duration `json:"idTokenLifetime,omitempty"`
+	// AccessTokenLifetime is the lifetime of access tokens.
+	// +kubebuilder:default="10m"
+	AccessTokenLifetime metav1.Duration `json:"accessTokenLifetime,omitempty"`
+	// RefreshTokenLifetime is the lifetime of refresh tokens; each use
+	// rotates the token.
+	// +kubebuilder:default="720h"
+	RefreshTokenLifetime metav1.Duration `json:"refreshTokenLifetime,omitempty"`
+	// AuthorizationCodeLifetime is the lifetime of authorization codes.
+	// +kubebuilder:default="60s"
+	AuthorizationCodeLifetime metav1.Duration `json:"authorizationCodeLifetime,omitempty"`
+}
+
+// SecurityProfile is the security profile a provider enforces.
+// +kubebuilder:validation:Enum=Default;FAPI2
+type SecurityProfile string
+
+const (
+	// SecurityProfileDefault is OpenID Connect with PKCE (S256) required.
+	SecurityProfileDefault SecurityProfile = "Default"
+	// SecurityProfileFAPI2 is the FAPI 2.0 Security Profile: PAR, DPoP,
+	// private_key_jwt, PS256 or ES256.
+	SecurityProfileFAPI2 SecurityProfile = "FAPI2"
+)
+
+// SecuritySpec configures the security profile.
+type SecuritySpec struct {
+	// Profile is `Default` (PKCE S256 required) or `FAPI2` (also PAR,
+	// sender-constrained tokens with DPoP, private_key_jwt only).
+	// +kubebuilder:default=Default
+	Profile SecurityProfile `json:"profile,omitempty"`
+
+	// RequirePushedAuthorizationRequests refuses authorization requests
+	// that were not pushed first (RFC 9126). Always true under FAPI2.
+	// +optional
+	RequirePushedAuthorizationRequests bool `json:"requirePushedAuthorizationRequests,omitempty"`
+
+	// RequireDPoP issues only DPoP-bound access tokens (RFC 9449). Always
+	// true under FAPI2.
+	// +optional
+	RequireDPoP bool `json:"requireDPoP,omitempty"`
+}
+
+// UserSourceType is where end-users come from.
+// +kubebuilder:validation:Enum=Builtin;HTTP
+type UserSourceType string
+
+const (
+	// UserSourceBuiltin reads users, password hashes and datasets from a
+	// Secret.
+	UserSourceBuiltin UserSourceType = "Builtin"
+	// UserSourceHTTP asks the provider's KYC system over HTTP.
+	UserSourceHTTP UserSourceType = "HTTP"
+)
+
+// UserSourceSpec configures the user source.
+// +kubebuilder:validation:XValidation:rule="self.type == 'Builtin' ? has(self.builtin) && !has(self.http) : has(self.http) && !has(self.builtin)",message="set builtin when type is Builtin and http when type is HTTP, not both"
+type UserSourceSpec struct {
+	// Type is `Builtin` or `HTTP`.
+	// +kubebuilder:default=Builtin
+	Type UserSourceType `json:"type,omitempty"`
+
+	// Builtin reads users from a Secret in the provider's namespace.
+	// +optional
+	Builtin *BuiltinUserSource `json:"builtin,omitempty"`
+
+	// HTTP asks an existing KYC system for a subject's datasets.
+	// +optional
+	HTTP *HTTPUserSource `json:"http,omitempty"`
+}
+
+// BuiltinUserSource reads users from a Secret.
+type BuiltinUserSource struct {
+	// SecretRef names a Secret in the provider's namespace whose key
+	// `users.json` holds the users, their password hashes and their
+	// verified claims datasets.
+	SecretRef LocalSecretReference `json:"secretRef"`
+}
+
+// HTTPUserSource asks an existing KYC system for datasets.
+type HTTPUserSource struct {
+	// URL is called with the subject to fetch its datasets.
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['https', 'http']",message="url must be an absolute http(s) URL"
+	URL string `json:"url"`
+
+	// Timeout bounds one call.
+	// +kubebuilder:default="2s"
+	Timeout metav1.Duration `json:"timeout,omitempty"`
+
+	// CredentialsSecretRef names a key of a Secret in the provider's
+	// namespace holding a bearer token for the KYC system.
+	// +optional
+	CredentialsSecretRef *SecretKeySelector `json:"credentialsSecretRef,omitempty"`
+}
+
+// SessionStoreType is a kind of session store.
+// +kubebuilder:validation:Enum=Memory;Redis
+type SessionStoreType string
+
+const (
+	// SessionStoreMemory keeps state in the runtime's memory: one replica.
+	SessionStoreMemory SessionStoreType = "Memory"
+	// SessionStoreRedis shares state between replicas through Redis.
+	SessionStoreRedis SessionStoreType = "Redis"
+)
+
+// SessionStoreSpec configures the session store.
+// +kubebuilder:validation:XValidation:rule="has(self.type) && self.type == 'Redis' ? has(self.redis) : !has(self.redis)",message="set redis exactly when type is Redis"
+type SessionStoreSpec struct {
+	// Type is `Memory` (one replica) or `Redis`.
+	// +kubebuilder:default=Memory
+	Type SessionStoreType `json:"type,omitempty"`
+
+	// Redis configures the Redis server.
+	// +optional
+	Redis *RedisSpec `json:"redis,omitempty"`
+}
+
+// RedisSpec configures a Redis server.
+type RedisSpec struct {
+	// Address is `host:port` of the Redis server.
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[^\s:/]+:[0-9]{1,5}$`
+	Address string `json:"address"`
+
+	// PasswordSecretRef names a key of a Secret in the provider's namespace
+	// holding the Redis password.
+	// +optional
+	PasswordSecretRef *SecretKeySelector `json:"passwordSecretRef,omitempty"`
+}
+
+// FromNamespaces says which namespaces may attach relying parties.
+// +kubebuilder:validation:Enum=Same;All;Selector
+type FromNamespaces string
+
+const (
+	// NamespacesFromSame allows the provider's own namespace only.
+	NamespacesFromSame FromNamespaces = "Same"
+	// NamespacesFromAll allows every namespace.
+	NamespacesFromAll FromNamespaces = "All"
+	// NamespacesFromSelector allows namespaces whose labels match.
+	NamespacesFromSelector FromNamespaces = "Selector"
+)
+
+// AllowedRelyingParties says which namespaces may attach relying parties,
+// as Gateway API's allowedRoutes does for routes.
+type AllowedRelyingParties struct {
+	// Namespaces selects the namespaces.
+	// +kubebuilder:default={from: Same}
+	Namespaces RelyingPartyNamespaces `json:"namespaces,omitempty"`
+}
+
+// RelyingPartyNamespaces selects namespaces.
+// +kubebuilder:validation:XValidation:rule="self.from == 'Selector' ? has(self.selector) : !has(self.selector)",message="selector must be set exactly when from is Selector"
+type RelyingPartyNamespaces struct {
+	// From is `Same` (the provider's namespace), `All`, or `Selector`.
+	// +kubebuilder:default=Same
+	From FromNamespaces `json:"from,omitempty"`
+
+	// Selector selects namespaces by label when From is `Selector`.
+	// +optional
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+}
+
+// AttachmentKind is a kind of attachment.
+// +kubebuilder:validation:Enum=embedded;external
+type AttachmentKind string
+
+// DigestAlgorithm is a digest algorithm for external attachments.
+// +kubebuilder:validation:Enum=sha-256;sha-384;sha-512
+type DigestAlgorithm string
+
+// IdentityAssuranceSpec configures identity assurance features.
+type IdentityAssuranceSpec struct {
+	// Attachments the provider releases with evidence: `embedded`,
+	// `external`, both, or none (the default).
+	// +optional
+	// +listType=set
+	Attachments []AttachmentKind `json:"attachments,omitempty"`
+
+	// DigestAlgorithms for external attachments.
+	// +kubebuilder:default={"sha-256"}
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	DigestAlgorithms []DigestAlgorithm `json:"digestAlgorithms,omitempty"`
+
+	// TransformedClaims configures OpenID Connect Advanced Syntax for
+	// Claims transformed claims.
+	// +kubebuilder:default={}
+	TransformedClaims TransformedClaimsSpec `json:"transformedClaims,omitempty"`
+}
+
+// TransformedClaimsSpec configures transformed claims.
+type TransformedClaimsSpec struct {
+	// MaxDepth is the most functions one transformed claim may chain.
+	// +kubebuilder:default=8
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=64
+	MaxDepth int32 `json:"maxDepth,omitempty"`
+
+	// MaxCount is the most custom transformed claims one request may
+	// define; 0 allows predefined ones only.
+	// +kubebuilder:default=16
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=256
+	MaxCount *int32 `json:"maxCount,omitempty"`
+
+	// Predefined are transformed claims relying parties may request by
+	// `::name`, published as `transformed_claims_predefined`.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	Predefined map[string]TransformedClaim `json:"predefined,omitempty"`
+}
+
+// TransformedClaim derives a claim from a base claim through functions.
+type TransformedClaim struct {
+	// Claim is the base claim, e.g. `birthdate`.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Claim string `json:"claim"`
+
+	// Fn is the function chain, applied in order; each entry is a function
+	// name or an array `[name, arg...]`, e.g. `["years_ago", ["gte", 18]]`.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	Fn []apiextensionsv1.JSON `json:"fn"`
+}
+
+// RuntimeSpec configures the runtime Deployment.
+type RuntimeSpec struct {
+	// Replicas of the runtime. More than one needs a Redis session store.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=50
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// Image overrides the runtime image; by default the operator's own.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Image string `json:"image,omitempty"`
+
+	// Resources of the runtime container.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// NodeSelector of the runtime pods.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// Tolerations of the runtime pods.
+	// +optional
+	// +listType=atomic
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+
+	// PodAnnotations are added to the runtime pods.
+	// +optional
+	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
+}
+
+// SigningKeyStatus summarises the signing keys.
+type SigningKeyStatus struct {
+	// Active are the key IDs that sign now, one per algorithm.
+	// +optional
+	// +listType=atomic
+	Active []string `json:"active,omitempty"`
+	// Published are the key IDs in the JWKS: active, upcoming and retired
+	// ones still needed to verify issued tokens.
+	// +optional
+	// +listType=atomic
+	Published []string `json:"published,omitempty"`
+	// NextRotationTime is when the next key becomes active.
+	// +optional
+	NextRotationTime *metav1.Time `json:"nextRotationTime,omitempty"`
+}
+
+// IdentityProviderStatus is the observed state of an IdentityProvider.
+type IdentityProviderStatus struct {
+	// Conditions: `KeysReady`, `ConfigReady`, `RuntimeAvailable` and
+	// `Ready`.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Issuer is the issuer the runtime serves.
+	// +optional
+	Issuer string `json:"issuer,omitempty"`
+
+	// TrustFrameworks are the identifiers the provider offers, sorted.
+	// +optional
+	// +listType=set
+	TrustFrameworks []string `json:"trustFrameworks,omitempty"`
+
+	// Keys summarises the signing keys.
+	// +optional
+	Keys SigningKeyStatus `json:"keys,omitempty"`
+
+	// AttachedRelyingParties is the number of accepted RelyingParties.
+	// +optional
+	AttachedRelyingParties int32 `json:"attachedRelyingParties,omitempty"`
+}
+
+// IdentityProvider declares an OpenID Provider with Identity Assurance. The
+// operator turns it into signing keys, a provider ConfigMap with the
+// discovery document, and a runtime Deployment and Service.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=idp,categories=ida
+// +kubebuilder:printcolumn:name="Issuer",type=string,JSONPath=`.spec.issuer`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="RPs",type=integer,JSONPath=`.status.attachedRelyingParties`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type IdentityProvider struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec   IdentityProviderSpec   `json:"spec"`
+	Status IdentityProviderStatus `json:"status,omitempty"`
+}
+
+// IdentityProviderList is a list of IdentityProviders.
+// +kubebuilder:object:root=true
+type IdentityProviderList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []IdentityProvider `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&IdentityProvider{}, &IdentityProviderList{})
+}

@@ -1,0 +1,261 @@
+package v1alpha1
+
+import (
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// RelyingPartySpec declares one OAuth client of an IdentityProvider.
+// +kubebuilder:validation:XValidation:rule="self.grantTypes.exists(g, g == 'authorization_code')",message="grantTypes must include authorization_code"
+// +kubebuilder:validation:XValidation:rule="self.clientAuthentication.method != 'private_key_jwt' || self.credentials.source == 'Generate'",message="credentials.source Existing names a client secret; private_key_jwt clients have none"
+type RelyingPartySpec struct {
+	// ProviderRef names the IdentityProvider. A provider in another
+	// namespace must allow this namespace in its allowedRelyingParties.
+	ProviderRef ProviderReference `json:"providerRef"`
+
+	// ClientName is shown to end-users on the consent page.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	ClientName string `json:"clientName,omitempty"`
+
+	// RedirectURIs are compared to the request's redirect_uri exactly,
+	// character for character. Absolute, without fragment; https, or http
+	// on a loopback host.
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.all(u, isURL(u) && url(u).getScheme() != '' && url(u).getHostname() != '')",message="each redirect URI must be an absolute URL with a host"
+	// +kubebuilder:validation:XValidation:rule="self.all(u, !u.contains('#'))",message="redirect URIs must not contain a fragment"
+	RedirectURIs []string `json:"redirectURIs"`
+
+	// GrantTypes the client may use.
+	// +kubebuilder:default={"authorization_code"}
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	GrantTypes []GrantType `json:"grantTypes,omitempty"`
+
+	// ResponseTypes the client may use; only the code flow is offered.
+	// +kubebuilder:default={"code"}
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	ResponseTypes []ResponseType `json:"responseTypes,omitempty"`
+
+	// Scopes the client may request.
+	// +kubebuilder:default={"openid"}
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:Pattern=`^[\x21\x23-\x5B\x5D-\x7E]+$`
+	// +kubebuilder:validation:items:MaxLength=128
+	Scopes []string `json:"scopes,omitempty"`
+
+	// ClientAuthentication configures how the client authenticates at the
+	// token endpoint.
+	// +kubebuilder:default={}
+	ClientAuthentication ClientAuthentication `json:"clientAuthentication,omitempty"`
+
+	// Credentials configures where the client's credentials live in this
+	// namespace.
+	// +kubebuilder:default={}
+	Credentials CredentialsSpec `json:"credentials,omitempty"`
+
+	// VerifiedClaims limits what the client may request inside
+	// `verified_claims`. Empty means everything the provider offers.
+	// +optional
+	VerifiedClaims VerifiedClaimsPolicy `json:"verifiedClaims,omitempty"`
+
+	// Security adds requirements on top of the provider's.
+	// +optional
+	Security ClientSecurity `json:"security,omitempty"`
+
+	// Disabled keeps the registration but refuses every request from the
+	// client, e.g. while an incident is investigated.
+	// +optional
+	Disabled bool `json:"disabled,omitempty"`
+}
+
+// ProviderReference names an IdentityProvider.
+type ProviderReference struct {
+	// Name of the IdentityProvider.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// Namespace of the IdentityProvider; defaults to the RelyingParty's.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// GrantType is an OAuth grant type.
+// +kubebuilder:validation:Enum=authorization_code;refresh_token
+type GrantType string
+
+// ResponseType is an OAuth response type.
+// +kubebuilder:validation:Enum=code
+type ResponseType string
+
+// ClientAuthMethod is a token endpoint authentication method.
+// +kubebuilder:validation:Enum=client_secret_basic;client_secret_post;private_key_jwt
+type ClientAuthMethod string
+
+const (
+	ClientSecretBasic ClientAuthMethod = "client_secret_basic"
+	ClientSecretPost  ClientAuthMethod = "client_secret_post"
+	PrivateKeyJWT     ClientAuthMethod = "private_key_jwt"
+)
+
+// ClientAuthentication configures client authentication.
+// +kubebuilder:validation:XValidation:rule="!has(self.method) || self.method != 'private_key_jwt' || (has(self.jwks) != has(self.jwksURI))",message="private_key_jwt needs exactly one of jwks or jwksURI"
+// +kubebuilder:validation:XValidation:rule="(has(self.method) && self.method == 'private_key_jwt') || (!has(self.jwks) && !has(self.jwksURI))",message="jwks and jwksURI are only used with private_key_jwt"
+type ClientAuthentication struct {
+	// Method is `client_secret_basic` (the default), `client_secret_post`
+	// or `private_key_jwt`.
+	// +kubebuilder:default=client_secret_basic
+	Method ClientAuthMethod `json:"method,omitempty"`
+
+	// JWKS is the client's public JSON Web Key Set, for private_key_jwt.
+	// +optional
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	JWKS *apiextensionsv1.JSON `json:"jwks,omitempty"`
+
+	// JWKSURI is where the provider fetches the client's public keys, for
+	// private_key_jwt. https only.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() == 'https'",message="jwksURI must be an absolute https URL"
+	JWKSURI string `json:"jwksURI,omitempty"`
+
+	// SigningAlgorithm the client signs its assertions with.
+	// +optional
+	SigningAlgorithm SigningAlgorithm `json:"signingAlgorithm,omitempty"`
+}
+
+// CredentialsSource says where a client secret comes from.
+// +kubebuilder:validation:Enum=Generate;Existing
+type CredentialsSource string
+
+const (
+	// CredentialsGenerate has the operator generate the client secret.
+	CredentialsGenerate CredentialsSource = "Generate"
+	// CredentialsExisting reads the client secret from a Secret you manage
+	// (External Secrets, Vault, ...). The operator waits for it and never
+	// writes to it.
+	CredentialsExisting CredentialsSource = "Existing"
+)
+
+// CredentialsSpec configures the credentials Secret.
+// +kubebuilder:validation:XValidation:rule="!has(self.source) || self.source != 'Existing' || has(self.secretName)",message="credentials.source Existing needs secretName, the Secret that holds client_secret"
+type CredentialsSpec struct {
+	// Source is `Generate` (the default) or `Existing`.
+	// +kubebuilder:default=Generate
+	Source CredentialsSource `json:"source,omitempty"`
+
+	// SecretName is the Secret in this namespace. With `Generate` the
+	// operator writes `client_id`, `client_secret` (secret methods only),
+	// `issuer` and `discovery_url` to it, by default
+	// `<name>-oidc-credentials`. With `Existing` it reads `client_secret`
+	// from it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	SecretName string `json:"secretName,omitempty"`
+}
+
+// VerifiedClaimsPolicy limits what a client may request in verified_claims.
+type VerifiedClaimsPolicy struct {
+	// TrustFrameworks are the trust framework identifiers the client may
+	// ask for; each must be offered by the provider.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	TrustFrameworks []string `json:"trustFrameworks,omitempty"`
+
+	// Claims the client may ask for; each must be offered by the provider.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	Claims []ClaimName `json:"claims,omitempty"`
+}
+
+// ClientSecurity adds per-client requirements.
+type ClientSecurity struct {
+	// RequireDPoP accepts only DPoP-bound tokens for this client.
+	// +optional
+	RequireDPoP bool `json:"requireDPoP,omitempty"`
+
+	// RequirePushedAuthorizationRequests accepts only pushed authorization
+	// requests from this client.
+	// +optional
+	RequirePushedAuthorizationRequests bool `json:"requirePushedAuthorizationRequests,omitempty"`
+
+	// UserInfoSignedResponseAlg makes UserInfo a signed JWT with this
+	// algorithm instead of plain JSON.
+	// +optional
+	UserInfoSignedResponseAlg SigningAlgorithm `json:"userInfoSignedResponseAlg,omitempty"`
+
+	// IDTokenSignedResponseAlg signs this client's ID tokens with this
+	// algorithm instead of the provider's first.
+	// +optional
+	IDTokenSignedResponseAlg SigningAlgorithm `json:"idTokenSignedResponseAlg,omitempty"`
+}
+
+// RelyingPartyStatus is the observed state of a RelyingParty.
+type RelyingPartyStatus struct {
+	// Conditions: `Accepted`, `CredentialsReady`, `Registered` and `Ready`.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// ClientID is the client's stable client_id.
+	// +optional
+	ClientID string `json:"clientID,omitempty"`
+
+	// Issuer is the provider's issuer, once accepted.
+	// +optional
+	Issuer string `json:"issuer,omitempty"`
+
+	// CredentialsSecretName is the Secret in this namespace that holds the
+	// credentials.
+	// +optional
+	CredentialsSecretName string `json:"credentialsSecretName,omitempty"`
+}
+
+// RelyingParty declares an OAuth client of an IdentityProvider, in the
+// relying party team's own namespace. The operator registers it with the
+// provider and writes its credentials to a Secret in this namespace.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rp,categories=ida
+// +kubebuilder:printcolumn:name="Provider",type=string,JSONPath=`.spec.providerRef.name`
+// +kubebuilder:printcolumn:name="Client ID",type=string,JSONPath=`.status.clientID`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type RelyingParty struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec   RelyingPartySpec   `json:"spec"`
+	Status RelyingPartyStatus `json:"status,omitempty"`
+}
+
+// RelyingPartyList is a list of RelyingParties.
+// +kubebuilder:object:root=true
+type RelyingPartyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []RelyingParty `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&RelyingParty{}, &RelyingPartyList{})
+}

@@ -1,0 +1,128 @@
+// Package trustframework reconciles TrustFramework objects: it checks what
+// the API schema cannot and records which providers reference each framework.
+package trustframework
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+)
+
+// registeredClaims are the end-user claims of OpenID Connect Core 1.0 §5.1
+// and of the Identity Assurance claims registration, the ones a trust
+// framework may vouch for without a URI prefix.
+var registeredClaims = map[string]bool{
+	"name": true, "given_name": true, "family_name": true, "middle_name": true,
+	"nickname": true, "preferred_username": true, "profile": true, "picture": true,
+	"website": true, "email": true, "email_verified": true, "gender": true,
+	"birthdate": true, "zoneinfo": true, "locale": true, "phone_number": true,
+	"phone_number_verified": true, "address": true, "updated_at": true,
+	// Claims registration (CLM §4).
+	"place_of_birth": true, "nationalities": true, "birth_family_name": true,
+	"birth_given_name": true, "birth_middle_name": true, "salutation": true,
+	"title": true, "msisdn": true, "also_known_as": true,
+}
+
+var (
+	languageTag     = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
+	plainIdentifier = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+)
+
+// Problem is one thing wrong with a TrustFramework spec, with the field path.
+type Problem struct {
+	Field   string
+	Message string
+}
+
+func (p Problem) String() string { return p.Field + ": " + p.Message }
+
+// Validate checks a spec for what the API schema cannot express: claim names
+// that are neither registered nor collision-resistant, entries that repeat
+// one another in a way the schema does not see, and identifiers that do not
+// follow the predefined-values convention. The schema has already checked
+// shapes, enums and cross-field rules.
+func Validate(spec *idav1alpha1.TrustFrameworkSpec) []Problem {
+	var problems []Problem
+	problems = append(problems, validateClaims(spec.Claims)...)
+	for i, ev := range spec.Evidence {
+		base := fmt.Sprintf("spec.evidence[%d]", i)
+		problems = append(problems, validateIdentifiers(base+".documentTypes", ev.DocumentTypes)...)
+		problems = append(problems, validateIdentifiers(base+".electronicRecordTypes", ev.ElectronicRecordTypes)...)
+		problems = append(problems, validateIdentifiers(base+".attestationTypes", ev.AttestationTypes)...)
+		problems = append(problems, validateIdentifiers(base+".signatureTypes", ev.SignatureTypes)...)
+		problems = append(problems, validateIdentifiers(base+".checkMethods", ev.CheckMethods)...)
+	}
+	return problems
+}
+
+// validateClaims accepts registered claims, registered claims with a BCP 47
+// language tag, and URI-prefixed custom claims; language tags compare
+// case-insensitively, so `family_name#ja-Kana-JP` and `family_name#ja-kana-jp`
+// are the same claim listed twice.
+func validateClaims(claims []idav1alpha1.ClaimName) []Problem {
+	var problems []Problem
+	seen := make(map[string]int, len(claims))
+	for i, c := range claims {
+		field := fmt.Sprintf("spec.claims[%d]", i)
+		name := string(c)
+		if msg := claimNameProblem(name); msg != "" {
+			problems = append(problems, Problem{field, msg})
+			continue
+		}
+		key := canonicalClaim(name)
+		if j, dup := seen[key]; dup {
+			problems = append(problems, Problem{field, fmt.Sprintf("%q repeats spec.claims[%d] (language tags are case-insensitive)", name, j)})
+			continue
+		}
+		seen[key] = i
+	}
+	return problems
+}
+
+func claimNameProblem(name string) string {
+	if isCustomName(name) {
+		return ""
+	}
+	base, tag, tagged := strings.Cut(name, "#")
+	if !registeredClaims[base] {
+		return fmt.Sprintf("%q is not a registered claim (OpenID Connect Core, Identity Assurance claims registration); prefix a custom claim with a URI you control, e.g. https://example.com/claims/%s", name, base)
+	}
+	if tagged && !languageTag.MatchString(tag) {
+		return fmt.Sprintf("%q has an invalid language tag %q; use a BCP 47 tag such as ja-Kana-JP", name, tag)
+	}
+	return ""
+}
+
+func canonicalClaim(name string) string {
+	if isCustomName(name) {
+		return name
+	}
+	base, tag, _ := strings.Cut(name, "#")
+	return base + "#" + strings.ToLower(tag)
+}
+
+// isCustomName reports whether name is collision-resistant by being a URI
+// (`https://...`, `urn:...`).
+func isCustomName(name string) bool {
+	scheme, rest, ok := strings.Cut(name, ":")
+	return ok && rest != "" && scheme != "" && !strings.Contains(scheme, "#")
+}
+
+// validateIdentifiers accepts the predefined-values convention (lowercase,
+// digits, `_`, `.`, `-`) and URIs for custom values. A mixed-case value is
+// almost always a typo of a predefined one, which relying parties would then
+// fail to match.
+func validateIdentifiers(field string, ids []idav1alpha1.Identifier) []Problem {
+	var problems []Problem
+	for i, id := range ids {
+		s := string(id)
+		if isCustomName(s) || plainIdentifier.MatchString(s) {
+			continue
+		}
+		problems = append(problems, Problem{fmt.Sprintf("%s[%d]", field, i),
+			fmt.Sprintf("%q is neither a predefined identifier (lowercase, e.g. %q) nor a URI for a custom one", s, strings.ToLower(s))})
+	}
+	return problems
+}

@@ -127,14 +127,14 @@ func TestDefaultsAreApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]any{
-		"spec.signing.algorithms":                   []any{"ES256", "PS256", "RS256"},
-		"spec.signing.rotationPeriod":               "2160h",
-		"spec.tokens.idTokenLifetime":               "5m",
-		"spec.security.profile":                     "Default",
-		"spec.sessionStore.type":                    "Memory",
+		"spec.signing.algorithms":                    []any{"ES256", "PS256", "RS256"},
+		"spec.signing.rotationPeriod":                "2160h",
+		"spec.tokens.idTokenLifetime":                "5m",
+		"spec.security.profile":                      "Default",
+		"spec.sessionStore.type":                     "Memory",
 		"spec.allowedRelyingParties.namespaces.from": "Same",
-		"spec.runtime.replicas":                     int64(1),
-		"spec.identityAssurance.digestAlgorithms":   []any{"sha-256"},
+		"spec.runtime.replicas":                      int64(1),
+		"spec.identityAssurance.digestAlgorithms":    []any{"sha-256"},
 	} {
 		got, _, _ := unstructured.NestedFieldCopy(idp.Object, strings.Split(path, ".")...)
 		if !reflect.DeepEqual(got, want) {

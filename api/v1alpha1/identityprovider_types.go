@@ -117,12 +117,12 @@ type SigningSpec struct {
 	// RotationPeriod is how long a key signs before the next one takes
 	// over.
 	// +kubebuilder:default="2160h"
-	RotationPeriod metav1.Duration `json:"rotationPeriod,omitempty"`
+	RotationPeriod *metav1.Duration `json:"rotationPeriod,omitempty"`
 
 	// PublishLeadTime is how long a new key is published in the JWKS before
 	// it signs anything, so relying parties' caches hold it in time.
 	// +kubebuilder:default="24h"
-	PublishLeadTime metav1.Duration `json:"publishLeadTime,omitempty"`
+	PublishLeadTime *metav1.Duration `json:"publishLeadTime,omitempty"`
 }
 
 // TokenSpec configures lifetimes. A retired signing key stays published for
@@ -130,17 +130,17 @@ type SigningSpec struct {
 type TokenSpec struct {
 	// IDTokenLifetime is the lifetime of ID tokens.
 	// +kubebuilder:default="5m"
-	IDTokenLifetime metav1.Duration `json:"idTokenLifetime,omitempty"`
+	IDTokenLifetime *metav1.Duration `json:"idTokenLifetime,omitempty"`
 	// AccessTokenLifetime is the lifetime of access tokens.
 	// +kubebuilder:default="10m"
-	AccessTokenLifetime metav1.Duration `json:"accessTokenLifetime,omitempty"`
+	AccessTokenLifetime *metav1.Duration `json:"accessTokenLifetime,omitempty"`
 	// RefreshTokenLifetime is the lifetime of refresh tokens; each use
 	// rotates the token.
 	// +kubebuilder:default="720h"
-	RefreshTokenLifetime metav1.Duration `json:"refreshTokenLifetime,omitempty"`
+	RefreshTokenLifetime *metav1.Duration `json:"refreshTokenLifetime,omitempty"`
 	// AuthorizationCodeLifetime is the lifetime of authorization codes.
 	// +kubebuilder:default="60s"
-	AuthorizationCodeLifetime metav1.Duration `json:"authorizationCodeLifetime,omitempty"`
+	AuthorizationCodeLifetime *metav1.Duration `json:"authorizationCodeLifetime,omitempty"`
 }
 
 // SecurityProfile is the security profile a provider enforces.
@@ -218,7 +218,7 @@ type HTTPUserSource struct {
 
 	// Timeout bounds one call.
 	// +kubebuilder:default="2s"
-	Timeout metav1.Duration `json:"timeout,omitempty"`
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 
 	// CredentialsSecretRef names a key of a Secret in the provider's
 	// namespace holding a bearer token for the KYC system.
@@ -366,7 +366,7 @@ type RuntimeSpec struct {
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=50
-	Replicas int32 `json:"replicas,omitempty"`
+	Replicas *int32 `json:"replicas,omitempty"`
 
 	// Image overrides the runtime image; by default the operator's own.
 	// +optional

@@ -1,0 +1,108 @@
+// Package manager builds the operator's controller manager from flags.
+package manager
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/controllers"
+)
+
+// Options are the manager's settings; Bind reads them from flags.
+type Options struct {
+	MetricsAddr     string
+	ProbeAddr       string
+	LeaderElection  bool
+	LeaderElectNS   string
+	WatchNamespaces string
+}
+
+// Bind registers the options as flags of fs.
+func (o *Options) Bind(fs *flag.FlagSet) {
+	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
+	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints; 0 disables them")
+	fs.BoolVar(&o.LeaderElection, "leader-elect", false, "elect a leader so that only one replica reconciles")
+	fs.StringVar(&o.LeaderElectNS, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's namespace)")
+	fs.StringVar(&o.WatchNamespaces, "namespaces", "", "comma-separated namespaces to watch; all when empty")
+}
+
+// Scheme holds the kinds the manager reads and writes.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := idav1alpha1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// New builds a manager with every reconciler registered.
+func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
+	cacheOpts := cache.Options{}
+	if o.WatchNamespaces != "" {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for ns := range strings.SplitSeq(o.WatchNamespaces, ",") {
+			if ns = strings.TrimSpace(ns); ns != "" {
+				cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+			}
+		}
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  Scheme(),
+		Cache:                   cacheOpts,
+		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress:  o.ProbeAddr,
+		LeaderElection:          o.LeaderElection,
+		LeaderElectionID:        "ida-operator.idaop.dev",
+		LeaderElectionNamespace: o.LeaderElectNS,
+		// The manager exits soon after losing the lease, so a new leader
+		// can start quickly.
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := controllers.Setup(mgr); err != nil {
+		return nil, fmt.Errorf("registering controllers: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
+
+// Run parses args and runs the manager against the cluster of the current
+// kubeconfig (or in-cluster config) until ctx ends.
+func Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	var o Options
+	o.Bind(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("loading the Kubernetes client config: %w", err)
+	}
+	mgr, err := New(cfg, o)
+	if err != nil {
+		return err
+	}
+	return mgr.Start(ctx)
+}

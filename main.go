@@ -1,0 +1,62 @@
+// Command ida-operator is the one binary of the project: the operator
+// (`manager`), the OpenID Provider runtime it deploys (`runtime`), a local
+// demo (`demo`) and tools (`claims`).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/idaop/ida-operator/internal/demo"
+	"github.com/idaop/ida-operator/internal/manager"
+)
+
+const usage = `usage: ida-operator <command> [flags]
+
+commands:
+  manager   run the operator's controllers against a cluster
+  demo      run a local control plane, the samples and the operator (no cluster needed)
+  help      show this help
+
+Run 'ida-operator <command> -h' for a command's flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "manager":
+		ctrl.SetLogger(logr.FromSlogHandler(slog.NewJSONHandler(stderr, nil)))
+		err = manager.Run(ctx, rest)
+	case "demo":
+		err = demo.Run(ctx, rest, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "ida-operator: unknown command %q\n\n%s", cmd, usage)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ida-operator %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}

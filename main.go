@@ -15,6 +15,7 @@ import (
 	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/idaop/ida-operator/internal/claimscmd"
 	"github.com/idaop/ida-operator/internal/demo"
 	"github.com/idaop/ida-operator/internal/manager"
 )
@@ -24,6 +25,7 @@ const usage = `usage: ida-operator <command> [flags]
 commands:
   manager   run the operator's controllers against a cluster
   demo      run a local control plane, the samples and the operator (no cluster needed)
+  claims    evaluate or validate a verified_claims request (claims evaluate|validate-request)
   help      show this help
 
 Run 'ida-operator <command> -h' for a command's flags.
@@ -47,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = manager.Run(ctx, rest)
 	case "demo":
 		err = demo.Run(ctx, rest, stdout)
+	case "claims":
+		return claimscmd.Run(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

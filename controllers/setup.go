@@ -2,13 +2,27 @@
 package controllers
 
 import (
+	"context"
+	"time"
+
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/idaop/ida-operator/controllers/identityprovider"
+	"github.com/idaop/ida-operator/controllers/relyingparty"
 	"github.com/idaop/ida-operator/controllers/trustframework"
 )
 
+// Options configure the reconcilers.
+type Options struct {
+	// RuntimeImage is the image of the provider runtime Deployments.
+	RuntimeImage string
+	// Now is the clock of key rotation; tests inject a fake one. Default
+	// time.Now.
+	Now func() time.Time
+}
+
 // Setup registers every reconciler with the manager.
-func Setup(mgr ctrl.Manager) error {
+func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	tf := &trustframework.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("trustframework-controller"),
@@ -16,5 +30,19 @@ func Setup(mgr ctrl.Manager) error {
 	if err := tf.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return nil
+	idp := &identityprovider.Reconciler{
+		Client:       mgr.GetClient(),
+		Recorder:     mgr.GetEventRecorder("identityprovider-controller"),
+		RuntimeImage: o.RuntimeImage,
+		Now:          o.Now,
+	}
+	if err := idp.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	rp := &relyingparty.Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("relyingparty-controller"),
+	}
+	return rp.SetupWithManager(ctx, mgr)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +16,29 @@ import (
 
 // The controllers run in a real manager against a real kube-apiserver.
 
-var k8s client.Client
+var (
+	k8s   client.Client
+	clock = &fakeClock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
+)
+
+// fakeClock is the controllers' clock in these tests; only key rotation
+// reads it.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -29,12 +52,13 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = cp.Stop() }()
 
-	mgr, err := manager.New(cp.Config, manager.Options{MetricsAddr: "0", ProbeAddr: "0"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	mgr, err := manager.New(ctx, cp.Config, manager.Options{MetricsAddr: "0", ProbeAddr: "0", Now: clock.Now})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
 	defer func() {

@@ -68,7 +68,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	tf.Status = *status
 	if err := r.Client.Status().Update(ctx, &tf); err != nil {
 		if apierrors.IsConflict(err) {
-			return reconcile.Result{Requeue: true}, nil
+			return reconcile.Result{}, nil // the newer object is already queued
 		}
 		return reconcile.Result{}, fmt.Errorf("updating status of TrustFramework %s: %w", tf.Name, err)
 	}

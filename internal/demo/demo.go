@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -73,7 +72,7 @@ func Run(ctx context.Context, args []string, out io.Writer) (err error) {
 	}
 	fmt.Fprintf(out, "Applied %d objects from %s.\n", len(objs), *samples)
 
-	mgr, err := manager.New(cp.Config, manager.Options{MetricsAddr: "0", ProbeAddr: "0"})
+	mgr, err := manager.New(ctx, cp.Config, manager.Options{MetricsAddr: "0", ProbeAddr: "0"})
 	if err != nil {
 		return err
 	}
@@ -85,7 +84,7 @@ func Run(ctx context.Context, args []string, out io.Writer) (err error) {
 		err = errors.Join(err, <-mgrDone)
 	}()
 
-	if err := waitForTrustFrameworks(ctx, c, 30*time.Second); err != nil {
+	if err := waitForReconciled(ctx, c, 30*time.Second); err != nil {
 		return err
 	}
 	printSummary(ctx, out, c, kubeconfigPath, filepath.Join(*stateDir, "operator.log"))
@@ -108,32 +107,59 @@ func writeKubeconfig(cp *controlplane.ControlPlane, path string) error {
 	return os.WriteFile(path, data, 0o600)
 }
 
-// waitForTrustFrameworks waits until every TrustFramework has a Ready
-// condition for its current generation.
-func waitForTrustFrameworks(ctx context.Context, c client.Client, timeout time.Duration) error {
+// waitForReconciled waits until every sample has a Ready condition for its
+// current generation.
+func waitForReconciled(ctx context.Context, c client.Client, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		var tfs idav1alpha1.TrustFrameworkList
-		if err := c.List(ctx, &tfs); err == nil && allReconciled(tfs.Items) {
+		if reconciled(ctx, c) {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("trust frameworks not reconciled within %s; see the operator log", timeout)
+			return fmt.Errorf("the samples were not reconciled within %s; see the operator log", timeout)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }
 
-func allReconciled(tfs []idav1alpha1.TrustFramework) bool {
-	for i := range tfs {
-		cond := meta.FindStatusCondition(tfs[i].Status.Conditions, idav1alpha1.ConditionReady)
-		if cond == nil || cond.ObservedGeneration != tfs[i].Generation {
+func reconciled(ctx context.Context, c client.Client) bool {
+	var tfs idav1alpha1.TrustFrameworkList
+	var idps idav1alpha1.IdentityProviderList
+	var rps idav1alpha1.RelyingPartyList
+	if c.List(ctx, &tfs) != nil || c.List(ctx, &idps) != nil || c.List(ctx, &rps) != nil {
+		return false
+	}
+	var objs []client.Object
+	for i := range tfs.Items {
+		objs = append(objs, &tfs.Items[i])
+	}
+	for i := range idps.Items {
+		objs = append(objs, &idps.Items[i])
+	}
+	for i := range rps.Items {
+		objs = append(objs, &rps.Items[i])
+	}
+	for _, o := range objs {
+		cond := meta.FindStatusCondition(conditionsOf(o), idav1alpha1.ConditionReady)
+		if cond == nil || cond.ObservedGeneration != o.GetGeneration() {
 			return false
 		}
 	}
 	return true
+}
+
+func conditionsOf(o client.Object) []metav1.Condition {
+	switch o := o.(type) {
+	case *idav1alpha1.TrustFramework:
+		return o.Status.Conditions
+	case *idav1alpha1.IdentityProvider:
+		return o.Status.Conditions
+	case *idav1alpha1.RelyingParty:
+		return o.Status.Conditions
+	}
+	return nil
 }
 
 func printSummary(ctx context.Context, out io.Writer, c client.Client, kubeconfig, logPath string) {
@@ -146,7 +172,7 @@ func printSummary(ctx context.Context, out io.Writer, c client.Client, kubeconfi
 
 	fmt.Fprintln(out, "\nThe operator is running.")
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  KIND\tNAME\tREADY")
+	fmt.Fprintln(tw, "  KIND\tNAME\tREADY\tREASON")
 	for i := range tfs.Items {
 		fmt.Fprintf(tw, "  TrustFramework\t%s (%s)\t%s\n", tfs.Items[i].Name, tfs.Items[i].Spec.Identifier, readiness(tfs.Items[i].Status.Conditions))
 	}
@@ -165,6 +191,11 @@ Try:
   export KUBECONFIG=%s
   kubectl get tf,idp,rp -A
   kubectl describe tf jp-oidf-ida
+  kubectl -n idp-demo get secret,configmap,deployment,service
+  kubectl -n idp-demo get configmap demo-provider -o jsonpath='{.data.openid-configuration\.json}'
+  kubectl -n team-a get secret webapp-oidc-credentials -o yaml
+The provider's runtime is not started by this demo yet: there is no node to
+run its pods, so the provider reports RuntimeAvailable=False.
 Operator log: %s
 Press Ctrl-C to stop; everything started here stops with it.
 `, abs, abs, logPath)
@@ -173,7 +204,7 @@ Press Ctrl-C to stop; everything started here stops with it.
 func readiness(conds []metav1.Condition) string {
 	cond := meta.FindStatusCondition(conds, idav1alpha1.ConditionReady)
 	if cond == nil {
-		return "pending (reconciled in a later step of the project)"
+		return "pending\t"
 	}
-	return strings.TrimSpace(string(cond.Status) + " " + cond.Reason)
+	return string(cond.Status) + "\t" + cond.Reason
 }

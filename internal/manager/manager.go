@@ -5,19 +5,45 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
+	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 	"github.com/idaop/ida-operator/controllers"
+	"github.com/idaop/ida-operator/controllers/identityprovider"
 )
+
+// ownedObjectsOnly limits the cache to the Secrets, ConfigMaps and workload
+// objects the operator labels as its own: it never holds every Secret of the
+// cluster in memory.
+func ownedObjectsOnly() map[client.Object]cache.ByObject {
+	owned := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{identityprovider.ManagedByLabel: identityprovider.ManagedByValue})}
+	return map[client.Object]cache.ByObject{
+		&corev1.Secret{}:                owned,
+		&corev1.ConfigMap{}:             owned,
+		&corev1.Service{}:               owned,
+		&corev1.ServiceAccount{}:        owned,
+		&appsv1.Deployment{}:            owned,
+		&rbacv1.Role{}:                  owned,
+		&rbacv1.RoleBinding{}:           owned,
+		&policyv1.PodDisruptionBudget{}: owned,
+	}
+}
 
 // Options are the manager's settings; Bind reads them from flags.
 type Options struct {
@@ -26,6 +52,9 @@ type Options struct {
 	LeaderElection  bool
 	LeaderElectNS   string
 	WatchNamespaces string
+	RuntimeImage    string
+	// Now replaces the clock of key rotation, for tests; not a flag.
+	Now func() time.Time
 }
 
 // Bind registers the options as flags of fs.
@@ -35,6 +64,17 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.BoolVar(&o.LeaderElection, "leader-elect", false, "elect a leader so that only one replica reconciles")
 	fs.StringVar(&o.LeaderElectNS, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's namespace)")
 	fs.StringVar(&o.WatchNamespaces, "namespaces", "", "comma-separated namespaces to watch; all when empty")
+	fs.StringVar(&o.RuntimeImage, "runtime-image", envOr("RUNTIME_IMAGE", DefaultImage), "image of the provider runtime Deployments (default: $RUNTIME_IMAGE, else the operator's own)")
+}
+
+// DefaultImage is the operator's own image; the runtime is the same binary.
+const DefaultImage = "ghcr.io/idaop/ida-operator:dev"
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 // Scheme holds the kinds the manager reads and writes.
@@ -50,8 +90,11 @@ func Scheme() *runtime.Scheme {
 }
 
 // New builds a manager with every reconciler registered.
-func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
-	cacheOpts := cache.Options{}
+func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error) {
+	if o.RuntimeImage == "" {
+		o.RuntimeImage = DefaultImage
+	}
+	cacheOpts := cache.Options{ByObject: ownedObjectsOnly()}
 	if o.WatchNamespaces != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
 		for ns := range strings.SplitSeq(o.WatchNamespaces, ",") {
@@ -75,7 +118,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := controllers.Setup(mgr); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{RuntimeImage: o.RuntimeImage, Now: o.Now}); err != nil {
 		return nil, fmt.Errorf("registering controllers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -100,7 +143,7 @@ func Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("loading the Kubernetes client config: %w", err)
 	}
-	mgr, err := New(cfg, o)
+	mgr, err := New(ctx, cfg, o)
 	if err != nil {
 		return err
 	}

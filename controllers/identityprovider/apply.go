@@ -1,0 +1,151 @@
+package identityprovider
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+)
+
+const componentRuntime = "runtime"
+
+// reconcileWorkload makes the runtime's ServiceAccount, Role, RoleBinding,
+// Deployment, Service and (with more than one replica) PodDisruptionBudget
+// match the provider, and reports the Deployment's availability, which the
+// runtime's readiness probe drives.
+func (r *Reconciler) reconcileWorkload(ctx context.Context, idp *idav1alpha1.IdentityProvider, configHash string) (conditionResult, error) {
+	labels := Labels(idp, componentRuntime)
+	meta := func(name string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Namespace: idp.Namespace, Name: name}
+	}
+	own := func(obj client.Object) error {
+		om := obj.(metav1.Object)
+		if om.GetLabels() == nil {
+			om.SetLabels(map[string]string{})
+		}
+		for k, v := range labels {
+			om.GetLabels()[k] = v
+		}
+		return controllerutil.SetControllerReference(idp, obj, r.Client.Scheme())
+	}
+
+	sa := &corev1.ServiceAccount{ObjectMeta: meta(RuntimeName(idp))}
+	if err := r.apply(ctx, sa, func() error { return own(sa) }); err != nil {
+		return conditionResult{}, err
+	}
+	role := &rbacv1.Role{ObjectMeta: meta(RuntimeRoleName(idp))}
+	if err := r.apply(ctx, role, func() error {
+		role.Rules = runtimeRole(idp)
+		return own(role)
+	}); err != nil {
+		return conditionResult{}, err
+	}
+	rb := &rbacv1.RoleBinding{ObjectMeta: meta(RuntimeRoleName(idp))}
+	if err := r.apply(ctx, rb, func() error {
+		rb.RoleRef = rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name}
+		rb.Subjects = []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa.Name, Namespace: idp.Namespace}}
+		return own(rb)
+	}); err != nil {
+		return conditionResult{}, err
+	}
+
+	image := r.RuntimeImage
+	if idp.Spec.Runtime.Image != "" {
+		image = idp.Spec.Runtime.Image
+	}
+	dep := &appsv1.Deployment{ObjectMeta: meta(RuntimeName(idp))}
+	if err := r.apply(ctx, dep, func() error {
+		want := deploymentSpec(idp, image, configHash)
+		if dep.CreationTimestamp.IsZero() {
+			dep.Spec.Selector = want.Selector // immutable once created
+		}
+		dep.Spec.Replicas = want.Replicas
+		dep.Spec.Template = want.Template
+		dep.Spec.Strategy = want.Strategy
+		dep.Spec.RevisionHistoryLimit = want.RevisionHistoryLimit
+		dep.Spec.ProgressDeadlineSeconds = want.ProgressDeadlineSeconds
+		dep.Spec.MinReadySeconds = 0
+		dep.Spec.Paused = false
+		return own(dep)
+	}); err != nil {
+		return conditionResult{}, err
+	}
+
+	svc := &corev1.Service{ObjectMeta: meta(RuntimeName(idp))}
+	if err := r.apply(ctx, svc, func() error {
+		svc.Spec.Selector = selectorLabels(idp)
+		svc.Spec.Ports = servicePorts()
+		if svc.Spec.Type == "" {
+			svc.Spec.Type = corev1.ServiceTypeClusterIP
+		}
+		return own(svc)
+	}); err != nil {
+		return conditionResult{}, err
+	}
+
+	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: meta(RuntimeName(idp))}
+	if wantsPDB(idp) {
+		if err := r.apply(ctx, pdb, func() error {
+			spec := pdbSpec(idp)
+			pdb.Spec.MinAvailable = spec.MinAvailable
+			pdb.Spec.Selector = spec.Selector
+			return own(pdb)
+		}); err != nil {
+			return conditionResult{}, err
+		}
+	} else if err := r.deleteOwned(ctx, pdb); err != nil {
+		return conditionResult{}, err
+	}
+
+	return availability(dep), nil
+}
+
+// availability reads the Deployment's status: pods count as available only
+// once the runtime's readiness probe passes.
+func availability(dep *appsv1.Deployment) conditionResult {
+	want := int32(1)
+	if dep.Spec.Replicas != nil {
+		want = *dep.Spec.Replicas
+	}
+	if want == 0 {
+		return conditionResult{false, idav1alpha1.ReasonRuntimeProgressing, "spec.runtime.replicas is 0: the provider is not serving"}
+	}
+	avail := dep.Status.AvailableReplicas
+	if dep.Status.ObservedGeneration >= dep.Generation && avail >= 1 {
+		return conditionResult{true, idav1alpha1.ReasonRuntimeReady,
+			fmt.Sprintf("%d/%d runtime pod(s) ready in Deployment %s", avail, want, dep.Name)}
+	}
+	return conditionResult{false, idav1alpha1.ReasonRuntimeProgressing,
+		fmt.Sprintf("%d/%d runtime pod(s) ready in Deployment %s; see its pods' events if this persists", avail, want, dep.Name)}
+}
+
+func (r *Reconciler) apply(ctx context.Context, obj client.Object, mutate func() error) error {
+	op, err := controllerutil.CreateOrUpdate(ctx, r.Client, obj, mutate)
+	if err != nil {
+		return fmt.Errorf("writing %T %s: %w", obj, obj.GetName(), err)
+	}
+	if op == controllerutil.OperationResultUpdated {
+		// Either the spec changed or someone edited what we own.
+		r.event(obj, "Normal", "Reconciled", "Update", "restored to the state its IdentityProvider declares")
+	}
+	return nil
+}
+
+func (r *Reconciler) deleteOwned(ctx context.Context, obj client.Object) error {
+	if err := r.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if err := r.Client.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting %T %s: %w", obj, obj.GetName(), err)
+	}
+	return nil
+}

@@ -1,0 +1,364 @@
+package identityprovider
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/runtime/config"
+)
+
+// +kubebuilder:rbac:groups=ida.idaop.dev,resources=identityproviders,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ida.idaop.dev,resources=identityproviders/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=ida.idaop.dev,resources=trustframeworks,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets;configmaps;services;serviceaccounts,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// RotateKeysAnnotation on an IdentityProvider asks for a key rotation: each
+// new value schedules one new key per algorithm, published for the lead time
+// before it signs.
+const RotateKeysAnnotation = "ida.idaop.dev/rotate-keys"
+
+// Reconciler turns an IdentityProvider into its keys, configuration and
+// runtime workload.
+type Reconciler struct {
+	Client   client.Client
+	Recorder recorder.EventRecorder
+	// Now is the clock; tests inject a fake one.
+	Now func() time.Time
+	// RuntimeImage is the runtime's image unless a provider overrides it.
+	RuntimeImage string
+}
+
+// SetupWithManager registers the reconciler and what it watches.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("identityprovider").
+		For(&idav1alpha1.IdentityProvider{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&corev1.Secret{}).
+		Owns(&corev1.ConfigMap{}).
+		Owns(&corev1.ServiceAccount{}).
+		Owns(&corev1.Service{}).
+		Owns(&rbacv1.Role{}).
+		Owns(&rbacv1.RoleBinding{}).
+		Owns(&appsv1.Deployment{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
+		Watches(&idav1alpha1.TrustFramework{}, handler.EnqueueRequestsFromMapFunc(r.providersOfFramework)).
+		Complete(r)
+}
+
+// Reconcile runs the steps in order; each reports into a condition, and a
+// failed step does not stop the ones that do not depend on it.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	var idp idav1alpha1.IdentityProvider
+	if err := r.Client.Get(ctx, req.NamespacedName, &idp); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if !idp.DeletionTimestamp.IsZero() {
+		return reconcile.Result{}, nil // owned objects go with it
+	}
+	now := r.Now()
+	status := idp.Status.DeepCopy()
+	status.ObservedGeneration = idp.Generation
+	status.Issuer = idp.Spec.Issuer
+	var errs []error
+
+	keys, err := r.reconcileKeys(ctx, &idp, now)
+	setCondition(status, idp.Generation, idav1alpha1.ConditionKeysReady, keys.condition)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if keys.condition.ok() {
+		status.Keys = keys.summary
+	}
+
+	cfg, err := r.reconcileConfig(ctx, &idp)
+	setCondition(status, idp.Generation, idav1alpha1.ConditionConfigReady, cfg.condition)
+	status.TrustFrameworks = cfg.identifiers
+	if err != nil {
+		errs = append(errs, err)
+	}
+
+	runtimeCond := conditionResult{false, idav1alpha1.ReasonRuntimeProgressing, "waiting for the provider configuration"}
+	if cfg.hash != "" {
+		runtimeCond, err = r.reconcileWorkload(ctx, &idp, cfg.hash)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	setCondition(status, idp.Generation, idav1alpha1.ConditionRuntimeAvailable, runtimeCond)
+
+	attached, err := r.countAttached(ctx, &idp)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	status.AttachedRelyingParties = attached
+
+	setCondition(status, idp.Generation, idav1alpha1.ConditionReady, readiness(status))
+	if err := r.writeStatus(ctx, &idp, status); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return reconcile.Result{}, err
+	}
+	return reconcile.Result{RequeueAfter: untilNext(keys.nextEvent, now)}, nil
+}
+
+// conditionResult is the outcome of one step, ready to become a condition.
+type conditionResult struct {
+	status  bool
+	reason  string
+	message string
+}
+
+func (c conditionResult) ok() bool { return c.status }
+
+func setCondition(status *idav1alpha1.IdentityProviderStatus, gen int64, typ string, c conditionResult) {
+	s := metav1.ConditionFalse
+	if c.status {
+		s = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+		Type: typ, Status: s, Reason: c.reason, Message: c.message, ObservedGeneration: gen,
+	})
+}
+
+// readiness is Ready from the three step conditions: the first that is not
+// True says what to do.
+func readiness(status *idav1alpha1.IdentityProviderStatus) conditionResult {
+	for _, typ := range []string{idav1alpha1.ConditionKeysReady, idav1alpha1.ConditionConfigReady, idav1alpha1.ConditionRuntimeAvailable} {
+		c := meta.FindStatusCondition(status.Conditions, typ)
+		if c == nil || c.Status != metav1.ConditionTrue {
+			msg := typ + " is not True"
+			if c != nil {
+				msg = typ + ": " + c.Message
+			}
+			reason := idav1alpha1.ReasonRuntimeProgressing
+			if c != nil {
+				reason = c.Reason
+			}
+			return conditionResult{false, reason, msg}
+		}
+	}
+	return conditionResult{true, idav1alpha1.ReasonReconciled, "the provider is serving " + status.Issuer}
+}
+
+func untilNext(next, now time.Time) time.Duration {
+	if next.IsZero() {
+		return 0
+	}
+	if d := next.Sub(now); d > time.Second {
+		return d
+	}
+	return time.Second
+}
+
+func (r *Reconciler) writeStatus(ctx context.Context, idp *idav1alpha1.IdentityProvider, status *idav1alpha1.IdentityProviderStatus) error {
+	if equality.Semantic.DeepEqual(&idp.Status, status) {
+		return nil
+	}
+	idp.Status = *status
+	if err := r.Client.Status().Update(ctx, idp); err != nil {
+		if apierrors.IsConflict(err) {
+			return nil // the newer object is already queued
+		}
+		return fmt.Errorf("updating status of IdentityProvider %s/%s: %w", idp.Namespace, idp.Name, err)
+	}
+	return nil
+}
+
+// configResult is the outcome of rendering the provider ConfigMap.
+type configResult struct {
+	condition   conditionResult
+	identifiers []string
+	hash        string // of the rendered provider config; empty when none is in place
+}
+
+// reconcileConfig renders the provider config from the provider and its
+// trust frameworks. While a framework is missing or not Ready, the last good
+// ConfigMap keeps serving and the condition says which framework to fix.
+func (r *Reconciler) reconcileConfig(ctx context.Context, idp *idav1alpha1.IdentityProvider) (configResult, error) {
+	var res configResult
+	tfs, problem, err := r.resolveTrustFrameworks(ctx, idp)
+	if err != nil {
+		return res, err
+	}
+	for i := range tfs {
+		res.identifiers = append(res.identifiers, tfs[i].Spec.Identifier)
+	}
+	slices.Sort(res.identifiers)
+	var existing corev1.ConfigMap
+	err = r.Client.Get(ctx, types.NamespacedName{Namespace: idp.Namespace, Name: ConfigMapName(idp)}, &existing)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return res, err
+	}
+	if err == nil {
+		res.hash = hashOf(existing.Data[config.ProviderConfigKey])
+	}
+	if problem != nil {
+		res.condition = *problem
+		return res, nil
+	}
+	provider, err := RenderProvider(idp, tfs)
+	if err != nil {
+		res.condition = conditionResult{false, idav1alpha1.ReasonInvalidSpec, err.Error()}
+		return res, nil
+	}
+	providerJSON, err := json.Marshal(provider)
+	if err != nil {
+		return res, err
+	}
+	discovery, err := config.RenderDiscovery(provider)
+	if err != nil {
+		res.condition = conditionResult{false, idav1alpha1.ReasonInvalidSpec, "rendering discovery: " + err.Error()}
+		return res, nil
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: idp.Namespace, Name: ConfigMapName(idp)}}
+	op, err := controllerutil.CreateOrUpdate(ctx, r.Client, cm, func() error {
+		mergeLabels(&cm.ObjectMeta, Labels(idp, config.ComponentProviderConfig))
+		cm.Data = map[string]string{
+			config.ProviderConfigKey: string(providerJSON),
+			config.DiscoveryKey:      string(discovery),
+		}
+		cm.BinaryData = nil
+		return controllerutil.SetControllerReference(idp, cm, r.Client.Scheme())
+	})
+	if err != nil {
+		return res, fmt.Errorf("writing ConfigMap %s: %w", cm.Name, err)
+	}
+	if op != controllerutil.OperationResultNone {
+		r.event(idp, corev1.EventTypeNormal, idav1alpha1.ReasonRendered, "RenderConfig", "ConfigMap %s %s: %d trust framework(s)", cm.Name, op, len(tfs))
+	}
+	res.hash = hashOf(string(providerJSON))
+	res.condition = conditionResult{true, idav1alpha1.ReasonRendered,
+		fmt.Sprintf("ConfigMap %s holds the configuration and discovery for %s", cm.Name, strings.Join(res.identifiers, ", "))}
+	return res, nil
+}
+
+// resolveTrustFrameworks returns the frameworks the provider selects, or a
+// problem naming those that are missing or not Ready.
+func (r *Reconciler) resolveTrustFrameworks(ctx context.Context, idp *idav1alpha1.IdentityProvider) ([]idav1alpha1.TrustFramework, *conditionResult, error) {
+	var all idav1alpha1.TrustFrameworkList
+	if err := r.Client.List(ctx, &all); err != nil {
+		return nil, nil, fmt.Errorf("listing TrustFrameworks: %w", err)
+	}
+	var selected []idav1alpha1.TrustFramework
+	found := map[string]bool{}
+	for i := range all.Items {
+		ok, err := idp.Spec.TrustFrameworks.Selects(&all.Items[i])
+		if err != nil {
+			return nil, &conditionResult{false, idav1alpha1.ReasonInvalidSpec, "spec.trustFrameworks.selector is invalid: " + err.Error()}, nil
+		}
+		if ok {
+			selected = append(selected, all.Items[i])
+			found[all.Items[i].Name] = true
+		}
+	}
+	var missing, notReady []string
+	for _, n := range idp.Spec.TrustFrameworks.Names {
+		if !found[n] {
+			missing = append(missing, n)
+		}
+	}
+	for i := range selected {
+		c := meta.FindStatusCondition(selected[i].Status.Conditions, idav1alpha1.ConditionReady)
+		if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != selected[i].Generation {
+			notReady = append(notReady, selected[i].Name)
+		}
+	}
+	switch {
+	case len(missing) > 0:
+		return selected, &conditionResult{false, idav1alpha1.ReasonTrustFrameworkNotFound,
+			"TrustFramework(s) " + strings.Join(missing, ", ") + " not found: create them (e.g. from config/trustframeworks) or fix spec.trustFrameworks.names; the last rendered configuration keeps serving"}, nil
+	case len(notReady) > 0:
+		return selected, &conditionResult{false, idav1alpha1.ReasonTrustFrameworkNotReady,
+			"TrustFramework(s) " + strings.Join(notReady, ", ") + " not Ready: see their Ready condition; the last rendered configuration keeps serving"}, nil
+	case len(selected) == 0:
+		return nil, &conditionResult{false, idav1alpha1.ReasonTrustFrameworkNotFound,
+			"spec.trustFrameworks selects no TrustFramework"}, nil
+	}
+	return selected, nil, nil
+}
+
+func (r *Reconciler) countAttached(ctx context.Context, idp *idav1alpha1.IdentityProvider) (int32, error) {
+	var regs corev1.SecretList
+	if err := r.Client.List(ctx, &regs, client.InNamespace(idp.Namespace), client.MatchingLabels{
+		config.LabelProvider: idp.Name, config.LabelComponent: config.ComponentClientRegistration,
+	}); err != nil {
+		return 0, fmt.Errorf("listing client registrations: %w", err)
+	}
+	return int32(len(regs.Items)), nil
+}
+
+func (r *Reconciler) providersOfFramework(ctx context.Context, obj client.Object) []reconcile.Request {
+	tf, ok := obj.(*idav1alpha1.TrustFramework)
+	if !ok {
+		return nil
+	}
+	var idps idav1alpha1.IdentityProviderList
+	if err := r.Client.List(ctx, &idps); err != nil {
+		log.FromContext(ctx).Error(err, "listing IdentityProviders for a trust framework change")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range idps.Items {
+		if ok, _ := idps.Items[i].Spec.TrustFrameworks.Selects(tf); ok || slices.Contains(idps.Items[i].Status.TrustFrameworks, tf.Spec.Identifier) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&idps.Items[i])})
+		}
+	}
+	return reqs
+}
+
+func (r *Reconciler) event(obj client.Object, typ, reason, action, note string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(obj, nil, typ, reason, action, note, args...)
+	}
+}
+
+// mergeLabels sets our labels and keeps others', so that tools that label
+// objects (GitOps, policy engines) are not fought.
+func mergeLabels(om *metav1.ObjectMeta, labels map[string]string) {
+	if om.Labels == nil {
+		om.Labels = map[string]string{}
+	}
+	for k, v := range labels {
+		om.Labels[k] = v
+	}
+}
+
+func hashOf(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
+}

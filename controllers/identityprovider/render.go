@@ -1,0 +1,174 @@
+// Package identityprovider reconciles IdentityProviders into signing keys, a
+// provider ConfigMap with the discovery document, and the runtime workload.
+package identityprovider
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/ida"
+)
+
+// RenderProvider turns a provider and its trust frameworks into the runtime's
+// configuration. It is pure: the same inputs give the same output, so the
+// ConfigMap is only written when something really changed.
+func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFramework) (*config.Provider, error) {
+	s := &idp.Spec
+	p := &config.Provider{
+		Issuer:            s.Issuer,
+		Scopes:            slices.Clone(s.Scopes),
+		SigningAlgorithms: algorithms(s.Signing.Algorithms),
+		Tokens: config.Lifetimes{
+			IDToken:           duration(s.Tokens.IDTokenLifetime, 5*time.Minute),
+			AccessToken:       duration(s.Tokens.AccessTokenLifetime, 10*time.Minute),
+			RefreshToken:      duration(s.Tokens.RefreshTokenLifetime, 720*time.Hour),
+			AuthorizationCode: duration(s.Tokens.AuthorizationCodeLifetime, time.Minute),
+		},
+		Security: config.Security{
+			Profile:     string(s.Security.Profile),
+			RequirePAR:  s.Security.RequirePushedAuthorizationRequests,
+			RequireDPoP: s.Security.RequireDPoP,
+		},
+		Users:        userSource(&s.Users),
+		SessionStore: sessionStore(&s.SessionStore),
+		IDA:          policy(s, tfs),
+	}
+	if p.Security.Profile == "" {
+		p.Security.Profile = string(idav1alpha1.SecurityProfileDefault)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("rendered provider config is invalid: %w", err)
+	}
+	return p, nil
+}
+
+func algorithms(algs []idav1alpha1.SigningAlgorithm) []string {
+	if len(algs) == 0 {
+		return []string{string(idav1alpha1.ES256), string(idav1alpha1.PS256), string(idav1alpha1.RS256)}
+	}
+	out := make([]string, len(algs))
+	for i, a := range algs {
+		out[i] = string(a)
+	}
+	return out
+}
+
+func userSource(u *idav1alpha1.UserSourceSpec) config.UserSource {
+	out := config.UserSource{Type: string(u.Type)}
+	if u.Builtin != nil {
+		out.Builtin = &config.BuiltinUsers{SecretName: u.Builtin.SecretRef.Name}
+	}
+	if u.HTTP != nil {
+		out.HTTP = &config.HTTPUsers{URL: u.HTTP.URL, Timeout: duration(u.HTTP.Timeout, 2*time.Second)}
+		if ref := u.HTTP.CredentialsSecretRef; ref != nil {
+			out.HTTP.CredentialsSecret = &config.SecretKeyRef{Name: ref.Name, Key: ref.Key}
+		}
+	}
+	return out
+}
+
+func sessionStore(s *idav1alpha1.SessionStoreSpec) config.SessionStore {
+	out := config.SessionStore{Type: string(s.Type)}
+	if out.Type == "" {
+		out.Type = string(idav1alpha1.SessionStoreMemory)
+	}
+	if s.Redis != nil {
+		out.Redis = &config.RedisStore{Address: s.Redis.Address}
+		if ref := s.Redis.PasswordSecretRef; ref != nil {
+			out.Redis.PasswordSecret = &config.SecretKeyRef{Name: ref.Name, Key: ref.Key}
+		}
+	}
+	return out
+}
+
+// policy aggregates the trust frameworks and identity assurance settings
+// into the IDA engine's policy. Frameworks are sorted by identifier so the
+// rendering does not depend on list order.
+func policy(s *idav1alpha1.IdentityProviderSpec, tfs []idav1alpha1.TrustFramework) ida.Policy {
+	p := ida.Policy{}
+	for i := range tfs {
+		p.TrustFrameworks = append(p.TrustFrameworks, trustFramework(&tfs[i].Spec))
+	}
+	slices.SortFunc(p.TrustFrameworks, func(a, b ida.TrustFramework) int {
+		switch {
+		case a.Identifier < b.Identifier:
+			return -1
+		case a.Identifier > b.Identifier:
+			return 1
+		}
+		return 0
+	})
+	for _, pr := range s.Profiles {
+		if pr == idav1alpha1.ProfileJapaneseBasic {
+			p.Profiles = append(p.Profiles, ida.ProfileJPBasic)
+		}
+	}
+	for _, a := range s.IdentityAssurance.Attachments {
+		p.AttachmentsSupported = append(p.AttachmentsSupported, string(a))
+	}
+	for _, d := range s.IdentityAssurance.DigestAlgorithms {
+		p.DigestAlgorithmsSupported = append(p.DigestAlgorithmsSupported, string(d))
+	}
+	tc := &s.IdentityAssurance.TransformedClaims
+	if tc.MaxDepth > 0 {
+		d := int(tc.MaxDepth)
+		p.TransformedClaimsMaxDepth = &d
+	}
+	if tc.MaxCount != nil {
+		c := int(*tc.MaxCount)
+		p.TransformedClaimsMaxCount = &c
+	}
+	if len(tc.Predefined) > 0 {
+		p.TransformedClaimsPredefined = map[string]ida.TransformedClaim{}
+		for name, def := range tc.Predefined {
+			fns := make([]json.RawMessage, len(def.Fn))
+			for i, f := range def.Fn {
+				fns[i] = json.RawMessage(f.Raw)
+			}
+			p.TransformedClaimsPredefined[name] = ida.TransformedClaim{Claim: def.Claim, Fn: fns}
+		}
+	}
+	return p
+}
+
+func trustFramework(s *idav1alpha1.TrustFrameworkSpec) ida.TrustFramework {
+	tf := ida.TrustFramework{
+		Identifier:      s.Identifier,
+		AssuranceLevels: slices.Clone(s.AssuranceLevels),
+	}
+	for _, c := range s.Claims {
+		tf.Claims = append(tf.Claims, string(c))
+	}
+	for _, e := range s.RequiredElements {
+		tf.RequiredElements = append(tf.RequiredElements, string(e))
+	}
+	for _, ev := range s.Evidence {
+		tf.EvidenceTypes = append(tf.EvidenceTypes, string(ev.Type))
+		tf.DocumentTypes = union(tf.DocumentTypes, ev.DocumentTypes)
+		tf.ElectronicRecordTypes = union(tf.ElectronicRecordTypes, ev.ElectronicRecordTypes)
+		tf.CheckMethods = union(tf.CheckMethods, ev.CheckMethods)
+	}
+	return tf
+}
+
+func union(list []string, ids []idav1alpha1.Identifier) []string {
+	for _, id := range ids {
+		if !slices.Contains(list, string(id)) {
+			list = append(list, string(id))
+		}
+	}
+	return list
+}
+
+func duration(d *metav1.Duration, def time.Duration) config.Duration {
+	if d == nil {
+		return config.Duration{Duration: def}
+	}
+	return config.Duration{Duration: d.Duration}
+}

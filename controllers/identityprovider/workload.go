@@ -1,0 +1,192 @@
+package identityprovider
+
+import (
+	"maps"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/runtime/config"
+)
+
+// The runtime listens on one port for the OpenID endpoints, health and
+// metrics.
+const (
+	runtimePort     = 8080
+	runtimeUID      = 65532
+	ManagedByLabel  = "app.kubernetes.io/managed-by"
+	ManagedByValue  = "ida-operator"
+	configHashAnnot = "ida.idaop.dev/provider-config-hash"
+)
+
+// Names of what a provider owns in its namespace.
+func SigningKeysName(idp *idav1alpha1.IdentityProvider) string { return idp.Name + "-signing-keys" }
+func ConfigMapName(idp *idav1alpha1.IdentityProvider) string   { return idp.Name + "-provider" }
+func RuntimeName(idp *idav1alpha1.IdentityProvider) string     { return idp.Name }
+func RuntimeRoleName(idp *idav1alpha1.IdentityProvider) string { return idp.Name + "-runtime" }
+
+// selectorLabels select the runtime pods of one provider.
+func selectorLabels(idp *idav1alpha1.IdentityProvider) map[string]string {
+	return map[string]string{
+		"app.kubernetes.io/name":     "ida-runtime",
+		"app.kubernetes.io/instance": idp.Name,
+	}
+}
+
+// Labels marks everything a provider owns; the manager caches only objects
+// that carry ManagedByLabel.
+func Labels(idp *idav1alpha1.IdentityProvider, component string) map[string]string {
+	l := selectorLabels(idp)
+	l[ManagedByLabel] = ManagedByValue
+	l[config.LabelProvider] = idp.Name
+	l[config.LabelComponent] = component
+	return l
+}
+
+// runtimeRole lets the runtime read its own ConfigMap and the Secrets of
+// its namespace (signing keys, client registrations, users), nothing else.
+// RBAC cannot select Secrets by label: keep a provider in a namespace of
+// its own.
+func runtimeRole(idp *idav1alpha1.IdentityProvider) []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{ConfigMapName(idp)}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "watch"}},
+	}
+}
+
+// podTemplate is the runtime's pod, with every field the API server would
+// default set explicitly, so comparing it with the live object finds only
+// real drift and steady state makes no writes.
+func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) corev1.PodTemplateSpec {
+	rt := &idp.Spec.Runtime
+	annotations := maps.Clone(rt.PodAnnotations)
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[configHashAnnot] = configHash
+	resources := corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
+	}
+	if rt.Resources != nil {
+		resources = *rt.Resources.DeepCopy()
+	}
+	probe := func(path string) *corev1.Probe {
+		return &corev1.Probe{
+			ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+				Path: path, Port: intstr.FromString("http"), Scheme: corev1.URISchemeHTTP,
+			}},
+			TimeoutSeconds: 1, PeriodSeconds: 10, SuccessThreshold: 1, FailureThreshold: 3,
+		}
+	}
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: selectorLabels(idp), Annotations: annotations},
+		Spec: corev1.PodSpec{
+			ServiceAccountName:            RuntimeName(idp),
+			DeprecatedServiceAccount:      RuntimeName(idp),
+			AutomountServiceAccountToken:  ptr.To(true),
+			RestartPolicy:                 corev1.RestartPolicyAlways,
+			TerminationGracePeriodSeconds: ptr.To[int64](30),
+			DNSPolicy:                     corev1.DNSClusterFirst,
+			SchedulerName:                 corev1.DefaultSchedulerName,
+			EnableServiceLinks:            ptr.To(false),
+			NodeSelector:                  maps.Clone(rt.NodeSelector),
+			Tolerations:                   append([]corev1.Toleration(nil), rt.Tolerations...),
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot:   ptr.To(true),
+				RunAsUser:      ptr.To[int64](runtimeUID),
+				RunAsGroup:     ptr.To[int64](runtimeUID),
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+			Containers: []corev1.Container{{
+				Name:  "runtime",
+				Image: image,
+				Args: []string{"runtime",
+					"--provider=" + idp.Name,
+					"--namespace=" + idp.Namespace,
+					"--config-map=" + ConfigMapName(idp),
+					"--signing-keys=" + SigningKeysName(idp),
+				},
+				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: runtimePort, Protocol: corev1.ProtocolTCP}},
+				Env: []corev1.EnvVar{{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{
+					ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory", Divisor: resource.MustParse("1")},
+				}}},
+				Resources:                resources,
+				LivenessProbe:            probe("/healthz"),
+				ReadinessProbe:           probe("/readyz"),
+				TerminationMessagePath:   corev1.TerminationMessagePathDefault,
+				TerminationMessagePolicy: corev1.TerminationMessageReadFile,
+				ImagePullPolicy:          defaultPullPolicy(image),
+				SecurityContext: &corev1.SecurityContext{
+					AllowPrivilegeEscalation: ptr.To(false),
+					ReadOnlyRootFilesystem:   ptr.To(true),
+					RunAsNonRoot:             ptr.To(true),
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				},
+			}},
+		},
+	}
+}
+
+// deploymentSpec is the runtime Deployment's spec, defaults included.
+func deploymentSpec(idp *idav1alpha1.IdentityProvider, image, configHash string) appsv1.DeploymentSpec {
+	replicas := int32(1)
+	if idp.Spec.Runtime.Replicas != nil {
+		replicas = *idp.Spec.Runtime.Replicas
+	}
+	maxUnavailable := intstr.FromString("25%")
+	maxSurge := intstr.FromString("25%")
+	return appsv1.DeploymentSpec{
+		Replicas: &replicas,
+		Selector: &metav1.LabelSelector{MatchLabels: selectorLabels(idp)},
+		Template: podTemplate(idp, image, configHash),
+		Strategy: appsv1.DeploymentStrategy{
+			Type:          appsv1.RollingUpdateDeploymentStrategyType,
+			RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: &maxUnavailable, MaxSurge: &maxSurge},
+		},
+		RevisionHistoryLimit:    ptr.To[int32](10),
+		ProgressDeadlineSeconds: ptr.To[int32](600),
+	}
+}
+
+// servicePorts is the runtime Service's port.
+func servicePorts() []corev1.ServicePort {
+	return []corev1.ServicePort{{Name: "http", Port: runtimePort, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}}
+}
+
+// pdbSpec keeps one runtime pod up through voluntary disruptions; only
+// wanted with more than one replica.
+func pdbSpec(idp *idav1alpha1.IdentityProvider) policyv1.PodDisruptionBudgetSpec {
+	one := intstr.FromInt32(1)
+	return policyv1.PodDisruptionBudgetSpec{
+		MinAvailable: &one,
+		Selector:     &metav1.LabelSelector{MatchLabels: selectorLabels(idp)},
+	}
+}
+
+// wantsPDB reports whether the provider runs more than one replica.
+func wantsPDB(idp *idav1alpha1.IdentityProvider) bool {
+	return idp.Spec.Runtime.Replicas != nil && *idp.Spec.Runtime.Replicas > 1
+}
+
+// defaultPullPolicy is the policy the API server would give the image:
+// Always for an untagged or :latest image, IfNotPresent otherwise.
+func defaultPullPolicy(image string) corev1.PullPolicy {
+	if strings.Contains(image, "@") {
+		return corev1.PullIfNotPresent
+	}
+	last := image[strings.LastIndex(image, "/")+1:]
+	_, tag, tagged := strings.Cut(last, ":")
+	if !tagged || tag == "latest" {
+		return corev1.PullAlways
+	}
+	return corev1.PullIfNotPresent
+}

@@ -1,0 +1,107 @@
+// Package relyingparty reconciles RelyingParties: attachment to a provider,
+// credentials in the relying party's namespace, and the client registration
+// in the provider's namespace.
+package relyingparty
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/runtime/config"
+)
+
+// Decision is the answer to "may this relying party attach?", with the
+// reason and message of its Accepted condition.
+type Decision struct {
+	Accepted bool
+	Reason   string
+	Message  string
+}
+
+// Admit decides whether rp may attach to idp (nil when it does not exist)
+// given the labels of rp's namespace. Across namespaces, "no such provider"
+// and "not allowed" read the same, so a namespace learns nothing about
+// providers it may not use.
+func Admit(rp *idav1alpha1.RelyingParty, idp *idav1alpha1.IdentityProvider, rpNamespace *corev1.Namespace) Decision {
+	provNS := rp.ProviderNamespace()
+	ref := provNS + "/" + rp.Spec.ProviderRef.Name
+	sameNamespace := provNS == rp.Namespace
+	if idp == nil || !idp.DeletionTimestamp.IsZero() {
+		if sameNamespace {
+			return Decision{false, idav1alpha1.ReasonProviderNotFound, fmt.Sprintf("IdentityProvider %s not found", ref)}
+		}
+		return refused(ref, rp.Namespace)
+	}
+	if sameNamespace {
+		return accepted(ref)
+	}
+	ns := idp.Spec.AllowedRelyingParties.Namespaces
+	switch ns.From {
+	case idav1alpha1.NamespacesFromAll:
+		return accepted(ref)
+	case idav1alpha1.NamespacesFromSelector:
+		if ns.Selector == nil || rpNamespace == nil {
+			return refused(ref, rp.Namespace)
+		}
+		sel, err := metav1.LabelSelectorAsSelector(ns.Selector)
+		if err != nil || !sel.Matches(labels.Set(rpNamespace.Labels)) {
+			return refused(ref, rp.Namespace)
+		}
+		return accepted(ref)
+	default: // Same, or unset
+		return refused(ref, rp.Namespace)
+	}
+}
+
+func accepted(ref string) Decision {
+	return Decision{true, idav1alpha1.ReasonAccepted, fmt.Sprintf("IdentityProvider %s accepts this relying party", ref)}
+}
+
+func refused(ref, ns string) Decision {
+	return Decision{false, idav1alpha1.ReasonNotAllowedByProvider, fmt.Sprintf(
+		"IdentityProvider %s does not exist or does not accept RelyingParties from namespace %s; ask the provider's owners to allow this namespace in spec.allowedRelyingParties", ref, ns)}
+}
+
+// registrationFields maps client registration members to the RelyingParty
+// fields they come from, so refusals name what the user wrote.
+var registrationFields = map[string]string{
+	"token_endpoint_auth_method":      "spec.clientAuthentication.method",
+	"token_endpoint_auth_signing_alg": "spec.clientAuthentication.signingAlgorithm",
+	"userinfo_signed_response_alg":    "spec.security.userInfoSignedResponseAlg",
+	"id_token_signed_response_alg":    "spec.security.idTokenSignedResponseAlg",
+	"scopes":                          "spec.scopes",
+	"trust_frameworks":                "spec.verifiedClaims.trustFrameworks",
+	"verified_claims":                 "spec.verifiedClaims.claims",
+}
+
+// CheckOffered reports what the relying party asks for that the provider,
+// as rendered in its configuration, does not offer; nil when all is
+// offered. The rules live in config.Provider.CheckClient, which the runtime
+// applies too.
+func CheckOffered(rp *idav1alpha1.RelyingParty, p *config.Provider) []string {
+	var problems []string
+	for i, u := range rp.Spec.RedirectURIs {
+		if err := config.ValidateRedirectURI(u); err != nil {
+			problems = append(problems, fmt.Sprintf("spec.redirectURIs[%d]: %v", i, err))
+		}
+	}
+	if err := p.CheckClient(Registration(rp, "")); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			field, rest, _ := strings.Cut(line, ":")
+			name, index, _ := strings.Cut(field, "[")
+			if spec, ok := registrationFields[name]; ok {
+				if index != "" {
+					spec += "[" + index
+				}
+				line = spec + ":" + rest
+			}
+			problems = append(problems, line)
+		}
+	}
+	return problems
+}

@@ -1,0 +1,434 @@
+package relyingparty
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/controllers/identityprovider"
+	"github.com/idaop/ida-operator/runtime/config"
+)
+
+// +kubebuilder:rbac:groups=ida.idaop.dev,resources=relyingparties,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=ida.idaop.dev,resources=relyingparties/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=ida.idaop.dev,resources=relyingparties/finalizers,verbs=update
+// +kubebuilder:rbac:groups=ida.idaop.dev,resources=identityproviders,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
+
+const (
+	// Finalizer removes the client registration before the RelyingParty goes.
+	Finalizer = "ida.idaop.dev/client-registration"
+	// RelyingPartyAnnotation on a registration or credentials Secret names
+	// its RelyingParty as namespace/name.
+	RelyingPartyAnnotation = "ida.idaop.dev/relying-party"
+	// RelyingPartyUIDLabel finds every registration of one RelyingParty.
+	RelyingPartyUIDLabel = "ida.idaop.dev/relying-party-uid"
+	// ComponentCredentials marks credentials Secrets.
+	ComponentCredentials = "client-credentials"
+
+	providerIndex = "spec.providerRef"
+	// existingSecretPoll is how often a Secret the RelyingParty names, and
+	// the operator does not watch, is read again.
+	existingSecretPoll = 10 * time.Second
+)
+
+// Reconciler attaches RelyingParties to providers and keeps their
+// registrations and credentials in place.
+type Reconciler struct {
+	Client client.Client
+	// APIReader reads Secrets the operator does not own (and so does not
+	// cache): those an RP names with credentials.source Existing.
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
+}
+
+// SetupWithManager registers the reconciler and what re-evaluates an RP:
+// its provider's spec and rendered configuration, its namespace's labels,
+// and the Secrets it owns or is registered with.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &idav1alpha1.RelyingParty{}, providerIndex, func(o client.Object) []string {
+		rp := o.(*idav1alpha1.RelyingParty)
+		return []string{rp.ProviderNamespace() + "/" + rp.Spec.ProviderRef.Name}
+	}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("relyingparty").
+		For(&idav1alpha1.RelyingParty{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&corev1.Secret{}).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(registrationOwner)).
+		Watches(&idav1alpha1.IdentityProvider{}, handler.EnqueueRequestsFromMapFunc(r.relyingPartiesOfProvider),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.relyingPartiesOfConfig)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.relyingPartiesInNamespace),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		Complete(r)
+}
+
+// ClientID is the stable client_id of a RelyingParty. Namespaces cannot
+// contain dots, so it splits back unambiguously.
+func ClientID(rp *idav1alpha1.RelyingParty) string { return rp.Namespace + "." + rp.Name }
+
+// RegistrationName is the registration Secret's name in the provider's
+// namespace: derived, so that it is found again without state.
+func RegistrationName(rp *idav1alpha1.RelyingParty) string {
+	sum := sha256.Sum256([]byte(rp.Namespace + "/" + rp.Name))
+	return rp.Spec.ProviderRef.Name + "-client-" + hex.EncodeToString(sum[:6])
+}
+
+// Reconcile brings one RelyingParty to its declared state.
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	var rp idav1alpha1.RelyingParty
+	if err := r.Client.Get(ctx, req.NamespacedName, &rp); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if !rp.DeletionTimestamp.IsZero() {
+		return reconcile.Result{}, r.finalize(ctx, &rp)
+	}
+	if controllerutil.AddFinalizer(&rp, Finalizer) {
+		if err := r.Client.Update(ctx, &rp); err != nil {
+			return reconcile.Result{}, fmt.Errorf("adding finalizer: %w", err)
+		}
+	}
+
+	status := rp.Status.DeepCopy()
+	status.ObservedGeneration = rp.Generation
+	status.ClientID = ClientID(&rp)
+	res, err := r.attach(ctx, &rp, status)
+	set(status, rp.Generation, idav1alpha1.ConditionReady, readiness(status))
+	if werr := r.writeStatus(ctx, &rp, status); werr != nil {
+		err = errors.Join(err, werr)
+	}
+	return res, err
+}
+
+// attach runs admission, credentials and registration, recording each in a
+// condition. A refused RP keeps no registration.
+func (r *Reconciler) attach(ctx context.Context, rp *idav1alpha1.RelyingParty, status *idav1alpha1.RelyingPartyStatus) (reconcile.Result, error) {
+	idp, err := r.provider(ctx, rp)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	var ns corev1.Namespace
+	if err := r.Client.Get(ctx, types.NamespacedName{Name: rp.Namespace}, &ns); err != nil {
+		return reconcile.Result{}, fmt.Errorf("reading namespace %s: %w", rp.Namespace, err)
+	}
+	decision := Admit(rp, idp, &ns)
+	if decision.Accepted {
+		provider, perr := r.providerConfig(ctx, idp)
+		switch {
+		case perr != nil:
+			decision = Decision{false, idav1alpha1.ReasonTrustFrameworkNotReady, perr.Error()}
+		default:
+			if problems := CheckOffered(rp, provider); len(problems) > 0 {
+				decision = Decision{false, idav1alpha1.ReasonNotOfferedByProvider, "fix the spec: " + strings.Join(problems, "; ")}
+			}
+			status.Issuer = provider.Issuer
+		}
+	}
+	wasAccepted := meta.IsStatusConditionTrue(status.Conditions, idav1alpha1.ConditionAccepted)
+	set(status, rp.Generation, idav1alpha1.ConditionAccepted, decision)
+	if !decision.Accepted {
+		if wasAccepted || meta.FindStatusCondition(status.Conditions, idav1alpha1.ConditionRegistered) == nil {
+			refusedTotal.WithLabelValues(decision.Reason).Inc()
+			r.event(rp, corev1.EventTypeWarning, decision.Reason, "Attach", decision.Message)
+		}
+		status.Issuer = ""
+		set(status, rp.Generation, idav1alpha1.ConditionRegistered, Decision{false, decision.Reason, "not registered: the relying party is not accepted"})
+		return reconcile.Result{}, r.removeRegistrations(ctx, rp, "")
+	}
+
+	creds := r.reconcileCredentials(ctx, rp, status.Issuer)
+	set(status, rp.Generation, idav1alpha1.ConditionCredentialsReady, creds.decision)
+	if creds.err != nil {
+		return reconcile.Result{}, creds.err
+	}
+	status.CredentialsSecretName = rp.CredentialsSecretName()
+	if !creds.decision.Accepted {
+		set(status, rp.Generation, idav1alpha1.ConditionRegistered, Decision{false, creds.decision.Reason, "waiting for the client credentials"})
+		return reconcile.Result{RequeueAfter: existingSecretPoll}, nil
+	}
+
+	reg, err := r.register(ctx, rp, idp, creds.secret)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	set(status, rp.Generation, idav1alpha1.ConditionRegistered, reg)
+	if rp.Spec.Credentials.Source == idav1alpha1.CredentialsExisting {
+		// A Secret we do not own is not watched: notice its rotation.
+		return reconcile.Result{RequeueAfter: 5 * time.Minute}, nil
+	}
+	return reconcile.Result{}, nil
+}
+
+func (r *Reconciler) provider(ctx context.Context, rp *idav1alpha1.RelyingParty) (*idav1alpha1.IdentityProvider, error) {
+	var idp idav1alpha1.IdentityProvider
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: rp.ProviderNamespace(), Name: rp.Spec.ProviderRef.Name}, &idp)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading IdentityProvider: %w", err)
+	}
+	return &idp, nil
+}
+
+// providerConfig reads the provider's rendered configuration: what it
+// really offers now.
+func (r *Reconciler) providerConfig(ctx context.Context, idp *idav1alpha1.IdentityProvider) (*config.Provider, error) {
+	var cm corev1.ConfigMap
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: idp.Namespace, Name: identityprovider.ConfigMapName(idp)}, &cm); err != nil {
+		return nil, fmt.Errorf("the provider has no rendered configuration yet (see its ConfigReady condition)")
+	}
+	var p config.Provider
+	if err := json.Unmarshal([]byte(cm.Data[config.ProviderConfigKey]), &p); err != nil {
+		return nil, fmt.Errorf("the provider's rendered configuration cannot be read: %v", err)
+	}
+	return &p, nil
+}
+
+// register writes the client registration Secret in the provider's
+// namespace, controlled by the provider so that nothing in the RP's
+// namespace can delete it, and removes registrations left elsewhere (after
+// providerRef changed).
+func (r *Reconciler) register(ctx context.Context, rp *idav1alpha1.RelyingParty, idp *idav1alpha1.IdentityProvider, secret string) (Decision, error) {
+	registration := Registration(rp, secret)
+	data, err := json.Marshal(registration)
+	if err != nil {
+		return Decision{}, err
+	}
+	reg := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: idp.Namespace, Name: RegistrationName(rp)}}
+	op, err := controllerutil.CreateOrUpdate(ctx, r.Client, reg, func() error {
+		if reg.Labels == nil {
+			reg.Labels = map[string]string{}
+		}
+		reg.Labels[identityprovider.ManagedByLabel] = identityprovider.ManagedByValue
+		reg.Labels[config.LabelProvider] = idp.Name
+		reg.Labels[config.LabelComponent] = config.ComponentClientRegistration
+		reg.Labels[RelyingPartyUIDLabel] = string(rp.UID)
+		if reg.Annotations == nil {
+			reg.Annotations = map[string]string{}
+		}
+		reg.Annotations[RelyingPartyAnnotation] = rp.Namespace + "/" + rp.Name
+		reg.Type = corev1.SecretTypeOpaque
+		reg.Data = map[string][]byte{config.ClientKey: data}
+		return controllerutil.SetControllerReference(idp, reg, r.Client.Scheme())
+	})
+	if err != nil {
+		return Decision{}, fmt.Errorf("writing client registration %s/%s: %w", reg.Namespace, reg.Name, err)
+	}
+	switch op {
+	case controllerutil.OperationResultCreated:
+		registrationsWritten.Inc()
+		r.event(rp, corev1.EventTypeNormal, idav1alpha1.ReasonRegistrationWritten, "Register", "registered as client %s with %s/%s", registration.ClientID, idp.Namespace, idp.Name)
+	case controllerutil.OperationResultUpdated:
+		registrationsWritten.Inc()
+		r.event(rp, corev1.EventTypeNormal, idav1alpha1.ReasonRegistrationWritten, "Register", "client registration %s updated", registration.ClientID)
+	}
+	if err := r.removeRegistrations(ctx, rp, reg.Namespace+"/"+reg.Name); err != nil {
+		return Decision{}, err
+	}
+	if rp.Spec.Disabled {
+		return Decision{true, idav1alpha1.ReasonDisabled, "registered but disabled: the provider refuses every request of this client"}, nil
+	}
+	return Decision{true, idav1alpha1.ReasonRegistrationWritten, fmt.Sprintf("registered as client %s", registration.ClientID)}, nil
+}
+
+// Registration is the client registration the runtime reads for rp; it
+// holds a hash of the secret, never the secret.
+func Registration(rp *idav1alpha1.RelyingParty, secret string) *config.Client {
+	s := &rp.Spec
+	c := &config.Client{
+		ClientID:                    ClientID(rp),
+		ClientName:                  s.ClientName,
+		Namespace:                   rp.Namespace,
+		Name:                        rp.Name,
+		RedirectURIs:                s.RedirectURIs,
+		TokenEndpointAuthMethod:     string(s.ClientAuthentication.Method),
+		TokenEndpointAuthSigningAlg: string(s.ClientAuthentication.SigningAlgorithm),
+		JWKSURI:                     s.ClientAuthentication.JWKSURI,
+		TrustFrameworks:             s.VerifiedClaims.TrustFrameworks,
+		RequireDPoP:                 s.Security.RequireDPoP,
+		RequirePAR:                  s.Security.RequirePushedAuthorizationRequests,
+		UserInfoSignedResponseAlg:   string(s.Security.UserInfoSignedResponseAlg),
+		IDTokenSignedResponseAlg:    string(s.Security.IDTokenSignedResponseAlg),
+		Disabled:                    s.Disabled,
+		Scopes:                      s.Scopes,
+	}
+	if c.TokenEndpointAuthMethod == "" {
+		c.TokenEndpointAuthMethod = string(idav1alpha1.ClientSecretBasic)
+	}
+	for _, g := range s.GrantTypes {
+		c.GrantTypes = append(c.GrantTypes, string(g))
+	}
+	for _, t := range s.ResponseTypes {
+		c.ResponseTypes = append(c.ResponseTypes, string(t))
+	}
+	for _, cl := range s.VerifiedClaims.Claims {
+		c.VerifiedClaims = append(c.VerifiedClaims, string(cl))
+	}
+	if s.ClientAuthentication.JWKS != nil {
+		c.JWKS = json.RawMessage(s.ClientAuthentication.JWKS.Raw)
+	}
+	if secret != "" {
+		c.SecretHash = config.HashClientSecret(secret)
+	}
+	return c
+}
+
+// removeRegistrations deletes this RP's registrations except keep
+// (namespace/name; empty keeps none).
+func (r *Reconciler) removeRegistrations(ctx context.Context, rp *idav1alpha1.RelyingParty, keep string) error {
+	var regs corev1.SecretList
+	if err := r.Client.List(ctx, &regs, client.MatchingLabels{RelyingPartyUIDLabel: string(rp.UID)}); err != nil {
+		return fmt.Errorf("listing registrations: %w", err)
+	}
+	for i := range regs.Items {
+		reg := &regs.Items[i]
+		if reg.Namespace+"/"+reg.Name == keep || reg.Labels[config.LabelComponent] != config.ComponentClientRegistration {
+			continue
+		}
+		if err := r.Client.Delete(ctx, reg); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("removing registration %s/%s: %w", reg.Namespace, reg.Name, err)
+		}
+		r.event(rp, corev1.EventTypeNormal, "Unregistered", "Unregister", "client registration %s/%s removed", reg.Namespace, reg.Name)
+	}
+	return nil
+}
+
+func (r *Reconciler) finalize(ctx context.Context, rp *idav1alpha1.RelyingParty) error {
+	if !controllerutil.ContainsFinalizer(rp, Finalizer) {
+		return nil
+	}
+	if err := r.removeRegistrations(ctx, rp, ""); err != nil {
+		return err
+	}
+	controllerutil.RemoveFinalizer(rp, Finalizer)
+	if err := r.Client.Update(ctx, rp); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("removing finalizer: %w", err)
+	}
+	return nil
+}
+
+func set(status *idav1alpha1.RelyingPartyStatus, gen int64, typ string, d Decision) {
+	s := metav1.ConditionFalse
+	if d.Accepted {
+		s = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: typ, Status: s, Reason: d.Reason, Message: d.Message, ObservedGeneration: gen})
+}
+
+func readiness(status *idav1alpha1.RelyingPartyStatus) Decision {
+	for _, typ := range []string{idav1alpha1.ConditionAccepted, idav1alpha1.ConditionCredentialsReady, idav1alpha1.ConditionRegistered} {
+		c := meta.FindStatusCondition(status.Conditions, typ)
+		if c == nil || c.Status != metav1.ConditionTrue {
+			if c == nil {
+				return Decision{false, "Pending", typ + " is not evaluated yet"}
+			}
+			return Decision{false, c.Reason, typ + ": " + c.Message}
+		}
+	}
+	c := meta.FindStatusCondition(status.Conditions, idav1alpha1.ConditionRegistered)
+	if c.Reason == idav1alpha1.ReasonDisabled {
+		return Decision{false, idav1alpha1.ReasonDisabled, c.Message}
+	}
+	return Decision{true, idav1alpha1.ReasonReconciled, fmt.Sprintf("client %s is registered; credentials are in Secret %s", status.ClientID, status.CredentialsSecretName)}
+}
+
+func (r *Reconciler) writeStatus(ctx context.Context, rp *idav1alpha1.RelyingParty, status *idav1alpha1.RelyingPartyStatus) error {
+	if equality.Semantic.DeepEqual(&rp.Status, status) {
+		return nil
+	}
+	rp.Status = *status
+	if err := r.Client.Status().Update(ctx, rp); err != nil {
+		if apierrors.IsConflict(err) {
+			return nil // the newer object is already queued
+		}
+		return fmt.Errorf("updating status of RelyingParty %s/%s: %w", rp.Namespace, rp.Name, err)
+	}
+	return nil
+}
+
+func (r *Reconciler) event(obj client.Object, typ, reason, action, note string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(obj, nil, typ, reason, action, note, args...)
+	}
+}
+
+// registrationOwner maps a registration Secret back to its RelyingParty, so
+// that a deleted or edited registration is restored.
+func registrationOwner(_ context.Context, obj client.Object) []reconcile.Request {
+	if obj.GetLabels()[config.LabelComponent] != config.ComponentClientRegistration {
+		return nil
+	}
+	ns, name, ok := strings.Cut(obj.GetAnnotations()[RelyingPartyAnnotation], "/")
+	if !ok {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
+}
+
+func (r *Reconciler) byProvider(ctx context.Context, ns, name string) []reconcile.Request {
+	var rps idav1alpha1.RelyingPartyList
+	if err := r.Client.List(ctx, &rps, client.MatchingFields{providerIndex: ns + "/" + name}); err != nil {
+		log.FromContext(ctx).Error(err, "listing RelyingParties of a provider")
+		return nil
+	}
+	reqs := make([]reconcile.Request, len(rps.Items))
+	for i := range rps.Items {
+		reqs[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&rps.Items[i])}
+	}
+	return reqs
+}
+
+func (r *Reconciler) relyingPartiesOfProvider(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.byProvider(ctx, obj.GetNamespace(), obj.GetName())
+}
+
+func (r *Reconciler) relyingPartiesOfConfig(ctx context.Context, obj client.Object) []reconcile.Request {
+	if obj.GetLabels()[config.LabelComponent] != config.ComponentProviderConfig {
+		return nil
+	}
+	return r.byProvider(ctx, obj.GetNamespace(), obj.GetLabels()[config.LabelProvider])
+}
+
+// relyingPartiesInNamespace re-evaluates a namespace's RPs whose provider is
+// elsewhere: a label change may allow or refuse them.
+func (r *Reconciler) relyingPartiesInNamespace(ctx context.Context, obj client.Object) []reconcile.Request {
+	var rps idav1alpha1.RelyingPartyList
+	if err := r.Client.List(ctx, &rps, client.InNamespace(obj.GetName())); err != nil {
+		log.FromContext(ctx).Error(err, "listing RelyingParties of a namespace")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range rps.Items {
+		if rps.Items[i].ProviderNamespace() != obj.GetName() {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&rps.Items[i])})
+		}
+	}
+	return reqs
+}

@@ -1,0 +1,287 @@
+package config
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// Token endpoint authentication methods.
+const (
+	AuthClientSecretBasic = "client_secret_basic"
+	AuthClientSecretPost  = "client_secret_post"
+	AuthPrivateKeyJWT     = "private_key_jwt"
+)
+
+// Client is one client registration, rendered from a RelyingParty into a
+// Secret in the provider's namespace.
+type Client struct {
+	ClientID   string `json:"client_id"`
+	ClientName string `json:"client_name,omitempty"`
+	// Namespace and Name identify the RelyingParty, for logs and consent.
+	Namespace     string   `json:"namespace"`
+	Name          string   `json:"name"`
+	RedirectURIs  []string `json:"redirect_uris"`
+	GrantTypes    []string `json:"grant_types"`
+	ResponseTypes []string `json:"response_types"`
+	Scopes        []string `json:"scopes"`
+
+	TokenEndpointAuthMethod     string `json:"token_endpoint_auth_method"`
+	TokenEndpointAuthSigningAlg string `json:"token_endpoint_auth_signing_alg,omitempty"`
+	// SecretHash is HashClientSecret of the client secret; the secret
+	// itself lives only in the RP's namespace.
+	SecretHash string          `json:"client_secret_hash,omitempty"`
+	JWKS       json.RawMessage `json:"jwks,omitempty"`
+	JWKSURI    string          `json:"jwks_uri,omitempty"`
+
+	// TrustFrameworks and VerifiedClaims the client may request; empty
+	// means none.
+	TrustFrameworks []string `json:"trust_frameworks,omitempty"`
+	VerifiedClaims  []string `json:"verified_claims,omitempty"`
+
+	RequireDPoP               bool   `json:"require_dpop,omitempty"`
+	RequirePAR                bool   `json:"require_pushed_authorization_requests,omitempty"`
+	UserInfoSignedResponseAlg string `json:"userinfo_signed_response_alg,omitempty"`
+	IDTokenSignedResponseAlg  string `json:"id_token_signed_response_alg,omitempty"`
+	Disabled                  bool   `json:"disabled,omitempty"`
+}
+
+// secretHashPrefix names the hash, so another can be introduced later
+// without ambiguity.
+const secretHashPrefix = "sha256:"
+
+// HashClientSecret returns "sha256:" + base64url(SHA-256(secret)).
+//
+// A fast hash is the right choice here, unlike for passwords: the secret is
+// 256 bits from crypto/rand (NewClientSecret), so guessing it from the hash
+// is infeasible at any hash speed, and a slow KDF would only cost CPU on
+// every token request.
+func HashClientSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return secretHashPrefix + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// VerifySecret compares a presented secret with the stored hash in
+// constant time.
+func (c *Client) VerifySecret(secret string) bool {
+	if c.SecretHash == "" || secret == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(HashClientSecret(secret)), []byte(c.SecretHash)) == 1
+}
+
+// NewClientSecret returns 256 random bits, base64url without padding.
+func NewClientSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// ParseClient decodes and validates a client registration.
+func ParseClient(data []byte) (*Client, error) {
+	var c Client
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// clientIDChars is RFC 6749 Appendix A.1 (VSCHAR), without the
+// characters that would need escaping in client_secret_basic.
+var clientIDChars = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,255}$`)
+
+var secretHashForm = regexp.MustCompile(`^sha256:[A-Za-z0-9_-]{43}$`)
+
+// Validate checks the registration on its own; CheckClient checks it
+// against a provider.
+func (c *Client) Validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf(path+": "+format, args...))
+	}
+	if !clientIDChars.MatchString(c.ClientID) {
+		bad("client_id", "%q must be 1 to 255 of A-Z a-z 0-9 . _ ~ -", c.ClientID)
+	}
+	if c.Namespace == "" {
+		bad("namespace", "must not be empty")
+	}
+	if c.Name == "" {
+		bad("name", "must not be empty")
+	}
+
+	if len(c.RedirectURIs) == 0 {
+		bad("redirect_uris", "must list at least one URI")
+	}
+	for i, u := range c.RedirectURIs {
+		if err := ValidateRedirectURI(u); err != nil {
+			bad(fmt.Sprintf("redirect_uris[%d]", i), "%v", err)
+		}
+	}
+	checkSet := func(path string, got, allowed []string) {
+		if len(got) == 0 {
+			bad(path, "must not be empty")
+		}
+		for i, g := range got {
+			if !slices.Contains(allowed, g) {
+				bad(fmt.Sprintf("%s[%d]", path, i), "%q is not one of %s", g, strings.Join(allowed, ", "))
+			}
+		}
+	}
+	checkSet("grant_types", c.GrantTypes, []string{"authorization_code", "refresh_token"})
+	if len(c.GrantTypes) > 0 && !slices.Contains(c.GrantTypes, "authorization_code") {
+		bad("grant_types", "must include authorization_code, the only way to obtain tokens")
+	}
+	checkSet("response_types", c.ResponseTypes, []string{"code"})
+	for i, s := range c.Scopes {
+		if !scopeToken.MatchString(s) {
+			bad(fmt.Sprintf("scopes[%d]", i), "%q is not a valid scope token", s)
+		}
+	}
+
+	switch c.TokenEndpointAuthMethod {
+	case AuthClientSecretBasic, AuthClientSecretPost:
+		if !secretHashForm.MatchString(c.SecretHash) {
+			bad("client_secret_hash", "must be a sha256: hash for %s", c.TokenEndpointAuthMethod)
+		}
+		if len(c.JWKS) > 0 || c.JWKSURI != "" || c.TokenEndpointAuthSigningAlg != "" {
+			bad("token_endpoint_auth_method", "jwks, jwks_uri and token_endpoint_auth_signing_alg are for private_key_jwt only")
+		}
+	case AuthPrivateKeyJWT:
+		if c.SecretHash != "" {
+			bad("client_secret_hash", "must be empty for private_key_jwt")
+		}
+		switch {
+		case len(c.JWKS) > 0 && c.JWKSURI != "":
+			bad("jwks", "set either jwks or jwks_uri, not both")
+		case len(c.JWKS) > 0:
+			if err := checkClientJWKS(c.JWKS); err != nil {
+				bad("jwks", "%v", err)
+			}
+		case c.JWKSURI != "":
+			if u, err := url.Parse(c.JWKSURI); err != nil || u.Scheme != "https" || u.Host == "" {
+				bad("jwks_uri", "%q is not an absolute https URL", c.JWKSURI)
+			}
+		default:
+			bad("jwks", "private_key_jwt needs jwks or jwks_uri")
+		}
+	default:
+		bad("token_endpoint_auth_method", "%q is not one of %s, %s, %s", c.TokenEndpointAuthMethod,
+			AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT)
+	}
+
+	for _, a := range []struct{ path, alg string }{
+		{"token_endpoint_auth_signing_alg", c.TokenEndpointAuthSigningAlg},
+		{"userinfo_signed_response_alg", c.UserInfoSignedResponseAlg},
+		{"id_token_signed_response_alg", c.IDTokenSignedResponseAlg},
+	} {
+		if a.alg != "" && !slices.Contains(SupportedAlgorithms, a.alg) {
+			bad(a.path, "%q is not one of %s", a.alg, strings.Join(SupportedAlgorithms, ", "))
+		}
+	}
+	for i, tf := range c.TrustFrameworks {
+		if tf == "" || slices.Contains(c.TrustFrameworks[:i], tf) {
+			bad(fmt.Sprintf("trust_frameworks[%d]", i), "%q is empty or listed twice", tf)
+		}
+	}
+	for i, cl := range c.VerifiedClaims {
+		if cl == "" || slices.Contains(c.VerifiedClaims[:i], cl) {
+			bad(fmt.Sprintf("verified_claims[%d]", i), "%q is empty or listed twice", cl)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkClientJWKS: a client's key set must parse and hold public keys only;
+// a private key here would mean the RP handed its secret to the provider.
+func checkClientJWKS(raw json.RawMessage) error {
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(raw, &set); err != nil {
+		return fmt.Errorf("not a JWK set: %w", err)
+	}
+	if len(set.Keys) == 0 {
+		return errors.New("holds no keys")
+	}
+	for i, k := range set.Keys {
+		if !k.IsPublic() {
+			return fmt.Errorf("keys[%d] holds a private key", i)
+		}
+	}
+	return nil
+}
+
+// ValidateRedirectURI applies RFC 6749 §3.1.2 and RFC 8252 §8.3: an
+// absolute URI without a fragment, https unless the host is a loopback
+// address or localhost.
+func ValidateRedirectURI(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a URI", s)
+	}
+	if u.Fragment != "" || strings.Contains(s, "#") {
+		return fmt.Errorf("%q must not have a fragment", s)
+	}
+	return httpsOrLoopback(u)
+}
+
+// CheckClient reports what in a registration the provider does not offer:
+// its security profile's methods and algorithms, its scopes, and its trust
+// frameworks and claims.
+func (p *Provider) CheckClient(c *Client) error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf(path+": "+format, args...))
+	}
+	sec := p.EffectiveSecurity()
+	if !slices.Contains(sec.TokenEndpointAuthMethods, c.TokenEndpointAuthMethod) {
+		bad("token_endpoint_auth_method", "%q is not allowed by the %s profile", c.TokenEndpointAuthMethod, sec.Profile)
+	}
+	if a := c.TokenEndpointAuthSigningAlg; a != "" && !slices.Contains(sec.ClientSigningAlgorithms, a) {
+		bad("token_endpoint_auth_signing_alg", "%q is not accepted by the provider", a)
+	}
+	for _, a := range []struct{ path, alg string }{
+		{"userinfo_signed_response_alg", c.UserInfoSignedResponseAlg},
+		{"id_token_signed_response_alg", c.IDTokenSignedResponseAlg},
+	} {
+		if a.alg != "" && !slices.Contains(sec.SigningAlgorithms, a.alg) {
+			bad(a.path, "%q is not one the provider signs with", a.alg)
+		}
+	}
+	offered := p.ScopesSupported()
+	for i, s := range c.Scopes {
+		if !slices.Contains(offered, s) {
+			bad(fmt.Sprintf("scopes[%d]", i), "%q is not offered by the provider", s)
+		}
+	}
+	var frameworks, claims []string
+	for _, tf := range p.IDA.TrustFrameworks {
+		frameworks = append(frameworks, tf.Identifier)
+		claims = append(claims, tf.Claims...)
+	}
+	for i, tf := range c.TrustFrameworks {
+		if !slices.Contains(frameworks, tf) {
+			bad(fmt.Sprintf("trust_frameworks[%d]", i), "%q is not offered by the provider", tf)
+		}
+	}
+	for i, cl := range c.VerifiedClaims {
+		base, _, _ := strings.Cut(cl, "#")
+		if !slices.Contains(claims, cl) && !slices.Contains(claims, base) {
+			bad(fmt.Sprintf("verified_claims[%d]", i), "%q is not offered by the provider", cl)
+		}
+	}
+	return errors.Join(errs...)
+}

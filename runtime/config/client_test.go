@@ -1,0 +1,185 @@
+package config
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestClientSecret(t *testing.T) {
+	s, err := NewClientSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(raw) != 32 {
+		t.Fatalf("secret %q: %d bytes, %v", s, len(raw), err)
+	}
+	if s2, _ := NewClientSecret(); s2 == s {
+		t.Fatal("two secrets are equal")
+	}
+	h := HashClientSecret(s)
+	if !strings.HasPrefix(h, "sha256:") || len(h) != len("sha256:")+43 || strings.Contains(h, s) {
+		t.Fatalf("hash %q", h)
+	}
+	if HashClientSecret(s) != h {
+		t.Fatal("hash is not deterministic")
+	}
+	// Known answer: SHA-256("abc").
+	if got := HashClientSecret("abc"); got != "sha256:ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0" {
+		t.Errorf("sha256(abc) = %s", got)
+	}
+	c := &Client{SecretHash: h}
+	if !c.VerifySecret(s) {
+		t.Error("the right secret is refused")
+	}
+	for _, wrong := range []string{"", s + "x", s[:len(s)-1], strings.ToUpper(s), h} {
+		if c.VerifySecret(wrong) {
+			t.Errorf("%q accepted", wrong)
+		}
+	}
+	if (&Client{}).VerifySecret("") {
+		t.Error("a client without a secret accepts the empty secret")
+	}
+}
+
+const clientJWKS = `{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"rp-1","use":"sig"}]}`
+
+func TestClientValidate(t *testing.T) {
+	if err := testClient().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	jwtClient := func(c *Client) {
+		c.TokenEndpointAuthMethod = AuthPrivateKeyJWT
+		c.SecretHash = ""
+		c.JWKS = json.RawMessage(clientJWKS)
+	}
+	c := testClient()
+	jwtClient(c)
+	c.TokenEndpointAuthSigningAlg = ES256
+	if err := c.Validate(); err != nil {
+		t.Fatalf("private_key_jwt client: %v", err)
+	}
+	cases := []struct {
+		name   string
+		change func(c *Client)
+		want   string
+	}{
+		{"no client_id", func(c *Client) { c.ClientID = "" }, "client_id:"},
+		{"client_id with colon", func(c *Client) { c.ClientID = "a:b" }, "client_id: \"a:b\""},
+		{"no namespace", func(c *Client) { c.Namespace = "" }, "namespace: must not be empty"},
+		{"no name", func(c *Client) { c.Name = "" }, "name: must not be empty"},
+		{"no redirect", func(c *Client) { c.RedirectURIs = nil }, "redirect_uris: must list at least one URI"},
+		{"http redirect", func(c *Client) { c.RedirectURIs = []string{"http://app.example.com/cb"} }, "redirect_uris[0]: \"http://app.example.com/cb\" must use https"},
+		{"fragment redirect", func(c *Client) { c.RedirectURIs[1] = "https://app.example.com/cb#x" }, "redirect_uris[1]: \"https://app.example.com/cb#x\" must not have a fragment"},
+		{"custom scheme redirect", func(c *Client) { c.RedirectURIs = []string{"com.example.app:/cb"} }, "redirect_uris[0]:"},
+		{"relative redirect", func(c *Client) { c.RedirectURIs = []string{"/cb"} }, "redirect_uris[0]: \"/cb\" is not an absolute URL"},
+		{"implicit grant", func(c *Client) { c.GrantTypes = []string{"implicit"} }, "grant_types[0]: \"implicit\" is not one of"},
+		{"refresh only", func(c *Client) { c.GrantTypes = []string{"refresh_token"} }, "grant_types: must include authorization_code"},
+		{"no grants", func(c *Client) { c.GrantTypes = nil }, "grant_types: must not be empty"},
+		{"token response", func(c *Client) { c.ResponseTypes = []string{"token"} }, "response_types[0]: \"token\" is not one of"},
+		{"bad scope", func(c *Client) { c.Scopes = []string{"a\"b"} }, "scopes[0]:"},
+		{"unknown auth method", func(c *Client) { c.TokenEndpointAuthMethod = "none" }, "token_endpoint_auth_method: \"none\" is not one of"},
+		{"secret method without hash", func(c *Client) { c.SecretHash = "" }, "client_secret_hash: must be a sha256: hash for client_secret_basic"},
+		{"plain secret as hash", func(c *Client) { c.SecretHash = secretForTests }, "client_secret_hash:"},
+		{"secret method with jwks", func(c *Client) { c.JWKS = json.RawMessage(clientJWKS) }, "token_endpoint_auth_method: jwks, jwks_uri and token_endpoint_auth_signing_alg are for private_key_jwt only"},
+		{"jwt with hash", func(c *Client) { jwtClient(c); c.SecretHash = HashClientSecret("x") }, "client_secret_hash: must be empty for private_key_jwt"},
+		{"jwt without keys", func(c *Client) { jwtClient(c); c.JWKS = nil }, "jwks: private_key_jwt needs jwks or jwks_uri"},
+		{"jwt with both", func(c *Client) { jwtClient(c); c.JWKSURI = "https://app.example.com/jwks" }, "jwks: set either jwks or jwks_uri, not both"},
+		{"jwt bad jwks", func(c *Client) { jwtClient(c); c.JWKS = json.RawMessage(`{"keys":[{"kty":"?"}]}`) }, "jwks: not a JWK set"},
+		{"jwt empty jwks", func(c *Client) { jwtClient(c); c.JWKS = json.RawMessage(`{"keys":[]}`) }, "jwks: holds no keys"},
+		{"jwt private jwks", func(c *Client) {
+			jwtClient(c)
+			c.JWKS = json.RawMessage(`{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}]}`)
+		}, "jwks: keys[0] holds a private key"},
+		{"jwt http jwks_uri", func(c *Client) { jwtClient(c); c.JWKS = nil; c.JWKSURI = "http://app.example.com/jwks" }, "jwks_uri: \"http://app.example.com/jwks\" is not an absolute https URL"},
+		{"unknown signing alg", func(c *Client) { jwtClient(c); c.TokenEndpointAuthSigningAlg = "HS256" }, "token_endpoint_auth_signing_alg: \"HS256\""},
+		{"unknown id token alg", func(c *Client) { c.IDTokenSignedResponseAlg = "none" }, "id_token_signed_response_alg: \"none\""},
+		{"unknown userinfo alg", func(c *Client) { c.UserInfoSignedResponseAlg = "HS256" }, "userinfo_signed_response_alg: \"HS256\""},
+		{"framework twice", func(c *Client) { c.TrustFrameworks = []string{"de_aml", "de_aml"} }, "trust_frameworks[1]:"},
+		{"empty claim", func(c *Client) { c.VerifiedClaims = []string{""} }, "verified_claims[0]:"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testClient()
+			tc.change(c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidateRedirectURI(t *testing.T) {
+	for _, ok := range []string{"https://a.example/cb", "https://a.example/cb?x=1", "http://localhost/cb", "http://127.0.0.1:4000/cb", "http://[::1]:4000/"} {
+		if err := ValidateRedirectURI(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "http://10.0.0.1/cb", "http://localhost.evil.example/cb", "https://a.example/cb#", "ftp://a.example/", "https:///cb"} {
+		if err := ValidateRedirectURI(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestCheckClient(t *testing.T) {
+	p := testProvider()
+	if err := p.CheckClient(testClient()); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		change func(p *Provider, c *Client)
+		want   string
+	}{
+		{"secret under FAPI2", func(p *Provider, c *Client) { p.Security.Profile = ProfileFAPI2 }, "token_endpoint_auth_method: \"client_secret_basic\" is not allowed by the FAPI2 profile"},
+		{"RS256 assertion under FAPI2", func(p *Provider, c *Client) {
+			p.Security.Profile = ProfileFAPI2
+			c.TokenEndpointAuthMethod, c.SecretHash, c.JWKSURI = AuthPrivateKeyJWT, "", "https://a/jwks"
+			c.TokenEndpointAuthSigningAlg = RS256
+		}, "token_endpoint_auth_signing_alg: \"RS256\" is not accepted"},
+		{"id token alg without keys", func(p *Provider, c *Client) {
+			p.SigningAlgorithms = []string{ES256}
+			c.IDTokenSignedResponseAlg = PS256
+		}, "id_token_signed_response_alg: \"PS256\" is not one the provider signs with"},
+		{"userinfo RS256 under FAPI2", func(p *Provider, c *Client) {
+			p.Security.Profile = ProfileFAPI2
+			c.UserInfoSignedResponseAlg = RS256
+		}, "userinfo_signed_response_alg: \"RS256\""},
+		{"scope not offered", func(p *Provider, c *Client) { c.Scopes = append(c.Scopes, "payments") }, "scopes[3]: \"payments\" is not offered"},
+		{"profile scope not offered", func(p *Provider, c *Client) { c.Scopes = []string{"jp_oidf_ida"} }, "scopes[0]: \"jp_oidf_ida\" is not offered"},
+		{"framework not offered", func(p *Provider, c *Client) { c.TrustFrameworks = []string{"uk_tfida"} }, "trust_frameworks[0]: \"uk_tfida\" is not offered"},
+		{"claim not offered", func(p *Provider, c *Client) { c.VerifiedClaims = []string{"email"} }, "verified_claims[0]: \"email\" is not offered"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, c := testProvider(), testClient()
+			tc.change(p, c)
+			err := p.CheckClient(c)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestClientJSON(t *testing.T) {
+	c := testClient()
+	data, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), secretForTests) || !strings.Contains(string(data), `"client_secret_hash":"sha256:`) {
+		t.Errorf("registration: %s", data)
+	}
+	back, err := ParseClient(data)
+	if err != nil || back.ClientID != c.ClientID || !back.VerifySecret(secretForTests) {
+		t.Fatalf("%v %+v", err, back)
+	}
+	if _, err := ParseClient([]byte(`{"client_id":"x"}`)); err == nil {
+		t.Error("incomplete client accepted")
+	}
+}

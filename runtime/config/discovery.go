@@ -1,0 +1,134 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/idaop/ida-operator/runtime/ida"
+)
+
+// standardClaims are the end-user claims of OpenID Connect Core §5.1 that
+// the standard scopes release.
+var standardClaims = []string{
+	"sub", "name", "given_name", "family_name", "middle_name", "nickname",
+	"preferred_username", "profile", "picture", "website", "email",
+	"email_verified", "gender", "birthdate", "zoneinfo", "locale",
+	"phone_number", "phone_number_verified", "address", "updated_at",
+}
+
+// RenderDiscovery renders the OpenID Provider metadata (OpenID Connect
+// Discovery §3, RFC 8414, RFC 9126, RFC 9449, RFC 9207) with the identity
+// assurance metadata of the provider's policy (IDA §8, ATT §8, ASC;
+// DECISIONS 8). The controller and the standalone runtime both call it, so
+// what is published is what is served. The output is deterministic: the
+// OpenID members in a fixed order, then the IDA members sorted by name.
+func RenderDiscovery(p *Provider) ([]byte, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("provider config: %w", err)
+	}
+	eng, err := ida.NewEngine(p.IDA)
+	if err != nil {
+		return nil, err
+	}
+	sec := p.EffectiveSecurity()
+
+	claims := slices.Clone(standardClaims)
+	claims = append(claims, "verified_claims")
+	for _, tf := range p.IDA.TrustFrameworks {
+		for _, c := range tf.Claims {
+			if !slices.Contains(claims, c) {
+				claims = append(claims, c)
+			}
+		}
+	}
+
+	doc := object{
+		{"issuer", p.Issuer},
+		{"authorization_endpoint", p.URL(PathAuthorize)},
+		{"token_endpoint", p.URL(PathToken)},
+		{"userinfo_endpoint", p.URL(PathUserInfo)},
+		{"jwks_uri", p.URL(PathJWKS)},
+		{"pushed_authorization_request_endpoint", p.URL(PathPAR)},
+		{"revocation_endpoint", p.URL(PathRevoke)},
+		{"scopes_supported", p.ScopesSupported()},
+		{"response_types_supported", []string{"code"}},
+		{"response_modes_supported", []string{"query"}},
+		{"grant_types_supported", []string{"authorization_code", "refresh_token"}},
+		{"subject_types_supported", []string{"public"}},
+		{"id_token_signing_alg_values_supported", sec.SigningAlgorithms},
+		{"userinfo_signing_alg_values_supported", sec.SigningAlgorithms},
+		{"token_endpoint_auth_methods_supported", sec.TokenEndpointAuthMethods},
+		{"token_endpoint_auth_signing_alg_values_supported", sec.ClientSigningAlgorithms},
+		{"revocation_endpoint_auth_methods_supported", sec.TokenEndpointAuthMethods},
+		{"revocation_endpoint_auth_signing_alg_values_supported", sec.ClientSigningAlgorithms},
+		{"code_challenge_methods_supported", []string{"S256"}},
+		{"require_pushed_authorization_requests", sec.RequirePAR},
+		{"dpop_signing_alg_values_supported", sec.ClientSigningAlgorithms},
+		{"authorization_response_iss_parameter_supported", true},
+		{"claims_parameter_supported", true},
+		{"request_parameter_supported", false},
+		{"claims_supported", claims},
+	}
+
+	meta := eng.Metadata()
+	names := make([]string, 0, len(meta))
+	for k := range meta {
+		if !doc.has(k) {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		doc = append(doc, member{k, meta[k]})
+	}
+
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, raw, "", "  "); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
+}
+
+// object is a JSON object that keeps its members in order; encoding/json
+// sorts map keys, which would scatter related members.
+type object []member
+
+type member struct {
+	name  string
+	value any
+}
+
+func (o object) has(name string) bool {
+	return slices.ContainsFunc(o, func(m member) bool { return m.name == name })
+}
+
+func (o object) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, err := json.Marshal(m.name)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(m.value)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.name, err)
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}

@@ -1,0 +1,444 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/idaop/ida-operator/runtime/ida"
+)
+
+// JWS algorithms the provider signs and verifies with.
+const (
+	ES256 = "ES256"
+	PS256 = "PS256"
+	RS256 = "RS256"
+)
+
+// SupportedAlgorithms are the signing algorithms this project implements.
+var SupportedAlgorithms = []string{ES256, PS256, RS256}
+
+// fapiAlgorithms are the ones FAPI 2.0 allows of SupportedAlgorithms
+// (FAPI 2.0 Security Profile §5.4: PS256, ES256 or EdDSA).
+var fapiAlgorithms = []string{ES256, PS256}
+
+// Security profiles.
+const (
+	ProfileDefault = "Default"
+	ProfileFAPI2   = "FAPI2"
+)
+
+// User source and session store types.
+const (
+	UsersBuiltin       = "Builtin"
+	UsersHTTP          = "HTTP"
+	SessionStoreMemory = "Memory"
+	SessionStoreRedis  = "Redis"
+)
+
+// StandardScopes are always offered: OpenID Connect Core §5.4 and
+// offline_access for refresh tokens.
+var StandardScopes = []string{"openid", "profile", "email", "address", "phone", "offline_access"}
+
+// Provider is everything the runtime needs to serve one IdentityProvider.
+// The operator renders it from the CRD and its trust frameworks; a person
+// may write it by hand for a --config-dir.
+type Provider struct {
+	// Issuer is the issuer identifier, used exactly as written in iss.
+	Issuer string `json:"issuer"`
+	// Scopes are extra scopes beyond StandardScopes.
+	Scopes []string `json:"scopes,omitempty"`
+	// SigningAlgorithms the provider keeps keys for; the first signs ID
+	// tokens unless a client registered another.
+	SigningAlgorithms []string     `json:"signing_algorithms"`
+	Tokens            Lifetimes    `json:"tokens"`
+	Security          Security     `json:"security"`
+	Users             UserSource   `json:"users"`
+	SessionStore      SessionStore `json:"session_store"`
+	// IDA is the identity assurance policy: the trust framework catalog,
+	// profiles, attachments and transformed claims.
+	IDA ida.Policy `json:"ida"`
+}
+
+// Lifetimes of what the provider issues.
+type Lifetimes struct {
+	IDToken           Duration `json:"id_token"`
+	AccessToken       Duration `json:"access_token"`
+	RefreshToken      Duration `json:"refresh_token"`
+	AuthorizationCode Duration `json:"authorization_code"`
+}
+
+// Longest is the longest lifetime of anything signed or bound to a key; a
+// retired signing key must stay published longer than this.
+func (l Lifetimes) Longest() time.Duration {
+	return max(l.IDToken.Duration, l.AccessToken.Duration, l.RefreshToken.Duration, l.AuthorizationCode.Duration)
+}
+
+// Security is the configured security profile; read EffectiveSecurity for
+// what the provider actually enforces.
+type Security struct {
+	// Profile is ProfileDefault (also when empty) or ProfileFAPI2.
+	Profile     string `json:"profile,omitempty"`
+	RequirePAR  bool   `json:"require_pushed_authorization_requests,omitempty"`
+	RequireDPoP bool   `json:"require_dpop,omitempty"`
+}
+
+// UserSource says where end-users and their verified data come from.
+type UserSource struct {
+	Type    string        `json:"type"`
+	Builtin *BuiltinUsers `json:"builtin,omitempty"`
+	HTTP    *HTTPUsers    `json:"http,omitempty"`
+}
+
+// BuiltinUsers are read from a Secret in the provider's namespace.
+type BuiltinUsers struct {
+	SecretName string `json:"secret_name"`
+}
+
+// HTTPUsers are looked up in an existing KYC system.
+type HTTPUsers struct {
+	URL string `json:"url"`
+	// Timeout per lookup; zero means the runtime's default.
+	Timeout           Duration      `json:"timeout,omitzero"`
+	CredentialsSecret *SecretKeyRef `json:"credentials_secret,omitempty"`
+}
+
+// SessionStore holds per-request state (codes, sessions, PAR requests),
+// which never goes to the Kubernetes API.
+type SessionStore struct {
+	// Type is SessionStoreMemory (also when empty) or SessionStoreRedis.
+	Type  string      `json:"type,omitempty"`
+	Redis *RedisStore `json:"redis,omitempty"`
+}
+
+// RedisStore is a shared store for more than one replica.
+type RedisStore struct {
+	Address        string        `json:"address"`
+	PasswordSecret *SecretKeyRef `json:"password_secret,omitempty"`
+}
+
+// SecretKeyRef names one key of a Secret in the provider's namespace.
+type SecretKeyRef struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+}
+
+// ParseProvider decodes and validates a provider config.
+func ParseProvider(data []byte) (*Provider, error) {
+	var p Provider
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, err
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// scopeToken is RFC 6749 §3.3 scope-token.
+var scopeToken = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
+
+// Validate reports every problem, each with the path of its member, so one
+// condition message tells a person all there is to fix.
+func (p *Provider) Validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf(path+": "+format, args...))
+	}
+
+	if err := ValidateIssuer(p.Issuer); err != nil {
+		bad("issuer", "%v", err)
+	}
+
+	jp := slices.Contains(p.IDA.Profiles, ida.ProfileJPBasic)
+	for i, s := range p.Scopes {
+		path := fmt.Sprintf("scopes[%d]", i)
+		switch {
+		case !scopeToken.MatchString(s):
+			bad(path, "%q is not a valid scope token", s)
+		case slices.Contains(p.Scopes[:i], s):
+			bad(path, "%q is listed twice", s)
+		case slices.Contains(JPBasicScopes, s) && !jp:
+			bad(path, "%q belongs to the jp_basic profile; enable the profile instead", s)
+		}
+	}
+
+	if len(p.SigningAlgorithms) == 0 {
+		bad("signing_algorithms", "must list at least one algorithm")
+	}
+	for i, a := range p.SigningAlgorithms {
+		path := fmt.Sprintf("signing_algorithms[%d]", i)
+		switch {
+		case !slices.Contains(SupportedAlgorithms, a):
+			bad(path, "%q is not one of %s", a, strings.Join(SupportedAlgorithms, ", "))
+		case slices.Contains(p.SigningAlgorithms[:i], a):
+			bad(path, "%q is listed twice", a)
+		}
+	}
+
+	for _, l := range []struct {
+		path string
+		d    Duration
+	}{
+		{"tokens.id_token", p.Tokens.IDToken},
+		{"tokens.access_token", p.Tokens.AccessToken},
+		{"tokens.refresh_token", p.Tokens.RefreshToken},
+		{"tokens.authorization_code", p.Tokens.AuthorizationCode},
+	} {
+		if l.d.Duration <= 0 {
+			bad(l.path, "must be positive")
+		}
+	}
+
+	switch p.Security.Profile {
+	case "", ProfileDefault:
+	case ProfileFAPI2:
+		if !slices.ContainsFunc(p.SigningAlgorithms, isFAPIAlgorithm) {
+			bad("signing_algorithms", "FAPI2 needs ES256 or PS256")
+		}
+	default:
+		bad("security.profile", "%q is neither %s nor %s", p.Security.Profile, ProfileDefault, ProfileFAPI2)
+	}
+
+	errs = append(errs, p.Users.validate()...)
+	errs = append(errs, p.SessionStore.validate()...)
+
+	if err := p.IDA.Validate(); err != nil {
+		bad("ida", "%v", err)
+	} else if len(p.IDA.TrustFrameworks) == 0 {
+		// trust_frameworks_supported is REQUIRED with at least one member
+		// (IDA §8), so a provider with an empty catalog cannot advertise IDA.
+		bad("ida.trust_frameworks", "must list at least one trust framework")
+	}
+	return errors.Join(errs...)
+}
+
+func (u *UserSource) validate() []error {
+	var errs []error
+	switch u.Type {
+	case UsersBuiltin:
+		if u.Builtin == nil || u.Builtin.SecretName == "" {
+			errs = append(errs, errors.New("users.builtin.secret_name: required when users.type is Builtin"))
+		}
+		if u.HTTP != nil {
+			errs = append(errs, errors.New("users.http: must be empty when users.type is Builtin"))
+		}
+	case UsersHTTP:
+		if u.Builtin != nil {
+			errs = append(errs, errors.New("users.builtin: must be empty when users.type is HTTP"))
+		}
+		if u.HTTP == nil {
+			errs = append(errs, errors.New("users.http: required when users.type is HTTP"))
+			break
+		}
+		if err := validateServiceURL(u.HTTP.URL); err != nil {
+			errs = append(errs, fmt.Errorf("users.http.url: %w", err))
+		}
+		if u.HTTP.Timeout.Duration < 0 {
+			errs = append(errs, errors.New("users.http.timeout: must not be negative"))
+		}
+		errs = append(errs, u.HTTP.CredentialsSecret.validate("users.http.credentials_secret")...)
+	default:
+		errs = append(errs, fmt.Errorf("users.type: %q is neither %s nor %s", u.Type, UsersBuiltin, UsersHTTP))
+	}
+	return errs
+}
+
+func (s *SessionStore) validate() []error {
+	var errs []error
+	switch s.Type {
+	case "", SessionStoreMemory:
+		if s.Redis != nil {
+			errs = append(errs, errors.New("session_store.redis: must be empty unless session_store.type is Redis"))
+		}
+	case SessionStoreRedis:
+		if s.Redis == nil {
+			errs = append(errs, errors.New("session_store.redis: required when session_store.type is Redis"))
+			break
+		}
+		if _, _, err := net.SplitHostPort(s.Redis.Address); err != nil {
+			errs = append(errs, fmt.Errorf("session_store.redis.address: %q is not host:port", s.Redis.Address))
+		}
+		errs = append(errs, s.Redis.PasswordSecret.validate("session_store.redis.password_secret")...)
+	default:
+		errs = append(errs, fmt.Errorf("session_store.type: %q is neither %s nor %s", s.Type, SessionStoreMemory, SessionStoreRedis))
+	}
+	return errs
+}
+
+func (r *SecretKeyRef) validate(path string) []error {
+	if r == nil {
+		return nil
+	}
+	var errs []error
+	if r.Name == "" {
+		errs = append(errs, errors.New(path+".name: must not be empty"))
+	}
+	if r.Key == "" {
+		errs = append(errs, errors.New(path+".key: must not be empty"))
+	}
+	return errs
+}
+
+// ValidateIssuer applies OpenID Connect Discovery §3: an https URL with no
+// query or fragment. Plain http is allowed for loopback hosts only, for
+// `demo` and local development.
+func ValidateIssuer(issuer string) error {
+	if issuer == "" {
+		return errors.New("must not be empty")
+	}
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", issuer)
+	}
+	if err := httpsOrLoopback(u); err != nil {
+		return err
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(issuer, "#") {
+		return fmt.Errorf("%q must have no query or fragment", issuer)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q must have no user information", issuer)
+	}
+	return nil
+}
+
+// validateServiceURL accepts http and https: a KYC system inside the
+// cluster is often reached over plain http on the pod network.
+func validateServiceURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	return nil
+}
+
+func httpsOrLoopback(u *url.URL) error {
+	if u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", u.String())
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%q must use https (http only for localhost and loopback addresses)", u.String())
+	default:
+		return fmt.Errorf("%q must use https", u.String())
+	}
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func isFAPIAlgorithm(a string) bool { return slices.Contains(fapiAlgorithms, a) }
+
+// EffectiveSecurity is what the provider enforces once the profile's
+// implications are applied; the runtime and discovery read this, never
+// Security directly, so the two cannot disagree.
+type EffectiveSecurity struct {
+	Profile     string
+	RequirePAR  bool
+	RequireDPoP bool
+	// TokenEndpointAuthMethods clients may register and use.
+	TokenEndpointAuthMethods []string
+	// SigningAlgorithms the provider signs ID tokens and UserInfo with, in
+	// configured order; the first is the default.
+	SigningAlgorithms []string
+	// ClientSigningAlgorithms the provider accepts on client assertions
+	// and DPoP proofs.
+	ClientSigningAlgorithms []string
+}
+
+// EffectiveSecurity applies the profile: FAPI2 implies PAR, DPoP,
+// private_key_jwt only and ES256/PS256 only (FAPI 2.0 Security Profile
+// §5.3, §5.4); configured RS256 keys are kept but never used.
+func (p *Provider) EffectiveSecurity() EffectiveSecurity {
+	e := EffectiveSecurity{
+		Profile:                  ProfileDefault,
+		RequirePAR:               p.Security.RequirePAR,
+		RequireDPoP:              p.Security.RequireDPoP,
+		TokenEndpointAuthMethods: []string{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT},
+		SigningAlgorithms:        slices.Clone(p.SigningAlgorithms),
+		ClientSigningAlgorithms:  slices.Clone(SupportedAlgorithms),
+	}
+	if p.Security.Profile == ProfileFAPI2 {
+		e.Profile = ProfileFAPI2
+		e.RequirePAR = true
+		e.RequireDPoP = true
+		e.TokenEndpointAuthMethods = []string{AuthPrivateKeyJWT}
+		e.SigningAlgorithms = slices.DeleteFunc(e.SigningAlgorithms, func(a string) bool { return !isFAPIAlgorithm(a) })
+		e.ClientSigningAlgorithms = slices.Clone(fapiAlgorithms)
+	}
+	return e
+}
+
+// DefaultSigningAlgorithm signs ID tokens for clients that registered none.
+func (e EffectiveSecurity) DefaultSigningAlgorithm() string {
+	if len(e.SigningAlgorithms) == 0 {
+		return ""
+	}
+	return e.SigningAlgorithms[0]
+}
+
+// JPBasicScopes are the scopes of the Japanese basic profile, offered when
+// IDA.Profiles has jp_basic.
+var JPBasicScopes = []string{
+	ida.ScopeJPIDA, ida.ScopeJPIDAWithEvidence,
+	ida.ScopeJPAgeOver16, ida.ScopeJPAgeOver18, ida.ScopeJPAgeOver20,
+	ida.ScopeJPMSISDN,
+}
+
+// ScopesSupported lists every scope the provider answers: the standard
+// ones, the configured extras, then the profile's.
+func (p *Provider) ScopesSupported() []string {
+	out := slices.Clone(StandardScopes)
+	add := func(ss ...string) {
+		for _, s := range ss {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	add(p.Scopes...)
+	if slices.Contains(p.IDA.Profiles, ida.ProfileJPBasic) {
+		add(JPBasicScopes...)
+	}
+	return out
+}
+
+// Endpoint paths below the issuer.
+const (
+	PathDiscovery = "/.well-known/openid-configuration"
+	PathAuthorize = "/authorize"
+	PathToken     = "/token"
+	PathUserInfo  = "/userinfo"
+	PathJWKS      = "/jwks"
+	PathPAR       = "/par"
+	PathRevoke    = "/revoke"
+)
+
+// URL is the absolute URL of an endpoint path below the issuer; a trailing
+// slash on the issuer does not produce "//".
+func (p *Provider) URL(path string) string { return joinIssuer(p.Issuer, path) }
+
+// DiscoveryURL is where relying parties fetch the issuer's metadata
+// (OpenID Connect Discovery §4).
+func DiscoveryURL(issuer string) string { return joinIssuer(issuer, PathDiscovery) }
+
+func joinIssuer(issuer, path string) string {
+	return strings.TrimRight(issuer, "/") + path
+}

@@ -1,0 +1,115 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+)
+
+// Snapshot is one consistent view of everything the runtime serves from.
+// The runtime swaps whole snapshots, so a request never sees a provider
+// from one version and keys from another.
+type Snapshot struct {
+	Provider *Provider
+	Keys     *KeySet
+	// Clients by client_id.
+	Clients map[string]*Client
+}
+
+// LoadDir reads the --config-dir layout: provider.json, keys.json and
+// clients/*.json (the clients directory may be absent). Every error names
+// the file it came from. A ConfigMap or Secret mounted as a volume has this
+// shape already, its symlinks included.
+func LoadDir(dir string) (*Snapshot, error) {
+	s := &Snapshot{Clients: map[string]*Client{}}
+	var err error
+	if s.Provider, err = loadFile(filepath.Join(dir, ProviderConfigKey), ParseProvider); err != nil {
+		return nil, err
+	}
+	keysPath := filepath.Join(dir, KeySetKey)
+	if s.Keys, err = loadFile(keysPath, ParseKeySet); err != nil {
+		return nil, err
+	}
+	if err := s.checkKeys(); err != nil {
+		return nil, fmt.Errorf("%s: %w", keysPath, err)
+	}
+
+	files, err := filepath.Glob(filepath.Join(dir, ClientsDir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	from := map[string]string{}
+	for _, f := range files {
+		c, err := loadFile(f, ParseClient)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Provider.CheckClient(c); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if prev, dup := from[c.ClientID]; dup {
+			return nil, fmt.Errorf("%s: client_id %q is already registered by %s", f, c.ClientID, prev)
+		}
+		from[c.ClientID] = f
+		s.Clients[c.ClientID] = c
+	}
+	return s, nil
+}
+
+func loadFile[T any](path string, parse func([]byte) (*T, error)) (*T, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	v, err := parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+// Validate checks the parts against each other: each must be valid alone,
+// every signing algorithm needs a key, and every client must fit the
+// provider. The runtime calls it on snapshots built from the cluster.
+func (s *Snapshot) Validate() error {
+	if s.Provider == nil || s.Keys == nil {
+		return errors.New("snapshot needs a provider and a key set")
+	}
+	if err := s.Provider.Validate(); err != nil {
+		return fmt.Errorf("provider: %w", err)
+	}
+	if err := s.Keys.Validate(); err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	if err := s.checkKeys(); err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	for id, c := range s.Clients {
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("client %s: %w", id, err)
+		}
+		if c.ClientID != id {
+			return fmt.Errorf("client %s: registered under client_id %q", id, c.ClientID)
+		}
+		if err := s.Provider.CheckClient(c); err != nil {
+			return fmt.Errorf("client %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// checkKeys needs a key for every configured algorithm; whether one is
+// active is a question of time the runtime answers with Signer.
+func (s *Snapshot) checkKeys() error {
+	var errs []error
+	for _, alg := range s.Provider.SigningAlgorithms {
+		if !slices.ContainsFunc(s.Keys.Keys, func(k SigningKey) bool { return k.Algorithm == alg }) {
+			errs = append(errs, fmt.Errorf("no key for %s", alg))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,103 @@
+package ida
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Result holds, per target, the claims the request releases: each member
+// is a top-level claim of the ID Token or UserInfo response, ready to merge
+// into it. verified_claims is absent where nothing is released.
+type Result struct {
+	IDToken  map[string]json.RawMessage `json:"id_token"`
+	UserInfo map[string]json.RawMessage `json:"userinfo"`
+}
+
+// Evaluate decides what to release for one request and one person's
+// dataset at time now (the clock max_age and years_ago use). It never
+// fails: what cannot be released is left out (IDA §5.7).
+func (e *Engine) Evaluate(r *Request, ds *Dataset, now time.Time) *Result {
+	c := &evalCtx{e: e, now: now}
+	views := e.trustedViews(ds)
+	res := &Result{IDToken: map[string]json.RawMessage{}, UserInfo: map[string]json.RawMessage{}}
+	buf := make([]byte, 0, 1024)
+	buf = c.target(&r.idToken, ds, views, res.IDToken, buf)
+	buf = c.target(&r.userInfo, ds, views, res.UserInfo, buf)
+	if len(r.profile) > 0 {
+		vc := c.evalProfile(r.profile, views)
+		start := len(buf)
+		buf = appendJSON(buf, &vc)
+		res.UserInfo["verified_claims"] = json.RawMessage(buf[start:len(buf):len(buf)])
+	}
+	return res
+}
+
+// target releases one target's top-level claims and verified_claims,
+// encoding each member into buf.
+func (c *evalCtx) target(t *targetRequest, ds *Dataset, views []view, dst map[string]json.RawMessage, buf []byte) []byte {
+	if !t.present {
+		return buf
+	}
+	if len(t.claims.children) > 0 {
+		top, present, _ := c.evalObject(&t.claims, &ds.top)
+		if present {
+			for i := range top.obj {
+				start := len(buf)
+				buf = appendJSON(buf, &top.obj[i].val)
+				dst[top.obj[i].name] = json.RawMessage(buf[start:len(buf):len(buf)])
+			}
+		}
+	}
+	if len(t.verified) == 0 {
+		return buf
+	}
+	var outs []value
+	for i := range t.verified {
+		if out, ok := c.evalVerifiedClaims(&t.verified[i], views); ok {
+			outs = append(outs, out)
+		}
+	}
+	if len(outs) == 0 {
+		return buf // no match: no verified_claims at all (DECISIONS 4)
+	}
+	vc := outs[0]
+	if t.array {
+		vc = value{kind: kArray, arr: outs}
+	}
+	start := len(buf)
+	buf = appendJSON(buf, &vc)
+	dst["verified_claims"] = json.RawMessage(buf[start:len(buf):len(buf)])
+	return buf
+}
+
+// evalVerifiedClaims answers one verified_claims request object (IDA §5.6:
+// each array element on its own). Of the datasets whose verification
+// matches, the one releasing the most requested claims answers; ties go to
+// the earlier dataset. A match with no available claim answers with
+// "claims": {} (DECISIONS 4).
+func (c *evalCtx) evalVerifiedClaims(r *vcRequest, views []view) (value, bool) {
+	var best value
+	var bestClaims value
+	found := false
+	for i := range views {
+		ver, present, ok := c.eval(&r.verification, &views[i].verification)
+		if !ok || !present {
+			continue
+		}
+		claims, _, _ := c.eval(&r.claims, &views[i].claims)
+		if claims.kind != kObject {
+			claims = value{kind: kObject, obj: []member{}}
+		}
+		if !found || len(claims.obj) > len(bestClaims.obj) {
+			best, bestClaims, found = ver, claims, true
+		}
+	}
+	if !found {
+		return value{}, false
+	}
+	pruneDerivedClaims(&best, &bestClaims)
+	return value{kind: kObject, obj: []member{
+		{name: "verification", val: best},
+		{name: "claims", val: bestClaims},
+	}}, true
+}

@@ -1,0 +1,237 @@
+package ida
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzEvaluate parses and evaluates arbitrary requests and datasets. It
+// must never panic, refusals must be *Error with an RFC 6749-safe
+// description, and no output may hold a member the request did not ask
+// for.
+func FuzzEvaluate(f *testing.F) {
+	f.Add([]byte(`{"userinfo": {"verified_claims": {"verification": {"trust_framework": null}, "claims": {"given_name": null}}}}`), []byte(maxDataset))
+	f.Add([]byte(everything), []byte(maxDataset))
+	f.Add([]byte(`{"_asc": {"transformed_claims": {"a": {"claim": "birthdate", "fn": ["years_ago", ["gte", 18]]}}}, "id_token": {":a": null, "verified_claims": {"verification": {"trust_framework": null}, "claims": {":a": {"value": true}, "address": {"locality": null}}}}}`), []byte(tcDataset))
+	f.Add([]byte(`{"userinfo": {"verified_claims": [{"verification": {"trust_framework": null, "evidence": [{"type": {"value": "document"}, "attachments": null}]}, "claims": {"given_name": null}}]}}`), []byte(attachmentsDataset))
+	f.Add([]byte(`{"userinfo": {"verified_claims": {"verification": {"trust_framework": null, "evidence": [{"type": {"value": "electronic_record"}, "check_details": [{"check_method": null, "organization": {"value": "OpenBankingTPP"}}]}]}, "claims": {"family_name": {"value": "Unknown"}, "address": {"locality": null}}}}}`), []byte(sarah))
+	addSpecSeeds(f)
+	engines := fuzzEngines(f)
+	f.Fuzz(func(t *testing.T, request, dataset []byte) {
+		for _, e := range engines {
+			req, err := e.ParseRequest(request, RequestOptions{IntegrityProtected: true})
+			if err != nil {
+				var ie *Error
+				if !errors.As(err, &ie) || (ie.Code != ErrInvalidRequest && ie.Code != ErrInvalidScope) {
+					t.Fatalf("refusal is not an OAuth error: %v", err)
+				}
+				for i := 0; i < len(ie.Description); i++ {
+					if c := ie.Description[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+						t.Fatalf("error_description has %q: %s", c, ie.Description)
+					}
+				}
+				continue
+			}
+			ds, err := ParseDataset(dataset)
+			if err != nil {
+				continue
+			}
+			res := e.Evaluate(req, ds, testNow)
+			if err := onlyRequested(request, res); err != nil {
+				t.Fatalf("released more than asked: %v\nrequest: %s\nresult: %s", err, request, mustJSON(t, res))
+			}
+		}
+	})
+}
+
+func fuzzEngines(t testing.TB) []*Engine {
+	catalog, err := NewEngine(Policy{TrustFrameworks: []TrustFramework{deAML, {Identifier: "uk_tfida", EvidenceTypes: []string{"electronic_record"},
+		ElectronicRecordTypes: []string{"bank_account"}, CheckMethods: []string{"kbv"}, Claims: []string{"given_name", "address"}}},
+		AttachmentsSupported: []string{"embedded"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []*Engine{permissive(t), catalog}
+}
+
+// addSpecSeeds adds the official examples when the spec folder is there.
+func addSpecSeeds(f *testing.F) {
+	dir, _ := findSpecDir()
+	if dir == "" {
+		return
+	}
+	reqs, _ := filepath.Glob(filepath.Join(dir, "examples", "request", "*.json"))
+	resps, _ := filepath.Glob(filepath.Join(dir, "examples", "response", "*.json"))
+	for i, r := range reqs {
+		rb, err1 := os.ReadFile(r)
+		if len(resps) == 0 || err1 != nil {
+			return
+		}
+		db, err2 := os.ReadFile(resps[i%len(resps)])
+		if err2 == nil {
+			f.Add(rb, db)
+		}
+	}
+}
+
+// onlyRequested checks every released member against the raw request,
+// decoded independently of the engine with encoding/json.
+func onlyRequested(request []byte, res *Result) error {
+	var req map[string]any
+	if err := json.Unmarshal(request, &req); err != nil {
+		if len(res.IDToken)+len(res.UserInfo) == 0 {
+			return nil
+		}
+		return fmt.Errorf("released %d members for an empty request", len(res.IDToken)+len(res.UserInfo))
+	}
+	for target, out := range map[string]map[string]json.RawMessage{"id_token": res.IDToken, "userinfo": res.UserInfo} {
+		treq, _ := req[target].(map[string]any)
+		for name, raw := range out {
+			var o any
+			if err := json.Unmarshal(raw, &o); err != nil {
+				return fmt.Errorf("%s.%s is not JSON: %s", target, name, raw)
+			}
+			r, asked := treq[name]
+			if !asked {
+				return fmt.Errorf("%s.%s was not requested", target, name)
+			}
+			var err error
+			if name == "verified_claims" {
+				err = coveredVC(r, o)
+			} else {
+				err = covered(r, o, false)
+			}
+			if err != nil {
+				return fmt.Errorf("%s.%s: %w", target, name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func coveredVC(r, o any) error {
+	if arr, ok := o.([]any); ok {
+		for i, el := range arr {
+			if err := coveredVC(r, el); err != nil {
+				return fmt.Errorf("[%d]: %w", i, err)
+			}
+		}
+		return nil
+	}
+	if rarr, ok := r.([]any); ok {
+		var last error
+		for _, re := range rarr {
+			if last = coveredVC(re, o); last == nil {
+				return nil
+			}
+		}
+		return last
+	}
+	rm, _ := r.(map[string]any)
+	om, ok := o.(map[string]any)
+	if !ok {
+		return fmt.Errorf("not an object")
+	}
+	for k, v := range om {
+		switch k {
+		case "verification":
+			ver, _ := rm["verification"].(map[string]any)
+			withTF := map[string]any{"trust_framework": nil}
+			for kk, vv := range ver {
+				withTF[kk] = vv
+			}
+			if err := covered(withTF, v, false); err != nil {
+				return fmt.Errorf("verification: %w", err)
+			}
+		case "claims":
+			if err := covered(rm["claims"], v, true); err != nil {
+				return fmt.Errorf("claims: %w", err)
+			}
+		default:
+			return fmt.Errorf("%s was not requested", k)
+		}
+	}
+	return nil
+}
+
+// covered: o is allowed by request element r. A request with no
+// sub-member requests releases the element whole; otherwise only the named
+// members, recursively; an array request releases elements each allowed by
+// some entry. In a claims container every member is a claim request.
+func covered(r, o any, container bool) error {
+	switch rv := r.(type) {
+	case []any:
+		oa, ok := o.([]any)
+		if !ok {
+			return fmt.Errorf("array request, got %T", o)
+		}
+		for i, el := range oa {
+			var last error
+			for _, entry := range rv {
+				if last = covered(entry, el, false); last == nil {
+					break
+				}
+			}
+			if last != nil {
+				return fmt.Errorf("[%d]: %w", i, last)
+			}
+		}
+		return nil
+	case map[string]any:
+		children := map[string]any{}
+		for k, v := range rv {
+			if !container && isKeyword(k) {
+				continue
+			}
+			switch v.(type) {
+			case nil, map[string]any, []any:
+				children[k] = v
+			}
+		}
+		if len(children) == 0 && !container {
+			return nil // whole
+		}
+		om, ok := o.(map[string]any)
+		if !ok {
+			return fmt.Errorf("object request, got %T", o)
+		}
+		for k, v := range om {
+			cr, ok := children[k]
+			if !ok {
+				return fmt.Errorf("%s was not requested", k)
+			}
+			if k == "assurance_details" {
+				continue // returned whole (RULES A9)
+			}
+			if err := covered(cr, v, k == "derived_claims"); err != nil {
+				return fmt.Errorf("%s: %w", k, err)
+			}
+		}
+		return nil
+	}
+	return nil // null: whole
+}
+
+// The checker itself must catch a leak.
+func TestOnlyRequestedCatchesLeaks(t *testing.T) {
+	req := []byte(`{"userinfo": {"verified_claims": {"verification": {"trust_framework": null}, "claims": {"address": {"locality": null}}}}}`)
+	leak := &Result{UserInfo: map[string]json.RawMessage{"verified_claims": json.RawMessage(
+		`{"verification": {"trust_framework": "x", "time": "2020-01-01"}, "claims": {"address": {"locality": "A"}}}`)}}
+	if onlyRequested(req, leak) == nil {
+		t.Error("an unrequested verification.time went unnoticed")
+	}
+	leak2 := &Result{UserInfo: map[string]json.RawMessage{"verified_claims": json.RawMessage(
+		`{"verification": {"trust_framework": "x"}, "claims": {"address": {"locality": "A", "country": "DE"}}}`)}}
+	if onlyRequested(req, leak2) == nil {
+		t.Error("an unrequested address.country went unnoticed")
+	}
+	ok := &Result{UserInfo: map[string]json.RawMessage{"verified_claims": json.RawMessage(
+		`{"verification": {"trust_framework": "x"}, "claims": {"address": {"locality": "A"}}}`)}}
+	if err := onlyRequested(req, ok); err != nil {
+		t.Error(err)
+	}
+}

@@ -93,3 +93,9 @@ undeploy: $(KUSTOMIZE) ## Remove the operator deployed with config/default.
 $(CONTROLLER_GEN):
 	GOBIN=$(BIN)/.controller-gen $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS)
 	mv $(BIN)/.controller-gen/controller-gen $@ && rmdir $(BIN)/.controller-gen
+
+##@ Benchmarks
+
+.PHONY: bench-controllers
+bench-controllers: manifests build envtest ## 10,000 RelyingParties against the test control plane (see docs/BENCHMARKS.md).
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" $(GO) run ./test/controllerbench $(BENCHFLAGS)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -60,6 +61,9 @@ const (
 // registrations and credentials in place.
 type Reconciler struct {
 	Client client.Client
+	// configs caches each provider's parsed configuration by ConfigMap
+	// resourceVersion: thousands of RPs share one provider.
+	configs sync.Map // namespace/name -> parsedConfig
 	// APIReader reads Secrets the operator does not own (and so does not
 	// cache): those an RP names with credentials.source Existing.
 	APIReader client.Reader
@@ -204,11 +208,21 @@ func (r *Reconciler) providerConfig(ctx context.Context, idp *idav1alpha1.Identi
 	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: idp.Namespace, Name: identityprovider.ConfigMapName(idp)}, &cm); err != nil {
 		return nil, fmt.Errorf("the provider has no rendered configuration yet (see its ConfigReady condition)")
 	}
-	var p config.Provider
-	if err := json.Unmarshal([]byte(cm.Data[config.ProviderConfigKey]), &p); err != nil {
+	key := cm.Namespace + "/" + cm.Name
+	if cached, ok := r.configs.Load(key); ok && cached.(parsedConfig).resourceVersion == cm.ResourceVersion {
+		return cached.(parsedConfig).provider, nil
+	}
+	p, err := config.ParseProvider([]byte(cm.Data[config.ProviderConfigKey]))
+	if err != nil {
 		return nil, fmt.Errorf("the provider's rendered configuration cannot be read: %v", err)
 	}
-	return &p, nil
+	r.configs.Store(key, parsedConfig{cm.ResourceVersion, p})
+	return p, nil
+}
+
+type parsedConfig struct {
+	resourceVersion string
+	provider        *config.Provider
 }
 
 // register writes the client registration Secret in the provider's

@@ -20,6 +20,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -53,6 +54,9 @@ type Options struct {
 	LeaderElectNS   string
 	WatchNamespaces string
 	RuntimeImage    string
+	KubeAPIQPS      float64
+	KubeAPIBurst    int
+	Workers         int
 	// Now replaces the clock of key rotation, for tests; not a flag.
 	Now func() time.Time
 }
@@ -64,6 +68,9 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.BoolVar(&o.LeaderElection, "leader-elect", false, "elect a leader so that only one replica reconciles")
 	fs.StringVar(&o.LeaderElectNS, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's namespace)")
 	fs.StringVar(&o.WatchNamespaces, "namespaces", "", "comma-separated namespaces to watch; all when empty")
+	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 100, "requests per second the manager may send to the API server")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 200, "burst of requests above kube-api-qps")
+	fs.IntVar(&o.Workers, "workers", 4, "reconciles each controller may run at once")
 	fs.StringVar(&o.RuntimeImage, "runtime-image", envOr("RUNTIME_IMAGE", DefaultImage), "image of the provider runtime Deployments (default: $RUNTIME_IMAGE, else the operator's own)")
 }
 
@@ -94,7 +101,19 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if o.RuntimeImage == "" {
 		o.RuntimeImage = DefaultImage
 	}
-	cacheOpts := cache.Options{ByObject: ownedObjectsOnly()}
+	cfg = rest.CopyConfig(cfg)
+	if o.KubeAPIQPS > 0 {
+		cfg.QPS, cfg.Burst = float32(o.KubeAPIQPS), max(o.KubeAPIBurst, 1)
+	}
+	if o.Workers < 1 {
+		o.Workers = 4
+	}
+	cacheOpts := cache.Options{
+		ByObject: ownedObjectsOnly(),
+		// Managed fields are about half of a small object's size and the
+		// controllers never read them.
+		DefaultTransform: cache.TransformStripManagedFields(),
+	}
 	if o.WatchNamespaces != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
 		for ns := range strings.SplitSeq(o.WatchNamespaces, ",") {
@@ -107,6 +126,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		Scheme:                  Scheme(),
 		Cache:                   cacheOpts,
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		Controller:              config.Controller{MaxConcurrentReconciles: o.Workers},
 		HealthProbeBindAddress:  o.ProbeAddr,
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        "ida-operator.idaop.dev",

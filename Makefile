@@ -47,8 +47,12 @@ vet: ## Run go vet.
 envtest: ## Build the test control plane (kube-apiserver, etcd) into bin/k8s/.
 	hack/envtest-assets.sh >/dev/null
 
+.PHONY: test-deps
+test-deps: ## Install what the tests use from Debian and npm (Redis, Chromium, openid-client) when missing.
+	@if [ -x hack/test-deps.sh ]; then hack/test-deps.sh; else hack/redis.sh >/dev/null; fi
+
 .PHONY: test
-test: manifests generate vet envtest ## Run all tests against a real kube-apiserver.
+test: manifests generate vet envtest test-deps ## Run all tests against a real kube-apiserver, Redis, Chromium and openid-client.
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" $(GO) test $(GOTESTFLAGS) ./...
 
 ##@ Build and run

@@ -18,12 +18,14 @@ import (
 	"github.com/idaop/ida-operator/internal/claimscmd"
 	"github.com/idaop/ida-operator/internal/demo"
 	"github.com/idaop/ida-operator/internal/manager"
+	"github.com/idaop/ida-operator/internal/runtimecmd"
 )
 
 const usage = `usage: ida-operator <command> [flags]
 
 commands:
   manager   run the operator's controllers against a cluster
+  runtime   serve one OpenID Provider from the operator's configuration
   demo      run a local control plane, the samples and the operator (no cluster needed)
   claims    evaluate or validate a verified_claims request (claims evaluate|validate-request)
   help      show this help
@@ -47,6 +49,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "manager":
 		ctrl.SetLogger(logr.FromSlogHandler(slog.NewJSONHandler(stderr, nil)))
 		err = manager.Run(ctx, rest)
+	case "runtime":
+		log := slog.New(slog.NewJSONHandler(stderr, nil))
+		err = runtimecmd.Run(ctx, rest, log)
 	case "demo":
 		err = demo.Run(ctx, rest, stdout)
 	case "claims":

@@ -72,6 +72,15 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 		annotations = map[string]string{}
 	}
 	annotations[configHashAnnot] = configHash
+	args := []string{"runtime",
+		"--provider=" + idp.Name,
+		"--namespace=" + idp.Namespace,
+		"--config-map=" + ConfigMapName(idp),
+		"--signing-keys=" + SigningKeysName(idp),
+	}
+	if b := idp.Spec.Users.Builtin; b != nil {
+		args = append(args, "--users-secret="+b.SecretRef.Name)
+	}
 	resources := corev1.ResourceRequirements{
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
@@ -109,12 +118,7 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 			Containers: []corev1.Container{{
 				Name:  "runtime",
 				Image: image,
-				Args: []string{"runtime",
-					"--provider=" + idp.Name,
-					"--namespace=" + idp.Namespace,
-					"--config-map=" + ConfigMapName(idp),
-					"--signing-keys=" + SigningKeysName(idp),
-				},
+				Args:  args,
 				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: runtimePort, Protocol: corev1.ProtocolTCP}},
 				Env: []corev1.EnvVar{{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{
 					ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory", Divisor: resource.MustParse("1")},

@@ -1,0 +1,286 @@
+// Package runtimecmd is the `runtime` subcommand: it serves one OpenID
+// Provider from the configuration the operator renders, read either from
+// the provider's namespace in a cluster or from a directory.
+package runtimecmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/op"
+	"github.com/idaop/ida-operator/runtime/source"
+	"github.com/idaop/ida-operator/runtime/store"
+	"github.com/idaop/ida-operator/runtime/ui"
+	"github.com/idaop/ida-operator/runtime/users"
+)
+
+// Options are the runtime's flags.
+type Options struct {
+	Listen        string
+	ConfigDir     string
+	Namespace     string
+	ConfigMap     string
+	SigningKeys   string
+	UsersSecret   string
+	Kubeconfig    string
+	StartTimeout  time.Duration
+	ShutdownGrace time.Duration
+}
+
+// Bind registers the flags.
+func (o *Options) Bind(fs *flag.FlagSet) {
+	fs.StringVar(&o.Listen, "listen", ":8080", "address of the provider's endpoints, /healthz, /readyz and /metrics")
+	fs.StringVar(&o.ConfigDir, "config-dir", "", "read provider.json, keys.json, clients/*.json and users.json from this directory instead of a cluster")
+	fs.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the provider's namespace (in a cluster)")
+	fs.StringVar(&o.ConfigMap, "config-map", "", "the provider ConfigMap (in a cluster)")
+	fs.StringVar(&o.SigningKeys, "signing-keys", "", "the signing key Secret (in a cluster)")
+	fs.StringVar(&o.UsersSecret, "users-secret", "", "the Secret holding users.json for the builtin user source (in a cluster)")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig to use outside a pod; in-cluster config otherwise")
+	fs.DurationVar(&o.StartTimeout, "start-timeout", 60*time.Second, "how long to wait for a first valid configuration")
+	fs.DurationVar(&o.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
+	// Accepted so the operator can name the provider in the pod's args.
+	fs.String("provider", "", "the IdentityProvider's name (informational)")
+}
+
+// Run parses args and serves until ctx ends.
+func Run(ctx context.Context, args []string, log *slog.Logger) error {
+	fs := flag.NewFlagSet("runtime", flag.ContinueOnError)
+	var o Options
+	o.Bind(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return err
+	}
+	return Serve(ctx, o, ln, log)
+}
+
+// Serve runs the runtime on ln until ctx ends; tests and the demo call it
+// with a listener of their own.
+func Serve(ctx context.Context, o Options, ln net.Listener, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	src, secrets, err := o.source()
+	if err != nil {
+		return err
+	}
+	updates := make(chan source.Update, 1)
+	srcErr := make(chan error, 1)
+	go func() { srcErr <- src.Run(ctx, updates) }()
+
+	first, err := firstSnapshot(ctx, updates, o.StartTimeout, log)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, first.Snapshot.Provider.SessionStore, secrets)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	renderer, err := ui.New()
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	provider, err := op.New(op.Options{Store: st, UI: renderer, Logger: log, Metrics: reg})
+	if err != nil {
+		return err
+	}
+	apply := func(u source.Update) {
+		if u.Err != nil {
+			log.Error("configuration refused; the last good one keeps serving", "err", u.Err)
+			return
+		}
+		us, err := userSource(ctx, u, secrets)
+		if err != nil {
+			log.Error("user source refused; the last good one keeps serving", "err", err)
+			return
+		}
+		if err := provider.Apply(u.Snapshot); err != nil {
+			log.Error("configuration refused; the last good one keeps serving", "err", err)
+			return
+		}
+		if us != nil {
+			provider.SetUsers(us)
+		}
+		log.Info("configuration applied", "issuer", u.Snapshot.Provider.Issuer, "clients", len(u.Snapshot.Clients))
+	}
+	apply(first)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !provider.Ready() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", provider.Handler())
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("serving", "address", ln.Addr().String())
+
+	for {
+		select {
+		case u := <-updates:
+			apply(u)
+		case err := <-srcErr:
+			if ctx.Err() == nil {
+				return fmt.Errorf("configuration source stopped: %w", err)
+			}
+		case err := <-serveErr:
+			return err
+		case <-ctx.Done():
+			shutdownCtx, done := context.WithTimeout(context.Background(), o.ShutdownGrace)
+			defer done()
+			return srv.Shutdown(shutdownCtx)
+		}
+	}
+}
+
+// secretReader reads a key of a Secret in the provider's namespace; nil
+// outside a cluster.
+type secretReader func(ctx context.Context, ref *config.SecretKeyRef) (string, error)
+
+func (o *Options) source() (source.Source, secretReader, error) {
+	if o.ConfigDir != "" {
+		env := func(_ context.Context, ref *config.SecretKeyRef) (string, error) {
+			// Outside a cluster, IDA_SECRET_<NAME>_<KEY> stands in for a Secret.
+			name := "IDA_SECRET_" + envName(ref.Name) + "_" + envName(ref.Key)
+			v, ok := os.LookupEnv(name)
+			if !ok {
+				return "", fmt.Errorf("%s is not set (stands in for Secret %s key %s)", name, ref.Name, ref.Key)
+			}
+			return v, nil
+		}
+		return source.NewDir(o.ConfigDir, 500*time.Millisecond), env, nil
+	}
+	if o.Namespace == "" || o.ConfigMap == "" || o.SigningKeys == "" {
+		return nil, nil, errors.New("set --config-dir, or --namespace, --config-map and --signing-keys")
+	}
+	cfg, err := restConfig(o.Kubeconfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	read := func(ctx context.Context, ref *config.SecretKeyRef) (string, error) {
+		s, err := cs.CoreV1().Secrets(o.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", fmt.Errorf("reading Secret %s: %w", ref.Name, err)
+		}
+		v, ok := s.Data[ref.Key]
+		if !ok {
+			return "", fmt.Errorf("Secret %s has no key %s", ref.Name, ref.Key)
+		}
+		return string(v), nil
+	}
+	return source.NewKubernetes(cs, o.Namespace, o.ConfigMap, o.SigningKeys, o.UsersSecret), read, nil
+}
+
+func envName(s string) string {
+	out := []byte(s)
+	for i, c := range out {
+		switch {
+		case c >= 'a' && c <= 'z':
+			out[i] = c - 'a' + 'A'
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		default:
+			out[i] = '_'
+		}
+	}
+	return string(out)
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		return clientcmd.BuildConfigFromFlags("", kubeconfig)
+	}
+	return rest.InClusterConfig()
+}
+
+func firstSnapshot(ctx context.Context, updates <-chan source.Update, timeout time.Duration, log *slog.Logger) (source.Update, error) {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case u := <-updates:
+			if u.Err == nil {
+				return u, nil
+			}
+			log.Error("waiting for a valid configuration", "err", u.Err)
+		case <-deadline:
+			return source.Update{}, fmt.Errorf("no valid configuration within %s", timeout)
+		case <-ctx.Done():
+			return source.Update{}, ctx.Err()
+		}
+	}
+}
+
+func openStore(ctx context.Context, cfg config.SessionStore, secrets secretReader) (store.Store, error) {
+	if cfg.Type != config.SessionStoreRedis {
+		return store.NewMemory(), nil
+	}
+	opts := store.RedisOptions{Address: cfg.Redis.Address, Prefix: "ida:"}
+	if ref := cfg.Redis.PasswordSecret; ref != nil {
+		pw, err := secrets(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		opts.Password = pw
+	}
+	return store.NewRedis(ctx, opts)
+}
+
+// userSource builds the user source an update asks for; nil keeps the
+// current one.
+func userSource(ctx context.Context, u source.Update, secrets secretReader) (users.Source, error) {
+	us := u.Snapshot.Provider.Users
+	switch us.Type {
+	case config.UsersHTTP:
+		token := ""
+		if ref := us.HTTP.CredentialsSecret; ref != nil {
+			t, err := secrets(ctx, ref)
+			if err != nil {
+				return nil, err
+			}
+			token = t
+		}
+		return users.NewHTTP(*us.HTTP, token, nil), nil
+	default:
+		if u.Users == nil {
+			return nil, errors.New("the builtin user source has no users.json")
+		}
+		return users.NewBuiltin(u.Users)
+	}
+}

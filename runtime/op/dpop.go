@@ -1,0 +1,48 @@
+package op
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/idaop/ida-operator/runtime/op/dpop"
+	"github.com/idaop/ida-operator/runtime/store"
+)
+
+// verifyDPoP checks the request's DPoP proof for the endpoint at url (and,
+// at a resource, the access token it must hash), then records its jti so
+// it is never accepted again.
+func (p *Provider) verifyDPoP(ctx context.Context, st *state, r *http.Request, url, accessToken string) (*dpop.Proof, *oauthError) {
+	vals := r.Header.Values(dpop.Header)
+	if len(vals) != 1 {
+		return nil, errInvalidDPoP("exactly one DPoP header is required")
+	}
+	proof, err := dpop.Verify(vals[0], dpop.Check{
+		Method: r.Method, URL: url, AccessToken: accessToken,
+		Algorithms: st.sec.ClientSigningAlgorithms, Now: p.now(),
+	})
+	if err != nil {
+		return nil, errInvalidDPoP(err.Error())
+	}
+	fresh, serr := p.store.Remember(ctx, store.KindDPoPProof, storeKey(proof.ReplayKey()), 2*dpop.DefaultLeeway)
+	if serr != nil {
+		p.log.Error("store failed", "op", "remember dpop", "error", serr)
+		return nil, errUnavailable("the session store is unavailable")
+	}
+	if !fresh {
+		return nil, errInvalidDPoP("the DPoP proof was already used")
+	}
+	return proof, nil
+}
+
+// tokenDPoP is the token endpoint's DPoP rule: a proof, when sent, must be
+// valid and binds the tokens; the client's registration or the provider's
+// profile can require one.
+func (p *Provider) tokenDPoP(ctx context.Context, st *state, r *http.Request, c *client, url string) (*dpop.Proof, *oauthError) {
+	if r.Header.Get(dpop.Header) == "" {
+		if st.requireDPoP(c) {
+			return nil, errInvalidDPoP("a DPoP proof is required")
+		}
+		return nil, nil
+	}
+	return p.verifyDPoP(ctx, st, r, url, "")
+}

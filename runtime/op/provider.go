@@ -1,0 +1,258 @@
+package op
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/store"
+	"github.com/idaop/ida-operator/runtime/ui"
+	"github.com/idaop/ida-operator/runtime/users"
+)
+
+// Options are what a Provider needs besides its configuration.
+type Options struct {
+	// Store holds codes, sessions, tokens and replay caches. Required.
+	Store store.Store
+	// Users authenticates end-users and looks them up; SetUsers swaps it.
+	Users users.Source
+	// UI renders the login, consent and error pages. Required.
+	UI *ui.Renderer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives operational logs and, under logger=audit, one event
+	// per release of verified claims. Nil means slog.Default().
+	Logger *slog.Logger
+	// Metrics, when set, receives the provider's Prometheus metrics.
+	Metrics prometheus.Registerer
+}
+
+// Provider serves one OpenID Provider. It is safe for concurrent use;
+// Apply and SetUsers swap its configuration while it serves.
+type Provider struct {
+	store   store.Store
+	ui      *ui.Renderer
+	now     func() time.Time
+	log     *slog.Logger
+	audit   *slog.Logger
+	metrics *metrics
+
+	state atomic.Pointer[state]
+	users atomic.Pointer[usersHolder]
+}
+
+type usersHolder struct{ src users.Source }
+
+// New returns a Provider that answers 503 until the first Apply.
+func New(opts Options) (*Provider, error) {
+	if opts.Store == nil {
+		return nil, errors.New("op: Options.Store is required")
+	}
+	if opts.UI == nil {
+		return nil, errors.New("op: Options.UI is required")
+	}
+	p := &Provider{store: opts.Store, ui: opts.UI, now: opts.Now, log: opts.Logger}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.audit = p.log.With(slog.String("logger", "audit"))
+	m, err := newMetrics(opts.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	p.metrics = m
+	if opts.Users != nil {
+		p.SetUsers(opts.Users)
+	}
+	return p, nil
+}
+
+// Apply validates a snapshot and, if it is good, makes it the one served:
+// provider config, keys, clients, the IDA engines, discovery and JWKS. A
+// bad snapshot is refused with an error and the previous one keeps serving.
+func (p *Provider) Apply(s *config.Snapshot) error {
+	st, err := buildState(s, p.ui, p.now())
+	if err != nil {
+		return err
+	}
+	p.state.Store(st)
+	return nil
+}
+
+// SetUsers swaps the user source.
+func (p *Provider) SetUsers(u users.Source) {
+	if u == nil {
+		p.users.Store(nil)
+		return
+	}
+	p.users.Store(&usersHolder{src: u})
+}
+
+func (p *Provider) userSource() users.Source {
+	if h := p.users.Load(); h != nil {
+		return h.src
+	}
+	return nil
+}
+
+// Ready reports whether a snapshot is applied and the store answers.
+func (p *Provider) Ready() bool {
+	if p.state.Load() == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return p.store.Ping(ctx) == nil
+}
+
+// Handler serves every endpoint at its config.Path* below the issuer's
+// path, plus the login and consent form targets and the UI stylesheet.
+func (p *Provider) Handler() http.Handler { return http.HandlerFunc(p.serveHTTP) }
+
+// endpoint names, used as metric labels.
+const (
+	epDiscovery  = "discovery"
+	epJWKS       = "jwks"
+	epPAR        = "par"
+	epAuthorize  = "authorize"
+	epToken      = "token"
+	epUserInfo   = "userinfo"
+	epRevoke     = "revocation"
+	epLogin      = "login"
+	epConsent    = "consent"
+	epStylesheet = "stylesheet"
+	pathLogin    = "/interaction/login"
+	pathConsent  = "/interaction/consent"
+	// pathUI prefixes the stylesheet (ui.Renderer.StylesheetPath).
+	pathUI = "/ui/"
+)
+
+type route struct {
+	name    string
+	methods []string
+	handle  func(*Provider, *state, http.ResponseWriter, *http.Request)
+}
+
+var routes = map[string]route{
+	config.PathDiscovery: {epDiscovery, []string{http.MethodGet, http.MethodHead}, (*Provider).discovery},
+	config.PathJWKS:      {epJWKS, []string{http.MethodGet, http.MethodHead}, (*Provider).jwks},
+	config.PathPAR:       {epPAR, []string{http.MethodPost}, (*Provider).par},
+	config.PathAuthorize: {epAuthorize, []string{http.MethodGet, http.MethodPost}, (*Provider).authorize},
+	config.PathToken:     {epToken, []string{http.MethodPost}, (*Provider).token},
+	config.PathUserInfo:  {epUserInfo, []string{http.MethodGet, http.MethodPost}, (*Provider).userinfo},
+	config.PathRevoke:    {epRevoke, []string{http.MethodPost}, (*Provider).revoke},
+	pathLogin:            {epLogin, []string{http.MethodPost}, (*Provider).login},
+	pathConsent:          {epConsent, []string{http.MethodPost}, (*Provider).consent},
+}
+
+func (p *Provider) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	st := p.state.Load()
+	if st == nil {
+		writeJSONError(w, &oauthError{Code: "temporarily_unavailable", Description: "the provider has no configuration yet", Status: http.StatusServiceUnavailable})
+		return
+	}
+	rest, ok := cutBasePath(r.URL.Path, st.basePath)
+	rt, found := routes[rest]
+	if !found && strings.HasPrefix(rest, pathUI) {
+		rt, found = route{epStylesheet, []string{http.MethodGet, http.MethodHead}, (*Provider).stylesheet}, true
+	}
+	if !ok || !found {
+		http.NotFound(w, r)
+		return
+	}
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if v := recover(); v != nil {
+			// A bug must not take the process down or leak a stack trace;
+			// the log line carries no request data.
+			p.log.Error("handler panicked", slog.String("endpoint", rt.name), slog.Any("panic", v))
+			if !rec.wrote {
+				writeJSONError(rec, errServer("internal error"))
+			}
+		}
+		p.metrics.observe(rt.name, rec.outcome(), time.Since(start))
+	}()
+	if !methodAllowed(rt.methods, r.Method) {
+		rec.Header().Set("Allow", joinMethods(rt.methods))
+		writeJSONError(rec, &oauthError{Code: "invalid_request", Description: "method not allowed", Status: http.StatusMethodNotAllowed})
+		return
+	}
+	rt.handle(p, st, rec, r)
+}
+
+// recorder notes the status and the OAuth error code of a response, for
+// metrics.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	code   string
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(status int) {
+	if !r.wrote {
+		r.status, r.wrote = status, true
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *recorder) outcome() string {
+	if r.code != "" {
+		return r.code
+	}
+	switch {
+	case r.status >= 500:
+		return "server_error"
+	case r.status >= 400:
+		return "client_error"
+	}
+	return "ok"
+}
+
+// setOutcome records the OAuth error a handler answered with.
+func setOutcome(w http.ResponseWriter, code string) {
+	if rec, ok := w.(*recorder); ok {
+		rec.code = code
+	}
+}
+
+func methodAllowed(ms []string, m string) bool {
+	for _, x := range ms {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+func joinMethods(ms []string) string {
+	out := ""
+	for i, m := range ms {
+		if i > 0 {
+			out += ", "
+		}
+		out += m
+	}
+	return out
+}
+
+// signerCache holds parsed signers by kid; parsing a JWK per token would
+// cost more than signing.
+type signerCache struct{ m sync.Map }

@@ -1,0 +1,244 @@
+package op
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/ida"
+	"github.com/idaop/ida-operator/runtime/ui"
+)
+
+// state is everything derived from one snapshot; it is immutable once
+// built, apart from its caches, and swapped as a whole.
+type state struct {
+	snap     *config.Snapshot
+	provider *config.Provider
+	issuer   string
+	// basePath is the issuer URL's path without a trailing slash.
+	basePath     string
+	secure       bool
+	sec          config.EffectiveSecurity
+	engine       *ida.Engine
+	clients      map[string]*client
+	scopes       []string
+	discovery    []byte
+	discoveryTag string
+
+	jwksMu   sync.Mutex
+	jwksBody []byte
+	jwksTag  string
+	jwksAt   time.Time
+
+	signers signerCache
+	// ui renders pages that link the stylesheet below basePath.
+	ui *ui.Renderer
+}
+
+// client is a registration with what the runtime derives from it.
+type client struct {
+	*config.Client
+	// engine applies the provider's policy narrowed to the trust
+	// frameworks and claims this client may receive.
+	engine *ida.Engine
+	// keys verify private_key_jwt assertions.
+	keys []jose.JSONWebKey
+}
+
+func buildState(s *config.Snapshot, rend *ui.Renderer, now time.Time) (*state, error) {
+	if s == nil {
+		return nil, errors.New("op: nil snapshot")
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("op: snapshot: %w", err)
+	}
+	prov := s.Provider
+	u, err := url.Parse(prov.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("op: issuer: %w", err)
+	}
+	disc, err := config.RenderDiscovery(prov)
+	if err != nil {
+		return nil, fmt.Errorf("op: discovery: %w", err)
+	}
+	eng, err := ida.NewEngine(prov.IDA)
+	if err != nil {
+		return nil, fmt.Errorf("op: %w", err)
+	}
+	st := &state{
+		snap:         s,
+		provider:     prov,
+		issuer:       prov.Issuer,
+		basePath:     strings.TrimRight(u.Path, "/"),
+		secure:       u.Scheme == "https",
+		sec:          prov.EffectiveSecurity(),
+		engine:       eng,
+		clients:      make(map[string]*client, len(s.Clients)),
+		scopes:       prov.ScopesSupported(),
+		discovery:    disc,
+		discoveryTag: etag(disc),
+	}
+	st.ui = rend.WithBasePath(st.basePath)
+	for id, c := range s.Clients {
+		cs, err := buildClient(prov, c)
+		if err != nil {
+			return nil, fmt.Errorf("op: client %s: %w", id, err)
+		}
+		st.clients[id] = cs
+	}
+	if _, _, err := st.publicJWKS(now); err != nil {
+		return nil, fmt.Errorf("op: jwks: %w", err)
+	}
+	return st, nil
+}
+
+func buildClient(prov *config.Provider, c *config.Client) (*client, error) {
+	eng, err := ida.NewEngine(clientPolicy(prov.IDA, c))
+	if err != nil {
+		return nil, fmt.Errorf("ida policy for the client: %w", err)
+	}
+	cs := &client{Client: c, engine: eng}
+	if len(c.JWKS) > 0 {
+		var set jose.JSONWebKeySet
+		if err := json.Unmarshal(c.JWKS, &set); err != nil {
+			return nil, fmt.Errorf("jwks: %w", err)
+		}
+		for _, k := range set.Keys {
+			if k.Use == "" || k.Use == "sig" {
+				cs.keys = append(cs.keys, k)
+			}
+		}
+	}
+	return cs, nil
+}
+
+// clientPolicy narrows the provider's IDA policy to what one client may
+// receive: the trust frameworks it registered and, within them, the claims
+// it registered (a language-tagged name such as family_name#ja-Kana-JP
+// allows its base claim). Empty lists allow nothing (config.Client), so
+// such a client never receives verified claims; the Japanese profile stays
+// on only while jp_oidf_ida survives. AnyTrustFramework never carries over:
+// a client is bound to the catalog.
+func clientPolicy(p ida.Policy, c *config.Client) ida.Policy {
+	out := p
+	out.AnyTrustFramework = false
+	out.TrustFrameworks = nil
+	allowed := map[string]bool{}
+	for _, cl := range c.VerifiedClaims {
+		base, _, _ := strings.Cut(cl, "#")
+		allowed[base] = true
+	}
+	for _, tf := range p.TrustFrameworks {
+		if !slices.Contains(c.TrustFrameworks, tf.Identifier) {
+			continue
+		}
+		var claims []string
+		for _, cl := range tf.Claims {
+			if allowed[cl] {
+				claims = append(claims, cl)
+			}
+		}
+		if len(claims) == 0 {
+			continue
+		}
+		tf.Claims = claims
+		out.TrustFrameworks = append(out.TrustFrameworks, tf)
+	}
+	hasJP := slices.ContainsFunc(out.TrustFrameworks, func(tf ida.TrustFramework) bool { return tf.Identifier == jpTrustFramework })
+	if !hasJP {
+		out.Profiles = slices.DeleteFunc(slices.Clone(out.Profiles), func(s string) bool { return s == ida.ProfileJPBasic })
+	}
+	return out
+}
+
+// jwksRefresh is how often the JWKS body is rebuilt: keys enter and leave
+// it on schedule, so it depends on the clock.
+const jwksRefresh = 30 * time.Second
+
+func (st *state) publicJWKS(now time.Time) ([]byte, string, error) {
+	st.jwksMu.Lock()
+	defer st.jwksMu.Unlock()
+	if st.jwksBody != nil && now.Sub(st.jwksAt) < jwksRefresh && !now.Before(st.jwksAt) {
+		return st.jwksBody, st.jwksTag, nil
+	}
+	body, err := st.snap.Keys.PublicJWKS(now)
+	if err != nil {
+		return nil, "", err
+	}
+	st.jwksBody, st.jwksTag, st.jwksAt = body, etag(body), now
+	return body, st.jwksTag, nil
+}
+
+func etag(b []byte) string {
+	sum := sha256.Sum256(b)
+	return `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+}
+
+// signer returns a signer for alg at now and the key's id.
+func (st *state) signer(alg string, now time.Time) (jose.Signer, error) {
+	k, ok := st.snap.Keys.Signer(alg, now)
+	if !ok {
+		return nil, fmt.Errorf("no active %s signing key", alg)
+	}
+	if s, ok := st.signers.m.Load(k.ID); ok {
+		return s.(jose.Signer), nil
+	}
+	jwk, err := k.JWK()
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", k.ID, err)
+	}
+	jwk.KeyID = k.ID
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: jwk},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", k.ID, err)
+	}
+	st.signers.m.Store(k.ID, s)
+	return s, nil
+}
+
+// url is the absolute URL of an endpoint.
+func (st *state) url(path string) string { return st.provider.URL(path) }
+
+func cutBasePath(path, base string) (string, bool) {
+	if base == "" {
+		return path, true
+	}
+	rest, ok := strings.CutPrefix(path, base)
+	if !ok || (rest != "" && rest[0] != '/') {
+		return "", false
+	}
+	return rest, true
+}
+
+// requireDPoP: the client's registration or the provider's profile.
+func (st *state) requireDPoP(c *client) bool { return st.sec.RequireDPoP || c.RequireDPoP }
+
+// requirePAR: the client's registration or the provider's profile.
+func (st *state) requirePAR(c *client) bool { return st.sec.RequirePAR || c.RequirePAR }
+
+// idTokenAlg is the client's registered algorithm or the provider's default.
+func (st *state) idTokenAlg(c *client) string {
+	if c.IDTokenSignedResponseAlg != "" {
+		return c.IDTokenSignedResponseAlg
+	}
+	return st.sec.DefaultSigningAlgorithm()
+}
+
+// clientAlgs are the algorithms accepted on a client's assertions.
+func (st *state) clientAlgs(c *client) []string {
+	if c != nil && c.TokenEndpointAuthSigningAlg != "" {
+		return []string{c.TokenEndpointAuthSigningAlg}
+	}
+	return st.sec.ClientSigningAlgorithms
+}

@@ -1,0 +1,254 @@
+package op
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/ida"
+	"github.com/idaop/ida-operator/runtime/store"
+	"github.com/idaop/ida-operator/runtime/users"
+)
+
+// scopeClaims are the standard claims each scope releases at UserInfo
+// (OIDC Core §5.4).
+var scopeClaims = map[string][]string{
+	"profile": {"name", "family_name", "given_name", "middle_name", "nickname", "preferred_username",
+		"profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at"},
+	"email":   {"email", "email_verified"},
+	"address": {"address"},
+	"phone":   {"phone_number", "phone_number_verified"},
+}
+
+// presentedToken is an access token as a resource request carries it.
+type presentedToken struct {
+	token  string
+	scheme string // "Bearer" or "DPoP"
+}
+
+// userinfo is the UserInfo endpoint (OIDC Core §5.3): standard claims by
+// scope, the claims request's userinfo members and the verified_claims the
+// engine releases, as JSON or, when the client registered for it, a JWT.
+func (p *Provider) userinfo(st *state, w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	pt, err := readAccessToken(r)
+	if err != nil {
+		p.resourceError(w, st, pt, err)
+		return
+	}
+	rec, c, err := p.checkAccessToken(ctx, st, r, pt)
+	if err != nil {
+		p.resourceError(w, st, pt, err)
+		return
+	}
+	if !slices.Contains(strings.Fields(rec.Scope), "openid") {
+		p.resourceError(w, st, pt, &oauthError{Code: "insufficient_scope", Description: "the token has no openid scope", Status: http.StatusForbidden})
+		return
+	}
+	body, err := p.userinfoClaims(ctx, c, rec)
+	if err != nil {
+		p.resourceError(w, st, pt, err)
+		return
+	}
+	if alg := c.UserInfoSignedResponseAlg; alg != "" {
+		now := p.now()
+		body["iss"], _ = json.Marshal(st.issuer)
+		body["aud"], _ = json.Marshal(c.ClientID)
+		body["iat"], _ = json.Marshal(now.Unix())
+		jwt, serr := p.signJWT(st, alg, body, now)
+		if serr != nil {
+			p.log.Error("signing UserInfo failed", "client_id", c.ClientID, "error", serr)
+			p.resourceError(w, st, pt, errServer("signing the response failed"))
+			return
+		}
+		w.Header().Set("Content-Type", "application/jwt")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(jwt))
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// readAccessToken takes the token from the Authorization header (Bearer or
+// DPoP) or, for Bearer only, a form body (RFC 6750 §2.2); one method only.
+func readAccessToken(r *http.Request) (*presentedToken, *oauthError) {
+	var found []*presentedToken
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		tok = strings.TrimSpace(tok)
+		switch {
+		case !ok || tok == "":
+			return nil, &oauthError{Code: "invalid_request", Description: "malformed Authorization header", Status: http.StatusBadRequest}
+		case strings.EqualFold(scheme, "Bearer"):
+			found = append(found, &presentedToken{token: tok, scheme: "Bearer"})
+		case strings.EqualFold(scheme, "DPoP"):
+			found = append(found, &presentedToken{token: tok, scheme: "DPoP"})
+		default:
+			return nil, &oauthError{Code: "invalid_request", Description: "unsupported authorization scheme", Status: http.StatusBadRequest}
+		}
+	}
+	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		form, err := readParams(r)
+		if err != nil {
+			return nil, err
+		}
+		if t := form.Get("access_token"); t != "" {
+			found = append(found, &presentedToken{token: t, scheme: "Bearer"})
+		}
+	}
+	switch len(found) {
+	case 0:
+		// No error code: the client did not try (RFC 6750 §3.1).
+		return nil, &oauthError{Status: http.StatusUnauthorized}
+	case 1:
+		if len(found[0].token) > 1024 {
+			return nil, &oauthError{Code: "invalid_token", Description: "the access token is invalid", Status: http.StatusUnauthorized}
+		}
+		return found[0], nil
+	}
+	return nil, &oauthError{Code: "invalid_request", Description: "more than one access token", Status: http.StatusBadRequest}
+}
+
+// checkAccessToken finds the token's record and applies its rules: known,
+// unexpired, its client still enabled, and, when bound, presented with the
+// DPoP scheme and a proof of its key (RFC 9449 §7).
+func (p *Provider) checkAccessToken(ctx context.Context, st *state, r *http.Request, pt *presentedToken) (*tokenRecord, *client, *oauthError) {
+	invalid := &oauthError{Code: "invalid_token", Description: "the access token is invalid or expired", Status: http.StatusUnauthorized}
+	rec, err := getJSON[tokenRecord](ctx, p.store, store.KindAccessToken, storeKey(pt.token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, invalid
+	}
+	if err != nil {
+		p.log.Error("store failed", "op", "get access token", "error", err)
+		return nil, nil, errUnavailable("the session store is unavailable")
+	}
+	if p.now().Unix() >= rec.ExpiresAt {
+		return nil, nil, invalid
+	}
+	c, ok := st.clients[rec.ClientID]
+	if !ok || c.Disabled {
+		return nil, nil, invalid
+	}
+	if err := checkTokenScheme(rec, pt); err != nil {
+		return nil, nil, err
+	}
+	if rec.JKT != "" {
+		proof, err := p.verifyDPoP(ctx, st, r, st.url(config.PathUserInfo), pt.token)
+		if err != nil {
+			err.Status = http.StatusUnauthorized
+			return nil, nil, err
+		}
+		if proof.JKT != rec.JKT {
+			return nil, nil, &oauthError{Code: "invalid_dpop_proof", Description: "the proof's key is not the token's", Status: http.StatusUnauthorized}
+		}
+	}
+	return rec, c, nil
+}
+
+// checkTokenScheme: a DPoP-bound token is presented with the DPoP scheme,
+// a Bearer token with Bearer (RFC 9449 §7.1, §7.2).
+func checkTokenScheme(rec *tokenRecord, pt *presentedToken) *oauthError {
+	bound := rec.JKT != ""
+	if bound != (pt.scheme == "DPoP") {
+		return &oauthError{Code: "invalid_token", Description: "the token must be presented with the " + map[bool]string{true: "DPoP", false: "Bearer"}[bound] + " scheme", Status: http.StatusUnauthorized}
+	}
+	return nil
+}
+
+// userinfoClaims builds the response for one token.
+func (p *Provider) userinfoClaims(ctx context.Context, c *client, rec *tokenRecord) (map[string]json.RawMessage, *oauthError) {
+	req, err := c.engine.ParseRequest([]byte(rec.Claims), ida.RequestOptions{Scope: rec.Scope, IntegrityProtected: rec.ViaPAR})
+	if err != nil {
+		return nil, &oauthError{Code: "invalid_token", Description: "the token's claims request is no longer valid for the client", Status: http.StatusUnauthorized}
+	}
+	sub, _ := json.Marshal(rec.Subject)
+	src := p.userSource()
+	var u *users.User
+	if src != nil {
+		u, err = src.Lookup(ctx, rec.Subject)
+	} else {
+		err = users.ErrUnavailable
+	}
+	switch {
+	case errors.Is(err, users.ErrNotFound):
+		return nil, &oauthError{Code: "invalid_token", Description: "the token's user no longer exists", Status: http.StatusUnauthorized}
+	case err != nil:
+		p.log.Warn("user source failed", "op", "lookup", "error", err)
+		if len(req.ProfileScopes()) > 0 {
+			// The Japanese profile answers with its error object, never an
+			// HTTP error (profile 5.x.3.2).
+			return map[string]json.RawMessage{"sub": sub, "verified_claims": jpOtherError}, nil
+		}
+		return nil, errUnavailable("the user source is unavailable")
+	}
+	ds, err := ida.ParseDataset(datasetOf(u))
+	if err != nil {
+		p.log.Error("user dataset is invalid", "error", err)
+		if len(req.ProfileScopes()) > 0 {
+			return map[string]json.RawMessage{"sub": sub, "verified_claims": jpOtherError}, nil
+		}
+		return nil, errServer("the user's data is invalid")
+	}
+	res := c.engine.Evaluate(req, ds, p.now())
+	out := make(map[string]json.RawMessage, 8+len(res.UserInfo))
+	for _, s := range strings.Fields(rec.Scope) {
+		for _, name := range scopeClaims[s] {
+			if v, ok := u.Claims[name]; ok {
+				out[name] = v
+			}
+		}
+	}
+	for k, v := range res.UserInfo {
+		if !registeredClaims[k] {
+			out[k] = v
+		}
+	}
+	out["sub"] = sub
+	p.auditRelease(c, &rec.grantInfo, "userinfo", out["verified_claims"])
+	return out, nil
+}
+
+// jpOtherError is the Japanese profile's answer when the user source
+// fails.
+var jpOtherError = json.RawMessage(`{"verification":{"trust_framework":"` + jpTrustFramework + `"},"claims":{},` +
+	`"__response_metadata":{"error":"` + ida.JPErrOther + `","error_description":"the verified claims could not be retrieved"}}`)
+
+// resourceError answers a UserInfo request with RFC 6750 §3 / RFC 9449
+// §7.1 challenges: the scheme the client used, or both when it sent none.
+func (p *Provider) resourceError(w http.ResponseWriter, st *state, pt *presentedToken, e *oauthError) {
+	params := ""
+	if e.Code != "" && e.Code != "temporarily_unavailable" && e.Code != "server_error" {
+		params = `, error="` + e.Code + `"`
+		if e.Description != "" {
+			params += `, error_description="` + e.Description + `"`
+		}
+	}
+	algs := `algs="` + strings.Join(st.sec.ClientSigningAlgorithms, " ") + `"`
+	realm := `realm="` + st.issuer + `"`
+	switch {
+	case pt == nil || e.Code == "invalid_request":
+		w.Header().Add("WWW-Authenticate", "Bearer "+realm+params)
+		w.Header().Add("WWW-Authenticate", "DPoP "+algs+params)
+	case pt.scheme == "DPoP" || e.Code == "invalid_dpop_proof":
+		w.Header().Add("WWW-Authenticate", "DPoP "+algs+params)
+	default:
+		w.Header().Add("WWW-Authenticate", "Bearer "+realm+params)
+	}
+	status := e.Status
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	if e.Code == "" {
+		setOutcome(w, "no_token")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		return
+	}
+	setOutcome(w, e.Code)
+	writeJSON(w, status, e)
+}

@@ -1,0 +1,59 @@
+// Package store holds the provider's per-request state: authorization codes,
+// PAR requests, sessions, tokens and replay caches. Every entry has a TTL,
+// and none of it ever goes to the Kubernetes API (DESIGN.md, "State").
+//
+// Memory serves a single replica; Redis is shared by several. Both pass the
+// same conformance suite (package storetest), so the handlers cannot tell
+// them apart.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Kind separates the kinds of state, so a code can never be redeemed as a
+// token even if the two keys happened to be equal. A Kind must not contain
+// ':', which separates it from the key in Redis.
+type Kind string
+
+// Kinds of state the runtime keeps.
+const (
+	KindCode         Kind = "code"
+	KindPAR          Kind = "par"
+	KindSession      Kind = "session"
+	KindInteraction  Kind = "interaction"
+	KindAccessToken  Kind = "access"
+	KindRefreshToken Kind = "refresh"
+	KindGrant        Kind = "grant"
+	KindJTI          Kind = "jti"
+	KindDPoPProof    Kind = "dpop"
+)
+
+// ErrNotFound is returned for a key that is absent or has expired.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrInvalidTTL is returned for a TTL that is not positive: state without an
+// end would outlive every token it belongs to.
+var ErrInvalidTTL = errors.New("store: ttl must be positive")
+
+// Store is the session store the handlers use.
+type Store interface {
+	// Put sets the value, replacing any previous one and its TTL.
+	Put(ctx context.Context, kind Kind, key string, value []byte, ttl time.Duration) error
+	// Get returns the value, or ErrNotFound when absent or expired.
+	Get(ctx context.Context, kind Kind, key string) ([]byte, error)
+	// Take gets and deletes in one atomic step, so of any number of
+	// concurrent callers exactly one wins: one-time codes, request_uris.
+	Take(ctx context.Context, kind Kind, key string) ([]byte, error)
+	// Delete removes the key; a missing key is not an error.
+	Delete(ctx context.Context, kind Kind, key string) error
+	// Remember records the key for ttl if it is not already recorded and
+	// reports whether it was fresh: jti and DPoP proof replay caches.
+	Remember(ctx context.Context, kind Kind, key string, ttl time.Duration) (fresh bool, err error)
+	// Ping reports whether the store can serve, for readiness.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}

@@ -1,0 +1,326 @@
+// Package ui renders the provider's login, consent and error pages: plain
+// server-rendered HTML in English and Japanese, with no JavaScript, one
+// stylesheet from the provider's own origin, and headers that keep the
+// pages out of frames and caches.
+//
+// Everything a relying party or a person supplies (client names, purposes,
+// usernames) goes through html/template, so it is escaped, never stripped
+// (IDA purpose rules: RULES.md I2).
+package ui
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Form field names the pages post; the runtime reads these.
+const (
+	FieldUsername    = "username"
+	FieldPassword    = "password"
+	FieldCSRFToken   = "csrf_token"
+	FieldInteraction = "interaction"
+	FieldDecision    = "decision"
+	DecisionApprove  = "approve"
+	DecisionDeny     = "deny"
+)
+
+//go:embed templates/*.html static/style.css
+var files embed.FS
+
+// Renderer holds the parsed templates and the stylesheet. It is immutable
+// and safe for concurrent use.
+type Renderer struct {
+	pages    map[string]*template.Template
+	css      []byte
+	cssName  string // style.<hash>.css: a new stylesheet gets a new URL
+	cssETag  string
+	basePath string
+}
+
+// LoginData fills the login page. ErrorKey selects a message from the
+// catalog: invalid_credentials, required, unavailable, expired; any other
+// non-empty key shows a generic failure.
+type LoginData struct {
+	Lang, ClientName, Action, CSRFToken, Interaction, Username, ErrorKey string
+}
+
+// ConsentClaim is one requested claim. Name is a claim name
+// ("given_name", "address.formatted", "family_name#ja-Kana-JP") or the
+// path of an ida.Purpose; the page shows its display name.
+type ConsentClaim struct {
+	Name, Purpose   string
+	Verified        bool
+	TrustFrameworks []string
+}
+
+// ConsentData fills the consent page. Purpose is the transaction purpose
+// (the purpose authorization parameter), shown as given.
+type ConsentData struct {
+	Lang, ClientName, Purpose, Action, CSRFToken, Interaction string
+	Scopes                                                    []string
+	Claims                                                    []ConsentClaim
+}
+
+// ErrorData fills the error page. Empty Title and Message show the generic
+// texts; Text gives localised ones (e.g. "error.expired.title").
+type ErrorData struct {
+	Lang, Title, Message string
+}
+
+// New parses the embedded templates once.
+func New() (*Renderer, error) {
+	css, err := files.ReadFile("static/style.css")
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(css)
+	r := &Renderer{
+		pages:   map[string]*template.Template{},
+		css:     css,
+		cssName: "style." + hex.EncodeToString(sum[:6]) + ".css",
+		cssETag: `"` + hex.EncodeToString(sum[:16]) + `"`,
+	}
+	base, err := template.ParseFS(files, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("ui: %w", err)
+	}
+	for _, p := range []string{"login", "consent", "error"} {
+		t, err := base.Clone()
+		if err == nil {
+			t, err = t.ParseFS(files, "templates/"+p+".html")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ui: %w", err)
+		}
+		r.pages[p] = t
+	}
+	return r, nil
+}
+
+// WithBasePath returns a renderer whose pages link the stylesheet under
+// prefix (the issuer's path, e.g. "/tenant-a"), for when the runtime
+// serves under a path.
+func (r *Renderer) WithBasePath(prefix string) *Renderer {
+	c := *r
+	c.basePath = strings.TrimRight(prefix, "/")
+	return &c
+}
+
+// StylesheetPath is where pages link the stylesheet:
+// <base path>/ui/style.<hash>.css. Mount StylesheetHandler there.
+func (r *Renderer) StylesheetPath() string {
+	return r.basePath + "/ui/" + r.cssName
+}
+
+// StylesheetHandler serves the stylesheet at any path ending in its hashed
+// file name. The name changes with the content, so it may be cached for a
+// year; other names get 404 rather than the wrong content under an old
+// URL.
+func (r *Renderer) StylesheetHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method != http.MethodGet && req.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+			return
+		}
+		if path.Base(req.URL.Path) != r.cssName {
+			http.NotFound(w, req)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/css; charset=utf-8")
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("ETag", r.cssETag)
+		http.ServeContent(w, req, r.cssName, time.Time{}, bytes.NewReader(r.css))
+	})
+}
+
+// contentSecurityPolicy allows the stylesheet from the provider's origin
+// and nothing else: no scripts, no frames around the pages, forms posting
+// only back to the provider.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// SecurityHeaders sets the headers every page carries.
+func SecurityHeaders(h http.Header) {
+	setSecurityHeaders(h, contentSecurityPolicy)
+}
+
+// SecurityHeadersFor is SecurityHeaders for a page whose form submission
+// may end in a redirect to the relying party: Chromium applies form-action
+// to every redirect after a form post, so the redirect URI's origin must be
+// allowed too. Call it before Login or Consent, which keep a policy already
+// set. Redirect URIs that are not absolute URLs are left out.
+func SecurityHeadersFor(h http.Header, redirectURIs ...string) {
+	sources := []string{"'self'"}
+	for _, u := range redirectURIs {
+		if s := cspSource(u); s != "" {
+			sources = append(sources, s)
+		}
+	}
+	csp := strings.Replace(contentSecurityPolicy, "form-action 'self'", "form-action "+strings.Join(sources, " "), 1)
+	setSecurityHeaders(h, csp)
+}
+
+func setSecurityHeaders(h http.Header, csp string) {
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+}
+
+var cspHost = regexp.MustCompile(`^[A-Za-z0-9.\-\[\]:]+$`)
+
+// cspSource is the CSP source expression for a redirect URI: its origin
+// for http(s), its scheme for a native app's private-use scheme (RFC 8252
+// §7.1). Anything that could smuggle a directive gives "".
+func cspSource(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return ""
+	}
+	scheme := strings.ToLower(u.Scheme)
+	switch scheme {
+	case "http", "https":
+		if u.Host == "" || !cspHost.MatchString(u.Host) {
+			return ""
+		}
+		return scheme + "://" + strings.ToLower(u.Host)
+	case "javascript", "data", "blob", "filesystem":
+		return ""
+	default:
+		return scheme + ":" // url.Parse already checked the scheme's characters
+	}
+}
+
+// Login renders the login page with status 200.
+func (r *Renderer) Login(w http.ResponseWriter, d LoginData) error {
+	return r.render(w, "login", http.StatusOK, d.Lang, d)
+}
+
+// Consent renders the consent page with status 200: the relying party's
+// name, the transaction purpose, the scopes, each requested claim with its
+// purpose and whether it is verified, and two buttons posting
+// decision=approve or decision=deny.
+func (r *Renderer) Consent(w http.ResponseWriter, d ConsentData) error {
+	return r.render(w, "consent", http.StatusOK, d.Lang, d)
+}
+
+// Error renders the error page with the given status.
+func (r *Renderer) Error(w http.ResponseWriter, status int, d ErrorData) error {
+	return r.render(w, "error", status, d.Lang, d)
+}
+
+// render executes into a buffer first, so a template failure leaves the
+// response untouched for the caller to answer otherwise.
+func (r *Renderer) render(w http.ResponseWriter, page string, status int, lang string, data any) error {
+	v := &view{Lang: normalizeLang(lang), Stylesheet: r.StylesheetPath(), Page: data}
+	var buf bytes.Buffer
+	if err := r.pages[page].ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		return fmt.Errorf("ui: rendering %s: %w", page, err)
+	}
+	h := w.Header()
+	if h.Get("Content-Security-Policy") == "" {
+		SecurityHeaders(h)
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", v.Lang)
+	h.Set("Content-Length", fmt.Sprint(buf.Len()))
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// view is what templates see: the page's data plus the language's texts.
+type view struct {
+	Lang       string
+	Stylesheet string
+	Page       any
+}
+
+// T returns a message in the page's language.
+func (v *view) T(key string) string { return Text(v.Lang, key) }
+
+// WithClient returns key's message with the client's name, or the
+// key.noclient variant when the name is empty.
+func (v *view) WithClient(key, client string) string {
+	if client == "" {
+		return v.T(key + ".noclient")
+	}
+	return textf(v.Lang, key, client)
+}
+
+// LoginError is the message for an ErrorKey.
+func (v *view) LoginError(key string) string {
+	switch key {
+	case "invalid_credentials", "required", "unavailable", "expired":
+		return v.T("login.error." + key)
+	}
+	return v.T("login.error.generic")
+}
+
+// Or returns s, or the message for key when s is empty.
+func (v *view) Or(s, key string) string {
+	if s != "" {
+		return s
+	}
+	return v.T(key)
+}
+
+// ScopeText describes a scope; unknown scopes show as they are.
+func (v *view) ScopeText(scope string) string {
+	if s, ok := catalogs[v.Lang]["scope."+scope]; ok {
+		return s
+	}
+	return scope
+}
+
+var indexRE = regexp.MustCompile(`\[\d+\]`)
+
+// ClaimName is a claim's display name. It tries the whole name, then
+// shorter suffixes of a path ("…claims.address.formatted" finds
+// "address.formatted"); a language tag is shown after the name.
+func (v *view) ClaimName(name string) string {
+	base, tag, _ := strings.Cut(name, "#")
+	parts := strings.Split(indexRE.ReplaceAllString(base, ""), ".")
+	display := name
+	for i := range parts {
+		if s, ok := catalogs[v.Lang]["claim."+strings.Join(parts[i:], ".")]; ok {
+			display = s
+			if tag != "" {
+				display += " (" + tag + ")"
+			}
+			break
+		}
+	}
+	return display
+}
+
+// TrustFrameworkList names trust frameworks for people, keeping unknown
+// identifiers as they are.
+func (v *view) TrustFrameworkList(ids []string) string {
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		if s, ok := catalogs[v.Lang]["tf."+id]; ok {
+			names[i] = s
+		} else {
+			names[i] = id
+		}
+	}
+	sep := ", "
+	if v.Lang == Japanese {
+		sep = "、"
+	}
+	return strings.Join(names, sep)
+}

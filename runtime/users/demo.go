@@ -1,0 +1,133 @@
+package users
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Demo user identifiers, printed by `demo`.
+const (
+	DemoSubject  = "demo-user-0001"
+	DemoUsername = "demo"
+)
+
+// DemoUsers returns a users.json holding one demo user with the password
+// given, verified under jp_oidf_ida (a driving licence checked in person,
+// and a phone number from a mobile network operator's records), jp_aml and
+// uk_tfida. Every value is invented.
+func DemoUsers(password string) ([]byte, error) {
+	hash, err := HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	address := map[string]any{
+		"formatted":      "東京都千代田区丸の内1-1-1",
+		"postal_code":    "100-0005",
+		"region":         "東京都",
+		"locality":       "千代田区",
+		"street_address": "丸の内1-1-1",
+		"country":        "JP",
+	}
+	const (
+		verifiedAt = "2024-04-01T10:15:00+09:00"
+		checkedAt  = "2024-04-01T10:05:00+09:00"
+		birthdate  = "1985-04-12"
+	)
+	licence := map[string]any{
+		"type": "document",
+		"check_details": []any{map[string]any{
+			"check_method": "vpip", "organization": "Demo Bank", "time": checkedAt,
+		}},
+		"document_details": map[string]any{
+			"type": "jp_drivers_license", "date_of_issuance": "2022-05-10", "date_of_expiry": "2027-05-12",
+		},
+	}
+	verified := []any{
+		map[string]any{
+			"verification": map[string]any{
+				"trust_framework": "jp_oidf_ida",
+				"time":            verifiedAt,
+				"evidence":        []any{licence},
+			},
+			"claims": map[string]any{
+				"name":      "山田 太郎",
+				"birthdate": birthdate,
+				"address":   map[string]any{"formatted": address["formatted"]},
+			},
+		},
+		map[string]any{
+			"verification": map[string]any{
+				"trust_framework": "jp_oidf_ida",
+				"time":            verifiedAt,
+				"evidence": []any{map[string]any{
+					"type": "electronic_record",
+					"check_details": []any{map[string]any{
+						"check_method": "data", "organization": "Demo Mobile", "time": checkedAt,
+					}},
+					"record": map[string]any{"type": "mno", "source": map[string]any{"name": "Demo Mobile"}},
+				}},
+			},
+			"claims": map[string]any{"msisdn": "819012345678"},
+		},
+		map[string]any{
+			"verification": map[string]any{
+				"trust_framework": "jp_aml",
+				"time":            verifiedAt,
+				"evidence":        []any{licence},
+			},
+			"claims": map[string]any{
+				"given_name": "太郎", "family_name": "山田",
+				"given_name#ja-Kana-JP": "タロウ", "family_name#ja-Kana-JP": "ヤマダ",
+				"birthdate": birthdate, "address": address,
+			},
+		},
+		map[string]any{
+			"verification": map[string]any{
+				"trust_framework": "uk_tfida",
+				"assurance_level": "medium",
+				"time":            "2023-11-20T14:30:00Z",
+				"evidence": []any{map[string]any{
+					"type": "document",
+					"check_details": []any{map[string]any{
+						"check_method": "vpip", "organization": "Demo Identity Ltd", "time": "2023-11-20T14:20:00Z",
+					}},
+					"document_details": map[string]any{
+						"type": "passport", "date_of_issuance": "2019-03-01", "date_of_expiry": "2029-03-01",
+					},
+				}},
+			},
+			"claims": map[string]any{
+				"given_name": "Taro", "family_name": "Yamada", "birthdate": birthdate,
+				"address": map[string]any{
+					"formatted":      "1-1-1 Marunouchi, Chiyoda-ku, Tokyo 100-0005, Japan",
+					"street_address": "1-1-1 Marunouchi", "locality": "Chiyoda-ku",
+					"region": "Tokyo", "postal_code": "100-0005", "country": "JP",
+				},
+			},
+		},
+	}
+	doc := map[string]any{"users": []any{map[string]any{
+		"subject":       DemoSubject,
+		"username":      DemoUsername,
+		"password_hash": hash,
+		"claims": map[string]any{
+			"name":           "Taro Yamada",
+			"given_name":     "Taro",
+			"family_name":    "Yamada",
+			"email":          "demo@example.com",
+			"email_verified": true,
+			"birthdate":      birthdate,
+			"locale":         "ja-JP",
+		},
+		"verified_claims": verified,
+	}}}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("users: demo users: %w", err)
+	}
+	// Refuse to hand out a file the Builtin source would reject.
+	if _, _, err := parseUsers(out); err != nil {
+		return nil, fmt.Errorf("users: demo users: %w", err)
+	}
+	return out, nil
+}

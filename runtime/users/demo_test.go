@@ -1,0 +1,231 @@
+package users
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/idaop/ida-operator/runtime/ida"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+func TestDemoUsers(t *testing.T) {
+	data, err := DemoUsers("demo-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewBuiltin(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := b.Authenticate(context.Background(), DemoUsername, "demo-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Subject != DemoSubject {
+		t.Errorf("subject = %q", u.Subject)
+	}
+	for _, c := range []string{"name", "email", "email_verified", "birthdate"} {
+		if _, ok := u.Claims[c]; !ok {
+			t.Errorf("standard claim %s missing", c)
+		}
+	}
+
+	var ds struct {
+		VerifiedClaims []struct {
+			Verification struct {
+				TrustFramework string `json:"trust_framework"`
+				Time           string `json:"time"`
+				Evidence       []struct {
+					Type         string `json:"type"`
+					CheckDetails []struct {
+						CheckMethod string `json:"check_method"`
+						Time        string `json:"time"`
+					} `json:"check_details"`
+					DocumentDetails struct{ Type string } `json:"document_details"`
+					Record          struct{ Type string } `json:"record"`
+				} `json:"evidence"`
+			} `json:"verification"`
+			Claims map[string]json.RawMessage `json:"claims"`
+		} `json:"verified_claims"`
+	}
+	if err := json.Unmarshal(u.Dataset, &ds); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, vc := range ds.VerifiedClaims {
+		v := vc.Verification
+		got[v.TrustFramework] = true
+		if v.Time == "" || len(v.Evidence) == 0 || v.Evidence[0].CheckDetails[0].Time == "" {
+			t.Errorf("%s: time and evidence expected", v.TrustFramework)
+		}
+		e := v.Evidence[0]
+		switch {
+		case v.TrustFramework == "jp_oidf_ida" && e.Type == "document":
+			if e.DocumentDetails.Type != "jp_drivers_license" || e.CheckDetails[0].CheckMethod != "vpip" {
+				t.Errorf("jp_oidf_ida document evidence: %+v", e)
+			}
+			for _, c := range []string{"name", "birthdate", "address"} {
+				if _, ok := vc.Claims[c]; !ok {
+					t.Errorf("jp_oidf_ida: %s missing", c)
+				}
+			}
+		case v.TrustFramework == "jp_oidf_ida":
+			if e.Type != "electronic_record" || e.Record.Type != "mno" || vc.Claims["msisdn"] == nil {
+				t.Errorf("jp_oidf_ida msisdn entry: %+v", vc)
+			}
+		default:
+			for _, c := range []string{"given_name", "family_name", "birthdate", "address"} {
+				if _, ok := vc.Claims[c]; !ok {
+					t.Errorf("%s: %s missing", v.TrustFramework, c)
+				}
+			}
+		}
+	}
+	for _, tf := range []string{"jp_oidf_ida", "jp_aml", "uk_tfida"} {
+		if !got[tf] {
+			t.Errorf("no verified claims under %s", tf)
+		}
+	}
+	if len(ds.VerifiedClaims) != 4 {
+		t.Errorf("%d verified_claims entries, want 4", len(ds.VerifiedClaims))
+	}
+
+	sch := verifiedClaimsSchema(t)
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(u.Dataset))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(doc); err != nil {
+		t.Errorf("demo dataset fails the schema: %v", err)
+	}
+}
+
+// verifiedClaimsSchema compiles the official response schema from the
+// shared spec folder: $IDA_SPEC_DIR, else ../shared/spec beside the
+// directory holding go.mod. Without either the test is skipped, saying
+// where it looked.
+func verifiedClaimsSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	var dir string
+	var looked []string
+	if d := os.Getenv("IDA_SPEC_DIR"); d != "" {
+		looked = append(looked, "$IDA_SPEC_DIR="+d)
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			dir = d
+		}
+	} else {
+		looked = append(looked, "$IDA_SPEC_DIR (unset)")
+		wd, _ := os.Getwd()
+		for d := wd; ; d = filepath.Dir(d) {
+			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+				cand := filepath.Join(d, "..", "shared", "spec")
+				looked = append(looked, cand)
+				if st, err := os.Stat(cand); err == nil && st.IsDir() {
+					dir = cand
+				}
+				break
+			}
+			if filepath.Dir(d) == d {
+				looked = append(looked, "no go.mod above "+wd)
+				break
+			}
+		}
+	}
+	if dir == "" {
+		t.Skipf("spec folder not found; looked in %v", looked)
+	}
+	c := jsonschema.NewCompiler()
+	var vcID string
+	// Load all three files by $id so cross-file $refs resolve offline.
+	for _, f := range []string{"claims_schema.json", "verified_claims.json", "verified_claims_request.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, "schema", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := doc.(map[string]any)["$id"].(string)
+		if f == "verified_claims.json" {
+			vcID = id
+		}
+		if err := c.AddResource(id, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sch, err := c.Compile(vcID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sch
+}
+
+// The demo user must answer the Japanese profile's scopes under a catalog
+// like config/samples' trust frameworks, or `make demo` shows errors.
+func TestDemoUsersAnswerJPProfile(t *testing.T) {
+	data, err := DemoUsers("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewBuiltin(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := b.Lookup(context.Background(), DemoSubject)
+	eng, err := ida.NewEngine(ida.Policy{
+		Profiles: []string{ida.ProfileJPBasic},
+		TrustFrameworks: []ida.TrustFramework{{
+			Identifier:            "jp_oidf_ida",
+			EvidenceTypes:         []string{"document", "electronic_record"},
+			DocumentTypes:         []string{"jp_drivers_license"},
+			CheckMethods:          []string{"vpip", "data"},
+			ElectronicRecordTypes: []string{"mno"},
+			Claims:                []string{"name", "birthdate", "address", "msisdn"},
+		}, {
+			Identifier:       "jp_aml",
+			EvidenceTypes:    []string{"document"},
+			DocumentTypes:    []string{"jp_drivers_license"},
+			CheckMethods:     []string{"vpip"},
+			Claims:           []string{"family_name", "given_name", "family_name#ja-Kana-JP", "given_name#ja-Kana-JP", "birthdate", "address"},
+			RequiredElements: []string{"time", "evidence"},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := eng.ParseRequest(nil, ida.RequestOptions{Scope: "openid jp_oidf_ida_with_evidence jp_oidf_ida_msisdn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := ida.ParseDataset(u.Dataset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := eng.Evaluate(req, ds, time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC))
+	raw := res.UserInfo["verified_claims"]
+	var out []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &out); err != nil || len(out) != 2 {
+		t.Fatalf("UserInfo verified_claims = %s (%v)", raw, err)
+	}
+	for i, vc := range out {
+		if md, ok := vc["__response_metadata"]; ok {
+			t.Errorf("entry %d carries an error: %s", i, md)
+		}
+	}
+	if !bytes.Contains(out[1]["claims"], []byte("819012345678")) {
+		t.Errorf("msisdn entry = %s", out[1]["claims"])
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader([]byte(`{"verified_claims":` + string(raw) + `}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verifiedClaimsSchema(t).Validate(doc); err != nil {
+		t.Errorf("released verified_claims fail the schema: %v", err)
+	}
+}

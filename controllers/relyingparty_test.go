@@ -274,13 +274,24 @@ func TestRelyingPartyAsksForWhatIsNotOffered(t *testing.T) {
 	idp := providerFixture(t, "rp-bad", idav1alpha1.RelyingPartyNamespaces{From: idav1alpha1.NamespacesFromSame})
 	rp := newRelyingParty("rp-bad", "greedy", idp)
 	rp.Spec.VerifiedClaims = idav1alpha1.VerifiedClaimsPolicy{TrustFrameworks: []string{"de_aml"}, Claims: []idav1alpha1.ClaimName{"nationalities"}}
-	rp.Spec.RedirectURIs = []string{"http://app.example/cb"}
 	create(t, rp)
 	got := rpCondition(t, rp, idav1alpha1.ConditionAccepted, metav1.ConditionFalse, idav1alpha1.ReasonNotOfferedByProvider)
 	msg := meta.FindStatusCondition(got.Status.Conditions, idav1alpha1.ConditionAccepted).Message
-	for _, want := range []string{`spec.verifiedClaims.trustFrameworks[0]: "de_aml" is not offered`, `spec.verifiedClaims.claims[0]: "nationalities" is not offered`, "spec.redirectURIs[0]"} {
+	for _, want := range []string{`spec.verifiedClaims.trustFrameworks[0]: "de_aml" is not offered`, `spec.verifiedClaims.claims[0]: "nationalities" is not offered`} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message lacks %q: %s", want, msg)
 		}
+	}
+
+	// A registration the runtime could not use is refused before it is written.
+	plain := newRelyingParty("rp-bad", "plain-http", idp)
+	plain.Spec.RedirectURIs = []string{"http://app.example/cb"}
+	create(t, plain)
+	got = rpCondition(t, plain, idav1alpha1.ConditionAccepted, metav1.ConditionFalse, idav1alpha1.ReasonInvalidSpec)
+	if msg := meta.FindStatusCondition(got.Status.Conditions, idav1alpha1.ConditionAccepted).Message; !strings.Contains(msg, "spec.redirectURIs[0]") {
+		t.Errorf("message does not name the redirect URI: %s", msg)
+	}
+	if _, _, err := registration(t, plain); !apierrors.IsNotFound(err) {
+		t.Errorf("an invalid registration was written (%v)", err)
 	}
 }

@@ -77,6 +77,44 @@ var registrationFields = map[string]string{
 	"scopes":                          "spec.scopes",
 	"trust_frameworks":                "spec.verifiedClaims.trustFrameworks",
 	"verified_claims":                 "spec.verifiedClaims.claims",
+	"jwks":                            "spec.clientAuthentication.jwks",
+	"jwks_uri":                        "spec.clientAuthentication.jwksURI",
+	"redirect_uris":                   "spec.redirectURIs",
+	"grant_types":                     "spec.grantTypes",
+	"response_types":                  "spec.responseTypes",
+}
+
+// specProblems turns registration errors (errors.Join of "member: message")
+// into lines naming the RelyingParty's fields.
+func specProblems(err error) []string {
+	if err == nil {
+		return nil
+	}
+	var problems []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		field, rest, _ := strings.Cut(line, ":")
+		name, index, _ := strings.Cut(field, "[")
+		if spec, ok := registrationFields[name]; ok {
+			if index != "" {
+				spec += "[" + index
+			}
+			line = spec + ":" + rest
+		}
+		problems = append(problems, line)
+	}
+	return problems
+}
+
+// CheckRegistration reports what makes the relying party's registration
+// unusable on its own, e.g. a JWK set the runtime could not read; nil when
+// it is sound. The rules live in config.Client.Validate, which the runtime
+// applies too.
+func CheckRegistration(rp *idav1alpha1.RelyingParty) []string {
+	reg := Registration(rp, "")
+	if usesSecret(rp) {
+		reg.SecretHash = config.HashClientSecret("not-the-secret") // the shape is what is checked
+	}
+	return specProblems(reg.Validate())
 }
 
 // CheckOffered reports what the relying party asks for that the provider,
@@ -90,18 +128,5 @@ func CheckOffered(rp *idav1alpha1.RelyingParty, p *config.Provider) []string {
 			problems = append(problems, fmt.Sprintf("spec.redirectURIs[%d]: %v", i, err))
 		}
 	}
-	if err := p.CheckClient(Registration(rp, "")); err != nil {
-		for _, line := range strings.Split(err.Error(), "\n") {
-			field, rest, _ := strings.Cut(line, ":")
-			name, index, _ := strings.Cut(field, "[")
-			if spec, ok := registrationFields[name]; ok {
-				if index != "" {
-					spec += "[" + index
-				}
-				line = spec + ":" + rest
-			}
-			problems = append(problems, line)
-		}
-	}
-	return problems
+	return append(problems, specProblems(p.CheckClient(Registration(rp, "")))...)
 }

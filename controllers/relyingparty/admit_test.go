@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
@@ -89,5 +90,23 @@ func TestCheckOffered(t *testing.T) {
 		if strings.Contains(got, unwanted) {
 			t.Errorf("problems wrongly name %q:\n%s", unwanted, got)
 		}
+	}
+}
+
+func TestCheckRegistration(t *testing.T) {
+	rp := &idav1alpha1.RelyingParty{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "app"}}
+	rp.Spec.RedirectURIs = []string{"https://app.example/cb"}
+	rp.Spec.GrantTypes = []idav1alpha1.GrantType{"authorization_code"}
+	rp.Spec.ResponseTypes = []idav1alpha1.ResponseType{"code"}
+	rp.Spec.ClientAuthentication.Method = idav1alpha1.ClientSecretBasic
+	if p := CheckRegistration(rp); p != nil {
+		t.Fatalf("a sound registration has problems: %v", p)
+	}
+	// YAML 1.1 reads an unquoted `y:` key as true: the JWK loses its y.
+	rp.Spec.ClientAuthentication = idav1alpha1.ClientAuthentication{Method: idav1alpha1.PrivateKeyJWT,
+		JWKS: &apiextensionsv1.JSON{Raw: []byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"9I9W0EI4_DSQPJ2BWlVj65a31Rp_7keQULTJd68-Bdo","true":"DQBfzxU99tKISe4SLK1HZe5bh_UQk4EsCtFLNcymtmE"}]}`)}}
+	got := strings.Join(CheckRegistration(rp), "\n")
+	if !strings.HasPrefix(got, "spec.clientAuthentication.jwks:") {
+		t.Fatalf("problems = %q, want one naming spec.clientAuthentication.jwks", got)
 	}
 }

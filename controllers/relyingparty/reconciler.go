@@ -148,7 +148,9 @@ func (r *Reconciler) attach(ctx context.Context, rp *idav1alpha1.RelyingParty, s
 		case perr != nil:
 			decision = Decision{false, idav1alpha1.ReasonTrustFrameworkNotReady, perr.Error()}
 		default:
-			if problems := CheckOffered(rp, provider); len(problems) > 0 {
+			if problems := CheckRegistration(rp); len(problems) > 0 {
+				decision = Decision{false, idav1alpha1.ReasonInvalidSpec, "fix the spec: " + strings.Join(problems, "; ")}
+			} else if problems := CheckOffered(rp, provider); len(problems) > 0 {
 				decision = Decision{false, idav1alpha1.ReasonNotOfferedByProvider, "fix the spec: " + strings.Join(problems, "; ")}
 			}
 			status.Issuer = provider.Issuer

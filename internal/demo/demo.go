@@ -24,6 +24,7 @@ import (
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 	"github.com/idaop/ida-operator/internal/controlplane"
 	"github.com/idaop/ida-operator/internal/manager"
+	"github.com/idaop/ida-operator/runtime/users"
 )
 
 // Run starts the demo and blocks until ctx ends, then stops everything it
@@ -38,6 +39,7 @@ func Run(ctx context.Context, args []string, out io.Writer) (err error) {
 	if err := os.MkdirAll(*stateDir, 0o700); err != nil {
 		return err
 	}
+	_ = os.Remove(filepath.Join(*stateDir, "env")) // a previous run's
 	logFile, err := os.Create(filepath.Join(*stateDir, "operator.log"))
 	if err != nil {
 		return err
@@ -70,6 +72,13 @@ func Run(ctx context.Context, args []string, out io.Writer) (err error) {
 	if err := controlplane.Apply(ctx, c, objs); err != nil {
 		return err
 	}
+	password, err := createDemoUsers(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := writeEnv(*stateDir, map[string]string{"DEMO_USERNAME": users.DemoUsername, "DEMO_PASSWORD": password}); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "Applied %d objects from %s.\n", len(objs), *samples)
 
 	mgr, err := manager.New(ctx, cp.Config, manager.Options{MetricsAddr: "0", ProbeAddr: "0"})
@@ -87,7 +96,25 @@ func Run(ctx context.Context, args []string, out io.Writer) (err error) {
 	if err := waitForReconciled(ctx, c, 30*time.Second); err != nil {
 		return err
 	}
+	rt, err := startRuntimes(ctx, cp, c, *stateDir, logFile)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, rt.stop()) }()
+	if err := waitForProvidersReady(ctx, c, 30*time.Second); err != nil {
+		return err
+	}
+	story, err := prepareStory(ctx, c, *stateDir)
+	if err != nil {
+		return err
+	}
+	stopCallback, err := serveCallback(story)
+	if err != nil {
+		return err
+	}
+	defer stopCallback()
 	printSummary(ctx, out, c, kubeconfigPath, filepath.Join(*stateDir, "operator.log"))
+	printStory(out, story)
 
 	select {
 	case <-ctx.Done():
@@ -194,8 +221,9 @@ Try:
   kubectl -n idp-demo get secret,configmap,deployment,service
   kubectl -n idp-demo get configmap demo-provider -o jsonpath='{.data.openid-configuration\.json}'
   kubectl -n team-a get secret webapp-oidc-credentials -o yaml
-The provider's runtime is not started by this demo yet: there is no node to
-run its pods, so the provider reports RuntimeAvailable=False.
+The control plane has no node: each provider's runtime runs here as a local
+process, with its pod's arguments and its ServiceAccount's token, and its
+readiness is reported into the Deployment's status as a kubelet would.
 Operator log: %s
 Press Ctrl-C to stop; everything started here stops with it.
 `, abs, abs, logPath)

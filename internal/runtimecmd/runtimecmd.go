@@ -106,6 +106,9 @@ func Serve(ctx context.Context, o Options, ln net.Listener, log *slog.Logger) er
 		return err
 	}
 	apply := func(u source.Update) {
+		for _, err := range u.Skipped {
+			log.Error("client registration left out", "err", err)
+		}
 		if u.Err != nil {
 			log.Error("configuration refused; the last good one keeps serving", "err", u.Err)
 			return

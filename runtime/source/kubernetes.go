@@ -262,7 +262,7 @@ func (in *inputs) isClient(s *corev1.Secret) bool {
 }
 
 func (in *inputs) update() Update {
-	s, err := in.snapshot()
+	s, skipped, err := in.snapshot()
 	if err != nil {
 		return Update{Err: err}
 	}
@@ -270,27 +270,31 @@ func (in *inputs) update() Update {
 	if in.users != nil {
 		users = in.users.Data[UsersKey]
 	}
-	return Update{Snapshot: s, Users: users}
+	return Update{Snapshot: s, Users: users, Skipped: skipped}
 }
 
 // snapshot parses each object with the parser LoadDir uses, so each error
 // names the object it came from, then runs Snapshot.Validate for the rules
 // that span objects, as LoadDir checks them.
-func (in *inputs) snapshot() (*config.Snapshot, error) {
+//
+// One client registration that cannot be used is left out and reported in
+// skipped, not a reason to refuse the provider's whole configuration: the
+// other relying parties keep working.
+func (in *inputs) snapshot() (snap *config.Snapshot, skipped []error, err error) {
 	cmRef := fmt.Sprintf("ConfigMap %s/%s", in.namespace, in.configMapName)
 	if in.configMap == nil {
-		return nil, errors.New(cmRef + ": not found")
+		return nil, nil, errors.New(cmRef + ": not found")
 	}
 	raw, ok := in.configMap.Data[config.ProviderConfigKey]
 	if !ok {
-		return nil, fmt.Errorf("%s: has no key %s", cmRef, config.ProviderConfigKey)
+		return nil, nil, fmt.Errorf("%s: has no key %s", cmRef, config.ProviderConfigKey)
 	}
 	provider, err := config.ParseProvider([]byte(raw))
 	if err != nil {
-		return nil, fmt.Errorf("%s key %s: %w", cmRef, config.ProviderConfigKey, err)
+		return nil, nil, fmt.Errorf("%s key %s: %w", cmRef, config.ProviderConfigKey, err)
 	}
 
-	snap := &config.Snapshot{Provider: provider, Clients: map[string]*config.Client{}}
+	snap = &config.Snapshot{Provider: provider, Clients: map[string]*config.Client{}}
 	keysRef := fmt.Sprintf("Secret %s/%s", in.namespace, in.keysName)
 	from := map[string]string{}
 	for _, s := range in.relevant() {
@@ -298,35 +302,38 @@ func (in *inputs) snapshot() (*config.Snapshot, error) {
 		if in.isKeys(s) {
 			raw, ok := s.Data[config.KeySetKey]
 			if !ok {
-				return nil, fmt.Errorf("%s: has no key %s", ref, config.KeySetKey)
+				return nil, nil, fmt.Errorf("%s: has no key %s", ref, config.KeySetKey)
 			}
 			if snap.Keys, err = config.ParseKeySet(raw); err != nil {
-				return nil, fmt.Errorf("%s key %s: %w", ref, config.KeySetKey, err)
+				return nil, nil, fmt.Errorf("%s key %s: %w", ref, config.KeySetKey, err)
 			}
 			continue
 		}
 		raw, ok := s.Data[config.ClientKey]
 		if !ok {
-			return nil, fmt.Errorf("%s: has no key %s", ref, config.ClientKey)
+			skipped = append(skipped, fmt.Errorf("%s: has no key %s", ref, config.ClientKey))
+			continue
 		}
 		c, err := config.ParseClient(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%s key %s: %w", ref, config.ClientKey, err)
+			skipped = append(skipped, fmt.Errorf("%s key %s: %w", ref, config.ClientKey, err))
+			continue
 		}
 		if err := provider.CheckClient(c); err != nil {
-			return nil, fmt.Errorf("%s key %s: %w", ref, config.ClientKey, err)
+			skipped = append(skipped, fmt.Errorf("%s key %s: %w", ref, config.ClientKey, err))
+			continue
 		}
 		if prev, dup := from[c.ClientID]; dup {
-			return nil, fmt.Errorf("%s: client_id %q is already registered by %s", ref, c.ClientID, prev)
+			return nil, nil, fmt.Errorf("%s: client_id %q is already registered by %s", ref, c.ClientID, prev)
 		}
 		from[c.ClientID] = ref
 		snap.Clients[c.ClientID] = c
 	}
 	if snap.Keys == nil {
-		return nil, fmt.Errorf("%s: not found (or not labelled %s=%s)", keysRef, config.LabelComponent, config.ComponentSigningKeys)
+		return nil, nil, fmt.Errorf("%s: not found (or not labelled %s=%s)", keysRef, config.LabelComponent, config.ComponentSigningKeys)
 	}
 	if err := snap.Validate(); err != nil {
-		return nil, fmt.Errorf("%s with %s: %w", cmRef, keysRef, err)
+		return nil, nil, fmt.Errorf("%s with %s: %w", cmRef, keysRef, err)
 	}
-	return snap, nil
+	return snap, skipped, nil
 }

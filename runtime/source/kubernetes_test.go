@@ -3,7 +3,9 @@ package source
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -259,11 +261,6 @@ func TestAssemble(t *testing.T) {
 		{"duplicate client_id", in(configMap(t), keysSecret(t),
 			clientSecret(t, "rp-1", idpName, "app-a"), clientSecret(t, "rp-2", idpName, "app-a")),
 			nil, `Secret idp-system/rp-2: client_id "app-a" is already registered by Secret idp-system/rp-1`},
-		{"registration without client.json", in(configMap(t), keysSecret(t),
-			secret("rp-empty", config.ComponentClientRegistration, idpName, "other", nil)),
-			nil, "Secret idp-system/rp-empty: has no key client.json"},
-		{"client beyond the provider", in(configMap(t), keysSecret(t), wideScope),
-			nil, `Secret idp-system/rp-wide key client.json: scopes[1]: "payments" is not offered`},
 		{"other provider's registration ignored", in(configMap(t), keysSecret(t),
 			clientSecret(t, "rp-a", idpName, "app-a"), clientSecret(t, "rp-x", "other", "app-a")), []string{"app-a"}, ""},
 		{"config map without provider label takes all registrations", in(unowned, keysSecret(t),
@@ -277,6 +274,26 @@ func TestAssemble(t *testing.T) {
 				return
 			}
 			good(t, u, tc.clients...)
+		})
+	}
+
+	// A registration that cannot be used is left out and reported; the
+	// provider keeps serving its other clients.
+	for name, tc := range map[string]struct {
+		broken *corev1.Secret
+		want   string
+	}{
+		"registration without client.json": {secret("rp-empty", config.ComponentClientRegistration, idpName, "other", nil),
+			"Secret idp-system/rp-empty: has no key client.json"},
+		"client beyond the provider": {wideScope, `Secret idp-system/rp-wide key client.json: scopes[1]: "payments" is not offered`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			inp := in(configMap(t), keysSecret(t), clientSecret(t, "rp-a", idpName, "app-a"), tc.broken)
+			u := inp.update()
+			good(t, u, "app-a")
+			if got := errors.Join(u.Skipped...); got == nil || !strings.Contains(got.Error(), tc.want) {
+				t.Fatalf("skipped %v, want %q", got, tc.want)
+			}
 		})
 	}
 }

@@ -31,6 +31,9 @@ type Update struct {
 	// Err says why the new state was refused; the receiver keeps what it
 	// has and logs this.
 	Err error
+	// Skipped are client registrations left out of Snapshot because they
+	// cannot be used; the receiver logs them. The other clients are served.
+	Skipped []error
 }
 
 // Source watches one place for configuration.

@@ -1,0 +1,203 @@
+// A relying party built on openid-client v6 (panva), a certified client
+// library nobody in this project wrote. The Go tests in test/runtime start it
+// against a runtime on loopback and play the browser's part.
+//
+// It speaks JSON lines on stdout:
+//
+//   1. {"event":"authorize","authorization_url":...,"state":...,"nonce":...}
+//      after discovery and the pushed authorization request;
+//   2. it then reads one line on stdin: the callback URL the browser was
+//      redirected to (query with code, state and iss);
+//   3. {"event":"result",...} with the token response, the ID token's
+//      claims and the UserInfo response.
+//
+// On failure it prints {"event":"error",...} and exits with status 1.
+//
+// Environment:
+//   ISSUER            issuer URL (http is allowed: loopback tests only)
+//   CLIENT_ID         the client's id
+//   CLIENT_JWK        the client's private JWK (JSON, EC P-256 or RSA) for
+//                     private_key_jwt; its "kid" and "alg" are used
+//   REDIRECT_URI      the registered redirect URI
+//   SCOPE             scope to ask for (default "openid")
+//   CLAIMS            optional claims parameter (JSON text)
+//   PURPOSE           optional purpose parameter
+//   DPOP              "1" (default) binds tokens to a fresh DPoP key
+//   PAR               "1" (default) pushes the authorization request
+//   NON_REPUDIATION   "1" (default) also verifies the ID token's signature
+//                     against the issuer's published JWKS
+//   REFRESH           "1": after UserInfo, a refresh grant and UserInfo again
+//   REVOKE            "1": then revoke the access token and call UserInfo,
+//                     which must refuse it
+import { createInterface } from 'node:readline'
+import * as client from 'openid-client'
+
+function out(obj) {
+  process.stdout.write(JSON.stringify(obj) + '\n')
+}
+
+function env(name, fallback) {
+  const v = process.env[name]
+  if (v === undefined || v === '') {
+    if (fallback === undefined) throw new Error(`${name} is required`)
+    return fallback
+  }
+  return v
+}
+
+async function importPrivateKey(jwk) {
+  let algorithm
+  switch (jwk.alg || (jwk.kty === 'EC' ? 'ES256' : 'PS256')) {
+    case 'ES256':
+      algorithm = { name: 'ECDSA', namedCurve: 'P-256' }
+      break
+    case 'PS256':
+      algorithm = { name: 'RSA-PSS', hash: 'SHA-256' }
+      break
+    case 'RS256':
+      algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
+      break
+    default:
+      throw new Error(`unsupported client key alg ${jwk.alg}`)
+  }
+  const { kid, alg, use, key_ops, ...material } = jwk
+  const key = await crypto.subtle.importKey('jwk', material, algorithm, false, ['sign'])
+  return { key, kid }
+}
+
+function readLine() {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: process.stdin })
+    rl.once('line', (line) => {
+      resolve(line.trim())
+      rl.close()
+    })
+    rl.once('close', () => reject(new Error('stdin closed before the callback URL arrived')))
+  })
+}
+
+function errorDetails(err) {
+  const d = { message: String(err?.message ?? err) }
+  for (const k of ['code', 'error', 'error_description', 'status']) {
+    if (err?.[k] !== undefined) d[k] = err[k]
+  }
+  if (err?.cause !== undefined) {
+    try {
+      d.cause = JSON.parse(JSON.stringify(err.cause))
+    } catch {
+      d.cause = String(err.cause)
+    }
+  }
+  return d
+}
+
+async function main() {
+  const issuer = new URL(env('ISSUER'))
+  const clientId = env('CLIENT_ID')
+  const redirectUri = env('REDIRECT_URI')
+  const scope = env('SCOPE', 'openid')
+  const claims = process.env.CLAIMS || ''
+  const purpose = process.env.PURPOSE || ''
+  const useDPoP = env('DPOP', '1') === '1'
+  const usePAR = env('PAR', '1') === '1'
+  const nonRepudiation = env('NON_REPUDIATION', '1') === '1'
+  const jwk = JSON.parse(env('CLIENT_JWK'))
+  const privateKey = await importPrivateKey(jwk)
+
+  const execute = [client.allowInsecureRequests]
+  if (nonRepudiation) execute.push(client.enableNonRepudiationChecks)
+  const config = await client.discovery(
+    issuer,
+    clientId,
+    { redirect_uris: [redirectUri], token_endpoint_auth_signing_alg: jwk.alg },
+    client.PrivateKeyJwt(privateKey),
+    { execute },
+  )
+  const meta = config.serverMetadata()
+
+  const dpop = useDPoP ? client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256')) : undefined
+  const codeVerifier = client.randomPKCECodeVerifier()
+  const state = client.randomState()
+  const nonce = client.randomNonce()
+  const params = {
+    redirect_uri: redirectUri,
+    scope,
+    state,
+    nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+  }
+  if (claims) params.claims = claims
+  if (purpose) params.purpose = purpose
+
+  const authorizationUrl = usePAR
+    ? await client.buildAuthorizationUrlWithPAR(config, params, { DPoP: dpop })
+    : client.buildAuthorizationUrl(config, params)
+  out({
+    event: 'authorize',
+    authorization_url: authorizationUrl.href,
+    state,
+    nonce,
+    par: usePAR,
+    dpop: useDPoP,
+    discovery: {
+      issuer: meta.issuer,
+      pushed_authorization_request_endpoint: meta.pushed_authorization_request_endpoint,
+      dpop_signing_alg_values_supported: meta.dpop_signing_alg_values_supported,
+      authorization_response_iss_parameter_supported: meta.authorization_response_iss_parameter_supported,
+    },
+  })
+
+  const callback = new URL(await readLine())
+  const tokens = await client.authorizationCodeGrant(
+    config,
+    callback,
+    { pkceCodeVerifier: codeVerifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true },
+    undefined,
+    { DPoP: dpop },
+  )
+  const idClaims = tokens.claims()
+  const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub, { DPoP: dpop })
+  const result = {
+    event: 'result',
+    token_type: tokens.token_type,
+    scope: tokens.scope,
+    expires_in: tokens.expiresIn(),
+    has_refresh_token: typeof tokens.refresh_token === 'string',
+    id_token_header: JSON.parse(Buffer.from(tokens.id_token.split('.')[0], 'base64url').toString()),
+    id_token_claims: idClaims,
+    userinfo,
+  }
+
+  // REFRESH=1: a refresh grant (DPoP-bound, private_key_jwt), then UserInfo
+  // with the new access token.
+  let accessToken = tokens.access_token
+  if (process.env.REFRESH === '1' && result.has_refresh_token) {
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token, undefined, { DPoP: dpop })
+    accessToken = refreshed.access_token
+    result.refresh = {
+      token_type: refreshed.token_type,
+      rotated: typeof refreshed.refresh_token === 'string' && refreshed.refresh_token !== tokens.refresh_token,
+      id_token_claims: refreshed.id_token ? refreshed.claims() : null,
+      userinfo: await client.fetchUserInfo(config, accessToken, idClaims.sub, { DPoP: dpop }),
+    }
+  }
+
+  // REVOKE=1: revoke the (latest) access token (RFC 7009), then UserInfo
+  // must refuse it.
+  if (process.env.REVOKE === '1') {
+    await client.tokenRevocation(config, accessToken, { token_type_hint: 'access_token' })
+    try {
+      await client.fetchUserInfo(config, accessToken, idClaims.sub, { DPoP: dpop })
+      result.after_revocation = { refused: false }
+    } catch (err) {
+      result.after_revocation = { refused: true, ...errorDetails(err) }
+    }
+  }
+  out(result)
+}
+
+main().catch((err) => {
+  out({ event: 'error', ...errorDetails(err) })
+  process.exitCode = 1
+})

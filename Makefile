@@ -103,3 +103,7 @@ $(CONTROLLER_GEN):
 .PHONY: bench-controllers
 bench-controllers: manifests build envtest ## 10,000 RelyingParties against the test control plane (see docs/BENCHMARKS.md).
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" $(GO) run ./test/controllerbench $(BENCHFLAGS)
+
+.PHONY: bench-runtime
+bench-runtime: ## Load the runtime and two peer providers on loopback (see docs/BENCHMARKS.md).
+	$(GO) run ./test/loadtool -all $(BENCHFLAGS)

@@ -2,12 +2,17 @@ package controllers_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/idaop/ida-operator/internal/controlplane"
@@ -45,6 +50,9 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	// The controllers' logs go nowhere unless asked for with -v.
+	flag.Parse()
+	ctrl.SetLogger(logr.FromSlogHandler(slog.NewTextHandler(logOutput(), nil)))
 	cp, err := controlplane.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -72,6 +80,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+func logOutput() io.Writer {
+	if testing.Verbose() {
+		return os.Stderr
+	}
+	return io.Discard
 }
 
 // eventually polls check until it returns nil or the timeout passes.

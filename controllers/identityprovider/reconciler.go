@@ -127,11 +127,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	status.AttachedRelyingParties = attached
 
 	setCondition(status, idp.Generation, idav1alpha1.ConditionReady, readiness(status))
-	if err := r.writeStatus(ctx, &idp, status); err != nil {
+	conflict, err := r.writeStatus(ctx, &idp, status)
+	if err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return reconcile.Result{}, err
+	}
+	if conflict {
+		return reconcile.Result{RequeueAfter: conflictRetry}, nil
 	}
 	return reconcile.Result{RequeueAfter: untilNext(keys.nextEvent, now)}, nil
 }
@@ -185,18 +189,25 @@ func untilNext(next, now time.Time) time.Duration {
 	return time.Second
 }
 
-func (r *Reconciler) writeStatus(ctx context.Context, idp *idav1alpha1.IdentityProvider, status *idav1alpha1.IdentityProviderStatus) error {
+// conflictRetry is how soon a status write that lost an update race is
+// tried again: a status-only change of the newer object is filtered out by
+// the predicates, so nothing else would bring it back.
+const conflictRetry = 200 * time.Millisecond
+
+// writeStatus writes the status when it changed; conflict reports a lost
+// update race.
+func (r *Reconciler) writeStatus(ctx context.Context, idp *idav1alpha1.IdentityProvider, status *idav1alpha1.IdentityProviderStatus) (conflict bool, err error) {
 	if equality.Semantic.DeepEqual(&idp.Status, status) {
-		return nil
+		return false, nil
 	}
 	idp.Status = *status
 	if err := r.Client.Status().Update(ctx, idp); err != nil {
 		if apierrors.IsConflict(err) {
-			return nil // the newer object is already queued
+			return true, nil
 		}
-		return fmt.Errorf("updating status of IdentityProvider %s/%s: %w", idp.Namespace, idp.Name, err)
+		return false, fmt.Errorf("updating status of IdentityProvider %s/%s: %w", idp.Namespace, idp.Name, err)
 	}
-	return nil
+	return false, nil
 }
 
 // configResult is the outcome of rendering the provider ConfigMap.

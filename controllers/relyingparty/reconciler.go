@@ -124,8 +124,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	status.ClientID = ClientID(&rp)
 	res, err := r.attach(ctx, &rp, status)
 	set(status, rp.Generation, idav1alpha1.ConditionReady, readiness(status))
-	if werr := r.writeStatus(ctx, &rp, status); werr != nil {
+	conflict, werr := r.writeStatus(ctx, &rp, status)
+	if werr != nil {
 		err = errors.Join(err, werr)
+	}
+	if conflict && err == nil && (res.RequeueAfter == 0 || res.RequeueAfter > conflictRetry) {
+		res.RequeueAfter = conflictRetry
 	}
 	return res, err
 }
@@ -375,18 +379,25 @@ func readiness(status *idav1alpha1.RelyingPartyStatus) Decision {
 	return Decision{true, idav1alpha1.ReasonReconciled, fmt.Sprintf("client %s is registered; credentials are in Secret %s", status.ClientID, status.CredentialsSecretName)}
 }
 
-func (r *Reconciler) writeStatus(ctx context.Context, rp *idav1alpha1.RelyingParty, status *idav1alpha1.RelyingPartyStatus) error {
+// conflictRetry is how soon a status write that lost an update race is
+// tried again: a status-only change of the newer object is filtered out by
+// the predicates, so nothing else would bring it back.
+const conflictRetry = 200 * time.Millisecond
+
+// writeStatus writes the status when it changed; conflict reports a lost
+// update race.
+func (r *Reconciler) writeStatus(ctx context.Context, rp *idav1alpha1.RelyingParty, status *idav1alpha1.RelyingPartyStatus) (conflict bool, err error) {
 	if equality.Semantic.DeepEqual(&rp.Status, status) {
-		return nil
+		return false, nil
 	}
 	rp.Status = *status
 	if err := r.Client.Status().Update(ctx, rp); err != nil {
 		if apierrors.IsConflict(err) {
-			return nil // the newer object is already queued
+			return true, nil
 		}
-		return fmt.Errorf("updating status of RelyingParty %s/%s: %w", rp.Namespace, rp.Name, err)
+		return false, fmt.Errorf("updating status of RelyingParty %s/%s: %w", rp.Namespace, rp.Name, err)
 	}
-	return nil
+	return false, nil
 }
 
 func (r *Reconciler) event(obj client.Object, typ, reason, action, note string, args ...any) {

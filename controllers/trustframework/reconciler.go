@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -28,6 +29,10 @@ import (
 // +kubebuilder:rbac:groups=ida.idaop.dev,resources=trustframeworks/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=ida.idaop.dev,resources=identityproviders,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// conflictRetry is how soon a status write that lost an update race is
+// tried again.
+const conflictRetry = 200 * time.Millisecond
 
 // Reconciler validates TrustFrameworks and records the providers that
 // reference them.
@@ -68,7 +73,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	tf.Status = *status
 	if err := r.Client.Status().Update(ctx, &tf); err != nil {
 		if apierrors.IsConflict(err) {
-			return reconcile.Result{}, nil // the newer object is already queued
+			// A status-only change of the newer object is filtered out by the
+			// predicates, so nothing else would bring this change back.
+			return reconcile.Result{RequeueAfter: conflictRetry}, nil
 		}
 		return reconcile.Result{}, fmt.Errorf("updating status of TrustFramework %s: %w", tf.Name, err)
 	}

@@ -1,0 +1,426 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Endpoint names, in report order.
+const (
+	epDiscovery = "discovery"
+	epJWKS      = "jwks"
+	epPAR       = "par"
+	epTokenCode = "token (authorization_code)"
+	epTokenRT   = "token (refresh_token)"
+	epUserInfo  = "userinfo"
+	epFlow      = "complete code flow"
+)
+
+var endpoints = []string{epDiscovery, epJWKS, epPAR, epTokenCode, epTokenRT, epUserInfo, epFlow}
+
+// settings bound every run; they are the same for every server.
+type settings struct {
+	Concurrency int
+	Duration    time.Duration // timed window per endpoint (upper bound)
+	Warmup      time.Duration // warm-up per repeatable endpoint
+	MaxRequests int           // upper bound of requests per timed window
+	Codes       int           // codes pre-minted for the timed token window
+	WarmCodes   int           // codes used for warming up the token endpoint
+	ProfileDir  string        // CPU profiles of ida-operator per endpoint
+	PprofURL    string
+}
+
+// row is one server × endpoint figure.
+type row struct {
+	Server   string        `json:"server"`
+	Endpoint string        `json:"endpoint"`
+	Requests int           `json:"requests"`
+	Errors   int           `json:"errors"`
+	Window   time.Duration `json:"window"`
+	RPS      float64       `json:"rps"`
+	P50      time.Duration `json:"p50"`
+	P99      time.Duration `json:"p99"`
+	RSSKiB   int64         `json:"rss_kib"`
+	// CPU is the server process's CPU time (user+system, all threads)
+	// during the timed window; CPUPerReq divides it by the successes.
+	CPU       time.Duration `json:"cpu"`
+	CPUPerReq time.Duration `json:"cpu_per_request"`
+	Note      string        `json:"note,omitempty"`
+	FirstErr  string        `json:"first_error,omitempty"`
+}
+
+// stats collects latencies of one timed window.
+type stats struct {
+	mu       sync.Mutex
+	lat      []time.Duration
+	errs     int
+	firstErr string
+}
+
+func (s *stats) add(d time.Duration, err string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != "" {
+		s.errs++
+		if s.firstErr == "" {
+			s.firstErr = err
+		}
+		return
+	}
+	s.lat = append(s.lat, d)
+}
+
+func (s *stats) row(server, ep string, window time.Duration, pid int) row {
+	slices.Sort(s.lat)
+	q := func(p float64) time.Duration {
+		if len(s.lat) == 0 {
+			return 0
+		}
+		i := int(p*float64(len(s.lat))+0.5) - 1
+		return s.lat[max(0, min(i, len(s.lat)-1))]
+	}
+	return row{
+		Server: server, Endpoint: ep, Requests: len(s.lat) + s.errs, Errors: s.errs, Window: window,
+		RPS: float64(len(s.lat)) / window.Seconds(), P50: q(0.50), P99: q(0.99), RSSKiB: rssKiB(pid),
+		FirstErr: s.firstErr,
+	}
+}
+
+// rssKiB reads the resident set of a process from /proc.
+func rssKiB(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return -1
+}
+
+// requestSource yields the next request of a run; ok=false ends it.
+type requestSource func(tgt *vegeta.Target) (ok bool)
+
+// attack fires requests with vegeta at an unbounded rate from a fixed
+// number of workers (closed loop: each worker waits for its answer) until
+// the source runs dry, max requests are sent or d passes.
+func attack(s settings, name string, d time.Duration, max int, src requestSource, want int, onBody func([]byte)) (*stats, time.Duration) {
+	var sent atomic.Int64
+	tr := func(tgt *vegeta.Target) error {
+		if max > 0 && sent.Add(1) > int64(max) {
+			return vegeta.ErrNoTargets
+		}
+		if !src(tgt) {
+			return vegeta.ErrNoTargets
+		}
+		if err := mustLoopback(tgt.URL); err != nil {
+			return err
+		}
+		return nil
+	}
+	c := uint64(s.Concurrency)
+	a := vegeta.NewAttacker(vegeta.Workers(c), vegeta.MaxWorkers(c), vegeta.Connections(s.Concurrency),
+		vegeta.MaxConnections(s.Concurrency), vegeta.KeepAlive(true), vegeta.Redirects(vegeta.NoFollow),
+		vegeta.Timeout(15*time.Second), vegeta.HTTP2(false), vegeta.MaxBody(maxBody(onBody)))
+	st := &stats{}
+	start := time.Now()
+	var last time.Time
+	for res := range a.Attack(tr, vegeta.Rate{Freq: 0}, d, name) {
+		if res.Error == vegeta.ErrNoTargets.Error() || strings.HasPrefix(res.Error, "refusing") {
+			continue
+		}
+		if end := res.End(); end.After(last) {
+			last = end
+		}
+		switch {
+		case res.Error != "" && res.Code == 0:
+			st.add(0, res.Error)
+		case int(res.Code) != want:
+			st.add(0, fmt.Sprintf("status %d: %.200s", res.Code, res.Body))
+		default:
+			st.add(res.Latency, "")
+			if onBody != nil {
+				onBody(res.Body)
+			}
+		}
+	}
+	if last.IsZero() {
+		last = time.Now()
+	}
+	return st, last.Sub(start)
+}
+
+// loop runs fn from s.Concurrency goroutines until n calls are made (n>0)
+// or d passes; it is the runner of multi-request flows and of minting.
+func loop(ctx context.Context, conc int, d time.Duration, n int, fn func(i int) error) (*stats, time.Duration) {
+	st := &stats{}
+	var next atomic.Int64
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				i := int(next.Add(1)) - 1
+				if n > 0 && i >= n {
+					return
+				}
+				t0 := time.Now()
+				err := fn(i)
+				if err != nil {
+					st.add(0, err.Error())
+				} else {
+					st.add(time.Since(t0), "")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return st, time.Since(start)
+}
+
+// profile fetches a CPU profile of ida-operator for the next seconds.
+func profile(s settings, server, ep string, seconds int) func() {
+	if s.ProfileDir == "" || s.PprofURL == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.PprofURL, seconds))
+		if err != nil {
+			logf("profile %s: %v", ep, err)
+			return
+		}
+		defer resp.Body.Close()
+		name := filepath.Join(s.ProfileDir, server+"-"+strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(ep)+".pprof")
+		f, err := os.Create(name)
+		if err != nil {
+			logf("profile %s: %v", ep, err)
+			return
+		}
+		io.Copy(f, resp.Body)
+		f.Close()
+		logf("  CPU profile: %s", name)
+	}()
+	return func() { <-done }
+}
+
+// suite drives every endpoint of one target and returns its rows.
+func suite(ctx context.Context, t *target, s settings) ([]row, error) {
+	hc := newHTTPClient(s.Concurrency)
+	var rows []row
+	add := func(r row) {
+		logf("  %-28s %9.0f/s  p50 %-8v p99 %-8v RSS %6.1f MiB  CPU %5.0fµs/req %.2f cores  (%d requests, %d errors, %.1fs)%s",
+			r.Endpoint, r.RPS, r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond),
+			float64(r.RSSKiB)/1024, float64(r.CPUPerReq)/1e3, r.CPU.Seconds()/r.Window.Seconds(), r.Requests, r.Errors, r.Window.Seconds(), errSuffix(r.FirstErr))
+		rows = append(rows, r)
+	}
+	skip := func(ep, why string) {
+		logf("  %-28s not driven: %s", ep, why)
+		rows = append(rows, row{Server: t.Name, Endpoint: ep, Note: why, RSSKiB: -1})
+	}
+	secs := max(1, int(s.Duration.Seconds())-1)
+
+	// Repeatable GET/POST endpoints: warm up, then the timed window.
+	repeat := func(ep string, src func() requestSource, want int) {
+		attack(s, ep+" warm-up", s.Warmup, 0, src(), want, nil)
+		wait := profile(s, t.Name, ep, secs)
+		c0 := cpuTime(t.PID)
+		st, w := attack(s, ep, s.Duration, s.MaxRequests, src(), want, nil)
+		add(withCPU(st.row(t.Name, ep, w, t.PID), cpuTime(t.PID)-c0))
+		wait()
+	}
+	get := func(u string, hdr http.Header) func() requestSource {
+		return func() requestSource {
+			return func(tgt *vegeta.Target) bool {
+				tgt.Method, tgt.URL, tgt.Header = http.MethodGet, u, hdr
+				return true
+			}
+		}
+	}
+
+	repeat(epDiscovery, get(t.DiscoveryURL, nil), http.StatusOK)
+	repeat(epJWKS, get(t.JWKS, nil), http.StatusOK)
+
+	formHdr := t.basicAuth()
+	formHdr.Set("Content-Type", "application/x-www-form-urlencoded")
+	post := func(u string, body func(i int) []byte) func() requestSource {
+		return func() requestSource {
+			var i atomic.Int64
+			return func(tgt *vegeta.Target) bool {
+				tgt.Method, tgt.URL, tgt.Header, tgt.Body = http.MethodPost, u, formHdr, body(int(i.Add(1)-1))
+				return true
+			}
+		}
+	}
+	if t.PAR == "" {
+		skip(epPAR, t.skipped[epPAR])
+	} else {
+		repeat(epPAR, post(t.PAR, func(int) []byte { return []byte(t.parForm().Encode()) }), http.StatusCreated)
+	}
+
+	// Token, authorization_code: codes are one-time, so mint them first
+	// (outside the timed window), then fire them.
+	total := s.WarmCodes + s.Codes
+	logf("  minting %d codes ...", total)
+	codes := make([]string, total)
+	mst, mw := loop(ctx, s.Concurrency, 10*time.Minute, total, func(i int) error {
+		c, err := t.mint(ctx, hc)
+		codes[i] = c
+		return err
+	})
+	if mst.errs > 0 {
+		return rows, fmt.Errorf("minting codes: %d failed: %s", mst.errs, mst.firstErr)
+	}
+	logf("  minted %d codes in %.1fs", total, mw.Seconds())
+	var mu sync.Mutex
+	var refresh, access []string
+	collect := func(b []byte) {
+		var tr tokenResponse
+		if json.Unmarshal(b, &tr) == nil {
+			// The first 256 access tokens form UserInfo's pool; their
+			// refresh tokens are left alone, since a refresh may revoke
+			// the access tokens issued before it (the zitadel example does).
+			mu.Lock()
+			switch {
+			case tr.AccessToken != "" && len(access) < 256:
+				access = append(access, tr.AccessToken)
+			case tr.RefreshToken != "":
+				refresh = append(refresh, tr.RefreshToken)
+			}
+			mu.Unlock()
+		}
+	}
+	fromList := func(list []string, form func(string) url.Values) requestSource {
+		var i atomic.Int64
+		return func(tgt *vegeta.Target) bool {
+			n := int(i.Add(1) - 1)
+			if n >= len(list) {
+				return false
+			}
+			tgt.Method, tgt.URL, tgt.Header, tgt.Body = http.MethodPost, t.Token, formHdr, []byte(form(list[n]).Encode())
+			return true
+		}
+	}
+	attack(s, "token warm-up", 0, 0, fromList(codes[:s.WarmCodes], t.codeForm), http.StatusOK, collect)
+	wait := profile(s, t.Name, epTokenCode, 1)
+	c0 := cpuTime(t.PID)
+	st, w := attack(s, epTokenCode, s.Duration, 0, fromList(codes[s.WarmCodes:], t.codeForm), http.StatusOK, collect)
+	add(withCPU(st.row(t.Name, epTokenCode, w, t.PID), cpuTime(t.PID)-c0))
+	wait()
+
+	// Token, refresh_token: the refresh tokens the code grants just issued
+	// (one-time each: rotation).
+	if len(refresh) <= s.WarmCodes {
+		skip(epTokenRT, fmt.Sprintf("only %d refresh tokens were issued", len(refresh)))
+	} else {
+		attack(s, "refresh warm-up", 0, 0, fromList(refresh[:s.WarmCodes], refreshForm), http.StatusOK, nil)
+		wait := profile(s, t.Name, epTokenRT, 1)
+		c0 := cpuTime(t.PID)
+		st, w := attack(s, epTokenRT, s.Duration, 0, fromList(refresh[s.WarmCodes:], refreshForm), http.StatusOK, nil)
+		add(withCPU(st.row(t.Name, epTokenRT, w, t.PID), cpuTime(t.PID)-c0))
+		wait()
+	}
+
+	// UserInfo: access tokens are reusable; cycle through a pool.
+	if len(access) == 0 {
+		return rows, errors.New("no access tokens were issued")
+	}
+	repeat(epUserInfo, func() requestSource {
+		var i atomic.Int64
+		hdrs := make([]http.Header, len(access))
+		for k, at := range access {
+			hdrs[k] = bearer(at)
+		}
+		return func(tgt *vegeta.Target) bool {
+			tgt.Method, tgt.URL, tgt.Header = http.MethodGet, t.UserInfo, hdrs[int(i.Add(1)-1)%len(hdrs)]
+			return true
+		}
+	}, http.StatusOK)
+
+	// The complete flow with a signed-in, consented user.
+	if !t.flow {
+		skip(epFlow, t.skipped[epFlow])
+	} else {
+		flow := func(int) error { return t.completeFlow(ctx, hc) }
+		loop(ctx, s.Concurrency, s.Warmup, 0, flow)
+		wait := profile(s, t.Name, epFlow, secs)
+		c0 := cpuTime(t.PID)
+		st, w := loop(ctx, s.Concurrency, s.Duration, s.MaxRequests, flow)
+		r := withCPU(st.row(t.Name, epFlow, w, t.PID), cpuTime(t.PID)-c0)
+		r.Note = "flows/s; one flow = PAR + authorize + token + UserInfo"
+		add(r)
+		wait()
+	}
+	return rows, nil
+}
+
+func errSuffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "  first error: " + s
+}
+
+// maxBody: bodies are kept only when a run reads them (token responses);
+// otherwise vegeta discards them without buffering, for every server alike.
+func maxBody(onBody func([]byte)) int64 {
+	if onBody != nil {
+		return -1
+	}
+	return 0
+}
+
+// cpuTime reads a process's user+system CPU time from /proc (all threads).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	// Fields after the command name, which is in parentheses.
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, 100 on Linux.
+const clockTicks = 100
+
+// withCPU fills in the server's CPU time of a window.
+func withCPU(r row, cpu time.Duration) row {
+	r.CPU = cpu
+	if ok := r.Requests - r.Errors; ok > 0 {
+		r.CPUPerReq = cpu / time.Duration(ok)
+	}
+	return r
+}

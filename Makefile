@@ -7,6 +7,15 @@ CONTROLLER_TOOLS   ?= v0.23.0
 KUSTOMIZE_VERSION  ?= v5.8.1
 
 IMG ?= ghcr.io/idaop/ida-operator:dev
+# The image's OCI version and revision labels, and the architecture it is
+# built for (the binary is cross-compiled; no container engine is needed).
+IMAGE_VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+IMAGE_REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+IMAGE_ARCH     ?= $(shell $(GO) env GOARCH)
+# OLM bundle: version (default: the base CSV's, hack/bundle/) and channels.
+BUNDLE_VERSION ?=
+CHANNELS        ?= alpha
+DEFAULT_CHANNEL ?= alpha
 
 BIN        := $(CURDIR)/bin
 CONTROLLER_GEN := $(BIN)/controller-gen-$(CONTROLLER_TOOLS)
@@ -69,6 +78,16 @@ run: manifests generate ## Run the manager against the cluster in your kubeconfi
 demo: manifests envtest ## Run everything locally on an embedded control plane; Ctrl-C stops it.
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" $(GO) run . demo
 
+.PHONY: image
+image: ## Write the container image as a tarball, bin/image/ida-operator.tar (no Docker needed; IMG=... to tag it).
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -o $(BIN)/image/ida-operator .
+	$(GO) run ./hack/imagebuild -binary $(BIN)/image/ida-operator -arch $(IMAGE_ARCH) -tag $(IMG) \
+		-version $(IMAGE_VERSION) -revision "$(IMAGE_REVISION)" -out $(BIN)/image/ida-operator.tar
+
+.PHONY: docker-build
+docker-build: ## Build the image with Docker from the Dockerfile (for machines that have Docker).
+	docker build --build-arg VERSION=$(IMAGE_VERSION) --build-arg REVISION=$(IMAGE_REVISION) -t $(IMG) .
+
 ##@ Deployment
 
 $(KUSTOMIZE):
@@ -91,6 +110,23 @@ deploy: manifests $(KUSTOMIZE) ## Deploy the operator with config/default (IMG=.
 .PHONY: undeploy
 undeploy: $(KUSTOMIZE) ## Remove the operator deployed with config/default.
 	$(KUSTOMIZE) build config/default | kubectl delete --ignore-not-found -f -
+
+.PHONY: deploy-namespaced
+deploy-namespaced: manifests $(KUSTOMIZE) ## Deploy the operator limited to the namespaces of config/namespaced (IMG=...).
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/namespaced | kubectl apply --server-side -f -
+
+.PHONY: undeploy-namespaced
+undeploy-namespaced: $(KUSTOMIZE) ## Remove the operator deployed with config/namespaced.
+	$(KUSTOMIZE) build config/namespaced | kubectl delete --ignore-not-found -f -
+
+.PHONY: bundle
+bundle: manifests ## Regenerate the OLM bundle in bundle/ from config/ (BUNDLE_VERSION, CHANNELS, DEFAULT_CHANNEL).
+	$(GO) run ./hack/bundlegen -out bundle -version "$(BUNDLE_VERSION)" -channels $(CHANNELS) -default-channel $(DEFAULT_CHANNEL)
+
+.PHONY: test-deploy
+test-deploy: manifests envtest ## Test the image, the kustomize configurations, RBAC and the OLM bundle.
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" $(GO) test $(GOTESTFLAGS) ./test/deploy/...
 
 ##@ Tools
 

@@ -13,6 +13,9 @@ import (
 	"syscall"
 
 	"github.com/go-logr/logr"
+	// The image has no CA certificates: this brings Mozilla's roots for
+	// when the system has none (jwksURI, HTTP user sources, Redis over TLS).
+	_ "golang.org/x/crypto/x509roots/fallback"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/idaop/ida-operator/internal/claimscmd"

@@ -18,6 +18,7 @@
 //   CLIENT_ID         the client's id
 //   CLIENT_JWK        the client's private JWK (JSON, EC P-256 or RSA) for
 //                     private_key_jwt; its "kid" and "alg" are used
+//   CLIENT_SECRET     without CLIENT_JWK: the secret for client_secret_basic
 //   REDIRECT_URI      the registered redirect URI
 //   SCOPE             scope to ask for (default "openid")
 //   CLAIMS            optional claims parameter (JSON text)
@@ -29,6 +30,8 @@
 //   REFRESH           "1": after UserInfo, a refresh grant and UserInfo again
 //   REVOKE            "1": then revoke the access token and call UserInfo,
 //                     which must refuse it
+//   EXPOSE_TOKENS     "1": the result also carries the raw id_token and
+//                     refresh_token, for the caller to verify and use
 import { createInterface } from 'node:readline'
 import * as client from 'openid-client'
 
@@ -101,18 +104,19 @@ async function main() {
   const useDPoP = env('DPOP', '1') === '1'
   const usePAR = env('PAR', '1') === '1'
   const nonRepudiation = env('NON_REPUDIATION', '1') === '1'
-  const jwk = JSON.parse(env('CLIENT_JWK'))
-  const privateKey = await importPrivateKey(jwk)
+  const metadata = { redirect_uris: [redirectUri] }
+  let clientAuth
+  if (process.env.CLIENT_JWK) {
+    const jwk = JSON.parse(process.env.CLIENT_JWK)
+    metadata.token_endpoint_auth_signing_alg = jwk.alg
+    clientAuth = client.PrivateKeyJwt(await importPrivateKey(jwk))
+  } else {
+    clientAuth = client.ClientSecretBasic(env('CLIENT_SECRET'))
+  }
 
   const execute = [client.allowInsecureRequests]
   if (nonRepudiation) execute.push(client.enableNonRepudiationChecks)
-  const config = await client.discovery(
-    issuer,
-    clientId,
-    { redirect_uris: [redirectUri], token_endpoint_auth_signing_alg: jwk.alg },
-    client.PrivateKeyJwt(privateKey),
-    { execute },
-  )
+  const config = await client.discovery(issuer, clientId, metadata, clientAuth, { execute })
   const meta = config.serverMetadata()
 
   const dpop = useDPoP ? client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256')) : undefined
@@ -167,6 +171,10 @@ async function main() {
     id_token_header: JSON.parse(Buffer.from(tokens.id_token.split('.')[0], 'base64url').toString()),
     id_token_claims: idClaims,
     userinfo,
+  }
+  if (process.env.EXPOSE_TOKENS === '1') {
+    result.id_token = tokens.id_token
+    result.refresh_token = tokens.refresh_token
   }
 
   // REFRESH=1: a refresh grant (DPoP-bound, private_key_jwt), then UserInfo

@@ -1,0 +1,167 @@
+package rptest
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// Browser is one headless Debian Chromium; every Tab gets a fresh browser
+// context (its own cookies), like a private window.
+type Browser struct {
+	ctx     context.Context // the root target's context
+	cancels []context.CancelFunc
+	dataDir string
+	mu      sync.Mutex
+}
+
+// StartBrowser starts Chromium; it stops when t ends.
+func StartBrowser(t testing.TB) *Browser {
+	t.Helper()
+	if _, err := os.Stat(ChromiumPath); err != nil {
+		t.Fatalf("%s is missing: %s", ChromiumPath, DepsHint)
+	}
+	dir, err := os.MkdirTemp("", "ida-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The flags this machine needs: no sandbox (root), no GPU, and nothing
+	// that reaches for the network on its own.
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(ChromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
+		chromedp.Flag("metrics-recording-only", true),
+		chromedp.Flag("password-store", "basic"),
+		chromedp.Flag("lang", "en-US"),
+		chromedp.WindowSize(900, 1000),
+		chromedp.UserDataDir(dir),
+	}
+	b := &Browser{dataDir: dir}
+	t.Cleanup(b.close)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	b.cancels = append(b.cancels, cancelAlloc)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	b.cancels = append(b.cancels, cancelCtx)
+	// The first Do starts the browser and binds it to ctx, so it must not
+	// carry a timeout: cancelling it would close the browser.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting %s: %v (%s)", ChromiumPath, err, DepsHint)
+	}
+	b.ctx = ctx
+	return b
+}
+
+func (b *Browser) close() {
+	for i := len(b.cancels) - 1; i >= 0; i-- {
+		b.cancels[i]()
+	}
+	for range 50 {
+		if err := os.RemoveAll(b.dataDir); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Tab opens a target in a new browser context, closed when t ends or after
+// timeout.
+func (b *Browser) Tab(t testing.TB, timeout time.Duration) context.Context {
+	t.Helper()
+	b.mu.Lock()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	b.mu.Unlock()
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+	})
+	return ctx
+}
+
+// Pages is what a flow saw in the browser.
+type Pages struct {
+	// LoginShown says the login page came (no session yet).
+	LoginShown  bool
+	LoginText   string
+	ConsentText string
+	// Final is the URL the browser ended at: the redirect URI.
+	Final string
+}
+
+// Authorize follows an authorization URL in the tab: the login page if the
+// provider shows one (it does without a session), then the consent page,
+// where it clicks decision ("approve" or "deny"). The redirect must land
+// at a URL containing redirectPrefix.
+func Authorize(t testing.TB, ctx context.Context, authorizationURL, username, password, decision, redirectPrefix string) *Pages {
+	t.Helper()
+	var fp Pages
+	step := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			loc, _ := chromedp.Run(ctx, chromedp.Location())
+			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+			t.Fatalf("browser: %s: %v\nat %s\npage text: %.1500s", what, err, loc, body)
+		}
+	}
+	loginOrConsent := `#username, button[value="approve"]`
+	step("open the authorization URL", chromedp.Do(ctx, chromedp.Navigate(authorizationURL)))
+	step("wait for the login or consent page", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(loginOrConsent))))
+	hasLogin, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#username") !== null`))
+	step("look for the login form", err)
+	if hasLogin {
+		fp.LoginShown = true
+		fp.LoginText, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+		step("read the login page", err)
+		step("fill in the login form", chromedp.Do(ctx,
+			chromedp.SendKeys(chromedp.CSS("#username"), username),
+			chromedp.SendKeys(chromedp.CSS("#password"), password),
+		))
+		_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("form button[type=submit]")))
+		step("submit the login form", err)
+		step("wait for the consent page", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`button[value="approve"]`))))
+	}
+	fp.ConsentText, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	step("read the consent page", err)
+	_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`button[value="`+decision+`"]`)))
+	step("click "+decision, err)
+	fp.Final, err = chromedp.Run(ctx, chromedp.Location())
+	step("read the location", err)
+	if !strings.HasPrefix(fp.Final, redirectPrefix) {
+		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+		t.Fatalf("browser: after %s the page is %s, not the redirect URI %s: %.1500s", decision, fp.Final, redirectPrefix, body)
+	}
+	return &fp
+}
+
+// Cookies returns the tab's cookies for u, HttpOnly ones included.
+func Cookies(t testing.TB, ctx context.Context, u string) []*http.Cookie {
+	t.Helper()
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{u}})
+	if err != nil {
+		t.Fatalf("browser: reading the cookies of %s: %v", u, err)
+	}
+	out := make([]*http.Cookie, 0, len(res.Cookies))
+	for _, c := range res.Cookies {
+		out = append(out, &http.Cookie{Name: c.Name, Value: c.Value, Path: c.Path, HttpOnly: c.HTTPOnly})
+	}
+	return out
+}

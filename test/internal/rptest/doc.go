@@ -1,0 +1,105 @@
+// Package rptest holds what the tests that play a relying party share: a
+// headless Debian Chromium driven by chromedp for login and consent, the
+// relying party's redirect URI, test/oidc-client's openid-client relying
+// party as a child process, an ID token verifier that follows the published
+// JWKS, and validation of verified_claims against the official schema.
+//
+// Nothing here downloads anything: hack/test-deps.sh installs chromium,
+// redis-server and test/oidc-client's node_modules, and a missing one fails
+// the test with that hint, never skips it.
+package rptest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// DepsHint says how to install what the tests need.
+const DepsHint = "run hack/test-deps.sh (it installs Debian chromium and redis-server and runs npm ci in test/oidc-client)"
+
+// ChromiumPath is Debian's chromium; browsers are never downloaded here.
+const ChromiumPath = "/usr/bin/chromium"
+
+// ProjectRoot is the directory holding go.mod above the working directory.
+func ProjectRoot(t testing.TB) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		if filepath.Dir(dir) == dir {
+			t.Fatalf("no go.mod above %s", wd)
+		}
+	}
+}
+
+// SpecDir is $IDA_SPEC_DIR, else ../shared/spec beside the project root: the
+// OIDC4IDA spec folder with schema/verified_claims.json.
+func SpecDir(t testing.TB, root string) string {
+	t.Helper()
+	dir := os.Getenv("IDA_SPEC_DIR")
+	if dir == "" {
+		dir = filepath.Join(root, "..", "shared", "spec")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "schema", "verified_claims.json")); err != nil {
+		t.Fatalf("the OIDC4IDA spec folder is needed for schema validation: set IDA_SPEC_DIR or put it at ../shared/spec beside the project root (%v)", err)
+	}
+	return dir
+}
+
+// RequireNodeClient fails (never skips) without node and
+// test/oidc-client's node_modules; it returns node and the script folder.
+func RequireNodeClient(t testing.TB, root string) (node, dir string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is not on PATH: install Node.js >= 20, then %s", DepsHint)
+	}
+	dir = filepath.Join(root, "test", "oidc-client")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "openid-client", "package.json")); err != nil {
+		t.Fatalf("test/oidc-client/node_modules/openid-client is missing: %s", DepsHint)
+	}
+	return node, dir
+}
+
+// SyncBuffer collects output from concurrent writers.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String is the last 20000 bytes written.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf.String()
+	if len(s) > 20000 {
+		s = "...\n" + s[len(s)-20000:]
+	}
+	return strings.TrimSpace(s)
+}
+
+// Pretty is v as indented JSON, for failure messages.
+func Pretty(v any) string {
+	b, err := jsonIndent(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}

@@ -90,8 +90,10 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, rp *idav1alpha1.R
 		return credentialsResult{err: fmt.Errorf("writing credentials Secret %s: %w", name, err)}
 	}
 	switch {
-	case generated:
-		r.event(rp, corev1.EventTypeNormal, idav1alpha1.ReasonSecretGenerated, "Credentials", "client secret generated in Secret %s", name)
+	case generated && op == controllerutil.OperationResultUpdated:
+		// A first generation is told by the registration event, which
+		// names the Secret: one event, not two, per onboarded client.
+		r.event(rp, corev1.EventTypeNormal, idav1alpha1.ReasonSecretGenerated, "Credentials", "client secret generated anew in Secret %s", name)
 	case op == controllerutil.OperationResultUpdated:
 		r.event(rp, corev1.EventTypeNormal, "CredentialsRepaired", "Credentials", "Secret %s restored", name)
 	}

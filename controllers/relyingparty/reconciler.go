@@ -264,7 +264,7 @@ func (r *Reconciler) register(ctx context.Context, rp *idav1alpha1.RelyingParty,
 	switch op {
 	case controllerutil.OperationResultCreated:
 		registrationsWritten.Inc()
-		r.event(rp, corev1.EventTypeNormal, idav1alpha1.ReasonRegistrationWritten, "Register", "registered as client %s with %s/%s", registration.ClientID, idp.Namespace, idp.Name)
+		r.event(rp, corev1.EventTypeNormal, idav1alpha1.ReasonRegistrationWritten, "Register", "registered as client %s with %s/%s; credentials in Secret %s", registration.ClientID, idp.Namespace, idp.Name, rp.CredentialsSecretName())
 	case controllerutil.OperationResultUpdated:
 		registrationsWritten.Inc()
 		r.event(rp, corev1.EventTypeNormal, idav1alpha1.ReasonRegistrationWritten, "Register", "client registration %s updated", registration.ClientID)

@@ -11,6 +11,52 @@ import (
 type Result struct {
 	IDToken  map[string]json.RawMessage `json:"id_token"`
 	UserInfo map[string]json.RawMessage `json:"userinfo"`
+	// IDTokenReleases and UserInfoReleases describe each object of the
+	// target's verified_claims, in order, without values: what an audit
+	// record needs, without parsing the encoded claims again.
+	IDTokenReleases  []Release `json:"-"`
+	UserInfoReleases []Release `json:"-"`
+}
+
+// Release describes one released verified_claims object: its
+// verification's trust_framework ("" when it has none) and the names of
+// its claims members (none for an error object or an empty match).
+type Release struct {
+	TrustFramework string
+	Claims         []string
+}
+
+// releases describes a verified_claims value: one object or an array of
+// them.
+func releases(vc *value) []Release {
+	var objs []*value
+	switch vc.kind {
+	case kObject:
+		objs = []*value{vc}
+	case kArray:
+		for i := range vc.arr {
+			if vc.arr[i].kind == kObject {
+				objs = append(objs, &vc.arr[i])
+			}
+		}
+	}
+	out := make([]Release, 0, len(objs))
+	for _, o := range objs {
+		var r Release
+		if ver := o.get("verification"); ver != nil && ver.kind == kObject {
+			if tf := ver.get("trust_framework"); tf.isString() {
+				r.TrustFramework = tf.str
+			}
+		}
+		if cl := o.get("claims"); cl != nil && cl.kind == kObject {
+			r.Claims = make([]string, 0, len(cl.obj))
+			for i := range cl.obj {
+				r.Claims = append(r.Claims, cl.obj[i].name)
+			}
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // Evaluate decides what to release for one request and one person's
@@ -21,20 +67,21 @@ func (e *Engine) Evaluate(r *Request, ds *Dataset, now time.Time) *Result {
 	views := e.trustedViews(ds)
 	res := &Result{IDToken: map[string]json.RawMessage{}, UserInfo: map[string]json.RawMessage{}}
 	buf := make([]byte, 0, 1024)
-	buf = c.target(&r.idToken, ds, views, res.IDToken, buf)
-	buf = c.target(&r.userInfo, ds, views, res.UserInfo, buf)
+	buf = c.target(&r.idToken, ds, views, res.IDToken, &res.IDTokenReleases, buf)
+	buf = c.target(&r.userInfo, ds, views, res.UserInfo, &res.UserInfoReleases, buf)
 	if len(r.profile) > 0 {
 		vc := c.evalProfile(r.profile, views)
 		start := len(buf)
 		buf = appendJSON(buf, &vc)
 		res.UserInfo["verified_claims"] = json.RawMessage(buf[start:len(buf):len(buf)])
+		res.UserInfoReleases = releases(&vc)
 	}
 	return res
 }
 
 // target releases one target's top-level claims and verified_claims,
 // encoding each member into buf.
-func (c *evalCtx) target(t *targetRequest, ds *Dataset, views []view, dst map[string]json.RawMessage, buf []byte) []byte {
+func (c *evalCtx) target(t *targetRequest, ds *Dataset, views []view, dst map[string]json.RawMessage, rel *[]Release, buf []byte) []byte {
 	if !t.present {
 		return buf
 	}
@@ -67,6 +114,7 @@ func (c *evalCtx) target(t *targetRequest, ds *Dataset, views []view, dst map[st
 	start := len(buf)
 	buf = appendJSON(buf, &vc)
 	dst["verified_claims"] = json.RawMessage(buf[start:len(buf):len(buf)])
+	*rel = releases(&vc)
 	return buf
 }
 

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/idaop/ida-operator/internal/specdir"
 )
 
 // FuzzEvaluate parses and evaluates arbitrary requests and datasets. It
@@ -60,7 +62,7 @@ func fuzzEngines(t testing.TB) []*Engine {
 
 // addSpecSeeds adds the official examples when the spec folder is there.
 func addSpecSeeds(f *testing.F) {
-	dir, _ := findSpecDir()
+	dir, _ := specdir.Find()
 	if dir == "" {
 		return
 	}

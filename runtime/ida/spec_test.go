@@ -10,42 +10,15 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/idaop/ida-operator/internal/specdir"
 )
 
-// findSpecDir finds the shared spec folder: $IDA_SPEC_DIR, else
-// ../shared/spec beside the project root (the directory holding go.mod).
-// It returns "" and where it looked when neither exists.
-func findSpecDir() (string, []string) {
-	if d := os.Getenv("IDA_SPEC_DIR"); d != "" {
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			return d, nil
-		}
-		return "", []string{"IDA_SPEC_DIR=" + d + " (not a directory)"}
-	}
-	looked := []string{"$IDA_SPEC_DIR (unset)"}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", append(looked, err.Error())
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			cand := filepath.Join(dir, "..", "shared", "spec")
-			if st, err := os.Stat(cand); err == nil && st.IsDir() {
-				return cand, nil
-			}
-			return "", append(looked, cand)
-		}
-		if filepath.Dir(dir) == dir {
-			return "", append(looked, "no go.mod above "+wd)
-		}
-	}
-}
-
-// specDir returns the spec folder or skips the test, saying where it
-// looked.
+// specDir returns the shared spec folder (specdir.Find) or skips the
+// test, saying where it looked.
 func specDir(t testing.TB) string {
 	t.Helper()
-	d, looked := findSpecDir()
+	d, looked := specdir.Find()
 	if d == "" {
 		t.Skipf("spec files not found; looked in %v", looked)
 	}
@@ -122,7 +95,7 @@ func schemas(t testing.TB) (response, request *jsonschema.Schema) {
 // the whole test skipped: the engine's own expectations still run.
 func assertSchemaValid(t testing.TB, res *Result) {
 	t.Helper()
-	if d, looked := findSpecDir(); d == "" {
+	if d, looked := specdir.Find(); d == "" {
 		t.Logf("schema check left out: spec files not found; looked in %v", looked)
 		return
 	}

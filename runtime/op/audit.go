@@ -1,34 +1,30 @@
 package op
 
 import (
-	"encoding/json"
 	"log/slog"
 	"sort"
+
+	"github.com/idaop/ida-operator/runtime/ida"
 )
 
 // auditRelease records one release of verified claims: who received what
 // kind of data about whom, under which trust frameworks and for what
-// purpose; never a claim's value. vc is the released verified_claims.
-func (p *Provider) auditRelease(c *client, g *grantInfo, target string, vc json.RawMessage) {
-	if len(vc) == 0 {
+// purpose; never a claim's value. rel describes the released
+// verified_claims objects (ida.Result), so nothing is parsed again here.
+func (p *Provider) auditRelease(c *client, g *grantInfo, target string, rel []ida.Release) {
+	if len(rel) == 0 {
 		return
 	}
 	var tfs, names []string
-	for _, obj := range objects(vc) {
-		var ver struct {
-			TF string `json:"trust_framework"`
-		}
-		_ = json.Unmarshal(obj["verification"], &ver)
-		var claims map[string]json.RawMessage
-		_ = json.Unmarshal(obj["claims"], &claims)
-		if len(claims) == 0 {
+	for _, r := range rel {
+		if len(r.Claims) == 0 {
 			continue // an error object or an empty match releases nothing
 		}
-		tfs = appendUnique(tfs, ver.TF)
-		for n := range claims {
+		tfs = appendUnique(tfs, r.TrustFramework)
+		for _, n := range r.Claims {
 			names = appendUnique(names, n)
 		}
-		p.metrics.verifiedClaimsReleased(ver.TF)
+		p.metrics.verifiedClaimsReleased(r.TrustFramework)
 	}
 	if len(names) == 0 {
 		return

@@ -27,6 +27,7 @@ type authzCheck func(*authzCtx) *oauthError
 
 // authzCtx is an authorization request being checked.
 type authzCtx struct {
+	p      *Provider
 	st     *state
 	req    authzRequest
 	client *client
@@ -260,9 +261,8 @@ func checkDPoPJKT(a *authzCtx) *oauthError {
 // checkClaimsRequest: the claims parameter and the profile scopes, as the
 // client's IDA engine reads them (invalid_request or invalid_scope).
 func checkClaimsRequest(a *authzCtx) *oauthError {
-	req, err := a.client.engine.ParseRequest([]byte(a.req.Claims), ida.RequestOptions{
-		Scope: a.req.Scope, IntegrityProtected: a.req.ViaPAR,
-	})
+	cc := a.p.compileClaims(a.client, a.req.Claims, a.req.Scope, a.req.ViaPAR)
+	req, err := cc.req, cc.err
 	if err != nil {
 		return idaError(err)
 	}
@@ -288,7 +288,7 @@ func (p *Provider) authorize(st *state, w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	a := readAuthzRequest(params)
-	a.st = st
+	a.p, a.st = p, st
 	if a.requestURI != "" {
 		if err := p.loadPushedRequest(r.Context(), a); err != nil {
 			p.errorPage(w, r, "", err)
@@ -417,7 +417,7 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, st *state, 
 		RedirectURI: req.RedirectURI, CodeChallenge: req.CodeChallenge, Nonce: req.Nonce,
 		DPoPJKT: req.DPoPJKT, ExpiresAt: now.Add(life).Unix(),
 	}
-	if err := putJSON(r.Context(), p.store, store.KindCode, storeKey(code), rec, life); err != nil {
+	if err := putJSON(r.Context(), p.store, store.KindCode, storeKey(code), &rec, life); err != nil {
 		p.log.Error("store failed", "op", "put code", "error", err)
 		p.redirectError(w, r, st, req, errUnavailable("the session store is unavailable"))
 		return
@@ -486,7 +486,7 @@ func (p *Provider) par(st *state, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := readAuthzRequest(form)
-	a.st = st
+	a.p, a.st = p, st
 	a.req.ViaPAR = true
 	if err := checkClientForPAR(a, c); err != nil {
 		writeJSONError(w, err)
@@ -506,7 +506,7 @@ func (p *Provider) par(st *state, w http.ResponseWriter, r *http.Request) {
 	}
 	id := randomToken()
 	a.req.ExpiresAt = p.now().Add(parLifetime).Unix()
-	if err := putJSON(ctx, p.store, store.KindPAR, storeKey(id), a.req, parLifetime); err != nil {
+	if err := putJSON(ctx, p.store, store.KindPAR, storeKey(id), &a.req, parLifetime); err != nil {
 		p.log.Error("store failed", "op", "put par", "error", err)
 		writeJSONError(w, errUnavailable("the session store is unavailable"))
 		return

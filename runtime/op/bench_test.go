@@ -28,7 +28,7 @@ func benchCodes(b *testing.B, f *fixture, clientID, jkt string, n int) ([]string
 				Claims: benchClaims, AuthTime: now.Unix(), SessionID: "sid"},
 			RedirectURI: redirectURI, CodeChallenge: challenge, Nonce: "n", DPoPJKT: jkt, ExpiresAt: now.Add(time.Hour).Unix(),
 		}
-		if err := putJSON(context.Background(), f.store, store.KindCode, storeKey(codes[i]), rec, time.Hour); err != nil {
+		if err := putJSON(context.Background(), f.store, store.KindCode, storeKey(codes[i]), &rec, time.Hour); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -32,19 +32,38 @@ func (p *Provider) jwks(st *state, w http.ResponseWriter, r *http.Request) {
 
 // servePublic answers a cacheable public document with an ETag, honouring
 // If-None-Match; any origin may read it.
+//
+// The header values are set directly in canonical form, each a new
+// one-element slice: the same headers as http.Header.Set, without its
+// per-request canonicalisation.
 func servePublic(w http.ResponseWriter, r *http.Request, body []byte, tag, ctype string, maxAge int) {
 	h := w.Header()
-	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(maxAge)+", must-revalidate")
-	h.Set("ETag", tag)
-	h.Set("Access-Control-Allow-Origin", "*")
+	h["Cache-Control"] = []string{cacheControl(maxAge)}
+	h["Etag"] = []string{tag}
+	h["Access-Control-Allow-Origin"] = []string{"*"}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == tag {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.Set("Content-Type", ctype)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Type"] = []string{ctype}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
+}
+
+var (
+	discoveryCacheControl = "public, max-age=" + strconv.Itoa(discoveryMaxAge) + ", must-revalidate"
+	jwksCacheControl      = "public, max-age=" + strconv.Itoa(jwksMaxAge) + ", must-revalidate"
+)
+
+func cacheControl(maxAge int) string {
+	switch maxAge {
+	case discoveryMaxAge:
+		return discoveryCacheControl
+	case jwksMaxAge:
+		return jwksCacheControl
+	}
+	return "public, max-age=" + strconv.Itoa(maxAge) + ", must-revalidate"
 }

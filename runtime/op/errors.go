@@ -3,6 +3,7 @@ package op
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 )
 
 // jpTrustFramework is the trust framework of the Japanese basic profile.
@@ -51,7 +52,13 @@ func errInvalidClient(desc string, basic bool, realm string) *oauthError {
 // writeJSON writes a JSON body that must never be cached (token responses,
 // UserInfo, errors).
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if m, ok := v.(map[string]json.RawMessage); ok {
+		b, err = marshalRawObject(m)
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":"server_error","error_description":"encoding the response failed"}`)
@@ -74,4 +81,62 @@ func writeJSONError(w http.ResponseWriter, e *oauthError) {
 	}
 	setOutcome(w, e.Code)
 	writeJSON(w, status, e)
+}
+
+// marshalRawObject is json.Marshal of a UserInfo-style object, byte for
+// byte, without reflection: sorted keys, and members written as they are
+// when they need neither compacting nor HTML escaping, which is all the
+// engine's output and the user source's claims ever need. Anything else
+// goes to json.Marshal.
+func marshalRawObject(m map[string]json.RawMessage) ([]byte, error) {
+	keys := make([]string, 0, len(m))
+	n := 2
+	for k, v := range m {
+		if !plainJSON(k, true) || !plainJSON(string(v), false) || len(v) == 0 {
+			return json.Marshal(m)
+		}
+		keys = append(keys, k)
+		n += len(k) + len(v) + 4
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, '"', ':')
+		b = append(b, m[k]...)
+	}
+	return append(b, '}'), nil
+}
+
+// plainJSON: s has no byte json.Marshal would change: no white space
+// outside strings (compacting removes it), no control character, no <, >
+// or & (HTML escaping), no U+2028 or U+2029 (their first byte is 0xE2);
+// a key is also plain printable ASCII without quote or backslash.
+func plainJSON(s string, key bool) bool {
+	inString := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c < ' ', c == '<', c == '>', c == '&', c == 0xE2:
+			return false
+		case key:
+			if c >= 0x80 || c == '"' || c == '\\' {
+				return false
+			}
+		case c == ' ':
+			if !inString {
+				return false
+			}
+		case c == '"':
+			inString = !inString
+		case c == '\\' && inString:
+			i++ // the escaped byte, a quote perhaps, is not the string's end
+		}
+	}
+	return true
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/idaop/ida-operator/internal/specdir"
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/ida"
 	"github.com/idaop/ida-operator/runtime/store"
@@ -53,37 +54,11 @@ const (
 	clientSigned   = "rp-signed"   // signed UserInfo, PS256 ID tokens
 )
 
-// findSpecDir finds the shared spec folder: $IDA_SPEC_DIR, else
-// ../shared/spec beside the project root.
-func findSpecDir() (string, []string) {
-	if d := os.Getenv("IDA_SPEC_DIR"); d != "" {
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			return d, nil
-		}
-		return "", []string{"IDA_SPEC_DIR=" + d + " (not a directory)"}
-	}
-	looked := []string{"$IDA_SPEC_DIR (unset)"}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", append(looked, err.Error())
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			cand := filepath.Join(dir, "..", "shared", "spec")
-			if st, err := os.Stat(cand); err == nil && st.IsDir() {
-				return cand, nil
-			}
-			return "", append(looked, cand)
-		}
-		if filepath.Dir(dir) == dir {
-			return "", append(looked, "no go.mod above "+wd)
-		}
-	}
-}
-
+// specDir returns the shared spec folder (specdir.Find) or skips the
+// test, saying where it looked.
 func specDir(t testing.TB) string {
 	t.Helper()
-	d, looked := findSpecDir()
+	d, looked := specdir.Find()
 	if d == "" {
 		t.Skipf("spec files not found; looked in %v", looked)
 	}

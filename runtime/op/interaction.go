@@ -96,8 +96,8 @@ func (p *Provider) renderInteraction(w http.ResponseWriter, r *http.Request, st 
 		return
 	}
 	var profile []string
-	if req, err := c.engine.ParseRequest([]byte(ia.Request.Claims), ida.RequestOptions{Scope: ia.Request.Scope, IntegrityProtected: ia.Request.ViaPAR}); err == nil {
-		profile = req.ProfileScopes()
+	if cc := p.compileClaims(c, ia.Request.Claims, ia.Request.Scope, ia.Request.ViaPAR); cc.err == nil {
+		profile = cc.req.ProfileScopes()
 	}
 	p.rendered(w, st.ui.Consent(w, ui.ConsentData{
 		Lang: lang, ClientName: name, Purpose: ia.Request.Purpose, Action: st.basePath + pathConsent,

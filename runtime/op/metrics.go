@@ -1,6 +1,7 @@
 package op
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +14,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	tokens   *prometheus.CounterVec
 	released *prometheus.CounterVec
+	children sync.Map // outcomeKey → *endpointMetrics
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -50,8 +52,27 @@ func (m *metrics) observe(endpoint, outcome string, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.requests.WithLabelValues(endpoint, outcome).Inc()
-	m.latency.WithLabelValues(endpoint).Observe(d.Seconds())
+	k := outcomeKey{endpoint, outcome}
+	c, ok := m.children.Load(k)
+	if !ok {
+		// Label values are bounded (endpoints, OAuth error codes), so
+		// is this map.
+		c, _ = m.children.LoadOrStore(k, &endpointMetrics{
+			requests: m.requests.WithLabelValues(endpoint, outcome),
+			latency:  m.latency.WithLabelValues(endpoint),
+		})
+	}
+	em := c.(*endpointMetrics)
+	em.requests.Inc()
+	em.latency.Observe(d.Seconds())
+}
+
+// outcomeKey and endpointMetrics spare each request the label lookups.
+type outcomeKey struct{ endpoint, outcome string }
+
+type endpointMetrics struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 func (m *metrics) tokenIssued(kind string) {

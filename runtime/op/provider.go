@@ -47,6 +47,10 @@ type Provider struct {
 
 	state atomic.Pointer[state]
 	users atomic.Pointer[usersHolder]
+
+	// Caches of parsed immutable input; see cache.go.
+	datasets *lru[string, cachedDataset]
+	claims   *lru[claimsKey, *compiledClaims]
 }
 
 type usersHolder struct{ src users.Source }
@@ -59,7 +63,11 @@ func New(opts Options) (*Provider, error) {
 	if opts.UI == nil {
 		return nil, errors.New("op: Options.UI is required")
 	}
-	p := &Provider{store: opts.Store, ui: opts.UI, now: opts.Now, log: opts.Logger}
+	p := &Provider{
+		store: opts.Store, ui: opts.UI, now: opts.Now, log: opts.Logger,
+		datasets: newLRU[string, cachedDataset](datasetCacheSize),
+		claims:   newLRU[claimsKey, *compiledClaims](claimsCacheSize),
+	}
 	if p.now == nil {
 		p.now = time.Now
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/idaop/ida-operator/runtime/store"
@@ -131,13 +132,21 @@ func storeKey(secret string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-func putJSON(ctx context.Context, s store.Store, kind store.Kind, key string, v any, ttl time.Duration) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
+// putJSON stores a record as JSON or, in a store.Local store, in the
+// compact binary form of codec.go when the record has one. A record read
+// back is the same either way.
+func putJSON[T any](ctx context.Context, s store.Store, kind store.Kind, key string, v *T, ttl time.Duration) error {
 	if ttl < time.Second {
 		ttl = time.Second
+	}
+	var b []byte
+	if br, ok := any(v).(binaryRecord); ok && store.IsLocal(s) {
+		b = br.appendBinary(make([]byte, 0, 256))
+	} else {
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			return err
+		}
 	}
 	return s.Put(ctx, kind, key, b, ttl)
 }
@@ -147,11 +156,7 @@ func getJSON[T any](ctx context.Context, s store.Store, kind store.Kind, key str
 	if err != nil {
 		return nil, err
 	}
-	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, err
-	}
-	return &v, nil
+	return decodeRecord[T](b)
 }
 
 func takeJSON[T any](ctx context.Context, s store.Store, kind store.Kind, key string) (*T, error) {
@@ -159,7 +164,24 @@ func takeJSON[T any](ctx context.Context, s store.Store, kind store.Kind, key st
 	if err != nil {
 		return nil, err
 	}
+	return decodeRecord[T](b)
+}
+
+// decodeRecord reads either form putJSON writes.
+func decodeRecord[T any](b []byte) (*T, error) {
 	var v T
+	if len(b) > 0 && b[0] == binaryVersion {
+		br, ok := any(&v).(binaryRecord)
+		if !ok {
+			return nil, fmt.Errorf("op: a binary record where a %T was expected", v)
+		}
+		r := binReader{s: string(b[1:])}
+		br.readBinary(&r)
+		if r.bad || r.s != "" {
+			return nil, fmt.Errorf("op: malformed binary %T record", v)
+		}
+		return &v, nil
+	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return nil, err
 	}

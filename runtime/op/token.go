@@ -285,7 +285,7 @@ func (p *Provider) grantLifetime(st *state, c *client, g *grantInfo) time.Durati
 
 // issueTokens signs the ID token and stores the access token, the refresh
 // token and the grant's list of both.
-func (p *Provider) issueTokens(ctx context.Context, st *state, c *client, info *grantInfo, grant *grantRecord, nonce string, proof *dpop.Proof, released map[string]json.RawMessage, refreshExp int64, now time.Time) (*tokenResponse, *oauthError) {
+func (p *Provider) issueTokens(ctx context.Context, st *state, c *client, info *grantInfo, grant *grantRecord, nonce string, proof *dpop.Proof, released *ida.Result, refreshExp int64, now time.Time) (*tokenResponse, *oauthError) {
 	t := st.provider.Tokens
 	resp := &tokenResponse{
 		AccessToken: randomToken(), TokenType: "Bearer",
@@ -296,7 +296,11 @@ func (p *Provider) issueTokens(ctx context.Context, st *state, c *client, info *
 		at.JKT, resp.TokenType = proof.JKT, "DPoP"
 	}
 	if slices.Contains(strings.Fields(info.Scope), "openid") {
-		idt, err := p.signIDToken(st, c, info, nonce, resp.AccessToken, released, now)
+		var claims map[string]json.RawMessage
+		if released != nil {
+			claims = released.IDToken
+		}
+		idt, err := p.signIDToken(st, c, info, nonce, resp.AccessToken, claims, now)
 		if err != nil {
 			p.log.Error("signing the ID token failed", "client_id", c.ClientID, "error", err)
 			return nil, errServer("signing the ID token failed")
@@ -305,7 +309,7 @@ func (p *Provider) issueTokens(ctx context.Context, st *state, c *client, info *
 	}
 	atKey := storeKey(resp.AccessToken)
 	grant.Tokens = append(grant.Tokens, tokenRef{Kind: store.KindAccessToken, Key: atKey})
-	if err := putJSON(ctx, p.store, store.KindAccessToken, atKey, at, t.AccessToken.Duration); err != nil {
+	if err := putJSON(ctx, p.store, store.KindAccessToken, atKey, &at, t.AccessToken.Duration); err != nil {
 		p.log.Error("store failed", "op", "put access token", "error", err)
 		return nil, errUnavailable("the session store is unavailable")
 	}
@@ -314,7 +318,7 @@ func (p *Provider) issueTokens(ctx context.Context, st *state, c *client, info *
 		rtKey := storeKey(resp.RefreshToken)
 		rt := tokenRecord{grantInfo: *info, ExpiresAt: refreshExp}
 		grant.Tokens = append(grant.Tokens, tokenRef{Kind: store.KindRefreshToken, Key: rtKey})
-		if err := putJSON(ctx, p.store, store.KindRefreshToken, rtKey, rt, remaining(refreshExp, now)); err != nil {
+		if err := putJSON(ctx, p.store, store.KindRefreshToken, rtKey, &rt, remaining(refreshExp, now)); err != nil {
 			p.log.Error("store failed", "op", "put refresh token", "error", err)
 			return nil, errUnavailable("the session store is unavailable")
 		}
@@ -329,7 +333,9 @@ func (p *Provider) issueTokens(ctx context.Context, st *state, c *client, info *
 	}
 	if resp.IDToken != "" {
 		p.metrics.tokenIssued("id_token")
-		p.auditRelease(c, info, "id_token", released["verified_claims"])
+		if released != nil {
+			p.auditRelease(c, info, "id_token", released.IDTokenReleases)
+		}
 	}
 	return resp, nil
 }
@@ -359,24 +365,25 @@ func (p *Provider) revokeGrant(ctx context.Context, grantID string) {
 
 // idTokenClaims evaluates what the claims request releases into the ID
 // token. Only a request with an id_token member needs the user's data.
-func (p *Provider) idTokenClaims(ctx context.Context, st *state, c *client, g *grantInfo, now time.Time) (map[string]json.RawMessage, *oauthError) {
-	if !asksIDTokenClaims(g.Claims) {
+func (p *Provider) idTokenClaims(ctx context.Context, st *state, c *client, g *grantInfo, now time.Time) (*ida.Result, *oauthError) {
+	cc := p.compileClaims(c, g.Claims, g.Scope, g.ViaPAR)
+	if !cc.asksIDToken {
 		return nil, nil
 	}
-	req, err := c.engine.ParseRequest([]byte(g.Claims), ida.RequestOptions{Scope: g.Scope, IntegrityProtected: g.ViaPAR})
-	if err != nil {
+	if cc.err != nil {
 		return nil, errInvalidGrant("the claims request is no longer valid for the client")
 	}
+	req := cc.req
 	u, oerr := p.lookupUser(ctx, g.Subject)
 	if oerr != nil {
 		return nil, oerr
 	}
-	ds, err := ida.ParseDataset(datasetOf(u))
+	ds, err := p.dataset(u)
 	if err != nil {
 		p.log.Error("user dataset is invalid", "error", err)
 		return nil, errServer("the user's data is invalid")
 	}
-	return c.engine.Evaluate(req, ds, now).IDToken, nil
+	return c.engine.Evaluate(req, ds, now), nil
 }
 
 // lookupUser finds the grant's user; an unavailable source is

@@ -162,7 +162,8 @@ func checkTokenScheme(rec *tokenRecord, pt *presentedToken) *oauthError {
 
 // userinfoClaims builds the response for one token.
 func (p *Provider) userinfoClaims(ctx context.Context, c *client, rec *tokenRecord) (map[string]json.RawMessage, *oauthError) {
-	req, err := c.engine.ParseRequest([]byte(rec.Claims), ida.RequestOptions{Scope: rec.Scope, IntegrityProtected: rec.ViaPAR})
+	cc := p.compileClaims(c, rec.Claims, rec.Scope, rec.ViaPAR)
+	req, err := cc.req, cc.err
 	if err != nil {
 		return nil, &oauthError{Code: "invalid_token", Description: "the token's claims request is no longer valid for the client", Status: http.StatusUnauthorized}
 	}
@@ -186,7 +187,7 @@ func (p *Provider) userinfoClaims(ctx context.Context, c *client, rec *tokenReco
 		}
 		return nil, errUnavailable("the user source is unavailable")
 	}
-	ds, err := ida.ParseDataset(datasetOf(u))
+	ds, err := p.dataset(u)
 	if err != nil {
 		p.log.Error("user dataset is invalid", "error", err)
 		if len(req.ProfileScopes()) > 0 {
@@ -209,7 +210,9 @@ func (p *Provider) userinfoClaims(ctx context.Context, c *client, rec *tokenReco
 		}
 	}
 	out["sub"] = sub
-	p.auditRelease(c, &rec.grantInfo, "userinfo", out["verified_claims"])
+	if len(out["verified_claims"]) > 0 {
+		p.auditRelease(c, &rec.grantInfo, "userinfo", res.UserInfoReleases)
+	}
 	return out, nil
 }
 

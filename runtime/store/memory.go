@@ -49,7 +49,10 @@ type entry struct {
 	expires int64
 }
 
-var _ Store = (*Memory)(nil)
+var _ Local = (*Memory)(nil)
+
+// Local marks Memory as a Local store: its values stay in this process.
+func (m *Memory) Local() {}
 
 // NewMemory returns an empty store with its sweeper running.
 func NewMemory() *Memory { return newMemory(defaultSweepCycle) }

@@ -57,3 +57,20 @@ type Store interface {
 	// Close releases the store's resources.
 	Close() error
 }
+
+// Local is implemented by a Store whose values never leave this process
+// (Memory). Only the binary that wrote a value reads it back, so callers
+// may store values in an encoding of their own that need not stay stable
+// from one version to the next: a faster one than JSON, which a store
+// shared by replicas of different versions (Redis) keeps.
+type Local interface {
+	Store
+	// Local marks the store; it does nothing.
+	Local()
+}
+
+// IsLocal reports whether s is a Local store.
+func IsLocal(s Store) bool {
+	_, ok := s.(Local)
+	return ok
+}

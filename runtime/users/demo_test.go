@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idaop/ida-operator/runtime/ida"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/idaop/ida-operator/internal/specdir"
+	"github.com/idaop/ida-operator/runtime/ida"
 )
 
 func TestDemoUsers(t *testing.T) {
@@ -106,36 +108,11 @@ func TestDemoUsers(t *testing.T) {
 }
 
 // verifiedClaimsSchema compiles the official response schema from the
-// shared spec folder: $IDA_SPEC_DIR, else ../shared/spec beside the
-// directory holding go.mod. Without either the test is skipped, saying
-// where it looked.
+// shared spec folder (specdir.Find). Without it the test is skipped,
+// saying where it looked.
 func verifiedClaimsSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	var dir string
-	var looked []string
-	if d := os.Getenv("IDA_SPEC_DIR"); d != "" {
-		looked = append(looked, "$IDA_SPEC_DIR="+d)
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			dir = d
-		}
-	} else {
-		looked = append(looked, "$IDA_SPEC_DIR (unset)")
-		wd, _ := os.Getwd()
-		for d := wd; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				cand := filepath.Join(d, "..", "shared", "spec")
-				looked = append(looked, cand)
-				if st, err := os.Stat(cand); err == nil && st.IsDir() {
-					dir = cand
-				}
-				break
-			}
-			if filepath.Dir(d) == d {
-				looked = append(looked, "no go.mod above "+wd)
-				break
-			}
-		}
-	}
+	dir, looked := specdir.Find()
 	if dir == "" {
 		t.Skipf("spec folder not found; looked in %v", looked)
 	}

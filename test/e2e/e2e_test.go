@@ -81,7 +81,7 @@ func TestEndToEnd(t *testing.T) {
 	start := time.Now()
 	h := &harness{t: t, ctx: ctx, rtLog: &rptest.SyncBuffer{}, password: "e2e-" + randomString()[:16]}
 	h.root = rptest.ProjectRoot(t)
-	h.specDir = rptest.SpecDir(t, h.root)
+	h.specDir = rptest.SpecDir(t)
 	h.dir = t.TempDir()
 	h.mgrLog = filepath.Join(h.dir, "manager.log")
 	rptest.RequireNodeClient(t, h.root)

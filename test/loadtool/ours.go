@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,16 +10,12 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
-	"github.com/idaop/ida-operator/controllers/signingkeys"
 	"github.com/idaop/ida-operator/internal/runtimecmd"
 	"github.com/idaop/ida-operator/runtime/config"
-	"github.com/idaop/ida-operator/runtime/ida"
-	"github.com/idaop/ida-operator/runtime/source"
-	"github.com/idaop/ida-operator/runtime/users"
+	"github.com/idaop/ida-operator/test/internal/fixture"
 )
 
 // The load client registered with ida-operator: client_secret_basic,
@@ -99,99 +94,11 @@ func serveOurs(secret, password, redirectURI string) error {
 	return <-done
 }
 
+// writeOursConfig writes the --config-dir: ES256 (the default) and PS256
+// keys, one-hour access tokens and ten-minute codes, the demo users with
+// password and the load client.
 func writeOursConfig(dir, issuer, secret, password, redirectURI string) error {
-	write := func(name string, v any) error {
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, name), b, 0o600)
-	}
-	d := func(x time.Duration) config.Duration { return config.Duration{Duration: x} }
-	p := &config.Provider{
-		Issuer:            issuer,
-		SigningAlgorithms: []string{config.ES256, config.PS256},
-		Tokens: config.Lifetimes{
-			IDToken: d(5 * time.Minute), AccessToken: d(time.Hour),
-			RefreshToken: d(24 * time.Hour), AuthorizationCode: d(10 * time.Minute),
-		},
-		Security:     config.Security{Profile: config.ProfileDefault},
-		Users:        config.UserSource{Type: config.UsersBuiltin, Builtin: &config.BuiltinUsers{SecretName: "demo-users"}},
-		SessionStore: config.SessionStore{Type: config.SessionStoreMemory},
-		IDA:          ida.Policy{TrustFrameworks: trustFrameworks(), Profiles: []string{ida.ProfileJPBasic}},
-	}
-	if err := write(config.ProviderConfigKey, p); err != nil {
-		return err
-	}
-	now := time.Now().Add(-time.Minute)
-	var ks config.KeySet
-	for _, alg := range []string{config.ES256, config.PS256} {
-		k, err := signingkeys.Generate(alg, now)
-		if err != nil {
-			return err
-		}
-		ks.Keys = append(ks.Keys, k)
-	}
-	if err := write(config.KeySetKey, ks); err != nil {
-		return err
-	}
-	doc, err := users.DemoUsers(password)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, source.UsersKey), doc, 0o600); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Join(dir, config.ClientsDir), 0o700); err != nil {
-		return err
-	}
-	c := &config.Client{
-		ClientID: oursClientID, ClientName: "Load test RP", Namespace: "bench", Name: oursClientID,
-		RedirectURIs:            []string{redirectURI},
-		GrantTypes:              []string{"authorization_code", "refresh_token"},
-		ResponseTypes:           []string{"code"},
-		Scopes:                  []string{"openid", "profile", "email", "offline_access"},
-		TokenEndpointAuthMethod: config.AuthClientSecretBasic,
-		SecretHash:              config.HashClientSecret(secret),
-		TrustFrameworks:         []string{"jp_oidf_ida", "jp_aml", "uk_tfida"},
-		VerifiedClaims:          []string{"name", "given_name", "family_name", "given_name#ja-Kana-JP", "family_name#ja-Kana-JP", "birthdate", "address", "msisdn"},
-	}
-	if err := write(filepath.Join(config.ClientsDir, c.ClientID+".json"), c); err != nil {
-		return err
-	}
-	_, err = config.LoadDir(dir)
-	return err
-}
-
-// trustFrameworks are config/trustframeworks/{jp-oidf-ida,jp-aml,uk-tfida}.yaml
-// as the operator renders them.
-func trustFrameworks() []ida.TrustFramework {
-	return []ida.TrustFramework{
-		{
-			Identifier:            "jp_oidf_ida",
-			EvidenceTypes:         []string{"document", "electronic_record", "electronic_signature"},
-			DocumentTypes:         []string{"jp_drivers_license", "jp_residency_card_for_foreigner", "jp_individual_number_card", "jp_permanent_residency_card_for_foreigner", "jp_health_insurance_card", "jp_residency_card", "passport"},
-			CheckMethods:          []string{"vpip", "vcrypt", "pvr", "data"},
-			ElectronicRecordTypes: []string{"mno"},
-			Claims:                []string{"name", "birthdate", "address", "msisdn"},
-		},
-		{
-			Identifier:       "jp_aml",
-			EvidenceTypes:    []string{"document", "electronic_signature"},
-			DocumentTypes:    []string{"jp_drivers_license", "jp_individual_number_card", "jp_residency_card", "jp_residency_card_for_foreigner", "jp_permanent_residency_card_for_foreigner", "jp_health_insurance_card", "passport"},
-			CheckMethods:     []string{"vpip", "vcrypt", "pvr", "vri"},
-			Claims:           []string{"name", "family_name", "given_name", "family_name#ja-Kana-JP", "given_name#ja-Kana-JP", "birthdate", "address", "gender"},
-			RequiredElements: []string{"time", "evidence"},
-		},
-		{
-			Identifier:            "uk_tfida",
-			AssuranceLevels:       []string{"low", "medium", "high", "very_high"},
-			EvidenceTypes:         []string{"document", "electronic_record", "vouch"},
-			DocumentTypes:         []string{"passport", "driving_permit", "idcard", "residence_permit"},
-			CheckMethods:          []string{"vpip", "vpiruv", "vri", "vdig", "vcrypt", "pvp", "pvr", "bvr", "kbv", "data", "auth", "token"},
-			ElectronicRecordTypes: []string{"bank_account", "mortgage_account", "mno", "population_register"},
-			Claims:                []string{"given_name", "family_name", "middle_name", "birthdate", "address", "place_of_birth", "nationalities", "title"},
-			RequiredElements:      []string{"evidence"},
-		},
-	}
+	p := fixture.Provider(issuer, []string{config.ES256, config.PS256}, time.Hour, 10*time.Minute)
+	c := fixture.Client(oursClientID, "Load test RP", "bench", redirectURI, secret, "openid", "profile", "email", "offline_access")
+	return fixture.WriteConfigDir(dir, p, password, c)
 }

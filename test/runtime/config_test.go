@@ -5,18 +5,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/idaop/ida-operator/controllers/signingkeys"
 	"github.com/idaop/ida-operator/runtime/config"
-	"github.com/idaop/ida-operator/runtime/ida"
-	"github.com/idaop/ida-operator/runtime/source"
-	"github.com/idaop/ida-operator/runtime/users"
+	"github.com/idaop/ida-operator/test/internal/fixture"
 )
 
 // Clients registered in the generated config dir.
@@ -45,94 +39,10 @@ type generated struct {
 	clientNames  map[string]string
 }
 
-// trustFrameworks mirror config/trustframeworks/{jp-oidf-ida,jp-aml,uk-tfida}.yaml
-// as the operator renders them into the provider config.
-func trustFrameworks() []ida.TrustFramework {
-	return []ida.TrustFramework{
-		{
-			Identifier:            "jp_oidf_ida",
-			EvidenceTypes:         []string{"document", "electronic_record", "electronic_signature"},
-			DocumentTypes:         []string{"jp_drivers_license", "jp_residency_card_for_foreigner", "jp_individual_number_card", "jp_permanent_residency_card_for_foreigner", "jp_health_insurance_card", "jp_residency_card", "passport"},
-			CheckMethods:          []string{"vpip", "vcrypt", "pvr", "data"},
-			ElectronicRecordTypes: []string{"mno"},
-			Claims:                []string{"name", "birthdate", "address", "msisdn"},
-		},
-		{
-			Identifier:       "jp_aml",
-			EvidenceTypes:    []string{"document", "electronic_signature"},
-			DocumentTypes:    []string{"jp_drivers_license", "jp_individual_number_card", "jp_residency_card", "jp_residency_card_for_foreigner", "jp_permanent_residency_card_for_foreigner", "jp_health_insurance_card", "passport"},
-			CheckMethods:     []string{"vpip", "vcrypt", "pvr", "vri"},
-			Claims:           []string{"name", "family_name", "given_name", "family_name#ja-Kana-JP", "given_name#ja-Kana-JP", "birthdate", "address", "gender"},
-			RequiredElements: []string{"time", "evidence"},
-		},
-		{
-			Identifier:            "uk_tfida",
-			AssuranceLevels:       []string{"low", "medium", "high", "very_high"},
-			EvidenceTypes:         []string{"document", "electronic_record", "vouch"},
-			DocumentTypes:         []string{"passport", "driving_permit", "idcard", "residence_permit"},
-			CheckMethods:          []string{"vpip", "vpiruv", "vri", "vdig", "vcrypt", "pvp", "pvr", "bvr", "kbv", "data", "auth", "token"},
-			ElectronicRecordTypes: []string{"bank_account", "mortgage_account", "mno", "population_register"},
-			Claims:                []string{"given_name", "family_name", "middle_name", "birthdate", "address", "place_of_birth", "nationalities", "title"},
-			RequiredElements:      []string{"evidence"},
-		},
-	}
-}
-
-func provider(issuer string) *config.Provider {
-	d := func(x time.Duration) config.Duration { return config.Duration{Duration: x} }
-	return &config.Provider{
-		Issuer:            issuer,
-		SigningAlgorithms: []string{config.ES256, config.PS256, config.RS256},
-		Tokens: config.Lifetimes{
-			IDToken: d(5 * time.Minute), AccessToken: d(10 * time.Minute),
-			RefreshToken: d(24 * time.Hour), AuthorizationCode: d(time.Minute),
-		},
-		Security:     config.Security{Profile: config.ProfileDefault},
-		Users:        config.UserSource{Type: config.UsersBuiltin, Builtin: &config.BuiltinUsers{SecretName: "demo-users"}},
-		SessionStore: config.SessionStore{Type: config.SessionStoreMemory},
-		IDA: ida.Policy{
-			TrustFrameworks: trustFrameworks(),
-			Profiles:        []string{ida.ProfileJPBasic},
-		},
-	}
-}
-
 // writeConfigDir renders the --config-dir layout: provider.json, keys.json,
 // clients/*.json and users.json.
 func writeConfigDir(dir, issuer, redirectURI string) (*generated, error) {
 	g := &generated{dir: dir, clientNames: map[string]string{}}
-	write := func(name string, v any) error {
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, name), b, 0o600)
-	}
-
-	if err := write(config.ProviderConfigKey, provider(issuer)); err != nil {
-		return nil, err
-	}
-
-	now := time.Now().Add(-time.Minute)
-	var ks config.KeySet
-	for _, alg := range []string{config.ES256, config.PS256, config.RS256} {
-		k, err := signingkeys.Generate(alg, now)
-		if err != nil {
-			return nil, fmt.Errorf("generating %s key: %w", alg, err)
-		}
-		ks.Keys = append(ks.Keys, k)
-	}
-	if err := write(config.KeySetKey, ks); err != nil {
-		return nil, err
-	}
-
-	doc, err := users.DemoUsers(demoPassword)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, source.UsersKey), doc, 0o600); err != nil {
-		return nil, err
-	}
 
 	// The openid-client relying party's key pair: the public half is
 	// registered, the private half goes to the node script.
@@ -151,21 +61,9 @@ func writeConfigDir(dir, issuer, redirectURI string) (*generated, error) {
 		return nil, err
 	}
 
-	allFrameworks := []string{"jp_oidf_ida", "jp_aml", "uk_tfida"}
-	verified := []string{"name", "given_name", "family_name", "given_name#ja-Kana-JP", "family_name#ja-Kana-JP", "birthdate", "address", "msisdn"}
 	base := func(id, name string) *config.Client {
 		g.clientNames[id] = name
-		return &config.Client{
-			ClientID: id, ClientName: name, Namespace: "team-a", Name: id,
-			RedirectURIs:            []string{redirectURI},
-			GrantTypes:              []string{"authorization_code", "refresh_token"},
-			ResponseTypes:           []string{"code"},
-			Scopes:                  []string{"openid", "profile", "email", "offline_access", "jp_oidf_ida"},
-			TokenEndpointAuthMethod: config.AuthClientSecretBasic,
-			SecretHash:              config.HashClientSecret(g.clientSecret),
-			TrustFrameworks:         allFrameworks,
-			VerifiedClaims:          verified,
-		}
+		return fixture.Client(id, name, "team-a", redirectURI, g.clientSecret, "openid", "profile", "email", "offline_access", "jp_oidf_ida")
 	}
 	fapi := base(clientFAPI, "Demo Bank (openid-client)")
 	fapi.TokenEndpointAuthMethod, fapi.SecretHash = config.AuthPrivateKeyJWT, ""
@@ -179,17 +77,10 @@ func writeConfigDir(dir, issuer, redirectURI string) (*generated, error) {
 	su := base(clientSignedUserInfo, "Demo Shop signed UserInfo")
 	su.UserInfoSignedResponseAlg = config.PS256
 
-	if err := os.MkdirAll(filepath.Join(dir, config.ClientsDir), 0o700); err != nil {
-		return nil, err
-	}
-	for _, c := range []*config.Client{fapi, basic, ps, rs, su} {
-		if err := write(filepath.Join(config.ClientsDir, c.ClientID+".json"), c); err != nil {
-			return nil, err
-		}
-	}
-	// The runtime would refuse a bad dir with a log line only; refuse here
-	// with the reason instead.
-	if _, err := config.LoadDir(dir); err != nil {
+	// ES256, the default, PS256 and RS256 keys; ten-minute access tokens
+	// and one-minute codes.
+	p := fixture.Provider(issuer, []string{config.ES256, config.PS256, config.RS256}, 10*time.Minute, time.Minute)
+	if err := fixture.WriteConfigDir(dir, p, demoPassword, fapi, basic, ps, rs, su); err != nil {
 		return nil, err
 	}
 	return g, nil

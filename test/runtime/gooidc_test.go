@@ -16,6 +16,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/idaop/ida-operator/test/internal/rptest"
 )
 
 const (
@@ -64,7 +66,7 @@ func newGoRP(t *testing.T, ctx context.Context, e *env, clientID string) *goRP {
 		oauth: &oauth2.Config{
 			ClientID: clientID, ClientSecret: e.cfg.clientSecret,
 			Endpoint:    p.Endpoint(),
-			RedirectURL: e.cb.redirectURI(),
+			RedirectURL: e.cb.RedirectURI(),
 			Scopes:      []string{oidc.ScopeOpenID, "profile", "email"},
 		},
 		// The verifier fetches the published JWKS and checks the signature,
@@ -151,10 +153,10 @@ func (rp *goRP) finish(t *testing.T, ctx context.Context, e *env, cb *url.URL) (
 
 func checkGoOIDCClaims(t *testing.T, e *env, idc, ui map[string]any) {
 	t.Helper()
-	if n := assertVerifiedClaimsValid(t, e.specDir, "ID token", idc) + assertVerifiedClaimsValid(t, e.specDir, "UserInfo", ui); n == 0 {
+	if n := rptest.ValidateVerifiedClaims(t, e.specDir, "ID token", idc) + rptest.ValidateVerifiedClaims(t, e.specDir, "UserInfo", ui); n == 0 {
 		t.Fatalf("no verified_claims\nID token: %v\nUserInfo: %v", idc, ui)
 	}
-	if d := datasetUnder(idc, "uk_tfida"); d == nil {
+	if d := rptest.DatasetUnder(idc, "uk_tfida"); d == nil {
 		t.Errorf("ID token has no uk_tfida verified_claims: %v", idc)
 	} else {
 		c, _ := d["claims"].(map[string]any)
@@ -163,7 +165,7 @@ func checkGoOIDCClaims(t *testing.T, e *env, idc, ui map[string]any) {
 			t.Errorf("ID token uk_tfida dataset = %v", d)
 		}
 	}
-	if d := datasetUnder(ui, "jp_aml"); d == nil {
+	if d := rptest.DatasetUnder(ui, "jp_aml"); d == nil {
 		t.Errorf("UserInfo has no jp_aml verified_claims: %v", ui)
 	} else if c, _ := d["claims"].(map[string]any); c["family_name#ja-Kana-JP"] != "ヤマダ" || c["address"] == nil {
 		t.Errorf("UserInfo jp_aml claims = %v", c)
@@ -184,22 +186,22 @@ func TestGoOIDCWithChromium(t *testing.T) {
 	defer cancel()
 
 	rp := newGoRP(t, ctx, e, clientBasic)
-	got := e.cb.expect(rp.state)
-	tab := br.tab(t, 30*time.Second)
-	pages := signInWithBrowser(t, tab, rp.authCodeURL(goOIDCClaims, shopPurpose), demoPassword, "approve", true)
+	got := e.cb.Expect(rp.state)
+	tab := br.Tab(t, 30*time.Second)
+	pages := signInWithBrowser(t, e, tab, rp.authCodeURL(goOIDCClaims, shopPurpose), "approve", true)
 
-	if !strings.Contains(pages.loginText, e.cfg.clientNames[clientBasic]) {
-		t.Errorf("login page does not name the client %q:\n%s", e.cfg.clientNames[clientBasic], pages.loginText)
+	if !strings.Contains(pages.LoginText, e.cfg.clientNames[clientBasic]) {
+		t.Errorf("login page does not name the client %q:\n%s", e.cfg.clientNames[clientBasic], pages.LoginText)
 	}
 	for _, s := range []string{shopPurpose, shopAddressPurpose, shopNamePurpose, e.cfg.clientNames[clientBasic]} {
-		if !strings.Contains(pages.consentText, s) {
-			t.Errorf("consent page does not show %q:\n%s", s, pages.consentText)
+		if !strings.Contains(pages.ConsentText, s) {
+			t.Errorf("consent page does not show %q:\n%s", s, pages.ConsentText)
 		}
 	}
-	saveScreenshot(t, e.root, "login.png", pages.loginPNG)
-	saveScreenshot(t, e.root, "consent.png", pages.consentPNG)
+	saveScreenshot(t, e.root, "login.png", pages.LoginPNG)
+	saveScreenshot(t, e.root, "consent.png", pages.ConsentPNG)
 
-	cb := wait(t, got, 10*time.Second)
+	cb := rptest.Wait(t, got, 10*time.Second)
 	idc, alg, ui := rp.finish(t, ctx, e, cb)
 	if alg != "ES256" {
 		t.Errorf("ID token alg = %s, want ES256", alg)
@@ -225,9 +227,9 @@ func TestGoOIDCSigningAlgorithms(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			rp := newGoRP(t, ctx, e, tc.client)
-			got := e.cb.expect(rp.state)
+			got := e.cb.Expect(rp.state)
 			formSignIn(t, rp.authCodeURL(goOIDCClaims, shopPurpose), demoPassword)
-			idc, alg, ui := rp.finish(t, ctx, e, wait(t, got, 5*time.Second))
+			idc, alg, ui := rp.finish(t, ctx, e, rptest.Wait(t, got, 5*time.Second))
 			if alg != tc.idTokenAlg {
 				t.Errorf("ID token alg = %s, want %s", alg, tc.idTokenAlg)
 			}
@@ -291,13 +293,13 @@ func TestChromiumRefusesConsent(t *testing.T) {
 	defer cancel()
 
 	rp := newGoRP(t, ctx, e, clientBasic)
-	got := e.cb.expect(rp.state)
-	tab := br.tab(t, 30*time.Second)
-	pages := signInWithBrowser(t, tab, rp.authCodeURL(goOIDCClaims, shopPurpose), demoPassword, "deny", false)
-	if !strings.Contains(pages.consentText, shopPurpose) {
-		t.Errorf("consent page does not show the purpose:\n%s", pages.consentText)
+	got := e.cb.Expect(rp.state)
+	tab := br.Tab(t, 30*time.Second)
+	pages := signInWithBrowser(t, e, tab, rp.authCodeURL(goOIDCClaims, shopPurpose), "deny", false)
+	if !strings.Contains(pages.ConsentText, shopPurpose) {
+		t.Errorf("consent page does not show the purpose:\n%s", pages.ConsentText)
 	}
-	q := wait(t, got, 10*time.Second).Query()
+	q := rptest.Wait(t, got, 10*time.Second).Query()
 	if q.Get("error") != "access_denied" || q.Get("state") != rp.state || q.Get("iss") != e.issuer || q.Get("code") != "" {
 		t.Errorf("refusal: want error=access_denied, state=%s, iss=%s and no code; got %v", rp.state, e.issuer, q)
 	}

@@ -1,17 +1,13 @@
 package runtime_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"io"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idaop/ida-operator/test/internal/rptest"
 )
 
 // Requests of the openid-client flows. Verified claims come by the claims
@@ -37,64 +33,17 @@ const (
     }}}`
 )
 
-// nodeRP is test/oidc-client/rp.mjs running as a child process.
-type nodeRP struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  *bufio.Scanner
-	stderr *syncBuffer
-}
-
-func startNodeRP(t *testing.T, ctx context.Context, e *env, extraEnv ...string) *nodeRP {
+// startNodeRP starts test/oidc-client/rp.mjs as clientFAPI (private_key_jwt,
+// DPoP, PAR, the non-repudiation checks), with extraEnv.
+func startNodeRP(t *testing.T, ctx context.Context, e *env, extraEnv ...string) *rptest.NodeRP {
 	t.Helper()
-	node, dir := requireNodeClient(t, e.root)
-	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "rp.mjs"))
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"ISSUER="+e.issuer,
-		"CLIENT_ID="+clientFAPI,
-		"CLIENT_JWK="+string(e.cfg.clientJWK),
-		"REDIRECT_URI="+e.cb.redirectURI(),
+	return rptest.StartNodeRP(t, ctx, e.root, append([]string{
+		"ISSUER=" + e.issuer,
+		"CLIENT_ID=" + clientFAPI,
+		"CLIENT_JWK=" + string(e.cfg.clientJWK),
+		"REDIRECT_URI=" + e.cb.RedirectURI(),
 		"DPOP=1", "PAR=1", "NON_REPUDIATION=1",
-	)
-	cmd.Env = append(cmd.Env, extraEnv...)
-	rp := &nodeRP{cmd: cmd, stderr: &syncBuffer{}}
-	cmd.Stderr = rp.stderr
-	var err error
-	if rp.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp.lines = bufio.NewScanner(stdout)
-	rp.lines.Buffer(make([]byte, 0, 64<<10), 4<<20)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		rp.stdin.Close()
-		_ = cmd.Wait()
-	})
-	return rp
-}
-
-// next reads the next JSON event; an error event fails the test.
-func (rp *nodeRP) next(t *testing.T, want string) map[string]any {
-	t.Helper()
-	if !rp.lines.Scan() {
-		t.Fatalf("openid-client ended before %q: %v\nstderr: %s", want, rp.lines.Err(), rp.stderr)
-	}
-	var ev map[string]any
-	if err := json.Unmarshal(rp.lines.Bytes(), &ev); err != nil {
-		t.Fatalf("openid-client printed %q: %v", rp.lines.Text(), err)
-	}
-	if ev["event"] != want {
-		pretty, _ := json.MarshalIndent(ev, "", "  ")
-		t.Fatalf("openid-client: want %q, got:\n%s\nstderr: %s", want, pretty, rp.stderr)
-	}
-	return ev
+	}, extraEnv...)...)
 }
 
 // TestOpenIDClientCodeFlow: openid-client v6 discovers the provider, pushes
@@ -116,7 +65,7 @@ func TestOpenIDClientCodeFlow(t *testing.T) {
 			[]string{fapiPurpose, givenNamePurpose, familyNamePurpose, birthdatePurpose}, "REFRESH=1", "REVOKE=1")
 		checkJPAML := func(where string, ui map[string]any) {
 			t.Helper()
-			if d := datasetUnder(ui, "jp_aml"); d == nil {
+			if d := rptest.DatasetUnder(ui, "jp_aml"); d == nil {
 				t.Errorf("%s has no jp_aml verified_claims: %v", where, ui["verified_claims"])
 			} else if c, _ := d["claims"].(map[string]any); c["given_name"] != "太郎" || c["family_name"] != "山田" || c["birthdate"] != "1985-04-12" {
 				t.Errorf("%s jp_aml claims = %v", where, c)
@@ -132,10 +81,10 @@ func TestOpenIDClientCodeFlow(t *testing.T) {
 			t.Errorf("refresh grant: token_type %v, rotated %v; want DPoP and a new refresh token", ref["token_type"], ref["rotated"])
 		}
 		ui2, _ := ref["userinfo"].(map[string]any)
-		assertVerifiedClaimsValid(t, e.specDir, "UserInfo after refresh", ui2)
+		rptest.ValidateVerifiedClaims(t, e.specDir, "UserInfo after refresh", ui2)
 		checkJPAML("UserInfo after refresh", ui2)
 		if idc2, _ := ref["id_token_claims"].(map[string]any); idc2 != nil {
-			assertVerifiedClaimsValid(t, e.specDir, "ID token after refresh", idc2)
+			rptest.ValidateVerifiedClaims(t, e.specDir, "ID token after refresh", idc2)
 		}
 		rv, _ := res["after_revocation"].(map[string]any)
 		if rv["refused"] != true {
@@ -149,7 +98,7 @@ func TestOpenIDClientCodeFlow(t *testing.T) {
 			[]string{fapiPurpose, givenNamePurpose})
 		ui, _ := res["userinfo"].(map[string]any)
 		// name, birthdate and address.formatted (jp-basic-profile 5.2.2.1).
-		if d := datasetUnder(ui, "jp_oidf_ida"); d == nil {
+		if d := rptest.DatasetUnder(ui, "jp_oidf_ida"); d == nil {
 			t.Errorf("UserInfo has no jp_oidf_ida verified_claims (scope jp_oidf_ida): %v", ui["verified_claims"])
 		} else {
 			c, _ := d["claims"].(map[string]any)
@@ -163,12 +112,12 @@ func TestOpenIDClientCodeFlow(t *testing.T) {
 
 // openIDClientFlow runs one openid-client flow and returns its result,
 // after the checks every flow shares.
-func openIDClientFlow(t *testing.T, e *env, br *browser, scope, claims string, purposes []string, extraEnv ...string) map[string]any {
+func openIDClientFlow(t *testing.T, e *env, br *rptest.Browser, scope, claims string, purposes []string, extraEnv ...string) map[string]any {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	rp := startNodeRP(t, ctx, e, append([]string{"SCOPE=" + scope, "CLAIMS=" + claims, "PURPOSE=" + fapiPurpose}, extraEnv...)...)
-	authz := rp.next(t, "authorize")
+	authz := rp.Next(t, "authorize")
 	au, err := url.Parse(authz["authorization_url"].(string))
 	if err != nil {
 		t.Fatal(err)
@@ -182,27 +131,24 @@ func openIDClientFlow(t *testing.T, e *env, br *browser, scope, claims string, p
 	}
 	state := authz["state"].(string)
 
-	got := e.cb.expect(state)
-	tab := br.tab(t, 30*time.Second)
-	pages := signInWithBrowser(t, tab, au.String(), demoPassword, "approve", false)
+	got := e.cb.Expect(state)
+	tab := br.Tab(t, 30*time.Second)
+	pages := signInWithBrowser(t, e, tab, au.String(), "approve", false)
 	for _, s := range append(purposes, e.cfg.clientNames[clientFAPI]) {
-		if !strings.Contains(pages.consentText, s) {
-			t.Errorf("consent page does not show %q:\n%s", s, pages.consentText)
+		if !strings.Contains(pages.ConsentText, s) {
+			t.Errorf("consent page does not show %q:\n%s", s, pages.ConsentText)
 		}
 	}
-	cb := wait(t, got, 10*time.Second)
+	cb := rptest.Wait(t, got, 10*time.Second)
 	if cb.Query().Get("iss") != e.issuer {
 		t.Errorf("authorization response iss = %q, want %q", cb.Query().Get("iss"), e.issuer)
 	}
 
-	if _, err := io.WriteString(rp.stdin, cb.String()+"\n"); err != nil {
-		t.Fatal(err)
-	}
-	res := rp.next(t, "result")
+	rp.Send(t, cb.String())
+	res := rp.Next(t, "result")
 	t.Cleanup(func() {
 		if t.Failed() {
-			pretty, _ := json.MarshalIndent(res, "", "  ")
-			t.Logf("openid-client result:\n%s", pretty)
+			t.Logf("openid-client result:\n%s", rptest.Pretty(res))
 		}
 	})
 
@@ -221,11 +167,11 @@ func openIDClientFlow(t *testing.T, e *env, br *browser, scope, claims string, p
 	if ui["sub"] != idc["sub"] || idc["sub"] == nil {
 		t.Errorf("UserInfo sub %v differs from ID token sub %v", ui["sub"], idc["sub"])
 	}
-	if assertVerifiedClaimsValid(t, e.specDir, "ID token", idc) == 0 || assertVerifiedClaimsValid(t, e.specDir, "UserInfo", ui) == 0 {
+	if rptest.ValidateVerifiedClaims(t, e.specDir, "ID token", idc) == 0 || rptest.ValidateVerifiedClaims(t, e.specDir, "UserInfo", ui) == 0 {
 		t.Fatalf("verified_claims missing\nID token: %v\nUserInfo: %v", idc, ui)
 	}
 	// uk_tfida in the ID token, by the claims parameter.
-	if d := datasetUnder(idc, "uk_tfida"); d == nil {
+	if d := rptest.DatasetUnder(idc, "uk_tfida"); d == nil {
 		t.Errorf("ID token has no uk_tfida verified_claims: %v", idc["verified_claims"])
 	} else if c, _ := d["claims"].(map[string]any); c["given_name"] != "Taro" || c["family_name"] != "Yamada" {
 		t.Errorf("ID token uk_tfida claims = %v", c)

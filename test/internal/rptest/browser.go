@@ -2,6 +2,7 @@ package rptest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -25,12 +26,23 @@ type Browser struct {
 // StartBrowser starts Chromium; it stops when t ends.
 func StartBrowser(t testing.TB) *Browser {
 	t.Helper()
+	b, err := NewBrowser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// NewBrowser starts Chromium, for a browser that outlives one test (shared
+// by a package, say); Close stops it.
+func NewBrowser() (*Browser, error) {
 	if _, err := os.Stat(ChromiumPath); err != nil {
-		t.Fatalf("%s is missing: %s", ChromiumPath, DepsHint)
+		return nil, fmt.Errorf("%s is missing: %s", ChromiumPath, DepsHint)
 	}
 	dir, err := os.MkdirTemp("", "ida-chromium-")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	// The flags this machine needs: no sandbox (root), no GPU, and nothing
 	// that reaches for the network on its own.
@@ -56,7 +68,6 @@ func StartBrowser(t testing.TB) *Browser {
 		chromedp.UserDataDir(dir),
 	}
 	b := &Browser{dataDir: dir}
-	t.Cleanup(b.close)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	b.cancels = append(b.cancels, cancelAlloc)
 	ctx, cancelCtx := chromedp.NewContext(actx)
@@ -64,13 +75,15 @@ func StartBrowser(t testing.TB) *Browser {
 	// The first Do starts the browser and binds it to ctx, so it must not
 	// carry a timeout: cancelling it would close the browser.
 	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v (%s)", ChromiumPath, err, DepsHint)
+		b.Close()
+		return nil, fmt.Errorf("starting %s: %v (%s)", ChromiumPath, err, DepsHint)
 	}
 	b.ctx = ctx
-	return b
+	return b, nil
 }
 
-func (b *Browser) close() {
+// Close stops the browser and removes its profile.
+func (b *Browser) Close() {
 	for i := len(b.cancels) - 1; i >= 0; i-- {
 		b.cancels[i]()
 	}
@@ -103,6 +116,9 @@ type Pages struct {
 	LoginShown  bool
 	LoginText   string
 	ConsentText string
+	// LoginPNG and ConsentPNG are full-page screenshots, with
+	// Flow.Screenshots.
+	LoginPNG, ConsentPNG []byte
 	// Final is the URL the browser ended at: the redirect URI.
 	Final string
 }
@@ -110,8 +126,25 @@ type Pages struct {
 // Authorize follows an authorization URL in the tab: the login page if the
 // provider shows one (it does without a session), then the consent page,
 // where it clicks decision ("approve" or "deny"). The redirect must land
-// at a URL containing redirectPrefix.
+// at a URL starting with redirectPrefix.
 func Authorize(t testing.TB, ctx context.Context, authorizationURL, username, password, decision, redirectPrefix string) *Pages {
+	t.Helper()
+	return Flow{URL: authorizationURL, Username: username, Password: password, Decision: decision, RedirectPrefix: redirectPrefix}.Run(t, ctx)
+}
+
+// Flow is Authorize's arguments, with the options it leaves out.
+type Flow struct {
+	URL                string // the authorization URL
+	Username, Password string
+	Decision           string // "approve" or "deny"
+	RedirectPrefix     string // where the redirect must land
+	// Screenshots takes full-page screenshots of the login and consent
+	// pages (Pages.LoginPNG, Pages.ConsentPNG).
+	Screenshots bool
+}
+
+// Run follows the flow in the tab, as Authorize does.
+func (f Flow) Run(t testing.TB, ctx context.Context) *Pages {
 	t.Helper()
 	var fp Pages
 	step := func(what string, err error) {
@@ -123,7 +156,7 @@ func Authorize(t testing.TB, ctx context.Context, authorizationURL, username, pa
 		}
 	}
 	loginOrConsent := `#username, button[value="approve"]`
-	step("open the authorization URL", chromedp.Do(ctx, chromedp.Navigate(authorizationURL)))
+	step("open the authorization URL", chromedp.Do(ctx, chromedp.Navigate(f.URL)))
 	step("wait for the login or consent page", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(loginOrConsent))))
 	hasLogin, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#username") !== null`))
 	step("look for the login form", err)
@@ -131,9 +164,13 @@ func Authorize(t testing.TB, ctx context.Context, authorizationURL, username, pa
 		fp.LoginShown = true
 		fp.LoginText, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
 		step("read the login page", err)
+		if f.Screenshots {
+			fp.LoginPNG, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			step("screenshot the login page", err)
+		}
 		step("fill in the login form", chromedp.Do(ctx,
-			chromedp.SendKeys(chromedp.CSS("#username"), username),
-			chromedp.SendKeys(chromedp.CSS("#password"), password),
+			chromedp.SendKeys(chromedp.CSS("#username"), f.Username),
+			chromedp.SendKeys(chromedp.CSS("#password"), f.Password),
 		))
 		_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("form button[type=submit]")))
 		step("submit the login form", err)
@@ -141,13 +178,17 @@ func Authorize(t testing.TB, ctx context.Context, authorizationURL, username, pa
 	}
 	fp.ConsentText, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
 	step("read the consent page", err)
-	_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`button[value="`+decision+`"]`)))
-	step("click "+decision, err)
+	if f.Screenshots {
+		fp.ConsentPNG, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		step("screenshot the consent page", err)
+	}
+	_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`button[value="`+f.Decision+`"]`)))
+	step("click "+f.Decision, err)
 	fp.Final, err = chromedp.Run(ctx, chromedp.Location())
 	step("read the location", err)
-	if !strings.HasPrefix(fp.Final, redirectPrefix) {
+	if !strings.HasPrefix(fp.Final, f.RedirectPrefix) {
 		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-		t.Fatalf("browser: after %s the page is %s, not the redirect URI %s: %.1500s", decision, fp.Final, redirectPrefix, body)
+		t.Fatalf("browser: after %s the page is %s, not the redirect URI %s: %.1500s", f.Decision, fp.Final, f.RedirectPrefix, body)
 	}
 	return &fp
 }

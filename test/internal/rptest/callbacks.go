@@ -18,13 +18,22 @@ type Callbacks struct {
 	waiting map[string]chan *url.URL
 }
 
-// NewCallbacks starts the redirect URI server; it stops when t ends.
-func NewCallbacks(t testing.TB) *Callbacks {
+// StartCallbacks starts the redirect URI server; Close stops it.
+func StartCallbacks() *Callbacks {
 	c := &Callbacks{waiting: map[string]chan *url.URL{}}
 	c.srv = httptest.NewServer(http.HandlerFunc(c.serve))
-	t.Cleanup(c.srv.Close)
 	return c
 }
+
+// NewCallbacks starts the redirect URI server; it stops when t ends.
+func NewCallbacks(t testing.TB) *Callbacks {
+	c := StartCallbacks()
+	t.Cleanup(c.Close)
+	return c
+}
+
+// Close stops the server.
+func (c *Callbacks) Close() { c.srv.Close() }
 
 // RedirectURI is http://127.0.0.1:<port>/cb.
 func (c *Callbacks) RedirectURI() string { return c.srv.URL + "/cb" }

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/idaop/ida-operator/internal/specdir"
 )
 
 // DepsHint says how to install what the tests need.
@@ -26,33 +28,54 @@ const DepsHint = "run hack/test-deps.sh (it installs Debian chromium and redis-s
 // ChromiumPath is Debian's chromium; browsers are never downloaded here.
 const ChromiumPath = "/usr/bin/chromium"
 
-// ProjectRoot is the directory holding go.mod above the working directory.
-func ProjectRoot(t testing.TB) string {
-	t.Helper()
+// FindProjectRoot is the directory holding go.mod above the working
+// directory.
+func FindProjectRoot() (string, error) {
 	wd, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	for dir := wd; ; dir = filepath.Dir(dir) {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+			return dir, nil
 		}
 		if filepath.Dir(dir) == dir {
-			t.Fatalf("no go.mod above %s", wd)
+			return "", fmt.Errorf("no go.mod above %s", wd)
 		}
 	}
 }
 
-// SpecDir is $IDA_SPEC_DIR, else ../shared/spec beside the project root: the
-// OIDC4IDA spec folder with schema/verified_claims.json.
-func SpecDir(t testing.TB, root string) string {
+// ProjectRoot is FindProjectRoot, failing t when there is none.
+func ProjectRoot(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("IDA_SPEC_DIR")
+	root, err := FindProjectRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// FindSpecDir is the OIDC4IDA spec folder found by specdir.Find
+// ($IDA_SPEC_DIR, else ../shared/spec beside the project root), which must
+// hold schema/verified_claims.json.
+func FindSpecDir() (string, error) {
+	const need = "the OIDC4IDA spec folder is needed for schema validation: set IDA_SPEC_DIR or put it at ../shared/spec beside the project root"
+	dir, looked := specdir.Find()
 	if dir == "" {
-		dir = filepath.Join(root, "..", "shared", "spec")
+		return "", fmt.Errorf("%s (looked in %v)", need, looked)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "schema", "verified_claims.json")); err != nil {
-		t.Fatalf("the OIDC4IDA spec folder is needed for schema validation: set IDA_SPEC_DIR or put it at ../shared/spec beside the project root (%v)", err)
+		return "", fmt.Errorf("%s (%v)", need, err)
+	}
+	return dir, nil
+}
+
+// SpecDir is FindSpecDir, failing (never skipping) t without it.
+func SpecDir(t testing.TB) string {
+	t.Helper()
+	dir, err := FindSpecDir()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }

@@ -1,0 +1,171 @@
+package op
+
+import (
+	"bytes"
+	"sync"
+
+	"github.com/idaop/ida-operator/runtime/ida"
+	"github.com/idaop/ida-operator/runtime/users"
+)
+
+// lru is a bounded map that forgets its least recently used entry when
+// full. It is safe for concurrent use. It caches only what is derived from
+// immutable input (a parsed dataset, a compiled claims request), never
+// whether a token or grant is valid: that is always read from the store.
+type lru[K comparable, V any] struct {
+	mu   sync.Mutex
+	max  int
+	m    map[K]*lruNode[K, V]
+	root lruNode[K, V] // sentinel: root.next is the most recent, root.prev the least
+}
+
+type lruNode[K comparable, V any] struct {
+	key        K
+	val        V
+	prev, next *lruNode[K, V]
+}
+
+func newLRU[K comparable, V any](max int) *lru[K, V] {
+	c := &lru[K, V]{max: max, m: make(map[K]*lruNode[K, V], max)}
+	c.root.next, c.root.prev = &c.root, &c.root
+	return c
+}
+
+func (c *lru[K, V]) get(k K) (V, bool) {
+	c.mu.Lock()
+	n, ok := c.m[k]
+	if !ok {
+		c.mu.Unlock()
+		var zero V
+		return zero, false
+	}
+	c.moveToFront(n)
+	v := n.val
+	c.mu.Unlock()
+	return v, true
+}
+
+func (c *lru[K, V]) put(k K, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.m[k]; ok {
+		n.val = v
+		c.moveToFront(n)
+		return
+	}
+	var n *lruNode[K, V]
+	if len(c.m) >= c.max {
+		// Reuse the oldest node for the new entry.
+		n = c.root.prev
+		c.unlink(n)
+		delete(c.m, n.key)
+		*n = lruNode[K, V]{}
+	} else {
+		n = &lruNode[K, V]{}
+	}
+	n.key, n.val = k, v
+	c.m[k] = n
+	c.pushFront(n)
+}
+
+func (c *lru[K, V]) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}
+
+func (c *lru[K, V]) unlink(n *lruNode[K, V]) {
+	n.prev.next, n.next.prev = n.next, n.prev
+	n.prev, n.next = nil, nil
+}
+
+func (c *lru[K, V]) pushFront(n *lruNode[K, V]) {
+	n.prev, n.next = &c.root, c.root.next
+	c.root.next.prev = n
+	c.root.next = n
+}
+
+func (c *lru[K, V]) moveToFront(n *lruNode[K, V]) {
+	if c.root.next == n {
+		return
+	}
+	c.unlink(n)
+	c.pushFront(n)
+}
+
+// Bounds of the caches: entries, and the largest input worth keeping (a
+// bigger one is parsed every time, as before).
+const (
+	datasetCacheSize = 4096
+	datasetCacheMax  = 64 << 10
+	claimsCacheSize  = 1024
+	claimsCacheMax   = 16 << 10
+)
+
+// cachedDataset is a user's parsed dataset with the bytes it came from: a
+// hit needs the same bytes, so a changed dataset (a new users Secret, an
+// answer of the KYC system that differs) is parsed again at once.
+type cachedDataset struct {
+	raw []byte
+	ds  *ida.Dataset
+}
+
+// dataset parses the user's dataset, or returns the parse of the same
+// bytes from before. Sources never modify a User's Dataset (users.User),
+// and an ida.Dataset is immutable.
+func (p *Provider) dataset(u *users.User) (*ida.Dataset, error) {
+	raw := datasetOf(u)
+	if e, ok := p.datasets.get(u.Subject); ok && bytes.Equal(e.raw, raw) {
+		return e.ds, nil
+	}
+	ds, err := ida.ParseDataset(raw)
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) <= datasetCacheMax {
+		p.datasets.put(u.Subject, cachedDataset{raw: raw, ds: ds})
+	}
+	return ds, nil
+}
+
+// claimsKey identifies a compiled claims request: the client's engine
+// (rebuilt on every configuration change, so a cached request never
+// outlives the policy it was checked against) and every input of
+// ida.Engine.ParseRequest.
+type claimsKey struct {
+	engine    *ida.Engine
+	claims    string
+	scope     string
+	integrity bool
+}
+
+// compiledClaims is a claims request as the engine parsed it.
+type compiledClaims struct {
+	req *ida.Request
+	err error
+	// asksIDToken: the request has a non-null id_token member.
+	asksIDToken bool
+}
+
+// compileClaims parses a claims request for the client, or returns the
+// parse from before: grants carry the request they were authorized with,
+// and the same request comes back at every token and UserInfo call.
+// ParseRequest is deterministic, and an ida.Request is immutable.
+func (p *Provider) compileClaims(c *client, claims, scope string, integrity bool) *compiledClaims {
+	k := claimsKey{engine: c.engine, claims: claims, scope: scope, integrity: integrity}
+	if p == nil {
+		req, err := c.engine.ParseRequest([]byte(claims), ida.RequestOptions{Scope: scope, IntegrityProtected: integrity})
+		return &compiledClaims{req: req, err: err, asksIDToken: asksIDTokenClaims(claims)}
+	}
+	if cc, ok := p.claims.get(k); ok {
+		return cc
+	}
+	req, err := c.engine.ParseRequest([]byte(claims), ida.RequestOptions{Scope: scope, IntegrityProtected: integrity})
+	cc := &compiledClaims{req: req, err: err, asksIDToken: asksIDTokenClaims(claims)}
+	// Refused requests are not kept: only what a client was granted
+	// comes back often.
+	if err == nil && len(claims)+len(scope) <= claimsCacheMax {
+		p.claims.put(k, cc)
+	}
+	return cc
+}

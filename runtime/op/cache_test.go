@@ -1,0 +1,330 @@
+package op
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/store"
+	"github.com/idaop/ida-operator/runtime/users"
+)
+
+func TestLRUBounded(t *testing.T) {
+	c := newLRU[int, string](3)
+	for i := range 10 {
+		c.put(i, fmt.Sprint(i))
+		if n := c.len(); n > 3 {
+			t.Fatalf("len %d after %d puts, bound 3", n, i+1)
+		}
+	}
+	for _, k := range []int{7, 8, 9} {
+		if v, ok := c.get(k); !ok || v != fmt.Sprint(k) {
+			t.Fatalf("get(%d) = %q, %v", k, v, ok)
+		}
+	}
+	if _, ok := c.get(6); ok {
+		t.Fatal("evicted entry still there")
+	}
+	c.get(7) // 7 is now the most recent: 8 goes first
+	c.put(10, "10")
+	if _, ok := c.get(8); ok {
+		t.Fatal("least recently used entry kept")
+	}
+	if _, ok := c.get(7); !ok {
+		t.Fatal("recently used entry evicted")
+	}
+	c.put(7, "seven")
+	if v, _ := c.get(7); v != "seven" || c.len() != 3 {
+		t.Fatalf("replace: %q, len %d", v, c.len())
+	}
+}
+
+// ucClaims asks for given_name in UserInfo's verified_claims (clientBasic
+// may receive given_name only).
+const ucClaims = `{"userinfo":{"verified_claims":{"verification":{"trust_framework":null},"claims":{"given_name":null}}}}`
+
+func userinfoGivenName(t *testing.T, f *fixture, token string) string {
+	t.Helper()
+	resp, body := f.userinfo(token)
+	if resp.StatusCode != 200 {
+		t.Fatalf("userinfo: %d %v", resp.StatusCode, body)
+	}
+	vc, _ := body["verified_claims"].(map[string]any)
+	claims, _ := vc["claims"].(map[string]any)
+	s, _ := claims["given_name"].(string)
+	return s
+}
+
+// TestDatasetChangePickedUp: the parsed dataset is cached, but a user
+// source whose data changed is read again at once.
+func TestDatasetChangePickedUp(t *testing.T) {
+	f := newFixture(t)
+	code, verifier := f.codeFor(clientBasic, url.Values{"claims": {ucClaims}})
+	resp, tok := f.exchange(clientBasic, code, verifier)
+	if resp.StatusCode != 200 {
+		t.Fatalf("token: %v", tok)
+	}
+	at := tok["access_token"].(string)
+	for range 3 {
+		if got := userinfoGivenName(t, f, at); got != "Max" {
+			t.Fatalf("given_name %q, want Max", got)
+		}
+	}
+	if n := f.p.datasets.len(); n != 1 {
+		t.Fatalf("dataset cache holds %d entries, want 1", n)
+	}
+	doc := bytes.Replace(testUsers(t), []byte(`"Max"`), []byte(`"Moritz"`), 1)
+	src, err := users.NewBuiltin(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.p.SetUsers(src)
+	if got := userinfoGivenName(t, f, at); got != "Moritz" {
+		t.Fatalf("after the dataset changed: given_name %q, want Moritz", got)
+	}
+}
+
+// TestDatasetCacheBounded: many users never grow the cache past its bound.
+func TestDatasetCacheBounded(t *testing.T) {
+	p := &Provider{datasets: newLRU[string, cachedDataset](8)}
+	for i := range 100 {
+		u := &users.User{Subject: fmt.Sprint("s", i), Dataset: []byte(`{"verified_claims":{"verification":{"trust_framework":"de_aml"},"claims":{"given_name":"A"}}}`)}
+		if _, err := p.dataset(u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := p.datasets.len(); n != 8 {
+		t.Fatalf("%d entries, bound 8", n)
+	}
+	if _, err := p.dataset(&users.User{Subject: "bad", Dataset: []byte(`[]`)}); err == nil {
+		t.Fatal("invalid dataset accepted")
+	}
+}
+
+// TestClaimsCacheFollowsConfig: a compiled claims request belongs to the
+// configuration it was checked against; after Apply narrows the client's
+// policy, the same grant releases less.
+func TestClaimsCacheFollowsConfig(t *testing.T) {
+	f := newFixture(t)
+	code, verifier := f.codeFor(clientBasic, url.Values{"claims": {ucClaims}})
+	_, tok := f.exchange(clientBasic, code, verifier)
+	at := tok["access_token"].(string)
+	if got := userinfoGivenName(t, f, at); got != "Max" {
+		t.Fatalf("given_name %q", got)
+	}
+	f.snap.Clients[clientBasic].VerifiedClaims = []string{"family_name"}
+	if err := f.p.Apply(f.snap); err != nil {
+		t.Fatal(err)
+	}
+	if got := userinfoGivenName(t, f, at); got != "" {
+		t.Fatalf("given_name %q released after the client lost it", got)
+	}
+	if n := f.p.claims.len(); n > claimsCacheSize {
+		t.Fatalf("claims cache over its bound: %d", n)
+	}
+}
+
+// sharedStore hides that the memory store is Local, so records go to it as
+// JSON, as they go to Redis.
+type sharedStore struct{ store.Store }
+
+// TestRevocationImmediate: revoking an access token refuses it on the
+// very next request, with binary records (memory) and JSON ones (a store
+// shared by replicas); the caches never hold validity.
+func TestRevocationImmediate(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprint("shared=", shared), func(t *testing.T) {
+			f := newFixture(t)
+			if shared {
+				f.p.store = sharedStore{f.store}
+			}
+			code, verifier := f.codeFor(clientPost, url.Values{"scope": {"openid offline_access"}, "claims": {ucClaims}})
+			resp := f.post(config.PathToken, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI},
+				"code_verifier": {verifier}, "client_id": {clientPost}, "client_secret": {testSecret}}, nil)
+			tok := decode(t, resp)
+			at, rt := tok["access_token"].(string), tok["refresh_token"].(string)
+			if at == "" || rt == "" {
+				t.Fatalf("tokens: %v", tok)
+			}
+			if got := userinfoGivenName(t, f, at); got != "Max" {
+				t.Fatalf("given_name %q", got)
+			}
+			// Refresh rotates: the new pair works, the old refresh token not.
+			resp = f.post(config.PathToken, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt},
+				"client_id": {clientPost}, "client_secret": {testSecret}}, nil)
+			tok2 := decode(t, resp)
+			at2, _ := tok2["access_token"].(string)
+			if resp.StatusCode != 200 || at2 == "" {
+				t.Fatalf("refresh: %d %v", resp.StatusCode, tok2)
+			}
+			if got := userinfoGivenName(t, f, at2); got != "Max" {
+				t.Fatalf("refreshed token: given_name %q", got)
+			}
+			resp = f.post(config.PathRevoke, url.Values{"token": {at2}, "client_id": {clientPost}, "client_secret": {testSecret}}, nil)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("revoke: %d", resp.StatusCode)
+			}
+			if resp, _ := f.userinfo(at2); resp.StatusCode != 401 {
+				t.Fatalf("revoked access token: %d", resp.StatusCode)
+			}
+			// The first access token is still live; replaying the rotated
+			// refresh token revokes the whole grant, at once.
+			if got := userinfoGivenName(t, f, at); got != "Max" {
+				t.Fatalf("given_name %q", got)
+			}
+			resp = f.post(config.PathToken, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt},
+				"client_id": {clientPost}, "client_secret": {testSecret}}, nil)
+			wantError(t, resp, decode(t, resp), 400, "invalid_grant")
+			if resp, _ := f.userinfo(at); resp.StatusCode != 401 {
+				t.Fatalf("access token survives its grant's revocation: %d", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// TestRecordCodec: every binary record reads back equal, JSON still
+// reads, and damaged input is refused rather than misread.
+func TestRecordCodec(t *testing.T) {
+	age := int64(300)
+	gi := grantInfo{GrantID: "g", ClientID: "c", Subject: "s€", Scope: "openid", Claims: `{"userinfo":{}}`, Purpose: "p",
+		ViaPAR: true, AuthTime: -5, SessionID: "sid"}
+	recs := []any{
+		&codeRecord{grantInfo: gi, RedirectURI: "https://x/cb", CodeChallenge: "ch", Nonce: "n", DPoPJKT: "j", ExpiresAt: 1 << 40},
+		&codeRecord{},
+		&tokenRecord{grantInfo: gi, JKT: "jkt", ExpiresAt: 1700000000},
+		&tokenRecord{},
+		&grantRecord{ClientID: "c", Revoked: true, ExpiresAt: 9, Tokens: []tokenRef{{store.KindAccessToken, "a"}, {store.KindRefreshToken, "r"}}},
+		&grantRecord{},
+		&authzRequest{ClientID: "c", RedirectURI: "r", Scope: "openid", State: "s", Nonce: "n", CodeChallenge: "cc", Claims: "{}",
+			Purpose: "p", Prompt: "login", MaxAge: &age, UILocales: "ja", DPoPJKT: "d", ViaPAR: true, ExpiresAt: 3},
+		&authzRequest{},
+		&sessionRecord{SID: "sid", Subject: "sub", AuthTime: 1, ExpiresAt: 2, Consents: []string{"a", "b"}},
+		&sessionRecord{},
+	}
+	ctx := context.Background()
+	for _, rec := range recs {
+		for _, shared := range []bool{false, true} {
+			m := store.NewMemory()
+			var s store.Store = m
+			if shared {
+				s = sharedStore{m}
+			}
+			var got any
+			var raw []byte
+			var err error
+			switch r := rec.(type) {
+			case *codeRecord:
+				_ = putJSON(ctx, s, store.KindCode, "k", r, time.Hour)
+				raw, _ = m.Get(ctx, store.KindCode, "k")
+				got, err = getJSON[codeRecord](ctx, s, store.KindCode, "k")
+				checkTruncations[codeRecord](t, raw)
+			case *tokenRecord:
+				_ = putJSON(ctx, s, store.KindCode, "k", r, time.Hour)
+				raw, _ = m.Get(ctx, store.KindCode, "k")
+				got, err = getJSON[tokenRecord](ctx, s, store.KindCode, "k")
+				checkTruncations[tokenRecord](t, raw)
+			case *grantRecord:
+				_ = putJSON(ctx, s, store.KindCode, "k", r, time.Hour)
+				raw, _ = m.Get(ctx, store.KindCode, "k")
+				got, err = takeJSON[grantRecord](ctx, s, store.KindCode, "k")
+				checkTruncations[grantRecord](t, raw)
+			case *authzRequest:
+				_ = putJSON(ctx, s, store.KindCode, "k", r, time.Hour)
+				raw, _ = m.Get(ctx, store.KindCode, "k")
+				got, err = takeJSON[authzRequest](ctx, s, store.KindCode, "k")
+				checkTruncations[authzRequest](t, raw)
+			case *sessionRecord:
+				_ = putJSON(ctx, s, store.KindCode, "k", r, time.Hour)
+				raw, _ = m.Get(ctx, store.KindCode, "k")
+				got, err = getJSON[sessionRecord](ctx, s, store.KindCode, "k")
+				checkTruncations[sessionRecord](t, raw)
+			}
+			m.Close()
+			if err != nil {
+				t.Fatalf("%T shared=%v: %v", rec, shared, err)
+			}
+			if !reflect.DeepEqual(got, rec) {
+				t.Fatalf("%T shared=%v: got %+v, want %+v", rec, shared, got, rec)
+			}
+			if isJSON := raw[0] == '{'; isJSON != shared {
+				t.Fatalf("%T shared=%v: stored %q", rec, shared, raw)
+			}
+		}
+	}
+	if _, err := decodeRecord[grantInfo]([]byte{binaryVersion, 1, 'x'}); err == nil {
+		t.Fatal("a binary record of a type without a binary form accepted")
+	}
+}
+
+// checkTruncations: a binary record cut short, or with bytes after it,
+// is refused rather than misread.
+func checkTruncations[T any](t *testing.T, raw []byte) {
+	t.Helper()
+	if len(raw) == 0 || raw[0] != binaryVersion {
+		return
+	}
+	for n := 1; n < len(raw); n++ {
+		if _, err := decodeRecord[T](raw[:n]); err == nil {
+			t.Fatalf("%T truncated to %d of %d bytes accepted", *new(T), n, len(raw))
+		}
+	}
+	if _, err := decodeRecord[T](append(raw[:len(raw):len(raw)], 0)); err == nil {
+		t.Fatalf("%T with a trailing byte accepted", *new(T))
+	}
+}
+
+func BenchmarkRecordCodec(b *testing.B) {
+	rec := &tokenRecord{grantInfo: grantInfo{GrantID: randomToken(), ClientID: "rp-load", Subject: "248289761001",
+		Scope: "openid profile email offline_access", Claims: benchClaims, Purpose: "To deliver your order", AuthTime: 1700000000,
+		SessionID: "0123456789abcdefghijkl"}, ExpiresAt: 1700003600}
+	b.Run("binary", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			raw := rec.appendBinary(make([]byte, 0, 256))
+			if _, err := decodeRecord[tokenRecord](raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			raw, _ := json.Marshal(rec)
+			if _, err := decodeRecord[tokenRecord](raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestMarshalRawObject: the fast path writes what json.Marshal writes.
+func TestMarshalRawObject(t *testing.T) {
+	cases := []map[string]json.RawMessage{
+		{},
+		{"sub": json.RawMessage(`"248289761001"`), "email": json.RawMessage(`"a@example.com"`), "email_verified": json.RawMessage(`true`)},
+		{"verified_claims": json.RawMessage(`{"verification":{"trust_framework":"de_aml"},"claims":{"given_name":"Max"}}`), "a": json.RawMessage(`1`)},
+		{"x": json.RawMessage(`{ "spaced" : [1, 2] }`)},
+		{"x": json.RawMessage(`"<b>&"`)},
+		{"x": json.RawMessage("\"\u2028\"")},
+		{"x": json.RawMessage(`"日本語"`)},
+		{"name": json.RawMessage(`"Jane Doe"`), "q": json.RawMessage(`"a \\" b"`), "o": json.RawMessage(`{"a":"x y","b":[1,"\\\\"]}`)},
+		{"x": json.RawMessage(`"a \" b"`), "y": json.RawMessage(`["x \\", " "]`)},
+		{"ké": json.RawMessage(`1`), "a\"b": json.RawMessage(`2`), "<": json.RawMessage(`3`)},
+		{"nil": nil},
+		{"address": json.RawMessage("{\"formatted\":\"1\\n2\"}")},
+	}
+	for _, m := range cases {
+		want, werr := json.Marshal(m)
+		got, gerr := marshalRawObject(m)
+		if string(got) != string(want) || (werr == nil) != (gerr == nil) {
+			t.Errorf("%v: got %s (%v), want %s (%v)", m, got, gerr, want, werr)
+		}
+	}
+}

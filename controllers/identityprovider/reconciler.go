@@ -20,10 +20,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -67,7 +69,12 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("identityprovider").
 		For(&idav1alpha1.IdentityProvider{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Owns(&corev1.Secret{}).
+		Owns(&corev1.Secret{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+			return !isRegistration(o)
+		}))).
+		// Registrations only change the attached count: during a burst of
+		// onboarding, recount every few seconds instead of once per client.
+		Watches(&corev1.Secret{}, enqueueOwnerAfter(attachedCountDelay), builder.WithPredicates(predicate.NewPredicateFuncs(isRegistration))).
 		Owns(&corev1.ConfigMap{}).
 		Owns(&corev1.ServiceAccount{}).
 		Owns(&corev1.Service{}).
@@ -138,6 +145,32 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{RequeueAfter: conflictRetry}, nil
 	}
 	return reconcile.Result{RequeueAfter: untilNext(keys.nextEvent, now)}, nil
+}
+
+// attachedCountDelay batches recounts of attached relying parties.
+const attachedCountDelay = 3 * time.Second
+
+func isRegistration(o client.Object) bool {
+	return o.GetLabels()[config.LabelComponent] == config.ComponentClientRegistration
+}
+
+// enqueueOwnerAfter enqueues a registration's provider after delay; the
+// queue keeps one pending entry per provider, so a burst costs one
+// reconcile.
+func enqueueOwnerAfter(delay time.Duration) handler.TypedEventHandler[client.Object, reconcile.Request] {
+	add := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		if name := o.GetLabels()[config.LabelProvider]; name != "" {
+			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}, delay)
+		}
+	}
+	return handler.TypedFuncs[client.Object, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(e.Object, q)
+		},
+		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			add(e.Object, q)
+		},
+	}
 }
 
 // conditionResult is the outcome of one step, ready to become a condition.

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -52,6 +53,9 @@ const (
 	ComponentCredentials = "client-credentials"
 
 	providerIndex = "spec.providerRef"
+	// registrationIndex finds a RelyingParty's registrations among all
+	// Secrets without scanning them.
+	registrationIndex = "metadata.labels." + RelyingPartyUIDLabel
 	// existingSecretPoll is how often a Secret the RelyingParty names, and
 	// the operator does not watch, is read again.
 	existingSecretPoll = 10 * time.Second
@@ -80,11 +84,22 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	}); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &corev1.Secret{}, registrationIndex, func(o client.Object) []string {
+		if uid := o.GetLabels()[RelyingPartyUIDLabel]; uid != "" {
+			return []string{uid}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	// What this controller creates itself needs no second look; edits and
+	// deletions by others do (drift).
+	notCreates := predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("relyingparty").
 		For(&idav1alpha1.RelyingParty{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Owns(&corev1.Secret{}).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(registrationOwner)).
+		Owns(&corev1.Secret{}, builder.WithPredicates(notCreates)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(registrationOwner), builder.WithPredicates(notCreates)).
 		Watches(&idav1alpha1.IdentityProvider{}, handler.EnqueueRequestsFromMapFunc(r.relyingPartiesOfProvider),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.relyingPartiesOfConfig)).
@@ -324,7 +339,7 @@ func Registration(rp *idav1alpha1.RelyingParty, secret string) *config.Client {
 // (namespace/name; empty keeps none).
 func (r *Reconciler) removeRegistrations(ctx context.Context, rp *idav1alpha1.RelyingParty, keep string) error {
 	var regs corev1.SecretList
-	if err := r.Client.List(ctx, &regs, client.MatchingLabels{RelyingPartyUIDLabel: string(rp.UID)}); err != nil {
+	if err := r.Client.List(ctx, &regs, client.MatchingFields{registrationIndex: string(rp.UID)}); err != nil {
 		return fmt.Errorf("listing registrations: %w", err)
 	}
 	for i := range regs.Items {

@@ -25,10 +25,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -74,6 +76,7 @@ func run() error {
 	ctx, cancel := context.WithTimeout(sigCtx, o.timeout)
 	defer cancel()
 
+	ctrl.SetLogger(logr.Discard()) // the benchmark's own clients log nothing worth reading
 	fmt.Println("starting the control plane")
 	cp, err := controlplane.Start()
 	if err != nil {

@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/controllers/statuswrite"
 	"github.com/idaop/ida-operator/runtime/config"
 )
 
@@ -142,7 +143,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, err
 	}
 	if conflict {
-		return reconcile.Result{RequeueAfter: conflictRetry}, nil
+		return reconcile.Result{RequeueAfter: statuswrite.ConflictRetry}, nil
 	}
 	return reconcile.Result{RequeueAfter: untilNext(keys.nextEvent, now)}, nil
 }
@@ -222,25 +223,12 @@ func untilNext(next, now time.Time) time.Duration {
 	return time.Second
 }
 
-// conflictRetry is how soon a status write that lost an update race is
-// tried again: a status-only change of the newer object is filtered out by
-// the predicates, so nothing else would bring it back.
-const conflictRetry = 200 * time.Millisecond
-
 // writeStatus writes the status when it changed; conflict reports a lost
 // update race.
-func (r *Reconciler) writeStatus(ctx context.Context, idp *idav1alpha1.IdentityProvider, status *idav1alpha1.IdentityProviderStatus) (conflict bool, err error) {
-	if equality.Semantic.DeepEqual(&idp.Status, status) {
-		return false, nil
-	}
-	idp.Status = *status
-	if err := r.Client.Status().Update(ctx, idp); err != nil {
-		if apierrors.IsConflict(err) {
-			return true, nil
-		}
-		return false, fmt.Errorf("updating status of IdentityProvider %s/%s: %w", idp.Namespace, idp.Name, err)
-	}
-	return false, nil
+func (r *Reconciler) writeStatus(ctx context.Context, idp *idav1alpha1.IdentityProvider, st *idav1alpha1.IdentityProviderStatus) (conflict bool, err error) {
+	changed := !equality.Semantic.DeepEqual(&idp.Status, st)
+	idp.Status = *st
+	return statuswrite.IfChanged(ctx, r.Client, idp, changed)
 }
 
 // configResult is the outcome of rendering the provider ConfigMap.

@@ -30,6 +30,7 @@ import (
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 	"github.com/idaop/ida-operator/controllers/identityprovider"
+	"github.com/idaop/ida-operator/controllers/statuswrite"
 	"github.com/idaop/ida-operator/runtime/config"
 )
 
@@ -143,8 +144,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if werr != nil {
 		err = errors.Join(err, werr)
 	}
-	if conflict && err == nil && (res.RequeueAfter == 0 || res.RequeueAfter > conflictRetry) {
-		res.RequeueAfter = conflictRetry
+	if conflict && err == nil && (res.RequeueAfter == 0 || res.RequeueAfter > statuswrite.ConflictRetry) {
+		res.RequeueAfter = statuswrite.ConflictRetry
 	}
 	return res, err
 }
@@ -394,25 +395,12 @@ func readiness(status *idav1alpha1.RelyingPartyStatus) Decision {
 	return Decision{true, idav1alpha1.ReasonReconciled, fmt.Sprintf("client %s is registered; credentials are in Secret %s", status.ClientID, status.CredentialsSecretName)}
 }
 
-// conflictRetry is how soon a status write that lost an update race is
-// tried again: a status-only change of the newer object is filtered out by
-// the predicates, so nothing else would bring it back.
-const conflictRetry = 200 * time.Millisecond
-
 // writeStatus writes the status when it changed; conflict reports a lost
 // update race.
-func (r *Reconciler) writeStatus(ctx context.Context, rp *idav1alpha1.RelyingParty, status *idav1alpha1.RelyingPartyStatus) (conflict bool, err error) {
-	if equality.Semantic.DeepEqual(&rp.Status, status) {
-		return false, nil
-	}
-	rp.Status = *status
-	if err := r.Client.Status().Update(ctx, rp); err != nil {
-		if apierrors.IsConflict(err) {
-			return true, nil
-		}
-		return false, fmt.Errorf("updating status of RelyingParty %s/%s: %w", rp.Namespace, rp.Name, err)
-	}
-	return false, nil
+func (r *Reconciler) writeStatus(ctx context.Context, rp *idav1alpha1.RelyingParty, st *idav1alpha1.RelyingPartyStatus) (conflict bool, err error) {
+	changed := !equality.Semantic.DeepEqual(&rp.Status, st)
+	rp.Status = *st
+	return statuswrite.IfChanged(ctx, r.Client, rp, changed)
 }
 
 func (r *Reconciler) event(obj client.Object, typ, reason, action, note string, args ...any) {

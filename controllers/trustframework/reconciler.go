@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -23,16 +21,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/controllers/statuswrite"
 )
 
 // +kubebuilder:rbac:groups=ida.idaop.dev,resources=trustframeworks,verbs=get;list;watch
 // +kubebuilder:rbac:groups=ida.idaop.dev,resources=trustframeworks/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=ida.idaop.dev,resources=identityproviders,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-
-// conflictRetry is how soon a status write that lost an update race is
-// tried again.
-const conflictRetry = 200 * time.Millisecond
 
 // Reconciler validates TrustFrameworks and records the providers that
 // reference them.
@@ -71,13 +66,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	wasReady := meta.IsStatusConditionTrue(tf.Status.Conditions, idav1alpha1.ConditionReady)
 	tf.Status = *status
-	if err := r.Client.Status().Update(ctx, &tf); err != nil {
-		if apierrors.IsConflict(err) {
-			// A status-only change of the newer object is filtered out by the
-			// predicates, so nothing else would bring this change back.
-			return reconcile.Result{RequeueAfter: conflictRetry}, nil
-		}
-		return reconcile.Result{}, fmt.Errorf("updating status of TrustFramework %s: %w", tf.Name, err)
+	conflict, err := statuswrite.IfChanged(ctx, r.Client, &tf, true)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if conflict {
+		return reconcile.Result{RequeueAfter: statuswrite.ConflictRetry}, nil
 	}
 	r.recordTransition(&tf, wasReady)
 	log.FromContext(ctx).V(1).Info("status updated", "ready", len(problems) == 0, "providers", len(providers))

@@ -29,6 +29,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -56,6 +57,7 @@ type options struct {
 	workers      int
 	qps          int
 	timeout      time.Duration
+	profile      string
 }
 
 func run() error {
@@ -68,6 +70,7 @@ func run() error {
 	flag.IntVar(&o.workers, "workers", 4, "the manager's --workers")
 	flag.IntVar(&o.qps, "qps", 100, "the manager's --kube-api-qps")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
+	flag.StringVar(&o.profile, "apiserver-profile", "", "write a 20 s CPU profile of the kube-apiserver, taken while the RelyingParties are created, to this file")
 	flag.Parse()
 
 	// Interrupted, it still stops the control plane and the manager.
@@ -158,6 +161,9 @@ func run() error {
 	total := o.namespaces * o.perNamespace
 	fmt.Printf("creating %d namespaces and %d RelyingParties\n", o.namespaces, total)
 	start := time.Now()
+	if o.profile != "" {
+		go profileAPIServer(ctx, cfg, o.profile)
+	}
 	if err := createMany(ctx, c, idp, o.namespaces, o.perNamespace); err != nil {
 		return err
 	}
@@ -427,4 +433,22 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// profileAPIServer saves a CPU profile of the kube-apiserver (its
+// /debug/pprof, open to the control plane's administrator).
+func profileAPIServer(ctx context.Context, cfg *rest.Config, path string) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return
+	}
+	data, err := cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "20").Timeout(time.Minute).DoRaw(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+	}
 }

@@ -128,6 +128,18 @@ bundle: manifests ## Regenerate the OLM bundle in bundle/ from config/ (BUNDLE_V
 test-deploy: manifests envtest ## Test the image, the kustomize configurations, RBAC and the OLM bundle.
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" $(GO) test $(GOTESTFLAGS) ./test/deploy/...
 
+.PHONY: e2e
+e2e: manifests image test-deps ## The operator and its runtime as pods on a single-node cluster from parts (Linux, root; docs/node.md).
+	hack/node/e2e.sh
+
+.PHONY: node-up
+node-up: image ## Bring up the single-node test cluster (hack/node/up.sh); prints its kubeconfig.
+	hack/node/up.sh
+
+.PHONY: node-down
+node-down: ## Tear the single-node test cluster down and leave the machine as it was.
+	hack/node/down.sh
+
 ##@ Tools
 
 $(CONTROLLER_GEN):

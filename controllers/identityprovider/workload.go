@@ -115,6 +115,9 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 				RunAsGroup:     ptr.To[int64](runtimeUID),
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 			},
+			Volumes: []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{
+				EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr.To(resource.MustParse("16Mi"))},
+			}}},
 			Containers: []corev1.Container{{
 				Name:  "runtime",
 				Image: image,
@@ -123,7 +126,10 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 				Env: []corev1.EnvVar{{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{
 					ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory", Divisor: resource.MustParse("1")},
 				}}},
-				Resources:                resources,
+				Resources: resources,
+				// The root filesystem is read-only; Go's os.TempDir and the
+				// libraries linked into the one binary need a writable /tmp.
+				VolumeMounts:             []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
 				LivenessProbe:            probe("/healthz"),
 				ReadinessProbe:           probe("/readyz"),
 				TerminationMessagePath:   corev1.TerminationMessagePathDefault,

@@ -33,24 +33,18 @@ import (
 	"github.com/idaop/ida-operator/runtime/store/storetest"
 	"github.com/idaop/ida-operator/runtime/users"
 	"github.com/idaop/ida-operator/test/internal/rptest"
+	"github.com/idaop/ida-operator/test/internal/story"
 )
 
 const (
 	providerNS   = "idp-e2e"
 	providerName = "e2e"
 	usersSecret  = "e2e-users"
-	accessLabel  = "ida.idaop.dev/provider-access"
 	teamNS       = "team-e2e"
 	rpName       = "webapp"
 	team2NS      = "team-e2e-2"
 	rp2Name      = "onboarded"
 
-	// publishLeadTime is short so that a rotation completes within the
-	// test; rotationPeriod is long so that only the forced one happens.
-	publishLeadTime = 2 * time.Second
-	rotationPeriod  = 720 * time.Hour
-
-	purpose = "To open your account, we check who you are."
 	// The relying party asks for uk_tfida verified claims in the ID token
 	// and for jp_aml ones (nationalities included) at UserInfo.
 	claimsRequest = `{
@@ -61,8 +55,11 @@ const (
     "verification": {"trust_framework": {"value": "jp_aml"}, "time": null, "evidence": [{"type": {"value": "document"}}]},
     "claims": {"given_name": null, "family_name": null, "birthdate": null, "address": null, "nationalities": null}}}
 }`
-	scope = "openid profile offline_access"
 
+	// publishLeadTime is short so that a rotation completes within the
+	// test; rotationPeriod is long so that only the forced one happens.
+	publishLeadTime = 2 * time.Second
+	rotationPeriod  = 720 * time.Hour
 	// How soon an onboarded or deleted relying party must take effect.
 	onboardWithin = 10 * time.Second
 )
@@ -79,7 +76,7 @@ func TestEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	start := time.Now()
-	h := &harness{t: t, ctx: ctx, rtLog: &rptest.SyncBuffer{}, password: "e2e-" + randomString()[:16]}
+	h := &harness{Phases: rptest.NewPhases(t, nil), t: t, ctx: ctx, rtLog: &rptest.SyncBuffer{}, password: "e2e-" + rptest.RandomString()[:16]}
 	h.root = rptest.ProjectRoot(t)
 	h.specDir = rptest.SpecDir(t)
 	h.dir = t.TempDir()
@@ -96,13 +93,13 @@ func TestEndToEnd(t *testing.T) {
 		creds     *corev1.Secret
 		rp        = &idav1alpha1.RelyingParty{}
 		idp       = &idav1alpha1.IdentityProvider{}
-		gc        *oidcClient // the Go relying party, same client as openid-client
+		gc        *rptest.Client // the Go relying party, same client as openid-client
 		verifier  *rptest.Verifier
 		refresh   string // the latest refresh token of gc's grant
 		firstKID  string
 	)
 
-	h.phase("start control plane, Redis, Chromium", func() {
+	h.Phase("start control plane, Redis, Chromium", func() {
 		var wg sync.WaitGroup
 		var cpErr error
 		wg.Add(1)
@@ -143,12 +140,12 @@ func TestEndToEnd(t *testing.T) {
 		h.issuer = "http://" + h.addr
 	})
 
-	h.phase("start the manager", func() {
+	h.Phase("start the manager", func() {
 		h.startManager()
 		t.Cleanup(func() { _ = h.mgr.stop() })
 	})
 
-	h.phase("create trust frameworks, provider, relying party", func() {
+	h.Phase("create trust frameworks, provider, relying party", func() {
 		objs, err := controlplane.ReadManifests(filepath.Join(h.root, "config", "trustframeworks"))
 		if err != nil {
 			t.Fatal(err)
@@ -162,16 +159,9 @@ func TestEndToEnd(t *testing.T) {
 		if err := controlplane.Apply(ctx, h.c, objs); err != nil {
 			t.Fatal(err)
 		}
-		for _, ns := range []*corev1.Namespace{
-			{ObjectMeta: metav1.ObjectMeta{Name: providerNS}},
-			{ObjectMeta: metav1.ObjectMeta{Name: teamNS, Labels: map[string]string{accessLabel: providerName}}},
-		} {
-			create(t, h, ns)
+		for _, obj := range story.Tenancy(providerNS, providerName, teamNS, usersSecret, demoUsers(t, h.password)) {
+			create(t, h, obj)
 		}
-		create(t, h, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: providerNS, Name: usersSecret},
-			Data:       map[string][]byte{"users.json": demoUsers(t, h.password)},
-		})
 		*idp = idav1alpha1.IdentityProvider{
 			ObjectMeta: metav1.ObjectMeta{Namespace: providerNS, Name: providerName},
 			Spec: idav1alpha1.IdentityProviderSpec{
@@ -194,7 +184,7 @@ func TestEndToEnd(t *testing.T) {
 				},
 				AllowedRelyingParties: idav1alpha1.AllowedRelyingParties{Namespaces: idav1alpha1.RelyingPartyNamespaces{
 					From:     idav1alpha1.NamespacesFromSelector,
-					Selector: &metav1.LabelSelector{MatchLabels: map[string]string{accessLabel: providerName}},
+					Selector: &metav1.LabelSelector{MatchLabels: map[string]string{story.AccessLabel: providerName}},
 				}},
 				Runtime: idav1alpha1.RuntimeSpec{Replicas: ptr.To[int32](1)},
 			},
@@ -204,7 +194,7 @@ func TestEndToEnd(t *testing.T) {
 		create(t, h, rp)
 	})
 
-	h.phase("runtime up, everything Ready", func() {
+	h.Phase("runtime up, everything Ready", func() {
 		// The runtime starts as soon as the operator has made the
 		// Deployment, on the issuer's port.
 		h.startRuntime(ln)
@@ -225,7 +215,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
-	h.phase("read the RP's credentials Secret", func() {
+	h.Phase("read the RP's credentials Secret", func() {
 		creds = h.secret(teamNS, rp.CredentialsSecretName())
 		d := creds.Data
 		if string(d[relyingparty.KeyClientID]) != relyingparty.ClientID(rp) || len(d[relyingparty.KeyClientSecret]) < 32 ||
@@ -240,12 +230,12 @@ func TestEndToEnd(t *testing.T) {
 
 	clientID := func() string { return string(creds.Data[relyingparty.KeyClientID]) }
 
-	h.phase("code flow: openid-client + Chromium", func() {
+	h.Phase("code flow: openid-client + Chromium", func() {
 		flowCtx, cancelFlow := context.WithTimeout(ctx, 45*time.Second)
 		defer cancelFlow()
 		node := rptest.StartNodeRP(t, flowCtx, h.root,
 			"ISSUER="+h.issuer, "CLIENT_ID="+clientID(), "CLIENT_SECRET="+string(creds.Data[relyingparty.KeyClientSecret]),
-			"REDIRECT_URI="+cb.RedirectURI(), "SCOPE="+scope, "CLAIMS="+claimsRequest, "PURPOSE="+purpose,
+			"REDIRECT_URI="+cb.RedirectURI(), "SCOPE="+story.Scope, "CLAIMS="+claimsRequest, "PURPOSE="+story.Purpose,
 			"DPOP=0", "PAR=0", "NON_REPUDIATION=1", "EXPOSE_TOKENS=1")
 		authz := node.Next(t, "authorize")
 		got := cb.Expect(authz["state"].(string))
@@ -253,7 +243,7 @@ func TestEndToEnd(t *testing.T) {
 		if !pages.LoginShown {
 			t.Errorf("no login page for a browser without a session")
 		}
-		for _, s := range []string{purpose, rp.Spec.ClientName} {
+		for _, s := range []string{story.Purpose, rp.Spec.ClientName} {
 			if !strings.Contains(pages.ConsentText, s) {
 				t.Errorf("the consent page does not show %q:\n%s", s, pages.ConsentText)
 			}
@@ -273,7 +263,7 @@ func TestEndToEnd(t *testing.T) {
 		// openid-client checked the signature (non-repudiation checks);
 		// check it again here against the JWKS the provider publishes.
 		gc = mustOIDCClient(t, h.issuer, clientID(), string(creds.Data[relyingparty.KeyClientSecret]), cb.RedirectURI())
-		verifier = rptest.NewVerifier(h.issuer, gc.endpoints.JWKS)
+		verifier = rptest.NewVerifier(h.issuer, gc.Endpoints.JWKS)
 		idt, err := verifier.Verify(res["id_token"].(string), clientID())
 		if err != nil {
 			t.Fatalf("the ID token from openid-client's flow: %v", err)
@@ -307,23 +297,18 @@ func TestEndToEnd(t *testing.T) {
 		}
 		refresh, _ = res["refresh_token"].(string)
 		if refresh == "" {
-			t.Fatalf("no refresh token for scope %q", scope)
+			t.Fatalf("no refresh token for scope %q", story.Scope)
 		}
 
 		// The browser's session, for the Go client.
-		for _, ck := range rptest.Cookies(t, tab, h.issuer+"/authorize") {
-			if ck.Name == "ida_session" {
-				gc.session = ck
-			}
-		}
-		if gc.session == nil {
+		if gc.Session = rptest.SessionCookie(t, tab, h.issuer); gc.Session == nil {
 			t.Fatalf("the browser holds no ida_session cookie for %s", h.issuer)
 		}
-		gc.scope, gc.claims, gc.purpose = scope, claimsRequest, purpose
+		gc.Scope, gc.Claims, gc.Purpose = story.Scope, claimsRequest, story.Purpose
 		t.Logf("signed in through Chromium; ID token %s kid %s; UserInfo jp_aml claims %v", idt.Alg, idt.KID, jp["claims"])
 	})
 
-	h.phase("key rotation under load", func() {
+	h.Phase("key rotation under load", func() {
 		_, before := h.keySet()
 		oldKIDs := map[string]bool{}
 		for _, k := range before.Keys {
@@ -360,19 +345,8 @@ func TestEndToEnd(t *testing.T) {
 		}
 		// Published ahead: a relying party that refreshes its JWKS cache
 		// during the lead time knows the key before it signs anything.
-		var publishedAt time.Time
-		jwks := rptest.NewVerifier(h.issuer, gc.endpoints.JWKS) // not the load's: its cache must stay old
-		err = eventually(ctx, time.Until(newKey.ActivatesAt)+5*time.Second, func() error {
-			published, err := jwks.FetchKIDs()
-			if err != nil {
-				return err
-			}
-			if !slices.Contains(published, newKey.ID) {
-				return fmt.Errorf("the JWKS lists %v", published)
-			}
-			publishedAt = time.Now()
-			return nil
-		})
+		jwks := rptest.NewVerifier(h.issuer, gc.Endpoints.JWKS) // not the load's: its cache must stay old
+		publishedAt, err := jwks.WaitPublished(ctx, newKey.ID, time.Until(newKey.ActivatesAt)+5*time.Second, 100*time.Millisecond)
 		if err != nil {
 			t.Errorf("the new key %s is not published: %v", newKey.ID, err)
 		} else if !publishedAt.Before(newKey.ActivatesAt) {
@@ -436,23 +410,23 @@ func TestEndToEnd(t *testing.T) {
 		firstKID = newKey.ID
 	})
 
-	h.phase("onboard a second RP, use it, delete it", func() {
+	h.Phase("onboard a second RP, use it, delete it", func() {
 		t0 := time.Now()
-		create(t, h, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: team2NS, Labels: map[string]string{accessLabel: providerName}}})
+		create(t, h, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: team2NS, Labels: map[string]string{story.AccessLabel: providerName}}})
 		rp2 := relyingParty(team2NS, rp2Name, cb.RedirectURI(), false)
 		create(t, h, &rp2)
 		h.waitReady(&rp2, onboardWithin)
 		ready := time.Since(t0)
 		c2 := h.secret(team2NS, rp2.CredentialsSecretName())
 		gc2 := mustOIDCClient(t, h.issuer, string(c2.Data[relyingparty.KeyClientID]), string(c2.Data[relyingparty.KeyClientSecret]), cb.RedirectURI())
-		gc2.scope, gc2.purpose = "openid profile", "To check your age"
+		gc2.Scope, gc2.Purpose = "openid profile", "To check your age"
 		// Usable: the provider accepts its pushed authorization request.
 		var authURL string
-		var p *pending
+		var p *rptest.AuthRequest
 		err := eventually(ctx, onboardWithin-time.Since(t0), func() error {
-			p = gc2.newRequest("")
+			p = gc2.NewRequest("")
 			var err error
-			authURL, err = gc2.par(p)
+			authURL, err = gc2.PAR(p)
 			return err
 		})
 		if err != nil {
@@ -461,17 +435,17 @@ func TestEndToEnd(t *testing.T) {
 		usable := time.Since(t0)
 		// The signed-in user only consents (no login: the session is
 		// shared), and the code buys tokens.
-		got := cb.Expect(p.state)
+		got := cb.Expect(p.State)
 		pages := rptest.Authorize(t, tab, authURL, users.DemoUsername, h.password, "approve", cb.RedirectURI())
 		if pages.LoginShown {
 			t.Errorf("the provider asked a signed-in user to sign in again for the second RP")
 		}
 		back := rptest.Wait(t, got, 10*time.Second)
-		tr, err := gc2.exchange(back.Query().Get("code"), p)
+		tr, err := gc2.Exchange(back.Query().Get("code"), p)
 		if err != nil {
 			t.Fatalf("the onboarded RP's code exchange: %v", err)
 		}
-		if _, err := verifier.Verify(tr.IDToken, gc2.clientID); err != nil {
+		if _, err := verifier.Verify(tr.IDToken, gc2.ClientID); err != nil {
 			t.Fatalf("the onboarded RP's ID token: %v", err)
 		}
 		used := time.Since(t0)
@@ -488,8 +462,8 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = eventually(ctx, onboardWithin, func() error {
-			_, err := gc2.exchange("not-a-code", gc2.newRequest(""))
-			var oe *oauthError
+			_, err := gc2.Exchange("not-a-code", gc2.NewRequest(""))
+			var oe *rptest.OAuthError
 			if errors.As(err, &oe) && oe.Code == "invalid_client" {
 				return nil
 			}
@@ -499,7 +473,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("%s after deleting the RP: %v", time.Since(t1), err)
 		}
 		refused := time.Since(t1)
-		if _, err := gc2.par(gc2.newRequest("")); err == nil {
+		if _, err := gc2.PAR(gc2.NewRequest("")); err == nil {
 			t.Errorf("PAR accepted the deleted client")
 		}
 		err = eventually(ctx, 5*time.Second, func() error {
@@ -515,7 +489,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("after deleting the RP: %v", err)
 		}
 		// The first RP is unaffected.
-		if tr, err := gc.refresh(refresh); err != nil {
+		if tr, err := gc.Refresh(refresh); err != nil {
 			t.Errorf("the first RP after the second one's deletion: %v", err)
 		} else {
 			refresh = tr.RefreshToken
@@ -523,7 +497,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Logf("deletion: client refused (invalid_client) %.2fs after the delete", refused.Seconds())
 	})
 
-	h.phase("change a trust framework", func() {
+	h.Phase("change a trust framework", func() {
 		doc, err := h.discovery()
 		if err != nil {
 			t.Fatal(err)
@@ -558,12 +532,12 @@ func TestEndToEnd(t *testing.T) {
 		}
 		followed := time.Since(t0)
 		// The next UserInfo: a refresh grant, then UserInfo.
-		tr, err := gc.refresh(refresh)
+		tr, err := gc.Refresh(refresh)
 		if err != nil {
 			t.Fatalf("refresh after the change: %v", err)
 		}
 		refresh = tr.RefreshToken
-		ui, err := gc.userinfo(tr.AccessToken)
+		ui, err := gc.UserInfo(tr.AccessToken)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -573,7 +547,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Logf("trust framework jp-aml +%v: discovery followed in %.2fs; UserInfo jp_aml claims now %v", addedClaims, followed.Seconds(), jp["claims"])
 	})
 
-	h.phase("restart the manager and the runtime", func() {
+	h.Phase("restart the manager and the runtime", func() {
 		keysBefore, ksBefore := h.keySet()
 		regsBefore := h.registrations()
 		credsBefore := h.secret(teamNS, rp.CredentialsSecretName())
@@ -656,11 +630,11 @@ func TestEndToEnd(t *testing.T) {
 		}
 
 		// The signed-in user's session lives in Redis: a code without login.
-		code, p, err := gc.codeWithSession()
+		code, p, err := gc.CodeWithSession()
 		if err != nil {
 			t.Fatalf("authorization with the session cookie from before the restart (prompt=none): %v", err)
 		}
-		tr, err := gc.exchange(code, p)
+		tr, err := gc.Exchange(code, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -672,14 +646,14 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("after the restart the ID token is signed by %s, want %s (the key active before)", idt.KID, firstKID)
 		}
 		// And the refresh token from before the restart still works.
-		if _, err := gc.refresh(refresh); err != nil {
+		if _, err := gc.Refresh(refresh); err != nil {
 			t.Errorf("the refresh token from before the restart: %v", err)
 		}
 		t.Logf("restart: down %.2fs, back Ready %.2fs after the stop; keys %v unchanged, %d registration(s) unchanged, session kept",
 			stopped.Seconds(), back.Seconds(), jwksAfter, len(regsAfter))
 	})
 
-	t.Logf("phase timings (total %.2fs):\n  %s", time.Since(start).Seconds(), strings.Join(h.timings, "\n  "))
+	t.Logf("phase timings (total %.2fs):\n  %s", time.Since(start).Seconds(), strings.Join(h.Timings(), "\n  "))
 }
 
 func create(t *testing.T, h *harness, obj client.Object) {
@@ -722,12 +696,8 @@ func relyingParty(ns, name, redirectURI string, full bool) idav1alpha1.RelyingPa
 // dataset, which jp_aml releases only once the trust framework lists it.
 func demoUsers(t *testing.T, password string) []byte {
 	t.Helper()
-	raw, err := users.DemoUsers(password)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
+	if err := json.Unmarshal(story.DemoUsers(t, password), &doc); err != nil {
 		t.Fatal(err)
 	}
 	u := doc["users"].([]any)[0].(map[string]any)
@@ -793,10 +763,10 @@ func kids(ks *config.KeySet) []string {
 	return out
 }
 
-func mustOIDCClient(t *testing.T, issuer, id, secret, redirectURI string) *oidcClient {
+func mustOIDCClient(t *testing.T, issuer, id, secret, redirectURI string) *rptest.Client {
 	t.Helper()
-	c, err := newOIDCClient(issuer, id, secret, redirectURI)
-	if err != nil {
+	c := rptest.NewClient(issuer, id, secret, redirectURI)
+	if err := c.Discover(); err != nil {
 		t.Fatalf("discovery for client %s: %v", id, err)
 	}
 	return c

@@ -29,6 +29,7 @@ import (
 
 // harness is the running system and what the phases share.
 type harness struct {
+	*rptest.Phases
 	t        *testing.T
 	ctx      context.Context
 	root     string
@@ -43,19 +44,7 @@ type harness struct {
 	rtLog    *rptest.SyncBuffer
 	addr     string // the issuer's host:port
 	issuer   string
-	timings  []string
 	password string
-}
-
-// phase runs one step and logs how long it took.
-func (h *harness) phase(name string, f func()) {
-	h.t.Helper()
-	start := time.Now()
-	h.t.Logf("=== phase %s", name)
-	f()
-	line := fmt.Sprintf("%-44s %6.2fs", name, time.Since(start).Seconds())
-	h.timings = append(h.timings, line)
-	h.t.Logf("--- phase %s", line)
 }
 
 // dumpOnFailure prints the manager's and the runtime's logs when t fails.
@@ -225,21 +214,7 @@ func summarize(conds []metav1.Condition) string {
 
 // eventually retries f every 100ms until it succeeds or timeout passes.
 func eventually(ctx context.Context, timeout time.Duration, f func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return rptest.Eventually(ctx, timeout, 100*time.Millisecond, f)
 }
 
 // discovery fetches the runtime's discovery document.

@@ -28,7 +28,7 @@ type load struct {
 	stopped  chan struct{}
 }
 
-func startLoad(c *oidcClient, v *rptest.Verifier, clientID, refresh string) *load {
+func startLoad(c *rptest.Client, v *rptest.Verifier, clientID, refresh string) *load {
 	l := &load{first: map[string]time.Time{}, refresh: refresh, done: make(chan struct{}), stopped: make(chan struct{})}
 	go func() {
 		defer close(l.stopped)
@@ -38,17 +38,17 @@ func startLoad(c *oidcClient, v *rptest.Verifier, clientID, refresh string) *loa
 				return
 			default:
 			}
-			var tr *tokenResponse
+			var tr *rptest.Tokens
 			var err error
 			how := "refresh grant"
 			if i%2 == 0 {
-				tr, err = c.refresh(l.refresh)
+				tr, err = c.Refresh(l.refresh)
 			} else {
 				how = "code with the session cookie"
 				var code string
-				var p *pending
-				if code, p, err = c.codeWithSession(); err == nil {
-					tr, err = c.exchange(code, p)
+				var p *rptest.AuthRequest
+				if code, p, err = c.CodeWithSession(); err == nil {
+					tr, err = c.Exchange(code, p)
 				}
 			}
 			now := time.Now()

@@ -5,8 +5,6 @@ package node
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -29,6 +27,7 @@ import (
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 	"github.com/idaop/ida-operator/internal/manager"
+	"github.com/idaop/ida-operator/test/internal/rptest"
 )
 
 // nodeEnv is what hack/node/e2e.sh passes: where the node is.
@@ -53,6 +52,7 @@ func readEnv(t *testing.T) nodeEnv {
 
 // suite is the running system and what the phases share.
 type suite struct {
+	*rptest.Phases
 	t       *testing.T
 	ctx     context.Context
 	env     nodeEnv
@@ -60,11 +60,10 @@ type suite struct {
 	c       client.Client
 	root    string
 	specDir string
-	timings []string
 }
 
 func newSuite(t *testing.T, ctx context.Context, root, specDir string) *suite {
-	s := &suite{t: t, ctx: ctx, env: readEnv(t), root: root, specDir: specDir}
+	s := &suite{Phases: rptest.NewPhases(t, os.Stdout), t: t, ctx: ctx, env: readEnv(t), root: root, specDir: specDir}
 	var err error
 	if s.cfg, err = clientcmd.BuildConfigFromFlags("", s.env.kubeconfig); err != nil {
 		t.Fatal(err)
@@ -73,17 +72,6 @@ func newSuite(t *testing.T, ctx context.Context, root, specDir string) *suite {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// phase runs one step and prints how long it took.
-func (s *suite) phase(name string, f func()) {
-	s.t.Helper()
-	start := time.Now()
-	fmt.Printf("=== phase %s\n", name)
-	f()
-	line := fmt.Sprintf("%-52s %6.2fs", name, time.Since(start).Seconds())
-	s.timings = append(s.timings, line)
-	fmt.Printf("--- phase %s\n", line)
 }
 
 // kubectl runs the node's kubectl with the admin kubeconfig.
@@ -100,21 +88,7 @@ func (s *suite) kubectl(args ...string) string {
 
 // eventually retries f every 200ms until it succeeds or timeout passes.
 func eventually(ctx context.Context, timeout time.Duration, f func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	return rptest.Eventually(ctx, timeout, 200*time.Millisecond, f)
 }
 
 // waitDeployment waits until every replica of the Deployment runs its
@@ -315,12 +289,6 @@ func (s *suite) podToken(p *corev1.Pod) string {
 		s.t.Fatal(err)
 	}
 	return strings.TrimSpace(string(b))
-}
-
-func randomString() string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // freePort returns a port free on host right now.

@@ -33,6 +33,7 @@ import (
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/users"
 	"github.com/idaop/ida-operator/test/internal/rptest"
+	"github.com/idaop/ida-operator/test/internal/story"
 )
 
 const (
@@ -45,15 +46,12 @@ const (
 	usersSecret    = "node-users"
 	teamNS         = "team-node"
 	rpName         = "webapp"
-	accessLabel    = "ida.idaop.dev/provider-access"
 
 	// publishLeadTime is short so a forced rotation completes in the test.
 	publishLeadTime = 3 * time.Second
 	// How soon a deleted relying party must be refused by every pod.
 	deleteWithin = 10 * time.Second
 
-	purpose       = "To open your account, we check who you are."
-	scope         = "openid profile offline_access"
 	claimsRequest = `{"id_token":{"verified_claims":{"verification":{"trust_framework":{"value":"uk_tfida"}},"claims":{"given_name":null,"family_name":null}}},` +
 		`"userinfo":{"verified_claims":{"verification":{"trust_framework":{"value":"jp_aml"}},"claims":{"given_name":null,"family_name":null,"birthdate":null,"address":null}}}}`
 )
@@ -70,7 +68,7 @@ func TestNode(t *testing.T) {
 	rptest.RequireNodeClient(t, root)
 	defer func() {
 		fmt.Println("test/node phases:")
-		for _, l := range s.timings {
+		for _, l := range s.Timings() {
 			fmt.Println("  " + l)
 		}
 	}()
@@ -80,7 +78,7 @@ func TestNode(t *testing.T) {
 			s.dumpPods(provNS)
 		}
 	})
-	password := "node-" + randomString()[:16]
+	password := "node-" + rptest.RandomString()[:16]
 
 	var (
 		svc       *relay // the issuer: loopback relay to the Service's ClusterIP
@@ -89,20 +87,20 @@ func TestNode(t *testing.T) {
 		br        *rptest.Browser
 		idp       = &idav1alpha1.IdentityProvider{}
 		rp        = &idav1alpha1.RelyingParty{}
-		rpc       *goRP
+		rpc       *rptest.Client
 		jwksURI   string
 		firstKID  string
 	)
 
-	s.phase("operator pod Ready (config/default)", func() {
+	s.Phase("operator pod Ready (config/default)", func() {
 		s.waitDeployment(operatorNS, operatorDeploy, 1, 3*time.Minute)
 	})
 
-	s.phase("apply the samples; the demo runtime Deployment Ready", func() {
+	s.Phase("apply the samples; the demo runtime Deployment Ready", func() {
 		create(t, s, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: sampleNS}})
 		create(t, s, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Namespace: sampleNS, Name: "demo-users"},
-			Data:       map[string][]byte{"users.json": demoUsers(t, password)},
+			Data:       map[string][]byte{"users.json": story.DemoUsers(t, password)},
 		})
 		s.kubectl("apply", "-k", "config/samples")
 		s.waitDeployment(sampleNS, sampleName, 1, 2*time.Minute)
@@ -110,19 +108,12 @@ func TestNode(t *testing.T) {
 		s.waitReady(demo, func() []metav1.Condition { return demo.Status.Conditions }, time.Minute)
 	})
 
-	s.phase("a provider on the Service's address; RP Ready", func() {
+	s.Phase("a provider on the Service's address; RP Ready", func() {
 		svc = startRelay(t, "")
 		cb = rptest.NewCallbacks(t)
-		for _, ns := range []*corev1.Namespace{
-			{ObjectMeta: metav1.ObjectMeta{Name: provNS}},
-			{ObjectMeta: metav1.ObjectMeta{Name: teamNS, Labels: map[string]string{accessLabel: provName}}},
-		} {
-			create(t, s, ns)
+		for _, obj := range story.Tenancy(provNS, provName, teamNS, usersSecret, story.DemoUsers(t, password)) {
+			create(t, s, obj)
 		}
-		create(t, s, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: provNS, Name: usersSecret},
-			Data:       map[string][]byte{"users.json": demoUsers(t, password)},
-		})
 		*idp = idav1alpha1.IdentityProvider{
 			ObjectMeta: metav1.ObjectMeta{Namespace: provNS, Name: provName},
 			Spec: idav1alpha1.IdentityProviderSpec{
@@ -142,7 +133,7 @@ func TestNode(t *testing.T) {
 				SessionStore: idav1alpha1.SessionStoreSpec{Type: idav1alpha1.SessionStoreMemory},
 				AllowedRelyingParties: idav1alpha1.AllowedRelyingParties{Namespaces: idav1alpha1.RelyingPartyNamespaces{
 					From:     idav1alpha1.NamespacesFromSelector,
-					Selector: &metav1.LabelSelector{MatchLabels: map[string]string{accessLabel: provName}},
+					Selector: &metav1.LabelSelector{MatchLabels: map[string]string{story.AccessLabel: provName}},
 				}},
 				Runtime: idav1alpha1.RuntimeSpec{Replicas: ptr.To[int32](1)},
 			},
@@ -177,8 +168,11 @@ func TestNode(t *testing.T) {
 		s.waitReady(idp, func() []metav1.Condition { return idp.Status.Conditions }, time.Minute)
 		s.waitReady(rp, func() []metav1.Condition { return rp.Status.Conditions }, time.Minute)
 		creds := secret(t, s, teamNS, rp.CredentialsSecretName())
-		rpc = newGoRP(idp.Spec.Issuer, string(creds.Data[relyingparty.KeyClientID]), string(creds.Data[relyingparty.KeyClientSecret]),
-			cb.RedirectURI(), scope, claimsRequest)
+		rpc = rptest.NewClient(idp.Spec.Issuer, string(creds.Data[relyingparty.KeyClientID]), string(creds.Data[relyingparty.KeyClientSecret]), cb.RedirectURI())
+		rpc.Scope, rpc.Claims, rpc.Purpose = story.Scope, claimsRequest, story.Purpose
+		// A new connection for each request, so that through the Service
+		// kube-proxy picks a pod each time.
+		rpc.HTTP.Transport = &http.Transport{DisableKeepAlives: true}
 		jwksURI = idp.Spec.Issuer + config.PathJWKS
 		// The client is known to the runtime once the token endpoint
 		// authenticates it (invalid_grant for a made-up code).
@@ -188,29 +182,29 @@ func TestNode(t *testing.T) {
 		t.Logf("issuer %s relays to the Service %s/%s at %s", idp.Spec.Issuer, provNS, service.Name, clusterIP)
 	})
 
-	s.phase("openid-client + Chromium get verified_claims", func() {
+	s.Phase("openid-client + Chromium get verified_claims", func() {
 		br = rptest.StartBrowser(t)
 		tab := br.Tab(t, 2*time.Minute)
 		flowCtx, cancelFlow := context.WithTimeout(ctx, time.Minute)
 		defer cancelFlow()
 		node := rptest.StartNodeRP(t, flowCtx, root,
-			"ISSUER="+rpc.issuer, "CLIENT_ID="+rpc.clientID, "CLIENT_SECRET="+rpc.secret,
-			"REDIRECT_URI="+rpc.redirectURI, "SCOPE="+scope, "CLAIMS="+claimsRequest, "PURPOSE="+purpose,
+			"ISSUER="+rpc.Issuer, "CLIENT_ID="+rpc.ClientID, "CLIENT_SECRET="+rpc.Secret,
+			"REDIRECT_URI="+rpc.RedirectURI, "SCOPE="+story.Scope, "CLAIMS="+claimsRequest, "PURPOSE="+story.Purpose,
 			"DPOP=0", "PAR=0", "NON_REPUDIATION=1", "EXPOSE_TOKENS=1")
 		authz := node.Next(t, "authorize")
 		got := cb.Expect(authz["state"].(string))
 		if body, ok := loginPage(rpc, authz["authorization_url"].(string)); !ok {
 			t.Fatalf("the authorization URL does not show the login page: %.1500s", body)
 		}
-		pages := rptest.Authorize(t, tab, authz["authorization_url"].(string), users.DemoUsername, password, "approve", rpc.redirectURI)
+		pages := rptest.Authorize(t, tab, authz["authorization_url"].(string), users.DemoUsername, password, "approve", rpc.RedirectURI)
 		if !pages.LoginShown {
 			t.Errorf("no login page for a browser without a session")
 		}
 		back := rptest.Wait(t, got, 10*time.Second)
 		node.Send(t, back.String())
 		res := node.Next(t, "result")
-		v := rptest.NewVerifier(rpc.issuer, jwksURI)
-		idt, err := v.Verify(res["id_token"].(string), rpc.clientID)
+		v := rptest.NewVerifier(rpc.Issuer, jwksURI)
+		idt, err := v.Verify(res["id_token"].(string), rpc.ClientID)
 		if err != nil {
 			t.Fatalf("the ID token from openid-client: %v", err)
 		}
@@ -225,19 +219,14 @@ func TestNode(t *testing.T) {
 		if ui["sub"] != users.DemoSubject {
 			t.Errorf("UserInfo sub = %v", ui["sub"])
 		}
-		for _, ck := range rptest.Cookies(t, tab, rpc.issuer+"/authorize") {
-			if ck.Name == "ida_session" {
-				rpc.session = ck
-			}
-		}
-		if rpc.session == nil {
+		if rpc.Session = rptest.SessionCookie(t, tab, rpc.Issuer); rpc.Session == nil {
 			t.Fatal("the browser holds no ida_session cookie")
 		}
 		t.Logf("verified_claims through the Service: ID token %s kid %s, UserInfo jp_aml claims %v",
 			idt.Alg, idt.KID, rptest.DatasetUnder(ui, "jp_aml")["claims"])
 	})
 
-	s.phase("runtime pod: security context, ServiceAccount RBAC", func() {
+	s.Phase("runtime pod: security context, ServiceAccount RBAC", func() {
 		pods := s.pods(provNS, runtimeLabels)
 		if len(pods) != 1 {
 			t.Fatalf("%d runtime pods", len(pods))
@@ -298,7 +287,7 @@ func TestNode(t *testing.T) {
 		}
 	})
 
-	s.phase("forced key rotation reaches the running pod", func() {
+	s.Phase("forced key rotation reaches the running pod", func() {
 		before := podSet(s.pods(provNS, runtimeLabels))
 		_, ks := keySet(t, s)
 		old := map[string]bool{}
@@ -326,19 +315,9 @@ func TestNode(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		v := rptest.NewVerifier(rpc.issuer, jwksURI)
-		var publishedAt time.Time
-		if err := eventually(ctx, time.Until(newKey.ActivatesAt)+15*time.Second, func() error {
-			kids, err := v.FetchKIDs()
-			if err != nil {
-				return err
-			}
-			if !slices.Contains(kids, newKey.ID) {
-				return fmt.Errorf("the JWKS lists %v", kids)
-			}
-			publishedAt = time.Now()
-			return nil
-		}); err != nil {
+		v := rptest.NewVerifier(rpc.Issuer, jwksURI)
+		publishedAt, err := v.WaitPublished(ctx, newKey.ID, time.Until(newKey.ActivatesAt)+15*time.Second, 200*time.Millisecond)
+		if err != nil {
 			t.Fatalf("the new key %s never reached the pod's JWKS: %v", newKey.ID, err)
 		}
 		if !publishedAt.Before(newKey.ActivatesAt) {
@@ -347,15 +326,15 @@ func TestNode(t *testing.T) {
 		time.Sleep(time.Until(newKey.ActivatesAt) + 500*time.Millisecond)
 		var idt *rptest.IDToken
 		if err := eventually(ctx, 15*time.Second, func() error {
-			code, r, err := rpc.codeWithSession("")
+			code, r, err := rpc.CodeWithSession()
 			if err != nil {
 				return err
 			}
-			tr, err := rpc.exchange("", code, r)
+			tr, err := rpc.Exchange(code, r)
 			if err != nil {
 				return err
 			}
-			if idt, err = v.Verify(tr.IDToken, rpc.clientID); err != nil {
+			if idt, err = v.Verify(tr.IDToken, rpc.ClientID); err != nil {
 				return err
 			}
 			if idt.KID != newKey.ID {
@@ -372,7 +351,7 @@ func TestNode(t *testing.T) {
 		t.Logf("new kid %s (was %s) signs at the same pod %v, published %s ahead", newKey.ID, firstKID, after, newKey.ActivatesAt.Sub(publishedAt).Round(time.Millisecond))
 	})
 
-	s.phase("2 replicas on Redis: a session works at either pod", func() {
+	s.Phase("2 replicas on Redis: a session works at either pod", func() {
 		redisAddr := startRedis(t, s.env.nodeIP)
 		if err := eventually(ctx, 10*time.Second, func() error {
 			if err := s.c.Get(ctx, client.ObjectKeyFromObject(idp), idp); err != nil {
@@ -390,7 +369,7 @@ func TestNode(t *testing.T) {
 		// kube-proxy follows the new pods a moment after they are Ready.
 		if err := eventually(ctx, 30*time.Second, func() error {
 			for range 8 {
-				if body, _ := loginPage(rpc, rpc.issuer+config.PathDiscovery); !strings.Contains(body, "200 OK") {
+				if body, _ := loginPage(rpc, rpc.Issuer+config.PathDiscovery); !strings.Contains(body, "200 OK") {
 					return fmt.Errorf("through the Service: %.300s", body)
 				}
 			}
@@ -406,48 +385,42 @@ func TestNode(t *testing.T) {
 		names := sortedKeys(direct)
 		// Sign in again (sessions were in memory) through the Service.
 		tab := br.Tab(t, time.Minute)
-		r := rpc.newRequest("")
-		got := cb.Expect(r.state)
-		rptest.Authorize(t, tab, rpc.authorizationURL(r), users.DemoUsername, password, "approve", rpc.redirectURI)
+		r := rpc.NewRequest("")
+		got := cb.Expect(r.State)
+		rptest.Authorize(t, tab, rpc.AuthorizationURL(r), users.DemoUsername, password, "approve", rpc.RedirectURI)
 		back := rptest.Wait(t, got, 10*time.Second)
-		code, r, err := rpc.codeFrom(back, r)
+		code, err := rpc.CodeFrom(back, r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := rpc.exchange("", code, r); err != nil {
+		if _, err := rpc.Exchange(code, r); err != nil {
 			t.Fatalf("exchanging the code through the Service: %v", err)
 		}
-		rpc.session = nil
-		for _, ck := range rptest.Cookies(t, tab, rpc.issuer+"/authorize") {
-			if ck.Name == "ida_session" {
-				rpc.session = ck
-			}
-		}
-		if rpc.session == nil {
+		if rpc.Session = rptest.SessionCookie(t, tab, rpc.Issuer); rpc.Session == nil {
 			t.Fatal("no ida_session cookie after signing in again")
 		}
 		// Each pod: a code from its session, redeemed at the other pod,
 		// UserInfo back at the first.
 		for i, a := range names {
 			b := names[(i+1)%len(names)]
-			code, r, err := rpc.codeWithSession(direct[a])
+			code, r, err := rpc.At(direct[a]).CodeWithSession()
 			if err != nil {
 				t.Fatalf("pod %s does not know the session: %v", a, err)
 			}
-			tr, err := rpc.exchange(direct[b], code, r)
+			tr, err := rpc.At(direct[b]).Exchange(code, r)
 			if err != nil {
 				t.Fatalf("a code from pod %s redeemed at pod %s: %v", a, b, err)
 			}
-			ui, err := rpc.userinfo(direct[a], tr.AccessToken)
+			ui, err := rpc.At(direct[a]).UserInfo(tr.AccessToken)
 			if err != nil || rptest.DatasetUnder(ui, "jp_aml") == nil {
 				t.Fatalf("UserInfo at pod %s with a token from pod %s: %v %v", a, b, err, ui)
 			}
 		}
 		// And through the Service, a new connection each time.
 		for i := range 10 {
-			code, r, err := rpc.codeWithSession("")
+			code, r, err := rpc.CodeWithSession()
 			if err == nil {
-				_, err = rpc.exchange("", code, r)
+				_, err = rpc.Exchange(code, r)
 			}
 			if err != nil {
 				t.Fatalf("request %d through the Service: %v", i, err)
@@ -456,7 +429,7 @@ func TestNode(t *testing.T) {
 		t.Logf("the session held at pods %v (Redis at %s) and through the Service", names, redisAddr)
 	})
 
-	s.phase("deleting the RP: every pod refuses its client", func() {
+	s.Phase("deleting the RP: every pod refuses its client", func() {
 		pods := s.pods(provNS, runtimeLabels)
 		var bases []string
 		for _, p := range pods {
@@ -473,8 +446,8 @@ func TestNode(t *testing.T) {
 		}
 		for _, b := range bases {
 			err := eventually(ctx, deleteWithin, func() error {
-				var oe *oauthError
-				_, err := rpc.token(b, url.Values{"grant_type": {"authorization_code"}, "code": {"made-up"}, "redirect_uri": {rpc.redirectURI}, "code_verifier": {randomString()}})
+				var oe *rptest.OAuthError
+				_, err := rpc.At(b).Token(url.Values{"grant_type": {"authorization_code"}, "code": {"made-up"}, "redirect_uri": {rpc.RedirectURI}, "code_verifier": {rptest.RandomString()}})
 				if errors.As(err, &oe) && oe.Code == "invalid_client" {
 					return nil
 				}
@@ -490,11 +463,11 @@ func TestNode(t *testing.T) {
 
 // loginPage fetches an authorization URL without a session: it should be
 // the login form; else the body says why not.
-func loginPage(c *goRP, u string) (string, bool) {
+func loginPage(c *rptest.Client, u string) (string, bool) {
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Timeout: 10 * time.Second, Jar: jar, Transport: &http.Transport{DisableKeepAlives: true},
 		CheckRedirect: func(r *http.Request, _ []*http.Request) error {
-			if strings.HasPrefix(r.URL.String(), c.redirectURI) {
+			if strings.HasPrefix(r.URL.String(), c.RedirectURI) {
 				return http.ErrUseLastResponse
 			}
 			return nil
@@ -510,9 +483,9 @@ func loginPage(c *goRP, u string) (string, bool) {
 
 // clientKnown says whether base (the issuer when empty) authenticates the
 // client: a made-up code gets invalid_grant, not invalid_client.
-func clientKnown(c *goRP, base string) error {
-	_, err := c.token(base, url.Values{"grant_type": {"authorization_code"}, "code": {"made-up"}, "redirect_uri": {c.redirectURI}, "code_verifier": {randomString()}})
-	var oe *oauthError
+func clientKnown(c *rptest.Client, base string) error {
+	_, err := c.At(base).Token(url.Values{"grant_type": {"authorization_code"}, "code": {"made-up"}, "redirect_uri": {c.RedirectURI}, "code_verifier": {rptest.RandomString()}})
+	var oe *rptest.OAuthError
 	if errors.As(err, &oe) && oe.Code == "invalid_grant" {
 		return nil
 	}
@@ -577,15 +550,6 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func demoUsers(t *testing.T, password string) []byte {
-	t.Helper()
-	raw, err := users.DemoUsers(password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }
 
 // startRedis runs redis-server on the node's address (pods reach it there)

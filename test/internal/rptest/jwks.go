@@ -1,6 +1,7 @@
 package rptest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -152,4 +153,22 @@ func (v *Verifier) Verify(token, audience string) (*IDToken, error) {
 		return nil, fmt.Errorf("the ID token expired at %v", exp)
 	}
 	return &IDToken{KID: h.KeyID, Alg: h.Algorithm, Claims: claims}, nil
+}
+
+// WaitPublished fetches the JWKS every interval until it lists kid or
+// timeout passes, and returns when it first did.
+func (v *Verifier) WaitPublished(ctx context.Context, kid string, timeout, interval time.Duration) (time.Time, error) {
+	var publishedAt time.Time
+	err := Eventually(ctx, timeout, interval, func() error {
+		published, err := v.FetchKIDs()
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(published, kid) {
+			return fmt.Errorf("the JWKS lists %v", published)
+		}
+		publishedAt = time.Now()
+		return nil
+	})
+	return publishedAt, err
 }

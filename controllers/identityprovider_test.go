@@ -57,21 +57,29 @@ func update[T client.Object](t *testing.T, obj T, change func(T)) {
 // current generation, has the status and reason.
 func providerCondition(t *testing.T, idp *idav1alpha1.IdentityProvider, typ string, status metav1.ConditionStatus, reason string) *idav1alpha1.IdentityProvider {
 	t.Helper()
-	var got idav1alpha1.IdentityProvider
-	eventually(t, 15*time.Second, func() error {
-		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(idp), &got); err != nil {
+	got := &idav1alpha1.IdentityProvider{}
+	waitCondition(t, 15*time.Second, client.ObjectKeyFromObject(idp), got, func() []metav1.Condition { return got.Status.Conditions }, typ, status, reason)
+	return got
+}
+
+// waitCondition waits until obj, read into got, has the condition typ for
+// its current generation with the status and reason.
+func waitCondition(t *testing.T, timeout time.Duration, key client.ObjectKey, got client.Object, conds func() []metav1.Condition,
+	typ string, status metav1.ConditionStatus, reason string) {
+	t.Helper()
+	eventually(t, timeout, func() error {
+		if err := k8s.Get(context.Background(), key, got); err != nil {
 			return err
 		}
-		c := meta.FindStatusCondition(got.Status.Conditions, typ)
-		if c == nil || c.ObservedGeneration != got.Generation {
-			return fmt.Errorf("%s not reported for generation %d", typ, got.Generation)
+		c := meta.FindStatusCondition(conds(), typ)
+		if c == nil || c.ObservedGeneration != got.GetGeneration() {
+			return fmt.Errorf("%s not reported for generation %d", typ, got.GetGeneration())
 		}
 		if c.Status != status || c.Reason != reason {
 			return fmt.Errorf("%s is %s/%s (%s), want %s/%s", typ, c.Status, c.Reason, c.Message, status, reason)
 		}
 		return nil
 	})
-	return &got
 }
 
 func readyFramework(t *testing.T, name, id string, claims ...idav1alpha1.ClaimName) *idav1alpha1.TrustFramework {

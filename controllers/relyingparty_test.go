@@ -46,21 +46,9 @@ func newRelyingParty(ns, name string, idp *idav1alpha1.IdentityProvider) *idav1a
 // rpCondition waits for the condition of typ at the RP's generation.
 func rpCondition(t *testing.T, rp *idav1alpha1.RelyingParty, typ string, status metav1.ConditionStatus, reason string) *idav1alpha1.RelyingParty {
 	t.Helper()
-	var got idav1alpha1.RelyingParty
-	eventually(t, 20*time.Second, func() error {
-		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(rp), &got); err != nil {
-			return err
-		}
-		c := meta.FindStatusCondition(got.Status.Conditions, typ)
-		if c == nil || c.ObservedGeneration != got.Generation {
-			return fmt.Errorf("%s not reported for generation %d", typ, got.Generation)
-		}
-		if c.Status != status || c.Reason != reason {
-			return fmt.Errorf("%s is %s/%s (%s), want %s/%s", typ, c.Status, c.Reason, c.Message, status, reason)
-		}
-		return nil
-	})
-	return &got
+	got := &idav1alpha1.RelyingParty{}
+	waitCondition(t, 20*time.Second, client.ObjectKeyFromObject(rp), got, func() []metav1.Condition { return got.Status.Conditions }, typ, status, reason)
+	return got
 }
 
 func registration(t *testing.T, rp *idav1alpha1.RelyingParty) (*corev1.Secret, *config.Client, error) {

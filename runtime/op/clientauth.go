@@ -183,7 +183,7 @@ func (p *Provider) checkClientAssertion(ctx context.Context, st *state, c *clien
 	if len(assertion) > maxValueBytes {
 		return errInvalidClient("client_assertion too large", false, st.issuer)
 	}
-	cl, err := verifyAssertionSignature(st, c, assertion)
+	cl, err := p.verifyAssertionSignature(ctx, st, c, assertion)
 	if err != nil {
 		return err
 	}
@@ -200,9 +200,10 @@ func (p *Provider) checkClientAssertion(ctx context.Context, st *state, c *clien
 	return p.checkAssertionJTIUnused(ctx, st, c, cl, now)
 }
 
-func verifyAssertionSignature(st *state, c *client, assertion string) (*jwt.Claims, *oauthError) {
-	if len(c.keys) == 0 {
-		// jwks_uri registrations are not fetched by this runtime yet.
+// verifyAssertionSignature checks the signature with the client's keys:
+// its registered jwks, or the set published at its jwks_uri.
+func (p *Provider) verifyAssertionSignature(ctx context.Context, st *state, c *client, assertion string) (*jwt.Claims, *oauthError) {
+	if len(c.keys) == 0 && c.JWKSURI == "" {
 		return nil, errInvalidClient("the client has no registered keys", false, st.issuer)
 	}
 	var algs []jose.SignatureAlgorithm
@@ -214,8 +215,16 @@ func verifyAssertionSignature(st *state, c *client, assertion string) (*jwt.Clai
 		return nil, errInvalidClient("client_assertion is not a JWT signed with an accepted algorithm", false, st.issuer)
 	}
 	kid := tok.Headers[0].KeyID
-	for i := range c.keys {
-		k := &c.keys[i]
+	keys := c.keys
+	if c.JWKSURI != "" {
+		keys, err = p.clientJWKS.keys(ctx, c.JWKSURI, kid)
+		if err != nil {
+			// Fetch failures are logged by the cache, without the keys.
+			return nil, errInvalidClient(jwksErrorDescription(err), false, st.issuer)
+		}
+	}
+	for i := range keys {
+		k := &keys[i]
 		if kid != "" && k.KeyID != "" && k.KeyID != kid {
 			continue
 		}

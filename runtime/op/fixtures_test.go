@@ -231,6 +231,12 @@ var (
 // newFixture starts a provider under tenantPath on a loopback server.
 func newFixture(t testing.TB, mods ...func(*config.Snapshot)) *fixture {
 	t.Helper()
+	return newFixtureWith(t, nil, mods...)
+}
+
+// newFixtureWith is newFixture with an edit of the provider's Options.
+func newFixtureWith(t testing.TB, opt func(*Options), mods ...func(*config.Snapshot)) *fixture {
+	t.Helper()
 	f := &fixture{t: t, clock: &clock{}, store: store.NewMemory(), clientKey: mustKey(t), dpopKey: mustKey(t), logs: &syncBuffer{}}
 	rend, err := ui.New()
 	if err != nil {
@@ -240,10 +246,14 @@ func newFixture(t testing.TB, mods ...func(*config.Snapshot)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.p, err = New(Options{
+	opts := Options{
 		Store: f.store, Users: src, UI: rend, Now: f.clock.now,
 		Logger: slog.New(slog.NewJSONHandler(f.logs, nil)),
-	})
+	}
+	if opt != nil {
+		opt(&opts)
+	}
+	f.p, err = New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

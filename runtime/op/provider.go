@@ -33,6 +33,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, when set, receives the provider's Prometheus metrics.
 	Metrics prometheus.Registerer
+	// HTTPClient fetches the jwks_uri of private_key_jwt clients. Nil
+	// means a default client. Redirects are never followed and a fetch
+	// never takes more than 3 seconds, whatever the client says.
+	HTTPClient *http.Client
 }
 
 // Provider serves one OpenID Provider. It is safe for concurrent use;
@@ -51,6 +55,9 @@ type Provider struct {
 	// Caches of parsed immutable input; see cache.go.
 	datasets *lru[string, cachedDataset]
 	claims   *lru[claimsKey, *compiledClaims]
+	// clientJWKS caches the key sets at clients' jwks_uri; it outlives
+	// configuration changes. See jwksuri.go.
+	clientJWKS *jwksURICache
 }
 
 type usersHolder struct{ src users.Source }
@@ -75,6 +82,7 @@ func New(opts Options) (*Provider, error) {
 		p.log = slog.Default()
 	}
 	p.audit = p.log.With(slog.String("logger", "audit"))
+	p.clientJWKS = newJWKSURICache(opts.HTTPClient, p.now, p.log)
 	m, err := newMetrics(opts.Metrics)
 	if err != nil {
 		return nil, err

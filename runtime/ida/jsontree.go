@@ -448,10 +448,7 @@ func (p *parser) parseArray() (value, bool) {
 		if p.s[p.i] == ']' {
 			p.i++
 			p.depth--
-			v.arr = make([]value, len(p.elems)-base)
-			copy(v.arr, p.elems[base:])
-			clear(p.elems[base:])
-			p.elems = p.elems[:base]
+			v.arr = popFrom(&p.elems, base)
 			return v, true
 		}
 		return value{}, p.fail(errSyntax)
@@ -511,14 +508,21 @@ func (p *parser) parseObject() (value, bool) {
 		if p.s[p.i] == '}' {
 			p.i++
 			p.depth--
-			v.obj = make([]member, len(p.members)-base)
-			copy(v.obj, p.members[base:])
-			clear(p.members[base:])
-			p.members = p.members[:base]
+			v.obj = popFrom(&p.members, base)
 			return v, true
 		}
 		return value{}, p.fail(errSyntax)
 	}
+}
+
+// popFrom moves the entries above base off a parser stack into a slice of
+// their own, clearing the stack's slots so it holds no stale references.
+func popFrom[T any](stack *[]T, base int) []T {
+	out := make([]T, len(*stack)-base)
+	copy(out, (*stack)[base:])
+	clear((*stack)[base:])
+	*stack = (*stack)[:base]
+	return out
 }
 
 const dupScanLimit = 16

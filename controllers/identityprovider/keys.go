@@ -2,14 +2,13 @@ package identityprovider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
@@ -42,50 +41,52 @@ func keyPolicy(idp *idav1alpha1.IdentityProvider) signingkeys.Policy {
 	}
 }
 
+// errKeySetUnreadable stops a write over a key Secret that cannot be parsed.
+var errKeySetUnreadable = errors.New("key set unreadable")
+
 // reconcileKeys runs the rotation plan and writes the key Secret when the
-// plan changed it. Existing keys are never regenerated: a Secret that cannot
-// be parsed is reported, not overwritten.
+// plan changed it. The plan is made from the very object that is written,
+// so a concurrent change makes the write conflict instead of losing a key.
+// Existing keys are never regenerated: a Secret that cannot be parsed is
+// reported, not overwritten.
 func (r *Reconciler) reconcileKeys(ctx context.Context, idp *idav1alpha1.IdentityProvider, now time.Time) (keysResult, error) {
 	var res keysResult
 	name := SigningKeysName(idp)
-	var secret corev1.Secret
-	current := config.KeySet{}
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: idp.Namespace, Name: name}, &secret)
-	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return res, fmt.Errorf("reading Secret %s: %w", name, err)
-	default:
-		if data, ok := secret.Data[config.KeySetKey]; ok {
-			ks, perr := config.ParseKeySet(data)
-			if perr != nil {
-				res.condition = conditionResult{false, "KeySetUnreadable", fmt.Sprintf(
-					"Secret %s key %s cannot be read (%v); the operator will not overwrite it: restore it from a backup, or delete the Secret to generate new keys", name, config.KeySetKey, perr)}
-				return res, nil
+	var plan signingkeys.Result
+	var parseErr error
+	target := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: idp.Namespace, Name: name}}
+	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, target, func() error {
+		current := config.KeySet{}
+		if data, ok := target.Data[config.KeySetKey]; ok {
+			ks, err := config.ParseKeySet(data)
+			if err != nil {
+				parseErr = err
+				return errKeySetUnreadable
 			}
 			current = *ks
 		}
-	}
-
-	plan, err := signingkeys.Plan(current, keyPolicy(idp), now, idp.Annotations[RotateKeysAnnotation], signingkeys.Generate)
-	if err != nil {
-		res.condition = conditionResult{false, "KeyGenerationFailed", err.Error()}
-		return res, err
-	}
-	data, err := plan.Keys.Marshal()
-	if err != nil {
-		return res, err
-	}
-	target := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: idp.Namespace, Name: name}}
-	_, err = controllerutil.CreateOrUpdate(ctx, r.Client, target, func() error {
-		mergeLabels(&target.ObjectMeta, Labels(idp, config.ComponentSigningKeys))
-		target.Type = corev1.SecretTypeOpaque
-		if plan.Changed || target.Data == nil || len(target.Data[config.KeySetKey]) == 0 {
+		var err error
+		if plan, err = signingkeys.Plan(current, keyPolicy(idp), now, idp.Annotations[RotateKeysAnnotation], signingkeys.Generate); err != nil {
+			return err
+		}
+		if plan.Changed || len(target.Data[config.KeySetKey]) == 0 {
+			data, err := plan.Keys.Marshal()
+			if err != nil {
+				return err
+			}
 			target.Data = map[string][]byte{config.KeySetKey: data}
 		}
+		mergeLabels(&target.ObjectMeta, Labels(idp, config.ComponentSigningKeys))
+		target.Type = corev1.SecretTypeOpaque
 		return controllerutil.SetControllerReference(idp, target, r.Client.Scheme())
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, errKeySetUnreadable):
+		res.condition = conditionResult{false, "KeySetUnreadable", fmt.Sprintf(
+			"Secret %s key %s cannot be read (%v); the operator will not overwrite it: restore it from a backup, or delete the Secret to generate new keys", name, config.KeySetKey, parseErr)}
+		return res, nil
+	case err != nil:
+		res.condition = conditionResult{false, "KeysNotWritten", err.Error()}
 		return res, fmt.Errorf("writing Secret %s: %w", name, err)
 	}
 	for _, a := range plan.Actions {

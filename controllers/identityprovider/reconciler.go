@@ -104,6 +104,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	var errs []error
 
 	keys, err := r.reconcileKeys(ctx, &idp, now)
+	if apierrors.IsConflict(err) {
+		// The key Secret changed under us: plan again from the newer one.
+		return reconcile.Result{RequeueAfter: statuswrite.ConflictRetry}, nil
+	}
 	setCondition(status, idp.Generation, idav1alpha1.ConditionKeysReady, keys.condition)
 	if err != nil {
 		errs = append(errs, err)

@@ -59,15 +59,39 @@ func releases(vc *value) []Release {
 	return out
 }
 
+// Target names where released claims go; EvaluateFor decides for the
+// targets asked for only.
+type Target uint8
+
+const (
+	TargetIDToken Target = 1 << iota
+	TargetUserInfo
+	TargetAll = TargetIDToken | TargetUserInfo
+)
+
 // Evaluate decides what to release for one request and one person's
 // dataset at time now (the clock max_age and years_ago use). It never
 // fails: what cannot be released is left out (IDA §5.7).
 func (e *Engine) Evaluate(r *Request, ds *Dataset, now time.Time) *Result {
+	return e.EvaluateFor(r, ds, now, TargetAll)
+}
+
+// EvaluateFor is Evaluate for the given targets only: the token endpoint
+// needs the ID token's claims, UserInfo its own, and neither pays for the
+// other's. A target not asked for has a nil map and no releases.
+func (e *Engine) EvaluateFor(r *Request, ds *Dataset, now time.Time, targets Target) *Result {
 	c := &evalCtx{e: e, now: now}
 	views := e.trustedViews(ds)
-	res := &Result{IDToken: map[string]json.RawMessage{}, UserInfo: map[string]json.RawMessage{}}
+	res := &Result{}
 	buf := make([]byte, 0, 1024)
-	buf = c.target(&r.idToken, ds, views, res.IDToken, &res.IDTokenReleases, buf)
+	if targets&TargetIDToken != 0 {
+		res.IDToken = map[string]json.RawMessage{}
+		buf = c.target(&r.idToken, ds, views, res.IDToken, &res.IDTokenReleases, buf)
+	}
+	if targets&TargetUserInfo == 0 {
+		return res
+	}
+	res.UserInfo = map[string]json.RawMessage{}
 	buf = c.target(&r.userInfo, ds, views, res.UserInfo, &res.UserInfoReleases, buf)
 	if len(r.profile) > 0 {
 		vc := c.evalProfile(r.profile, views)

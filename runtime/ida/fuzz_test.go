@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/idaop/ida-operator/internal/specdir"
@@ -45,6 +46,14 @@ func FuzzEvaluate(f *testing.F) {
 			res := e.Evaluate(req, ds, testNow)
 			if err := onlyRequested(request, res); err != nil {
 				t.Fatalf("released more than asked: %v\nrequest: %s\nresult: %s", err, request, mustJSON(t, res))
+			}
+			// Each target alone decides exactly what the whole does.
+			id := e.EvaluateFor(req, ds, testNow, TargetIDToken)
+			ui := e.EvaluateFor(req, ds, testNow, TargetUserInfo)
+			if id.UserInfo != nil || ui.IDToken != nil ||
+				!reflect.DeepEqual(id.IDToken, res.IDToken) || !reflect.DeepEqual(id.IDTokenReleases, res.IDTokenReleases) ||
+				!reflect.DeepEqual(ui.UserInfo, res.UserInfo) || !reflect.DeepEqual(ui.UserInfoReleases, res.UserInfoReleases) {
+				t.Fatalf("EvaluateFor differs from Evaluate\nrequest: %s\nwhole: %s\nid_token: %s\nuserinfo: %s", request, mustJSON(t, res), mustJSON(t, id), mustJSON(t, ui))
 			}
 		}
 	})

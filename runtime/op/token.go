@@ -383,7 +383,7 @@ func (p *Provider) idTokenClaims(ctx context.Context, st *state, c *client, g *g
 		p.log.Error("user dataset is invalid", "error", err)
 		return nil, errServer("the user's data is invalid")
 	}
-	return c.engine.Evaluate(req, ds, now), nil
+	return c.engine.EvaluateFor(req, ds, now, ida.TargetIDToken), nil
 }
 
 // lookupUser finds the grant's user; an unavailable source is

@@ -195,18 +195,24 @@ func (p *Provider) userinfoClaims(ctx context.Context, c *client, rec *tokenReco
 		}
 		return nil, errServer("the user's data is invalid")
 	}
-	res := c.engine.Evaluate(req, ds, p.now())
-	out := make(map[string]json.RawMessage, 8+len(res.UserInfo))
+	res := c.engine.EvaluateFor(req, ds, p.now(), ida.TargetUserInfo)
+	// The response is built in the engine's map: released claims first,
+	// registered ones left out, then the scopes' standard claims where the
+	// claims request released none of the same name.
+	out := res.UserInfo
+	for k := range out {
+		if registeredClaims[k] {
+			delete(out, k)
+		}
+	}
 	for _, s := range strings.Fields(rec.Scope) {
 		for _, name := range scopeClaims[s] {
+			if _, taken := out[name]; taken {
+				continue
+			}
 			if v, ok := u.Claims[name]; ok {
 				out[name] = v
 			}
-		}
-	}
-	for k, v := range res.UserInfo {
-		if !registeredClaims[k] {
-			out[k] = v
 		}
 	}
 	out["sub"] = sub

@@ -119,55 +119,6 @@ func rssKiB(pid int) int64 {
 // requestSource yields the next request of a run; ok=false ends it.
 type requestSource func(tgt *vegeta.Target) (ok bool)
 
-// attack fires requests with vegeta at an unbounded rate from a fixed
-// number of workers (closed loop: each worker waits for its answer) until
-// the source runs dry, max requests are sent or d passes.
-func attack(s settings, name string, d time.Duration, max int, src requestSource, want int, onBody func([]byte)) (*stats, time.Duration) {
-	var sent atomic.Int64
-	tr := func(tgt *vegeta.Target) error {
-		if max > 0 && sent.Add(1) > int64(max) {
-			return vegeta.ErrNoTargets
-		}
-		if !src(tgt) {
-			return vegeta.ErrNoTargets
-		}
-		if err := mustLoopback(tgt.URL); err != nil {
-			return err
-		}
-		return nil
-	}
-	c := uint64(s.Concurrency)
-	a := vegeta.NewAttacker(vegeta.Workers(c), vegeta.MaxWorkers(c), vegeta.Connections(s.Concurrency),
-		vegeta.MaxConnections(s.Concurrency), vegeta.KeepAlive(true), vegeta.Redirects(vegeta.NoFollow),
-		vegeta.Timeout(15*time.Second), vegeta.HTTP2(false), vegeta.MaxBody(maxBody(onBody)))
-	st := &stats{}
-	start := time.Now()
-	var last time.Time
-	for res := range a.Attack(tr, vegeta.Rate{Freq: 0}, d, name) {
-		if res.Error == vegeta.ErrNoTargets.Error() || strings.HasPrefix(res.Error, "refusing") {
-			continue
-		}
-		if end := res.End(); end.After(last) {
-			last = end
-		}
-		switch {
-		case res.Error != "" && res.Code == 0:
-			st.add(0, res.Error)
-		case int(res.Code) != want:
-			st.add(0, fmt.Sprintf("status %d: %.200s", res.Code, res.Body))
-		default:
-			st.add(res.Latency, "")
-			if onBody != nil {
-				onBody(res.Body)
-			}
-		}
-	}
-	if last.IsZero() {
-		last = time.Now()
-	}
-	return st, last.Sub(start)
-}
-
 // loop runs fn from s.Concurrency goroutines until n calls are made (n>0)
 // or d passes; it is the runner of multi-request flows and of minting.
 func loop(ctx context.Context, conc int, d time.Duration, n int, fn func(i int) error) (*stats, time.Duration) {

@@ -62,6 +62,8 @@ func main() {
 		secretF     = flag.String("secret", "", "internal: the load client's secret")
 		passwordF   = flag.String("password", "", "internal: the demo user's password")
 		zitadelBinF = flag.String("zitadel-bin", "", "internal: the zitadel example binary")
+		engineF     = flag.String("engine", engineConn, "load engine: conn (one raw HTTP/1.1 keep-alive connection per worker) or vegeta (vegeta/v12's attacker)")
+		pinF        = flag.Bool("pin", true, "run the load generator on CPU 0 and every server on CPU 1 (needs 2 or more CPUs)")
 	)
 	flag.Parse()
 	if *serveOursF {
@@ -70,6 +72,21 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	switch *engineF {
+	case engineConn, engineVegeta:
+		engine = *engineF
+	default:
+		logf("unknown -engine %q (conn or vegeta)", *engineF)
+		os.Exit(2)
+	}
+	// The inner zitadel run follows the outer one's decision: it starts
+	// on loadCPU alone, so its own CPU count is 1.
+	if placement = *pinF && (*zitadelIn || runtime.NumCPU() >= 2); placement {
+		if err := pinSelf(loadCPU); err != nil {
+			logf("%v", err)
+			os.Exit(2)
+		}
 	}
 	s := settings{Concurrency: *conc, Duration: *dur, Warmup: *warm, MaxRequests: *maxReq, Codes: *codes, WarmCodes: *warmCodes, ProfileDir: *profileDir}
 	if *dur > time.Minute || *warm > time.Minute || *codes > 200000 {
@@ -110,8 +127,8 @@ func main() {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	defer cancel()
 
-	logf("loadtool: %s, %d CPUs, Go %s; concurrency %d, window %s (max %d requests), warm-up %s, %d+%d codes",
-		cpuModel(), runtime.NumCPU(), runtime.Version(), s.Concurrency, s.Duration, s.MaxRequests, s.Warmup, s.WarmCodes, s.Codes)
+	logf("loadtool: %s, %d CPUs, Go %s; engine %s, concurrency %d, window %s (max %d requests), warm-up %s, %d+%d codes; %s",
+		cpuModel(), runtime.NumCPU(), runtime.Version(), engine, s.Concurrency, s.Duration, s.MaxRequests, s.Warmup, s.WarmCodes, s.Codes, placementNote())
 	var rows []row
 	failed := false
 	for _, name := range strings.Split(*servers, ",") {
@@ -181,7 +198,7 @@ func start(cmd *exec.Cmd, prefix string, timeout time.Duration) (*process, []str
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startPinned(cmd); err != nil {
 		return nil, nil, err
 	}
 	p := &process{cmd: cmd, done: make(chan error, 1)}
@@ -375,7 +392,8 @@ func runZitadel(ctx context.Context, s settings, root string) ([]row, error) {
 	}
 	args := []string{"-n", "sh", "-c", `ip link set lo up && exec "$0" "$@"`, self, "-zitadel-inner", "-zitadel-bin", bin,
 		"-c", fmt.Sprint(s.Concurrency), "-d", s.Duration.String(), "-warmup", s.Warmup.String(),
-		"-max", fmt.Sprint(s.MaxRequests), "-codes", fmt.Sprint(s.Codes), "-warm-codes", fmt.Sprint(s.WarmCodes)}
+		"-max", fmt.Sprint(s.MaxRequests), "-codes", fmt.Sprint(s.Codes), "-warm-codes", fmt.Sprint(s.WarmCodes),
+		"-engine", engine, "-pin=" + fmt.Sprint(placement)}
 	cmd := exec.CommandContext(ctx, "unshare", args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()

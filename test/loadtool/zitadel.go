@@ -39,7 +39,7 @@ func zitadelInner(ctx context.Context, s settings, bin string) ([]row, error) {
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "PORT="+zitadelPort, "REDIRECT_URI="+redirectURI)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard // it logs every request at debug level
-	if err := cmd.Start(); err != nil {
+	if err := startPinned(cmd); err != nil {
 		return nil, err
 	}
 	p := &process{cmd: cmd, done: make(chan error, 1)}

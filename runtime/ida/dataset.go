@@ -3,6 +3,7 @@ package ida
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 )
 
 // Dataset is what the provider holds for one person:
@@ -11,6 +12,16 @@ import (
 type Dataset struct {
 	top      value    // the plain claims: everything but verified_claims and claim sources
 	verified []*value // each verified_claims object, in order
+
+	// views remembers the last engine's trusted views of verified: both
+	// are immutable, so a dataset held across requests (the provider
+	// caches parsed datasets) is filtered once per configuration.
+	views atomic.Pointer[trustedMemo]
+}
+
+type trustedMemo struct {
+	engine *Engine
+	views  []view
 }
 
 // ParseDataset parses and checks a person's dataset. Each verified_claims

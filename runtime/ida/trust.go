@@ -20,6 +20,17 @@ var emptyObject = value{kind: kObject}
 // framework lacks, or missing an element the framework requires, is never
 // released (issue 3, item 6). Unchanged parts are shared, not copied.
 func (e *Engine) trustedViews(ds *Dataset) []view {
+	if m := ds.views.Load(); m != nil && m.engine == e {
+		return m.views
+	}
+	out := e.filterViews(ds)
+	ds.views.Store(&trustedMemo{engine: e, views: out})
+	return out
+}
+
+// filterViews is trustedViews without the memo. Evaluation reads views and
+// never changes them.
+func (e *Engine) filterViews(ds *Dataset) []view {
 	out := make([]view, 0, len(ds.verified))
 	for _, d := range ds.verified {
 		v := view{verification: *d.get("verification"), claims: emptyObject}

@@ -159,3 +159,38 @@ func TestMetadata(t *testing.T) {
 	  "transformed_claims_max_count":32,"transformed_claims_max_depth":16,"trust_frameworks_supported":["de_aml","jp_oidf_ida"],"verified_claims_supported":true}`
 	assertJSONEqual(t, got, []byte(want))
 }
+
+// A dataset remembers its trusted views per engine; another engine must
+// never see the first one's, and each answer equals a fresh dataset's.
+func TestTrustedViewsFollowTheEngine(t *testing.T) {
+	engines := fuzzEngines(t)
+	lowOnly := deAML
+	lowOnly.AssuranceLevels = []string{"low"}
+	strict, err := NewEngine(Policy{TrustFrameworks: []TrustFramework{lowOnly}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engines = append(engines, strict)
+	shared, err := ParseDataset([]byte(maxDataset))
+	if err != nil {
+		t.Fatal(err)
+	}
+	distinct := map[string]bool{}
+	for round := range 2 {
+		for i, e := range engines {
+			req, err := e.ParseRequest([]byte(everything), RequestOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh, _ := ParseDataset([]byte(maxDataset))
+			want, got := string(mustJSON(t, e.Evaluate(req, fresh, testNow))), string(mustJSON(t, e.Evaluate(req, shared, testNow)))
+			if got != want {
+				t.Fatalf("round %d, engine %d: shared dataset gave %s, fresh %s", round, i, got, want)
+			}
+			distinct[want] = true
+		}
+	}
+	if len(distinct) < 2 {
+		t.Fatal("the engines agree on everything; the test proves nothing")
+	}
+}

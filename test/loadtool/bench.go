@@ -28,10 +28,15 @@ const (
 	epTokenCode = "token (authorization_code)"
 	epTokenRT   = "token (refresh_token)"
 	epUserInfo  = "userinfo"
-	epFlow      = "complete code flow"
+	// epUserInfoStd is UserInfo for a token without a claims request:
+	// standard claims of the profile and email scopes only, what the
+	// peers' UserInfo answers. Only ida-operator is driven on it; its
+	// ratios are taken against the peers' userinfo rows.
+	epUserInfoStd = "userinfo (standard claims only)"
+	epFlow        = "complete code flow"
 )
 
-var endpoints = []string{epDiscovery, epJWKS, epPAR, epTokenCode, epTokenRT, epUserInfo, epFlow}
+var endpoints = []string{epDiscovery, epJWKS, epPAR, epTokenCode, epTokenRT, epUserInfo, epUserInfoStd, epFlow}
 
 // settings bound every run; they are the same for every server.
 type settings struct {
@@ -298,17 +303,27 @@ func suite(ctx context.Context, t *target, s settings) ([]row, error) {
 	if len(access) == 0 {
 		return rows, errors.New("no access tokens were issued")
 	}
-	repeat(epUserInfo, func() requestSource {
-		var i atomic.Int64
-		hdrs := make([]http.Header, len(access))
-		for k, at := range access {
-			hdrs[k] = bearer(at)
+	cycle := func(access []string) func() requestSource {
+		return func() requestSource {
+			var i atomic.Int64
+			hdrs := make([]http.Header, len(access))
+			for k, at := range access {
+				hdrs[k] = bearer(at)
+			}
+			return func(tgt *vegeta.Target) bool {
+				tgt.Method, tgt.URL, tgt.Header = http.MethodGet, t.UserInfo, hdrs[int(i.Add(1)-1)%len(hdrs)]
+				return true
+			}
 		}
-		return func(tgt *vegeta.Target) bool {
-			tgt.Method, tgt.URL, tgt.Header = http.MethodGet, t.UserInfo, hdrs[int(i.Add(1)-1)%len(hdrs)]
-			return true
+	}
+	repeat(epUserInfo, cycle(access), http.StatusOK)
+	if std := t.standard; std != nil {
+		pool, err := std.accessTokens(ctx, hc, s.Concurrency, 256)
+		if err != nil {
+			return rows, fmt.Errorf("tokens for standard claims: %w", err)
 		}
-	}, http.StatusOK)
+		repeat(epUserInfoStd, cycle(pool), http.StatusOK)
+	}
 
 	// The complete flow with a signed-in, consented user.
 	if !t.flow {

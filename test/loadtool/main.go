@@ -269,6 +269,10 @@ func runOurs(ctx context.Context, s settings) ([]row, error) {
 		Verifier: verifier, Challenge: challenge, PID: cmd.Process.Pid, flow: true,
 	}
 	t.mint = t.mintWithSession
+	std := *t
+	std.Extra, std.Scope = nil, "openid profile email"
+	std.mint = std.mintWithSession
+	t.standard = &std
 	s.PprofURL = f[3]
 	return prepareAndRun(ctx, t, s, demoUsername, password, checkVerifiedClaims)
 }
@@ -283,6 +287,12 @@ func prepareAndRun(ctx context.Context, t *target, s settings, user, password st
 	if t.flow {
 		if err := t.signIn(ctx, user, password); err != nil {
 			return nil, fmt.Errorf("signing in: %w", err)
+		}
+		if t.standard != nil {
+			t.standard.discover(ctx, hc)
+			if err := t.standard.signIn(ctx, user, password); err != nil {
+				return nil, fmt.Errorf("signing in for standard claims: %w", err)
+			}
 		}
 	}
 	code, err := t.mint(ctx, hc)

@@ -34,6 +34,9 @@ func markdown(rows []row, s settings) string {
 		fmt.Fprintf(&b, "\nida-operator vs %s (req/s ratio; server CPU per request ratio, peer/ours):", peer)
 		for _, ep := range endpoints {
 			o, p := ours[ep], by[peer][ep]
+			if ep == epUserInfoStd {
+				p = by[peer][epUserInfo] // the peers' UserInfo is standard claims only
+			}
 			if o.RPS > 0 && p.RPS > 0 {
 				fmt.Fprintf(&b, " %s %.1fx", ep, o.RPS/p.RPS)
 				if o.CPUPerReq > 0 && p.CPUPerReq > 0 {

@@ -43,6 +43,10 @@ type target struct {
 	// existing session; skipped says why per endpoint.
 	flow    bool
 	skipped map[string]string
+	// standard, when set, is the same client asking for standard claims
+	// only (no claims parameter): its UserInfo answers are the same kind
+	// of work as the peers' answers.
+	standard *target
 }
 
 func newHTTPClient(conns int) *http.Client {
@@ -269,6 +273,27 @@ func (t *target) redeem(ctx context.Context, hc *http.Client, code string) (*tok
 		return nil, fmt.Errorf("token answer without access_token: %.200s", b)
 	}
 	return &tr, nil
+}
+
+// accessTokens mints and redeems n codes and returns their access tokens.
+func (t *target) accessTokens(ctx context.Context, hc *http.Client, conc, n int) ([]string, error) {
+	out := make([]string, n)
+	st, _ := loop(ctx, conc, time.Minute, n, func(i int) error {
+		code, err := t.mint(ctx, hc)
+		if err != nil {
+			return err
+		}
+		tr, err := t.redeem(ctx, hc, code)
+		if err != nil {
+			return err
+		}
+		out[i] = tr.AccessToken
+		return nil
+	})
+	if st.errs > 0 {
+		return nil, fmt.Errorf("%d of %d failed: %s", st.errs, n, st.firstErr)
+	}
+	return out, nil
 }
 
 func bearer(at string) http.Header {

@@ -53,8 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ctrl.SetLogger(logr.FromSlogHandler(slog.NewJSONHandler(stderr, nil)))
 		err = manager.Run(ctx, rest)
 	case "runtime":
-		log := slog.New(slog.NewJSONHandler(stderr, nil))
-		err = runtimecmd.Run(ctx, rest, log)
+		err = runtimecmd.Run(ctx, rest, stderr)
 	case "demo":
 		err = demo.Run(ctx, rest, stdout)
 	case "claims":

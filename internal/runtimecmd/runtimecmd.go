@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/logsink"
 	"github.com/idaop/ida-operator/runtime/op"
 	"github.com/idaop/ida-operator/runtime/source"
 	"github.com/idaop/ida-operator/runtime/store"
@@ -41,6 +43,27 @@ type Options struct {
 	Kubeconfig    string
 	StartTimeout  time.Duration
 	ShutdownGrace time.Duration
+
+	// Audit, when its Log is set, takes the audit events (not a flag;
+	// JSONLogs makes one).
+	Audit Audit
+}
+
+// Audit is a stream of audit events: Log formats an event, Sync returns
+// once the events logged so far are written (see op.Options).
+type Audit struct {
+	Log  *slog.Logger
+	Sync func() error
+}
+
+// JSONLogs returns the runtime's loggers: JSON lines on w, operational
+// records written as they come, audit events written in groups with the
+// events of other requests in flight (logsink), each request waiting for
+// its own.
+func JSONLogs(w io.Writer) (*slog.Logger, Audit) {
+	sink := logsink.New(w)
+	return slog.New(slog.NewJSONHandler(sink, nil)),
+		Audit{Log: slog.New(slog.NewJSONHandler(sink.Deferred(), nil)), Sync: sink.Sync}
 }
 
 // Bind registers the flags.
@@ -58,8 +81,9 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.String("provider", "", "the IdentityProvider's name (informational)")
 }
 
-// Run parses args and serves until ctx ends.
-func Run(ctx context.Context, args []string, log *slog.Logger) error {
+// Run parses args and serves until ctx ends, logging JSON lines to
+// stderr.
+func Run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("runtime", flag.ContinueOnError)
 	var o Options
 	o.Bind(fs)
@@ -70,6 +94,8 @@ func Run(ctx context.Context, args []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	log, audit := JSONLogs(stderr)
+	o.Audit = audit
 	return Serve(ctx, o, ln, log)
 }
 
@@ -101,7 +127,7 @@ func Serve(ctx context.Context, o Options, ln net.Listener, log *slog.Logger) er
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	provider, err := op.New(op.Options{Store: st, UI: renderer, Logger: log, Metrics: reg})
+	provider, err := op.New(op.Options{Store: st, UI: renderer, Logger: log, Audit: o.Audit.Log, AuditSync: o.Audit.Sync, Metrics: reg})
 	if err != nil {
 		return err
 	}

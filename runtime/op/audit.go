@@ -39,6 +39,11 @@ func (p *Provider) auditRelease(c *client, g *grantInfo, target string, rel []id
 		slog.Any("claims", names),
 		slog.String("purpose", g.Purpose),
 	)
+	if p.auditSync != nil {
+		// A failed write has nowhere else to be reported: slog drops its
+		// own write errors the same way.
+		_ = p.auditSync()
+	}
 }
 
 func appendUnique(list []string, s string) []string {

@@ -31,6 +31,12 @@ type Options struct {
 	// Logger receives operational logs and, under logger=audit, one event
 	// per release of verified claims. Nil means slog.Default().
 	Logger *slog.Logger
+	// Audit, when set, receives the audit events instead of Logger, and
+	// AuditSync, when set, is called after each one and returns once it
+	// is written (logsink.Sink.Sync): a response that releases verified
+	// claims is sent only after its event is out.
+	Audit     *slog.Logger
+	AuditSync func() error
 	// Metrics, when set, receives the provider's Prometheus metrics.
 	Metrics prometheus.Registerer
 	// HTTPClient fetches the jwks_uri of private_key_jwt clients. Nil
@@ -42,12 +48,15 @@ type Options struct {
 // Provider serves one OpenID Provider. It is safe for concurrent use;
 // Apply and SetUsers swap its configuration while it serves.
 type Provider struct {
-	store   store.Store
-	ui      *ui.Renderer
-	now     func() time.Time
-	log     *slog.Logger
-	audit   *slog.Logger
-	metrics *metrics
+	store store.Store
+	ui    *ui.Renderer
+	now   func() time.Time
+	log   *slog.Logger
+	audit *slog.Logger
+	// auditSync writes the audit events logged so far; nil when audit
+	// writes are synchronous already.
+	auditSync func() error
+	metrics   *metrics
 
 	state atomic.Pointer[state]
 	users atomic.Pointer[usersHolder]
@@ -81,7 +90,11 @@ func New(opts Options) (*Provider, error) {
 	if p.log == nil {
 		p.log = slog.Default()
 	}
-	p.audit = p.log.With(slog.String("logger", "audit"))
+	audit := p.log
+	if opts.Audit != nil {
+		audit, p.auditSync = opts.Audit, opts.AuditSync
+	}
+	p.audit = audit.With(slog.String("logger", "audit"))
 	p.clientJWKS = newJWKSURICache(opts.HTTPClient, p.now, p.log)
 	m, err := newMetrics(opts.Metrics)
 	if err != nil {

@@ -254,7 +254,11 @@ func runOurs(ctx context.Context, s settings) ([]row, error) {
 	defer os.Remove(logFile.Name())
 	defer logFile.Close()
 	cmd := exec.Command(self, "-serve-ours", "-secret", secret, "-password", password)
-	cmd.Stderr = logFile // the runtime's JSON log, as a container runtime would collect it
+	// The runtime's JSON log goes through a pipe that this process drains
+	// into a file, as a container runtime collects a container's stderr
+	// (a FIFO read by its shim), not straight into a file: hiding the
+	// *os.File makes os/exec make the pipe and copy from it.
+	cmd.Stderr = struct{ io.Writer }{logFile}
 	p, f, err := start(cmd, "LISTEN", 30*time.Second)
 	if err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -67,10 +66,11 @@ func serveOurs(secret, password, redirectURI string) error {
 	go psrv.Serve(pln)
 	defer psrv.Close()
 
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	// The loggers of `ida-operator runtime`.
+	log, audit := runtimecmd.JSONLogs(os.Stderr)
 	done := make(chan error, 1)
 	go func() {
-		done <- runtimecmd.Serve(ctx, runtimecmd.Options{ConfigDir: dir, StartTimeout: 20 * time.Second, ShutdownGrace: 2 * time.Second}, ln, log)
+		done <- runtimecmd.Serve(ctx, runtimecmd.Options{ConfigDir: dir, StartTimeout: 20 * time.Second, ShutdownGrace: 2 * time.Second, Audit: audit}, ln, log)
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -328,3 +328,18 @@ func TestMarshalRawObject(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONString: the ID token's string claims encode as json.Marshal
+// encodes them.
+func TestJSONString(t *testing.T) {
+	for _, s := range []string{"", "https://idp.example/tenant-a", "248289761001", "a\"b", `a\b`, "<&>", "ké", "日本語",
+		"\u2028", "tab\there", "\x00", "\xff"} {
+		want, _ := json.Marshal(s)
+		if got := jsonString(s); string(got) != string(want) {
+			t.Errorf("%q: got %s, want %s", s, got, want)
+		}
+	}
+	if got := string(jsonInt(-1795372129)); got != "-1795372129" {
+		t.Errorf("jsonInt: %s", got)
+	}
+}

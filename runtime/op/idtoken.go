@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -18,33 +19,34 @@ var registeredClaims = map[string]bool{
 // signIDToken builds and signs the ID token (OIDC Core §2, §3.1.3.6) with
 // the client's id_token_signed_response_alg or the provider's default.
 func (p *Provider) signIDToken(st *state, c *client, g *grantInfo, nonce, accessToken string, released map[string]json.RawMessage, now time.Time) (string, error) {
-	claims := make(map[string]any, 10+len(released))
+	claims := make(map[string]json.RawMessage, 10+len(released))
 	for k, v := range released {
 		if !registeredClaims[k] {
 			claims[k] = v
 		}
 	}
-	claims["iss"] = st.issuer
-	claims["sub"] = g.Subject
-	claims["aud"] = c.ClientID
-	claims["iat"] = now.Unix()
-	claims["exp"] = now.Add(st.provider.Tokens.IDToken.Duration).Unix()
-	claims["auth_time"] = g.AuthTime
+	claims["iss"] = jsonString(st.issuer)
+	claims["sub"] = jsonString(g.Subject)
+	claims["aud"] = jsonString(c.ClientID)
+	claims["iat"] = jsonInt(now.Unix())
+	claims["exp"] = jsonInt(now.Add(st.provider.Tokens.IDToken.Duration).Unix())
+	claims["auth_time"] = jsonInt(g.AuthTime)
 	if nonce != "" {
-		claims["nonce"] = nonce
+		claims["nonce"] = jsonString(nonce)
 	}
 	if accessToken != "" {
-		claims["at_hash"] = leftHalfHash(accessToken)
+		claims["at_hash"] = jsonString(leftHalfHash(accessToken))
 	}
 	if g.SessionID != "" {
-		claims["sid"] = g.SessionID
+		claims["sid"] = jsonString(g.SessionID)
 	}
 	return p.signJWT(st, st.idTokenAlg(c), claims, now)
 }
 
-// signJWT signs claims with the provider's active key for alg.
-func (p *Provider) signJWT(st *state, alg string, claims any, now time.Time) (string, error) {
-	payload, err := json.Marshal(claims)
+// signJWT signs claims with the provider's active key for alg. The
+// payload is the same JSON that encoding/json would write.
+func (p *Provider) signJWT(st *state, alg string, claims map[string]json.RawMessage, now time.Time) (string, error) {
+	payload, err := marshalRawObject(claims)
 	if err != nil {
 		return "", err
 	}
@@ -58,6 +60,19 @@ func (p *Provider) signJWT(st *state, alg string, claims any, now time.Time) (st
 	}
 	return jws.CompactSerialize()
 }
+
+// jsonString is json.Marshal of s, without reflection when s needs no
+// escaping (plainJSON's key rule: printable ASCII, no quote or backslash).
+func jsonString(s string) json.RawMessage {
+	if plainJSON(s, true) {
+		b := make([]byte, 0, len(s)+2)
+		return append(append(append(b, '"'), s...), '"')
+	}
+	b, _ := json.Marshal(s) // a string always encodes
+	return b
+}
+
+func jsonInt(n int64) json.RawMessage { return strconv.AppendInt(nil, n, 10) }
 
 // leftHalfHash is at_hash: the left half of the SHA-256 of the token, the
 // hash of every algorithm this provider signs with (ES256, PS256, RS256).

@@ -65,6 +65,9 @@ type row struct {
 	// during the timed window; CPUPerReq divides it by the successes.
 	CPU       time.Duration `json:"cpu"`
 	CPUPerReq time.Duration `json:"cpu_per_request"`
+	// ClientCPU is the load generator's CPU time in the window: well
+	// under the window's length means the server set the pace.
+	ClientCPU time.Duration `json:"client_cpu"`
 	Note      string        `json:"note,omitempty"`
 	FirstErr  string        `json:"first_error,omitempty"`
 }
@@ -187,9 +190,10 @@ func suite(ctx context.Context, t *target, s settings) ([]row, error) {
 	hc := newHTTPClient(s.Concurrency)
 	var rows []row
 	add := func(r row) {
-		logf("  %-28s %9.0f/s  p50 %-8v p99 %-8v RSS %6.1f MiB  CPU %5.0fµs/req %.2f cores  (%d requests, %d errors, %.1fs)%s",
+		logf("  %-28s %9.0f/s  p50 %-8v p99 %-8v RSS %6.1f MiB  CPU %5.0fµs/req %.2f cores, load %.2f cores  (%d requests, %d errors, %.1fs)%s",
 			r.Endpoint, r.RPS, r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond),
-			float64(r.RSSKiB)/1024, float64(r.CPUPerReq)/1e3, r.CPU.Seconds()/r.Window.Seconds(), r.Requests, r.Errors, r.Window.Seconds(), errSuffix(r.FirstErr))
+			float64(r.RSSKiB)/1024, float64(r.CPUPerReq)/1e3, r.CPU.Seconds()/r.Window.Seconds(), r.ClientCPU.Seconds()/r.Window.Seconds(),
+			r.Requests, r.Errors, r.Window.Seconds(), errSuffix(r.FirstErr))
 		rows = append(rows, r)
 	}
 	skip := func(ep, why string) {
@@ -202,9 +206,9 @@ func suite(ctx context.Context, t *target, s settings) ([]row, error) {
 	repeat := func(ep string, src func() requestSource, want int) {
 		attack(s, ep+" warm-up", s.Warmup, 0, src(), want, nil)
 		wait := profile(s, t.Name, ep, secs)
-		c0 := cpuTime(t.PID)
+		m := startMeter(t.PID)
 		st, w := attack(s, ep, s.Duration, s.MaxRequests, src(), want, nil)
-		add(withCPU(st.row(t.Name, ep, w, t.PID), cpuTime(t.PID)-c0))
+		add(m.fill(st.row(t.Name, ep, w, t.PID)))
 		wait()
 	}
 	get := func(u string, hdr http.Header) func() requestSource {
@@ -281,9 +285,9 @@ func suite(ctx context.Context, t *target, s settings) ([]row, error) {
 	}
 	attack(s, "token warm-up", 0, 0, fromList(codes[:s.WarmCodes], t.codeForm), http.StatusOK, collect)
 	wait := profile(s, t.Name, epTokenCode, 1)
-	c0 := cpuTime(t.PID)
+	m := startMeter(t.PID)
 	st, w := attack(s, epTokenCode, s.Duration, 0, fromList(codes[s.WarmCodes:], t.codeForm), http.StatusOK, collect)
-	add(withCPU(st.row(t.Name, epTokenCode, w, t.PID), cpuTime(t.PID)-c0))
+	add(m.fill(st.row(t.Name, epTokenCode, w, t.PID)))
 	wait()
 
 	// Token, refresh_token: the refresh tokens the code grants just issued
@@ -293,9 +297,9 @@ func suite(ctx context.Context, t *target, s settings) ([]row, error) {
 	} else {
 		attack(s, "refresh warm-up", 0, 0, fromList(refresh[:s.WarmCodes], refreshForm), http.StatusOK, nil)
 		wait := profile(s, t.Name, epTokenRT, 1)
-		c0 := cpuTime(t.PID)
+		m := startMeter(t.PID)
 		st, w := attack(s, epTokenRT, s.Duration, 0, fromList(refresh[s.WarmCodes:], refreshForm), http.StatusOK, nil)
-		add(withCPU(st.row(t.Name, epTokenRT, w, t.PID), cpuTime(t.PID)-c0))
+		add(m.fill(st.row(t.Name, epTokenRT, w, t.PID)))
 		wait()
 	}
 
@@ -332,9 +336,9 @@ func suite(ctx context.Context, t *target, s settings) ([]row, error) {
 		flow := func(int) error { return t.completeFlow(ctx, hc) }
 		loop(ctx, s.Concurrency, s.Warmup, 0, flow)
 		wait := profile(s, t.Name, epFlow, secs)
-		c0 := cpuTime(t.PID)
+		m := startMeter(t.PID)
 		st, w := loop(ctx, s.Concurrency, s.Duration, s.MaxRequests, flow)
-		r := withCPU(st.row(t.Name, epFlow, w, t.PID), cpuTime(t.PID)-c0)
+		r := m.fill(st.row(t.Name, epFlow, w, t.PID))
 		r.Note = "flows/s; one flow = PAR + authorize + token + UserInfo"
 		add(r)
 		wait()
@@ -382,11 +386,23 @@ func cpuTime(pid int) time.Duration {
 // clockTicks is USER_HZ, 100 on Linux.
 const clockTicks = 100
 
-// withCPU fills in the server's CPU time of a window.
-func withCPU(r row, cpu time.Duration) row {
-	r.CPU = cpu
+// meter reads the CPU time of the server and of this process (the load
+// generator) over a window.
+type meter struct {
+	pid            int
+	server, client time.Duration
+}
+
+func startMeter(pid int) meter {
+	return meter{pid: pid, server: cpuTime(pid), client: cpuTime(os.Getpid())}
+}
+
+// fill sets the window's CPU figures of r.
+func (m meter) fill(r row) row {
+	r.CPU = cpuTime(m.pid) - m.server
+	r.ClientCPU = cpuTime(os.Getpid()) - m.client
 	if ok := r.Requests - r.Errors; ok > 0 {
-		r.CPUPerReq = cpu / time.Duration(ok)
+		r.CPUPerReq = r.CPU / time.Duration(ok)
 	}
 	return r
 }

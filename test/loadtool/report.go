@@ -9,14 +9,15 @@ import (
 // markdown renders the rows as the BENCHMARKS.md table: server × endpoint.
 func markdown(rows []row, s settings) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n| server | endpoint | req/s | p50 | p99 | RSS after | server CPU/req | server cores busy | requests (errors) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "\n| server | endpoint | req/s | p50 | p99 | RSS after | server CPU/req | server cores busy | load generator cores busy | requests (errors) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		if r.Requests == 0 {
-			fmt.Fprintf(&b, "| %s | %s | — | — | — | — | — | — | not driven: %s |\n", r.Server, r.Endpoint, r.Note)
+			fmt.Fprintf(&b, "| %s | %s | — | — | — | — | — | — | — | not driven: %s |\n", r.Server, r.Endpoint, r.Note)
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %.0f MiB | %.0f µs | %.2f | %d (%d) |\n", r.Server, r.Endpoint, r.RPS,
-			ms(r.P50), ms(r.P99), float64(r.RSSKiB)/1024, float64(r.CPUPerReq)/1e3, r.CPU.Seconds()/r.Window.Seconds(), r.Requests, r.Errors)
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %.0f MiB | %.0f µs | %.2f | %.2f | %d (%d) |\n", r.Server, r.Endpoint, r.RPS,
+			ms(r.P50), ms(r.P99), float64(r.RSSKiB)/1024, float64(r.CPUPerReq)/1e3, r.CPU.Seconds()/r.Window.Seconds(),
+			r.ClientCPU.Seconds()/r.Window.Seconds(), r.Requests, r.Errors)
 	}
 	// Ratios of ida-operator to each peer on the endpoints both drove.
 	by := map[string]map[string]row{}

@@ -293,3 +293,40 @@ func TestRefusesBadConfigAndKeepsServing(t *testing.T) {
 		t.Fatal("not ready after a bad edit")
 	}
 }
+
+// The operational paths answer beside the provider's, with their methods
+// enforced; everything else is the provider's to route.
+func TestOperationalRoutes(t *testing.T) {
+	ln := listen(t)
+	base := serve(t, writeConfigDir(t, "http://"+ln.Addr().String(), config.SessionStore{Type: config.SessionStoreMemory}), ln)
+	call := func(method, path string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, c := range []struct {
+		method, path string
+		status       int
+	}{
+		{http.MethodGet, "/healthz", http.StatusOK},
+		{http.MethodGet, "/readyz", http.StatusOK},
+		{http.MethodPost, "/healthz", http.StatusMethodNotAllowed},
+		{http.MethodGet, "/.well-known/openid-configuration", http.StatusOK},
+		{http.MethodGet, "/no-such-endpoint", http.StatusNotFound},
+		{http.MethodGet, "/healthz/", http.StatusNotFound},
+	} {
+		if got, body := call(c.method, c.path); got != c.status {
+			t.Errorf("%s %s: %d, want %d: %.200s", c.method, c.path, got, c.status, body)
+		}
+	}
+	// The discovery request above is counted.
+	if status, body := call(http.MethodGet, "/metrics"); status != http.StatusOK || !strings.Contains(body, `ida_op_requests_total{endpoint="discovery"`) {
+		t.Fatalf("metrics: %d %.300s", status, body)
+	}
+}

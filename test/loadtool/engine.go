@@ -43,9 +43,11 @@ func attack(s settings, name string, d time.Duration, max int, src requestSource
 	return attackConn(s, d, max, src, want, onBody)
 }
 
-func attackConn(s settings, d time.Duration, max int, src requestSource, want int, onBody func([]byte)) (*stats, time.Duration) {
+// limited is src as a vegeta targeter that stops after max targets (0:
+// no bound); it is safe for concurrent use when src is.
+func limited(src requestSource, max int) vegeta.Targeter {
 	var sent atomic.Int64
-	next := func(tgt *vegeta.Target) error {
+	return func(tgt *vegeta.Target) error {
 		if max > 0 && sent.Add(1) > int64(max) {
 			return vegeta.ErrNoTargets
 		}
@@ -54,6 +56,10 @@ func attackConn(s settings, d time.Duration, max int, src requestSource, want in
 		}
 		return nil
 	}
+}
+
+func attackConn(s settings, d time.Duration, max int, src requestSource, want int, onBody func([]byte)) (*stats, time.Duration) {
+	next := limited(src, max)
 	start := time.Now()
 	var deadline time.Time
 	if d > 0 {
@@ -219,18 +225,12 @@ func (c *connWorker) roundTrip() (status int, closing bool, err error) {
 
 // attackVegeta is the same run with vegeta's attacker.
 func attackVegeta(s settings, name string, d time.Duration, max int, src requestSource, want int, onBody func([]byte)) (*stats, time.Duration) {
-	var sent atomic.Int64
+	next := limited(src, max)
 	tr := func(tgt *vegeta.Target) error {
-		if max > 0 && sent.Add(1) > int64(max) {
-			return vegeta.ErrNoTargets
-		}
-		if !src(tgt) {
-			return vegeta.ErrNoTargets
-		}
-		if err := mustLoopback(tgt.URL); err != nil {
+		if err := next(tgt); err != nil {
 			return err
 		}
-		return nil
+		return mustLoopback(tgt.URL)
 	}
 	c := uint64(s.Concurrency)
 	a := vegeta.NewAttacker(vegeta.Workers(c), vegeta.MaxWorkers(c), vegeta.Connections(s.Concurrency),

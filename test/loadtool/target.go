@@ -279,11 +279,7 @@ func (t *target) redeem(ctx context.Context, hc *http.Client, code string) (*tok
 func (t *target) accessTokens(ctx context.Context, hc *http.Client, conc, n int) ([]string, error) {
 	out := make([]string, n)
 	st, _ := loop(ctx, conc, time.Minute, n, func(i int) error {
-		code, err := t.mint(ctx, hc)
-		if err != nil {
-			return err
-		}
-		tr, err := t.redeem(ctx, hc, code)
+		tr, err := t.tokens(ctx, hc)
 		if err != nil {
 			return err
 		}
@@ -310,16 +306,21 @@ func (t *target) userinfo(ctx context.Context, hc *http.Client, at string) ([]by
 // completeFlow is one relying party's code flow with a signed-in user:
 // PAR, authorize (session cookie, no page), token, UserInfo.
 func (t *target) completeFlow(ctx context.Context, hc *http.Client) error {
-	code, err := t.mintWithSession(ctx, hc)
-	if err != nil {
-		return err
-	}
-	tr, err := t.redeem(ctx, hc, code)
+	tr, err := t.tokens(ctx, hc)
 	if err != nil {
 		return err
 	}
 	_, err = t.userinfo(ctx, hc, tr.AccessToken)
 	return err
+}
+
+// tokens mints a code and redeems it.
+func (t *target) tokens(ctx context.Context, hc *http.Client) (*tokenResponse, error) {
+	code, err := t.mint(ctx, hc)
+	if err != nil {
+		return nil, err
+	}
+	return t.redeem(ctx, hc, code)
 }
 
 var (

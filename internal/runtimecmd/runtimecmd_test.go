@@ -1,12 +1,13 @@
 package runtimecmd
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,10 +91,20 @@ func writeConfigDir(t *testing.T, issuer string, sessions config.SessionStore) s
 // serve starts a runtime on ln and stops it with the test.
 func serve(t *testing.T, dir string, ln net.Listener) string {
 	t.Helper()
+	base, _ := serveLogging(t, dir, ln)
+	return base
+}
+
+// serveLogging is serve with the loggers of `ida-operator runtime`
+// (JSONLogs), writing into the returned buffer.
+func serveLogging(t *testing.T, dir string, ln net.Listener) (string, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	log, audit := JSONLogs(logs)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Serve(ctx, Options{ConfigDir: dir, StartTimeout: 10 * time.Second, ShutdownGrace: time.Second}, ln, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		done <- Serve(ctx, Options{ConfigDir: dir, StartTimeout: 10 * time.Second, ShutdownGrace: time.Second, Audit: audit}, ln, log)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -107,7 +119,7 @@ func serve(t *testing.T, dir string, ln net.Listener) string {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base
+				return base, logs
 			}
 		}
 		if time.Now().After(deadline) {
@@ -115,6 +127,23 @@ func serve(t *testing.T, dir string, ln net.Listener) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func listen(t *testing.T) net.Listener {
@@ -210,7 +239,8 @@ func TestTwoRuntimesShareRedis(t *testing.T) {
 	lnA, lnB := listen(t), listen(t)
 	issuer := "http://" + lnA.Addr().String()
 	dir := writeConfigDir(t, issuer, config.SessionStore{Type: config.SessionStoreRedis, Redis: &config.RedisStore{Address: addr}})
-	a, b := serve(t, dir, lnA), serve(t, dir, lnB)
+	a, logsA := serveLogging(t, dir, lnA)
+	b := serve(t, dir, lnB)
 
 	br := browser()
 	login := get(t, br, authorizeURL(a))
@@ -262,6 +292,22 @@ func TestTwoRuntimesShareRedis(t *testing.T) {
 	claims, _ := vc["claims"].(map[string]any)
 	if resp.StatusCode != http.StatusOK || info["sub"] != users.DemoSubject || claims["given_name"] == nil {
 		t.Fatalf("userinfo at A: %d %v", resp.StatusCode, info)
+	}
+	// A's log holds the audit event of that release, written before the
+	// answer, with the claim's name and never its value.
+	var event map[string]any
+	for _, line := range strings.Split(logsA.String(), "\n") {
+		if strings.Contains(line, `"logger":"audit"`) {
+			if err := json.Unmarshal([]byte(line), &event); err != nil {
+				t.Fatalf("audit line is not JSON: %s", line)
+			}
+		}
+	}
+	if event["target"] != "userinfo" || event["client_id"] != testClient || !strings.Contains(fmt.Sprint(event["claims"]), "given_name") {
+		t.Fatalf("no audit event for the release at A: %v\n%s", event, logsA.String())
+	}
+	if name, _ := claims["given_name"].(string); name == "" || strings.Contains(logsA.String(), name) {
+		t.Fatalf("the log holds the released value %q", name)
 	}
 
 	// The session signed in through A and B is known to B: no login page.

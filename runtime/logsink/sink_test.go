@@ -12,10 +12,11 @@ import (
 
 // recorder keeps each write call's bytes; the first call can be held.
 type recorder struct {
-	mu     sync.Mutex
-	calls  []string
-	hold   chan struct{} // when set, the first write waits for it
-	failed bool
+	mu      sync.Mutex
+	calls   []string
+	hold    chan struct{} // when set, the first write waits for it
+	entered chan struct{} // closed when the held write has begun
+	failed  bool
 }
 
 func (r *recorder) Write(p []byte) (int, error) {
@@ -24,6 +25,7 @@ func (r *recorder) Write(p []byte) (int, error) {
 	r.hold = nil
 	r.mu.Unlock()
 	if hold != nil {
+		close(r.entered)
 		<-hold
 	}
 	r.mu.Lock()
@@ -83,7 +85,7 @@ func TestSyncReturnsAfterTheRecordIsWritten(t *testing.T) {
 }
 
 func TestRecordsInFlightShareOneWrite(t *testing.T) {
-	rec := &recorder{hold: make(chan struct{})}
+	rec := &recorder{hold: make(chan struct{}), entered: make(chan struct{})}
 	hold := rec.hold
 	s := New(rec)
 	first := make(chan error)
@@ -91,7 +93,7 @@ func TestRecordsInFlightShareOneWrite(t *testing.T) {
 		s.Deferred().Write([]byte("first\n"))
 		first <- s.Sync() // the leader: its write is held
 	}()
-	waitFor(t, s, func() bool { return s.flushing })
+	<-rec.entered // the leader has taken what was pending and is writing it
 	const n = 10
 	var wg sync.WaitGroup
 	for i := range n {

@@ -171,6 +171,14 @@ type SecuritySpec struct {
 	// true under FAPI2.
 	// +optional
 	RequireDPoP bool `json:"requireDPoP,omitempty"`
+
+	// RequireDPoPNonce accepts a DPoP proof (at PAR, token and UserInfo)
+	// only with a nonce the provider handed out in a DPoP-Nonce header in
+	// the last 5 to 10 minutes (RFC 9449 §8, §9), so a proof made in
+	// advance by a stolen key is useless. A client's first proof is
+	// answered with use_dpop_nonce and the nonce to retry with.
+	// +optional
+	RequireDPoPNonce bool `json:"requireDPoPNonce,omitempty"`
 }
 
 // UserSourceType is where end-users come from.

@@ -34,6 +34,9 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 			Profile:     string(s.Security.Profile),
 			RequirePAR:  s.Security.RequirePushedAuthorizationRequests,
 			RequireDPoP: s.Security.RequireDPoP,
+			// Nonces only matter where proofs are checked; the runtime
+			// reads this through EffectiveSecurity.
+			RequireDPoPNonce: s.Security.RequireDPoPNonce,
 		},
 		Users:        userSource(&s.Users),
 		SessionStore: sessionStore(&s.SessionStore),

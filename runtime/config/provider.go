@@ -87,6 +87,9 @@ type Security struct {
 	Profile     string `json:"profile,omitempty"`
 	RequirePAR  bool   `json:"require_pushed_authorization_requests,omitempty"`
 	RequireDPoP bool   `json:"require_dpop,omitempty"`
+	// RequireDPoPNonce accepts DPoP proofs only with a nonce the provider
+	// issued (RFC 9449 §8, §9).
+	RequireDPoPNonce bool `json:"require_dpop_nonce,omitempty"`
 }
 
 // UserSource says where end-users and their verified data come from.
@@ -353,6 +356,8 @@ type EffectiveSecurity struct {
 	Profile     string
 	RequirePAR  bool
 	RequireDPoP bool
+	// RequireDPoPNonce applies to every DPoP proof the provider checks.
+	RequireDPoPNonce bool
 	// TokenEndpointAuthMethods clients may register and use.
 	TokenEndpointAuthMethods []string
 	// SigningAlgorithms the provider signs ID tokens and UserInfo with, in
@@ -371,6 +376,7 @@ func (p *Provider) EffectiveSecurity() EffectiveSecurity {
 		Profile:                  ProfileDefault,
 		RequirePAR:               p.Security.RequirePAR,
 		RequireDPoP:              p.Security.RequireDPoP,
+		RequireDPoPNonce:         p.Security.RequireDPoPNonce,
 		TokenEndpointAuthMethods: []string{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT},
 		SigningAlgorithms:        slices.Clone(p.SigningAlgorithms),
 		ClientSigningAlgorithms:  slices.Clone(SupportedAlgorithms),

@@ -500,7 +500,7 @@ func (p *Provider) par(st *state, w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, err)
 		return
 	}
-	if err := p.bindPushedRequestToDPoP(ctx, st, r, a); err != nil {
+	if err := p.bindPushedRequestToDPoP(ctx, st, w, r, a); err != nil {
 		writeJSONError(w, err)
 		return
 	}
@@ -519,7 +519,7 @@ func (p *Provider) par(st *state, w http.ResponseWriter, r *http.Request) {
 
 // bindPushedRequestToDPoP: a DPoP proof sent with PAR binds the code to its
 // key, like dpop_jkt (RFC 9449 §10.1); both must then agree.
-func (p *Provider) bindPushedRequestToDPoP(ctx context.Context, st *state, r *http.Request, a *authzCtx) *oauthError {
+func (p *Provider) bindPushedRequestToDPoP(ctx context.Context, st *state, w http.ResponseWriter, r *http.Request, a *authzCtx) *oauthError {
 	if r.Header.Get("DPoP") == "" {
 		return nil
 	}
@@ -527,6 +527,7 @@ func (p *Provider) bindPushedRequestToDPoP(ctx context.Context, st *state, r *ht
 	if err != nil {
 		return err
 	}
+	p.offerDPoPNonce(w, st, true)
 	if a.req.DPoPJKT != "" && a.req.DPoPJKT != proof.JKT {
 		return errInvalidDPoP("dpop_jkt does not match the DPoP proof's key")
 	}

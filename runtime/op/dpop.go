@@ -23,6 +23,13 @@ func (p *Provider) verifyDPoP(ctx context.Context, st *state, r *http.Request, u
 	if err != nil {
 		return nil, errInvalidDPoP(err.Error())
 	}
+	if st.sec.RequireDPoPNonce && !st.validDPoPNonce(proof.Nonce, p.now()) {
+		desc := "the DPoP proof needs the nonce in the DPoP-Nonce header"
+		if proof.Nonce != "" {
+			desc = "the DPoP proof's nonce is not current; use the one in the DPoP-Nonce header"
+		}
+		return nil, errUseDPoPNonce(desc, st.dpopNonce(p.now()))
+	}
 	fresh, serr := p.store.Remember(ctx, store.KindDPoPProof, storeKey(proof.ReplayKey()), 2*dpop.DefaultLeeway)
 	if serr != nil {
 		p.log.Error("store failed", "op", "remember dpop", "error", serr)
@@ -32,6 +39,15 @@ func (p *Provider) verifyDPoP(ctx context.Context, st *state, r *http.Request, u
 		return nil, errInvalidDPoP("the DPoP proof was already used")
 	}
 	return proof, nil
+}
+
+// offerDPoPNonce sends the current nonce with an answer to a request that
+// carried a proof, so the client's next proof needs no retry (RFC 9449
+// §8.2).
+func (p *Provider) offerDPoPNonce(w http.ResponseWriter, st *state, carriedProof bool) {
+	if carriedProof && st.sec.RequireDPoPNonce {
+		w.Header().Set(DPoPNonceHeader, st.dpopNonce(p.now()))
+	}
 }
 
 // tokenDPoP is the token endpoint's DPoP rule: a proof, when sent, must be

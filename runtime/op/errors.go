@@ -17,6 +17,8 @@ type oauthError struct {
 	Status int `json:"-"`
 	// Challenge, when set, is sent as WWW-Authenticate.
 	Challenge string `json:"-"`
+	// DPoPNonce, when set, is sent as DPoP-Nonce (use_dpop_nonce).
+	DPoPNonce string `json:"-"`
 }
 
 func (e *oauthError) Error() string { return e.Code + ": " + e.Description }
@@ -78,6 +80,9 @@ func writeJSONError(w http.ResponseWriter, e *oauthError) {
 	}
 	if e.Challenge != "" {
 		w.Header().Set("WWW-Authenticate", e.Challenge)
+	}
+	if e.DPoPNonce != "" {
+		w.Header().Set(DPoPNonceHeader, e.DPoPNonce)
 	}
 	setOutcome(w, e.Code)
 	writeJSON(w, status, e)

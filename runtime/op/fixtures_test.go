@@ -339,6 +339,17 @@ func (f *fixture) proof(method, target, accessToken string) string {
 
 func (f *fixture) proofAt(method, target, accessToken string, iat time.Time) string {
 	f.t.Helper()
+	return f.dpopProof(method, target, accessToken, iat, "")
+}
+
+// proofNonce is a proof carrying a DPoP nonce.
+func (f *fixture) proofNonce(method, target, accessToken, nonce string) string {
+	f.t.Helper()
+	return f.dpopProof(method, target, accessToken, f.clock.now(), nonce)
+}
+
+func (f *fixture) dpopProof(method, target, accessToken string, iat time.Time, nonce string) string {
+	f.t.Helper()
 	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: f.dpopKey},
 		(&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"))
 	if err != nil {
@@ -347,6 +358,9 @@ func (f *fixture) proofAt(method, target, accessToken string, iat time.Time) str
 	cl := map[string]any{"jti": randomToken(), "htm": method, "htu": target, "iat": iat.Unix()}
 	if accessToken != "" {
 		cl["ath"] = athOf(accessToken)
+	}
+	if nonce != "" {
+		cl["nonce"] = nonce
 	}
 	tok, err := jwt.Signed(s).Claims(cl).Serialize()
 	if err != nil {

@@ -41,6 +41,8 @@ type state struct {
 	jwksAt   time.Time
 
 	signers signerCache
+	// nonceKeys sign and check DPoP nonces; see dpopnonce.go.
+	nonceKeys [][]byte
 	// ui renders pages that link the stylesheet below basePath.
 	ui *ui.Renderer
 }
@@ -89,6 +91,7 @@ func buildState(s *config.Snapshot, rend *ui.Renderer, now time.Time) (*state, e
 		discoveryTag: etag(disc),
 	}
 	st.ui = rend.WithBasePath(st.basePath)
+	st.nonceKeys = nonceKeys(s.Keys)
 	for id, c := range s.Clients {
 		cs, err := buildClient(prov, c)
 		if err != nil {

@@ -54,6 +54,7 @@ func (p *Provider) token(st *state, w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, err)
 		return
 	}
+	p.offerDPoPNonce(w, st, proof != nil)
 	var resp *tokenResponse
 	switch grantType {
 	case "authorization_code":

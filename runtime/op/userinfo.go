@@ -45,6 +45,7 @@ func (p *Provider) userinfo(st *state, w http.ResponseWriter, r *http.Request) {
 		p.resourceError(w, st, pt, err)
 		return
 	}
+	p.offerDPoPNonce(w, st, rec.JKT != "")
 	if !slices.Contains(strings.Fields(rec.Scope), "openid") {
 		p.resourceError(w, st, pt, &oauthError{Code: "insufficient_scope", Description: "the token has no openid scope", Status: http.StatusForbidden})
 		return
@@ -247,6 +248,9 @@ func (p *Provider) resourceError(w http.ResponseWriter, st *state, pt *presented
 		w.Header().Add("WWW-Authenticate", "DPoP "+algs+params)
 	default:
 		w.Header().Add("WWW-Authenticate", "Bearer "+realm+params)
+	}
+	if e.DPoPNonce != "" {
+		w.Header().Set(DPoPNonceHeader, e.DPoPNonce)
 	}
 	status := e.Status
 	if status == 0 {

@@ -80,6 +80,9 @@ func writeConfigDir(dir, issuer, redirectURI string) (*generated, error) {
 	// ES256, the default, PS256 and RS256 keys; ten-minute access tokens
 	// and one-minute codes.
 	p := fixture.Provider(issuer, []string{config.ES256, config.PS256, config.RS256}, 10*time.Minute, time.Minute)
+	// DPoP nonces on: openid-client, the DPoP client here, has to follow
+	// use_dpop_nonce at PAR, token and UserInfo (RFC 9449 §8, §9).
+	p.Security.RequireDPoPNonce = true
 	if err := fixture.WriteConfigDir(dir, p, demoPassword, fapi, basic, ps, rs, su); err != nil {
 		return nil, err
 	}

@@ -417,8 +417,26 @@ func firstSentence(s string) string {
 	return s
 }
 
-// humanize turns a Go or JSON name into words: "jwksURI" -> "Jwks URI".
+// terms keep their spelling in display names: the case rules below would
+// cut them ("DPoP" -> "D Po P").
+var terms = []string{"DPoP"}
+
+// humanize turns a Go or JSON name into words: "jwksURI" -> "Jwks URI",
+// "requireDPoPNonce" -> "Require DPoP Nonce".
 func humanize(name string) string {
+	for _, t := range terms {
+		if i := strings.Index(name, t); i >= 0 {
+			var parts []string
+			if i > 0 {
+				parts = append(parts, humanize(name[:i]))
+			}
+			parts = append(parts, t)
+			if rest := name[i+len(t):]; rest != "" {
+				parts = append(parts, humanize(rest))
+			}
+			return strings.Join(parts, " ")
+		}
+	}
 	rs := []rune(name)
 	var words []string
 	start := 0

@@ -53,6 +53,9 @@ type Proof struct {
 	JTI string
 	// IssuedAt is the proof's iat.
 	IssuedAt time.Time
+	// Nonce is the proof's nonce claim, "" when it has none; the caller
+	// judges it (RFC 9449 §8, §9).
+	Nonce string
 }
 
 // ReplayKey is the key under which a replay cache remembers the proof:
@@ -73,6 +76,8 @@ type claims struct {
 	HTU *string      `json:"htu"`
 	IAT *json.Number `json:"iat"`
 	ATH *string      `json:"ath"`
+	// Nonce is checked by the caller, who issued it.
+	Nonce *string `json:"nonce"`
 }
 
 // Verify parses a proof and applies every rule of RFC 9449 §4.3 except the
@@ -131,7 +136,11 @@ func Verify(proof string, c Check) (*Proof, error) {
 	if err != nil {
 		return nil, fail("key has no thumbprint")
 	}
-	return &Proof{JKT: jkt, JTI: *cl.JTI, IssuedAt: iat}, nil
+	p := &Proof{JKT: jkt, JTI: *cl.JTI, IssuedAt: iat}
+	if cl.Nonce != nil {
+		p.Nonce = *cl.Nonce
+	}
+	return p, nil
 }
 
 // checkType: the typ header is dpop+jwt.

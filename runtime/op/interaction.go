@@ -115,6 +115,23 @@ func (p *Provider) rendered(w http.ResponseWriter, err error) {
 	}
 }
 
+// openInteraction is loadInteraction plus the interaction's client, which
+// must still be registered and enabled; when either fails it has answered
+// with the error page.
+func (p *Provider) openInteraction(st *state, w http.ResponseWriter, r *http.Request, stage string) (url.Values, string, *interactionRecord, *client, bool) {
+	form, id, ia, oerr := p.loadInteraction(w, r, stage)
+	if oerr != nil {
+		p.errorPage(w, r, "", oerr)
+		return nil, "", nil, nil, false
+	}
+	c, ok := st.clients[ia.Request.ClientID]
+	if !ok || c.Disabled {
+		p.errorPage(w, r, ia.Request.UILocales, errUnauthorizedClient("the client is no longer available"))
+		return nil, "", nil, nil, false
+	}
+	return form, id, ia, c, true
+}
+
 // loadInteraction reads a posted form and its interaction: the form's id
 // must be the browser's (cookie), the record must exist at this stage, and
 // the CSRF token must match (constant time).
@@ -148,14 +165,8 @@ func (p *Provider) loadInteraction(w http.ResponseWriter, r *http.Request, stage
 // login handles the sign-in form.
 func (p *Provider) login(st *state, w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	form, id, ia, oerr := p.loadInteraction(w, r, stageLogin)
-	if oerr != nil {
-		p.errorPage(w, r, "", oerr)
-		return
-	}
-	c, ok := st.clients[ia.Request.ClientID]
-	if !ok || c.Disabled {
-		p.errorPage(w, r, ia.Request.UILocales, errUnauthorizedClient("the client is no longer available"))
+	form, id, ia, c, ok := p.openInteraction(st, w, r, stageLogin)
+	if !ok {
 		return
 	}
 	username, password := form.Get(ui.FieldUsername), form.Get(ui.FieldPassword)
@@ -226,14 +237,8 @@ func (p *Provider) newSession(ctx context.Context, w http.ResponseWriter, r *htt
 // remembered in the session and answered with a code.
 func (p *Provider) consent(st *state, w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	form, id, ia, oerr := p.loadInteraction(w, r, stageConsent)
-	if oerr != nil {
-		p.errorPage(w, r, "", oerr)
-		return
-	}
-	c, ok := st.clients[ia.Request.ClientID]
-	if !ok || c.Disabled {
-		p.errorPage(w, r, ia.Request.UILocales, errUnauthorizedClient("the client is no longer available"))
+	form, id, ia, _, ok := p.openInteraction(st, w, r, stageConsent)
+	if !ok {
 		return
 	}
 	switch form.Get(ui.FieldDecision) {

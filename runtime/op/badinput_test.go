@@ -10,6 +10,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/store"
 )
 
 // TestTokenCodeGrantRefusals: each bad redemption gets its exact error and
@@ -339,4 +340,42 @@ func TestUserInfoChallenges(t *testing.T) {
 	if resp.StatusCode != 401 || body["error"] != "invalid_token" {
 		t.Fatalf("unknown token: %d %v", resp.StatusCode, body)
 	}
+}
+
+// A full memory store refuses new state with temporarily_unavailable; what
+// it already holds keeps working.
+func TestFullStoreIsTemporarilyUnavailable(t *testing.T) {
+	full := store.NewMemoryWithBudget(4 << 10)
+	t.Cleanup(func() { full.Close() })
+	f := newFixtureWith(t, func(o *Options) { o.Store = full })
+	push := func() (*http.Response, map[string]any) {
+		_, challenge := pkce()
+		resp := f.post(config.PathPAR, url.Values{
+			"response_type": {"code"}, "client_id": {clientBasic}, "redirect_uri": {redirectURI}, "scope": {"openid"},
+			"code_challenge": {challenge}, "code_challenge_method": {"S256"}, "state": {strings.Repeat("s", 600)},
+		}, basicAuth(clientBasic, testSecret))
+		return resp, decode(t, resp)
+	}
+	var accepted []string
+	for range 10 {
+		resp, body := push()
+		if resp.StatusCode == http.StatusCreated {
+			accepted = append(accepted, body["request_uri"].(string))
+			continue
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" {
+			t.Fatalf("a full store answered %d %v", resp.StatusCode, body)
+		}
+		if len(accepted) == 0 {
+			t.Fatal("not even one pushed request fitted the budget")
+		}
+		// What was accepted is still there: its authorization request
+		// reaches the sign-in page.
+		pg := f.get(f.browser(), f.url(config.PathAuthorize)+"?"+url.Values{"client_id": {clientBasic}, "request_uri": {accepted[0]}}.Encode())
+		if pg.status != http.StatusOK || !strings.Contains(pg.body, `name="username"`) {
+			t.Fatalf("an accepted pushed request after the store filled: %d %.300s", pg.status, pg.body)
+		}
+		return
+	}
+	t.Fatalf("ten pushed requests of about 1 KiB fitted a 4 KiB budget (%d accepted)", len(accepted))
 }

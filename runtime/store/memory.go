@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"hash/maphash"
+	"math"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +25,13 @@ const defaultSweepCycle = 8 * time.Second
 type Memory struct {
 	shards [shardCount]shard
 	seed   maphash.Seed
+	// budget bounds used, the estimated bytes of the entries held; a
+	// soft bound: concurrent writers may pass it by an entry each.
+	budget int64
+	used   atomic.Int64
+	// lastFullSweep is when a full store last swept every shard (in
+	// nanoseconds since base).
+	lastFullSweep atomic.Int64
 	// base anchors expiry times to the monotonic clock, so a wall clock
 	// step never expires or revives entries.
 	base      time.Time
@@ -54,15 +64,38 @@ var _ Local = (*Memory)(nil)
 // Local marks Memory as a Local store: its values stay in this process.
 func (m *Memory) Local() {}
 
-// NewMemory returns an empty store with its sweeper running.
-func NewMemory() *Memory { return newMemory(defaultSweepCycle) }
+// NewMemory returns an empty store with its sweeper running and the
+// default budget: half the Go memory limit (GOMEMLIMIT, which the operator
+// sets from the container's memory limit), or 1 GiB without one.
+func NewMemory() *Memory { return newMemory(defaultSweepCycle, defaultBudget()) }
 
-func newMemory(cycle time.Duration) *Memory {
+// NewMemoryWithBudget is NewMemory holding at most about maxBytes of
+// entries (keys, values and an estimate of the map's own cost).
+func NewMemoryWithBudget(maxBytes int64) *Memory { return newMemory(defaultSweepCycle, maxBytes) }
+
+func defaultBudget() int64 {
+	if limit := debug.SetMemoryLimit(-1); limit < math.MaxInt64 {
+		return limit / 2
+	}
+	return 1 << 30
+}
+
+// entryOverhead estimates what an entry costs besides its key and value
+// bytes: the map slot, the key's and the value's headers, allocation
+// rounding.
+const entryOverhead = 128
+
+func entryCost(key string, value []byte) int64 {
+	return int64(len(key) + len(value) + entryOverhead)
+}
+
+func newMemory(cycle time.Duration, budget int64) *Memory {
 	m := &Memory{
-		seed: maphash.MakeSeed(),
-		base: time.Now(),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		budget: budget,
+		seed:   maphash.MakeSeed(),
+		base:   time.Now(),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
 	}
 	for i := range m.shards {
 		m.shards[i].m = map[entryKey]entry{}
@@ -86,12 +119,89 @@ func (m *Memory) Put(ctx context.Context, kind Kind, key string, value []byte, t
 		return ErrInvalidTTL
 	}
 	e := entry{value: append(make([]byte, 0, len(value)), value...), expires: m.now() + int64(ttl)}
+	k := entryKey{kind, key}
 	s := m.shard(key)
-	s.mu.Lock()
-	s.m[entryKey{kind, key}] = e
-	s.mu.Unlock()
-	return nil
+	return m.withRoom(s, func() (bool, error) {
+		delta := entryCost(key, value)
+		if old, ok := s.m[k]; ok {
+			delta -= entryCost(key, old.value)
+		}
+		if !m.reserve(delta) {
+			return false, nil
+		}
+		s.m[k] = e
+		return true, nil
+	})
 }
+
+// withRoom runs write with s locked; write reports false when the budget
+// has no room for it. Then every shard's expired entries are dropped (at
+// most once per fullSweepEvery, so a full store under load is not swept
+// on every request) and write is tried once more before ErrFull.
+func (m *Memory) withRoom(s *shard, write func() (bool, error)) error {
+	for attempt := 0; ; attempt++ {
+		s.mu.Lock()
+		done, err := write()
+		s.mu.Unlock()
+		if done || err != nil {
+			return err
+		}
+		if attempt > 0 || !m.sweepAllOnce() {
+			return ErrFull
+		}
+	}
+}
+
+// fullSweepEvery spaces out the sweeps a full store triggers.
+const fullSweepEvery = 100 * time.Millisecond
+
+// sweepAllOnce drops every shard's expired entries unless another full
+// sweep ran in the last fullSweepEvery; it reports whether it swept.
+func (m *Memory) sweepAllOnce() bool {
+	last := m.lastFullSweep.Load()
+	now := m.now()
+	if now-last < int64(fullSweepEvery) && last != 0 || !m.lastFullSweep.CompareAndSwap(last, now) {
+		return false
+	}
+	for i := range m.shards {
+		m.sweepShard(&m.shards[i])
+	}
+	return true
+}
+
+// reserve accounts delta more bytes if the budget allows.
+func (m *Memory) reserve(delta int64) bool {
+	if delta > 0 && m.used.Load()+delta > m.budget {
+		return false
+	}
+	m.used.Add(delta)
+	return true
+}
+
+// dropExpired removes s's expired entries; s's lock is held.
+func (m *Memory) dropExpired(s *shard) {
+	now := m.now()
+	for k, e := range s.m {
+		if e.expires <= now {
+			delete(s.m, k)
+			m.used.Add(-entryCost(k.key, e.value))
+		}
+	}
+}
+
+// remove deletes k from s (its lock held) and returns what it held.
+func (m *Memory) remove(s *shard, k entryKey) (entry, bool) {
+	e, ok := s.m[k]
+	if ok {
+		delete(s.m, k)
+		m.used.Add(-entryCost(k.key, e.value))
+	}
+	return e, ok
+}
+
+// Used is the estimated bytes of the entries held (expired ones not yet
+// dropped included), for metrics and tests.
+func (m *Memory) Used() int64 { return m.used.Load() }
 
 // Get returns a copy of the value, so the caller cannot change the store.
 func (m *Memory) Get(ctx context.Context, kind Kind, key string) ([]byte, error) {
@@ -113,13 +223,9 @@ func (m *Memory) Take(ctx context.Context, kind Kind, key string) ([]byte, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	k := entryKey{kind, key}
 	s := m.shard(key)
 	s.mu.Lock()
-	e, ok := s.m[k]
-	if ok {
-		delete(s.m, k)
-	}
+	e, ok := m.remove(s, entryKey{kind, key})
 	s.mu.Unlock()
 	if !ok || e.expires <= m.now() {
 		return nil, ErrNotFound
@@ -134,7 +240,7 @@ func (m *Memory) Delete(ctx context.Context, kind Kind, key string) error {
 	}
 	s := m.shard(key)
 	s.mu.Lock()
-	delete(s.m, entryKey{kind, key})
+	m.remove(s, entryKey{kind, key})
 	s.mu.Unlock()
 	return nil
 }
@@ -149,14 +255,24 @@ func (m *Memory) Remember(ctx context.Context, kind Kind, key string, ttl time.D
 	}
 	k := entryKey{kind, key}
 	s := m.shard(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := m.now()
-	if e, ok := s.m[k]; ok && e.expires > now {
-		return false, nil
-	}
-	s.m[k] = entry{value: []byte{}, expires: now + int64(ttl)}
-	return true, nil
+	fresh := false
+	err := m.withRoom(s, func() (bool, error) {
+		now := m.now()
+		delta := entryCost(key, nil)
+		if e, ok := s.m[k]; ok {
+			if e.expires > now {
+				return true, nil // seen: not fresh, nothing written
+			}
+			delta -= entryCost(key, e.value)
+		}
+		if !m.reserve(delta) {
+			return false, nil
+		}
+		s.m[k] = entry{value: []byte{}, expires: now + int64(ttl)}
+		fresh = true
+		return true, nil
+	})
+	return fresh, err
 }
 
 // Ping always succeeds unless ctx is done: memory is always there.
@@ -204,10 +320,5 @@ func (m *Memory) sweep(every time.Duration) {
 func (m *Memory) sweepShard(s *shard) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := m.now()
-	for k, e := range s.m {
-		if e.expires <= now {
-			delete(s.m, k)
-		}
-	}
+	m.dropExpired(s)
 }

@@ -34,6 +34,11 @@ const (
 // ErrNotFound is returned for a key that is absent or has expired.
 var ErrNotFound = errors.New("store: not found")
 
+// ErrFull is returned by Memory when storing would pass its byte budget:
+// new state is refused (the handlers answer temporarily_unavailable) and
+// live state is kept, instead of the process growing until it is killed.
+var ErrFull = errors.New("store: full")
+
 // ErrInvalidTTL is returned for a TTL that is not positive: state without an
 // end would outlive every token it belongs to.
 var ErrInvalidTTL = errors.New("store: ttl must be positive")

@@ -11,7 +11,7 @@ import (
 // TestMemorySweepBoundsMemory: entries that nobody reads again still leave,
 // so a flood of abandoned authorization requests cannot grow the heap.
 func TestMemorySweepBoundsMemory(t *testing.T) {
-	m := newMemory(64 * time.Millisecond)
+	m := newMemory(64*time.Millisecond, 1<<30)
 	defer m.Close()
 	ctx := context.Background()
 	for i := range 10000 {

@@ -127,6 +127,15 @@ func Serve(ctx context.Context, o Options, ln net.Listener, log *slog.Logger) er
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if mem, ok := st.(*store.Memory); ok {
+		// How close the memory store is to refusing new state.
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "ida", Subsystem: "store", Name: "memory_used_bytes",
+				Help: "Estimated bytes of the entries in the memory session store."}, func() float64 { return float64(mem.Used()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "ida", Subsystem: "store", Name: "memory_budget_bytes",
+				Help: "Bytes the memory session store may hold before it refuses new state."}, func() float64 { return float64(mem.Budget()) }),
+		)
+	}
 	provider, err := op.New(op.Options{Store: st, UI: renderer, Logger: log, Audit: o.Audit.Log, AuditSync: o.Audit.Sync, Metrics: reg})
 	if err != nil {
 		return err

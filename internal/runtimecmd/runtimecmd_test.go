@@ -372,7 +372,14 @@ func TestOperationalRoutes(t *testing.T) {
 		}
 	}
 	// The discovery request above is counted.
-	if status, body := call(http.MethodGet, "/metrics"); status != http.StatusOK || !strings.Contains(body, `ida_op_requests_total{endpoint="discovery"`) {
+	status, body := call(http.MethodGet, "/metrics")
+	if status != http.StatusOK || !strings.Contains(body, `ida_op_requests_total{endpoint="discovery"`) {
 		t.Fatalf("metrics: %d %.300s", status, body)
+	}
+	// The memory store says how full it is.
+	for _, m := range []string{"ida_store_memory_used_bytes ", "ida_store_memory_budget_bytes "} {
+		if !strings.Contains(body, "\n"+m) {
+			t.Errorf("metrics lack %s", m)
+		}
 	}
 }

@@ -203,6 +203,9 @@ func (m *Memory) remove(s *shard, k entryKey) (entry, bool) {
 // dropped included), for metrics and tests.
 func (m *Memory) Used() int64 { return m.used.Load() }
 
+// Budget is the most Used may reach.
+func (m *Memory) Budget() int64 { return m.budget }
+
 // Get returns a copy of the value, so the caller cannot change the store.
 func (m *Memory) Get(ctx context.Context, kind Kind, key string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {

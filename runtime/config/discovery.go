@@ -69,7 +69,10 @@ func RenderDiscovery(p *Provider) ([]byte, error) {
 		{"dpop_signing_alg_values_supported", sec.ClientSigningAlgorithms},
 		{"authorization_response_iss_parameter_supported", true},
 		{"claims_parameter_supported", true},
-		{"request_parameter_supported", false},
+		// Request objects by value (JAR), signed with the client's keys.
+		{"request_parameter_supported", true},
+		{"request_object_signing_alg_values_supported", sec.ClientSigningAlgorithms},
+		{"request_uri_parameter_supported", false},
 		{"claims_supported", claims},
 	}
 

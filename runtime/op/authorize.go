@@ -34,8 +34,8 @@ type authzCtx struct {
 	// claims is the parsed claims request, set by checkClaimsRequest.
 	claims *ida.Request
 	// responseType and the rest are checked but not stored.
-	responseType, responseMode, challengeMethod, requestObject, requestURI string
-	maxAgeRaw                                                              string
+	responseType, responseMode, challengeMethod, requestURI string
+	maxAgeRaw                                               string
 }
 
 // readAuthzRequest copies the parameters the provider knows; others are
@@ -58,7 +58,6 @@ func readAuthzRequest(v url.Values) *authzCtx {
 		responseType:    v.Get("response_type"),
 		responseMode:    v.Get("response_mode"),
 		challengeMethod: v.Get("code_challenge_method"),
-		requestObject:   v.Get("request"),
 		requestURI:      v.Get("request_uri"),
 		maxAgeRaw:       v.Get("max_age"),
 	}
@@ -77,7 +76,6 @@ var frontChecks = []authzCheck{
 var requestChecks = []authzCheck{
 	checkResponseType,
 	checkResponseMode,
-	checkNoRequestObject,
 	checkPARUsedWhenRequired,
 	checkScopeHasOpenID,
 	checkScopeAllowed,
@@ -146,14 +144,6 @@ func checkResponseType(a *authzCtx) *oauthError {
 func checkResponseMode(a *authzCtx) *oauthError {
 	if a.responseMode != "" && a.responseMode != "query" {
 		return errInvalidRequest("only response_mode=query is supported")
-	}
-	return nil
-}
-
-// checkNoRequestObject: request objects (JAR) are not supported.
-func checkNoRequestObject(a *authzCtx) *oauthError {
-	if a.requestObject != "" {
-		return newError("request_not_supported", "request objects are not supported; use PAR")
 	}
 	return nil
 }
@@ -261,7 +251,7 @@ func checkDPoPJKT(a *authzCtx) *oauthError {
 // checkClaimsRequest: the claims parameter and the profile scopes, as the
 // client's IDA engine reads them (invalid_request or invalid_scope).
 func checkClaimsRequest(a *authzCtx) *oauthError {
-	cc := a.p.compileClaims(a.client, a.req.Claims, a.req.Scope, a.req.ViaPAR)
+	cc := a.p.compileClaims(a.client, a.req.Claims, a.req.Scope, a.req.integrityProtected())
 	req, err := cc.req, cc.err
 	if err != nil {
 		return idaError(err)
@@ -287,8 +277,22 @@ func (p *Provider) authorize(st *state, w http.ResponseWriter, r *http.Request) 
 		p.errorPage(w, r, "", perr)
 		return
 	}
+	signed := false
+	if params.Has("request") {
+		// An unknown or disabled client is refused by the front checks.
+		if c := st.clients[params.Get("client_id")]; c != nil && !c.Disabled {
+			opened, err := p.requestObjectParams(r.Context(), st, c, params)
+			if err != nil {
+				// The redirect URI is inside what failed: an error page.
+				p.errorPage(w, r, "", err)
+				return
+			}
+			params, signed = opened, true
+		}
+	}
 	a := readAuthzRequest(params)
 	a.p, a.st = p, st
+	a.req.Signed = signed
 	if a.requestURI != "" {
 		if err := p.loadPushedRequest(r.Context(), a); err != nil {
 			p.errorPage(w, r, "", err)
@@ -332,7 +336,7 @@ func (p *Provider) loadPushedRequest(ctx context.Context, a *authzCtx) *oauthErr
 	}
 	a.req = *pushed
 	// What PAR checked is re-checked against today's registration.
-	a.responseType, a.challengeMethod, a.responseMode, a.requestObject = "code", "S256", "", ""
+	a.responseType, a.challengeMethod, a.responseMode = "code", "S256", ""
 	if pushed.MaxAge != nil {
 		a.maxAgeRaw = strconv.FormatInt(*pushed.MaxAge, 10)
 	}
@@ -412,7 +416,7 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, st *state, 
 	rec := codeRecord{
 		grantInfo: grantInfo{
 			GrantID: randomToken(), ClientID: req.ClientID, Subject: subject, Scope: req.Scope,
-			Claims: req.Claims, Purpose: req.Purpose, ViaPAR: req.ViaPAR, AuthTime: authTime, SessionID: sid,
+			Claims: req.Claims, Purpose: req.Purpose, ViaPAR: req.ViaPAR, Signed: req.Signed, AuthTime: authTime, SessionID: sid,
 		},
 		RedirectURI: req.RedirectURI, CodeChallenge: req.CodeChallenge, Nonce: req.Nonce,
 		DPoPJKT: req.DPoPJKT, ExpiresAt: now.Add(life).Unix(),
@@ -485,9 +489,18 @@ func (p *Provider) par(st *state, w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, err)
 		return
 	}
+	signed := false
+	if form.Has("request") {
+		opened, err := p.requestObjectParams(ctx, st, c, form)
+		if err != nil {
+			writeJSONError(w, err)
+			return
+		}
+		form, signed = opened, true
+	}
 	a := readAuthzRequest(form)
 	a.p, a.st = p, st
-	a.req.ViaPAR = true
+	a.req.ViaPAR, a.req.Signed = true, signed
 	if err := checkClientForPAR(a, c); err != nil {
 		writeJSONError(w, err)
 		return

@@ -141,7 +141,7 @@ func TestAuthorizeRefusals(t *testing.T) {
 		{"purpose too short", clientBasic, url.Values{"purpose": {"ab"}}, true, "invalid_request"},
 		{"unknown prompt", clientBasic, url.Values{"prompt": {"sometimes"}}, true, "invalid_request"},
 		{"negative max_age", clientBasic, url.Values{"max_age": {"-1"}}, true, "invalid_request"},
-		{"request object", clientBasic, url.Values{"request": {"e30.e30."}}, true, "request_not_supported"},
+		{"request object of a client without keys", clientBasic, url.Values{"request": {"e30.e30."}}, false, "invalid_request_object"},
 		{"PAR required", clientFAPI, nil, true, "invalid_request"},
 		{"prompt=none without session", clientBasic, url.Values{"prompt": {"none"}}, true, "login_required"},
 		{"bad request_uri", clientBasic, url.Values{"request_uri": {requestURIPrefix + "nope"}}, false, "invalid_request_uri"},

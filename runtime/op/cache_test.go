@@ -194,7 +194,7 @@ func TestRevocationImmediate(t *testing.T) {
 func TestRecordCodec(t *testing.T) {
 	age := int64(300)
 	gi := grantInfo{GrantID: "g", ClientID: "c", Subject: "s€", Scope: "openid", Claims: `{"userinfo":{}}`, Purpose: "p",
-		ViaPAR: true, AuthTime: -5, SessionID: "sid"}
+		ViaPAR: true, Signed: true, AuthTime: -5, SessionID: "sid"}
 	recs := []any{
 		&codeRecord{grantInfo: gi, RedirectURI: "https://x/cb", CodeChallenge: "ch", Nonce: "n", DPoPJKT: "j", ExpiresAt: 1 << 40},
 		&codeRecord{},
@@ -203,7 +203,7 @@ func TestRecordCodec(t *testing.T) {
 		&grantRecord{ClientID: "c", Revoked: true, ExpiresAt: 9, Tokens: []tokenRef{{store.KindAccessToken, "a"}, {store.KindRefreshToken, "r"}}},
 		&grantRecord{},
 		&authzRequest{ClientID: "c", RedirectURI: "r", Scope: "openid", State: "s", Nonce: "n", CodeChallenge: "cc", Claims: "{}",
-			Purpose: "p", Prompt: "login", MaxAge: &age, UILocales: "ja", DPoPJKT: "d", ViaPAR: true, ExpiresAt: 3},
+			Purpose: "p", Prompt: "login", MaxAge: &age, UILocales: "ja", DPoPJKT: "d", ViaPAR: true, Signed: true, ExpiresAt: 3},
 		&authzRequest{},
 		&sessionRecord{SID: "sid", Subject: "sub", AuthTime: 1, ExpiresAt: 2, Consents: []string{"a", "b"}},
 		&sessionRecord{},

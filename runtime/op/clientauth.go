@@ -203,16 +203,27 @@ func (p *Provider) checkClientAssertion(ctx context.Context, st *state, c *clien
 // verifyAssertionSignature checks the signature with the client's keys:
 // its registered jwks, or the set published at its jwks_uri.
 func (p *Provider) verifyAssertionSignature(ctx context.Context, st *state, c *client, assertion string) (*jwt.Claims, *oauthError) {
+	var cl jwt.Claims
+	if why := p.verifyClientJWT(ctx, st, c, assertion, &cl); why != "" {
+		return nil, errInvalidClient("client_assertion "+why, false, st.issuer)
+	}
+	return &cl, nil
+}
+
+// verifyClientJWT checks a JWT the client signed (an assertion, a request
+// object) with one of its keys and decodes its claims into out. It says
+// what failed, to be prefixed with what the JWT is; "" means valid.
+func (p *Provider) verifyClientJWT(ctx context.Context, st *state, c *client, raw string, out ...any) string {
 	if len(c.keys) == 0 && c.JWKSURI == "" {
-		return nil, errInvalidClient("the client has no registered keys", false, st.issuer)
+		return "cannot be checked: the client has no registered keys"
 	}
 	var algs []jose.SignatureAlgorithm
 	for _, a := range st.clientAlgs(c) {
 		algs = append(algs, jose.SignatureAlgorithm(a))
 	}
-	tok, err := jwt.ParseSigned(assertion, algs)
+	tok, err := jwt.ParseSigned(raw, algs)
 	if err != nil || len(tok.Headers) != 1 {
-		return nil, errInvalidClient("client_assertion is not a JWT signed with an accepted algorithm", false, st.issuer)
+		return "is not a JWT signed with an accepted algorithm"
 	}
 	kid := tok.Headers[0].KeyID
 	keys := c.keys
@@ -220,7 +231,7 @@ func (p *Provider) verifyAssertionSignature(ctx context.Context, st *state, c *c
 		keys, err = p.clientJWKS.keys(ctx, c.JWKSURI, kid)
 		if err != nil {
 			// Fetch failures are logged by the cache, without the keys.
-			return nil, errInvalidClient(jwksErrorDescription(err), false, st.issuer)
+			return "cannot be checked: " + jwksErrorDescription(err)
 		}
 	}
 	for i := range keys {
@@ -231,12 +242,11 @@ func (p *Provider) verifyAssertionSignature(ctx context.Context, st *state, c *c
 		if k.Algorithm != "" && k.Algorithm != tok.Headers[0].Algorithm {
 			continue
 		}
-		var cl jwt.Claims
-		if err := tok.Claims(k.Key, &cl); err == nil {
-			return &cl, nil
+		if err := tok.Claims(k.Key, out...); err == nil {
+			return ""
 		}
 	}
-	return nil, errInvalidClient("client_assertion signature does not verify with the registered keys", false, st.issuer)
+	return "signature does not verify with the registered keys"
 }
 
 // checkAssertionIssuer: iss and sub are both the client_id.

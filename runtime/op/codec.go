@@ -96,6 +96,7 @@ func (g *grantInfo) appendGrant(b []byte) []byte {
 		b = appendString(b, s)
 	}
 	b = appendBool(b, g.ViaPAR)
+	b = appendBool(b, g.Signed)
 	return binary.AppendVarint(b, g.AuthTime)
 }
 
@@ -104,6 +105,7 @@ func (g *grantInfo) readGrant(r *binReader) {
 		*s = r.str()
 	}
 	g.ViaPAR = r.bool()
+	g.Signed = r.bool()
 	g.AuthTime = r.int()
 }
 
@@ -178,6 +180,7 @@ func (a *authzRequest) appendBinary(b []byte) []byte {
 		b = binary.AppendVarint(b, *a.MaxAge)
 	}
 	b = appendBool(b, a.ViaPAR)
+	b = appendBool(b, a.Signed)
 	return binary.AppendVarint(b, a.ExpiresAt)
 }
 
@@ -191,6 +194,7 @@ func (a *authzRequest) readBinary(r *binReader) {
 		a.MaxAge = &m
 	}
 	a.ViaPAR = r.bool()
+	a.Signed = r.bool()
 	a.ExpiresAt = r.int()
 }
 

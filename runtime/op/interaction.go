@@ -96,7 +96,7 @@ func (p *Provider) renderInteraction(w http.ResponseWriter, r *http.Request, st 
 		return
 	}
 	var profile []string
-	if cc := p.compileClaims(c, ia.Request.Claims, ia.Request.Scope, ia.Request.ViaPAR); cc.err == nil {
+	if cc := p.compileClaims(c, ia.Request.Claims, ia.Request.Scope, ia.Request.integrityProtected()); cc.err == nil {
 		profile = cc.req.ProfileScopes()
 	}
 	p.rendered(w, st.ui.Consent(w, ui.ConsentData{

@@ -29,6 +29,9 @@ type authzRequest struct {
 	DPoPJKT       string `json:"dpop_jkt,omitempty"`
 	// ViaPAR: the request came by PAR, so it is integrity protected.
 	ViaPAR bool `json:"via_par,omitempty"`
+	// Signed: the request came in a request object the client signed
+	// (JAR), so it is integrity protected too.
+	Signed bool `json:"signed,omitempty"`
 	// ExpiresAt bounds a PAR record, whatever the store's clock says.
 	ExpiresAt int64 `json:"exp,omitempty"`
 }
@@ -43,6 +46,7 @@ type grantInfo struct {
 	Claims    string `json:"claims,omitempty"`
 	Purpose   string `json:"purpose,omitempty"`
 	ViaPAR    bool   `json:"via_par,omitempty"`
+	Signed    bool   `json:"signed,omitempty"`
 	AuthTime  int64  `json:"auth_time"`
 	SessionID string `json:"sid,omitempty"`
 }
@@ -192,3 +196,9 @@ func decodeRecord[T any](b []byte) (*T, error) {
 func remaining(exp int64, now time.Time) time.Duration {
 	return max(time.Unix(exp, 0).Sub(now), time.Second)
 }
+
+// integrityProtected: the request could not be changed on its way from
+// the client (PAR or JAR), which the IDA engine asks of some requests.
+func (a *authzRequest) integrityProtected() bool { return a.ViaPAR || a.Signed }
+
+func (g *grantInfo) integrityProtected() bool { return g.ViaPAR || g.Signed }

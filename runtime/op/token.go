@@ -367,7 +367,7 @@ func (p *Provider) revokeGrant(ctx context.Context, grantID string) {
 // idTokenClaims evaluates what the claims request releases into the ID
 // token. Only a request with an id_token member needs the user's data.
 func (p *Provider) idTokenClaims(ctx context.Context, st *state, c *client, g *grantInfo, now time.Time) (*ida.Result, *oauthError) {
-	cc := p.compileClaims(c, g.Claims, g.Scope, g.ViaPAR)
+	cc := p.compileClaims(c, g.Claims, g.Scope, g.integrityProtected())
 	if !cc.asksIDToken {
 		return nil, nil
 	}

@@ -163,7 +163,7 @@ func checkTokenScheme(rec *tokenRecord, pt *presentedToken) *oauthError {
 
 // userinfoClaims builds the response for one token.
 func (p *Provider) userinfoClaims(ctx context.Context, c *client, rec *tokenRecord) (map[string]json.RawMessage, *oauthError) {
-	cc := p.compileClaims(c, rec.Claims, rec.Scope, rec.ViaPAR)
+	cc := p.compileClaims(c, rec.Claims, rec.Scope, rec.integrityProtected())
 	req, err := cc.req, cc.err
 	if err != nil {
 		return nil, &oauthError{Code: "invalid_token", Description: "the token's claims request is no longer valid for the client", Status: http.StatusUnauthorized}

@@ -25,6 +25,9 @@
 //   PURPOSE           optional purpose parameter
 //   DPOP              "1" (default) binds tokens to a fresh DPoP key
 //   PAR               "1" (default) pushes the authorization request
+//   JAR               "1": the authorization request goes as a request
+//                     object signed with CLIENT_JWK (RFC 9101), pushed when
+//                     PAR is "1"
 //   NON_REPUDIATION   "1" (default) also verifies the ID token's signature
 //                     against the issuer's published JWKS
 //   REFRESH           "1": after UserInfo, a refresh grant and UserInfo again
@@ -103,13 +106,17 @@ async function main() {
   const purpose = process.env.PURPOSE || ''
   const useDPoP = env('DPOP', '1') === '1'
   const usePAR = env('PAR', '1') === '1'
+  const useJAR = env('JAR', '0') === '1'
   const nonRepudiation = env('NON_REPUDIATION', '1') === '1'
   const metadata = { redirect_uris: [redirectUri] }
   let clientAuth
+  let signingKey
   if (process.env.CLIENT_JWK) {
     const jwk = JSON.parse(process.env.CLIENT_JWK)
     metadata.token_endpoint_auth_signing_alg = jwk.alg
-    clientAuth = client.PrivateKeyJwt(await importPrivateKey(jwk))
+    metadata.request_object_signing_alg = jwk.alg
+    signingKey = await importPrivateKey(jwk)
+    clientAuth = client.PrivateKeyJwt(signingKey)
   } else {
     clientAuth = client.ClientSecretBasic(env('CLIENT_SECRET'))
   }
@@ -134,15 +141,25 @@ async function main() {
   if (claims) params.claims = claims
   if (purpose) params.purpose = purpose
 
-  const authorizationUrl = usePAR
-    ? await client.buildAuthorizationUrlWithPAR(config, params, { DPoP: dpop })
-    : client.buildAuthorizationUrl(config, params)
+  let authorizationUrl
+  if (useJAR) {
+    if (!signingKey) throw new Error('JAR needs CLIENT_JWK')
+    const signed = await client.buildAuthorizationUrlWithJAR(config, params, signingKey)
+    authorizationUrl = usePAR
+      ? await client.buildAuthorizationUrlWithPAR(config, signed.searchParams, { DPoP: dpop })
+      : signed
+  } else {
+    authorizationUrl = usePAR
+      ? await client.buildAuthorizationUrlWithPAR(config, params, { DPoP: dpop })
+      : client.buildAuthorizationUrl(config, params)
+  }
   out({
     event: 'authorize',
     authorization_url: authorizationUrl.href,
     state,
     nonce,
     par: usePAR,
+    jar: useJAR,
     dpop: useDPoP,
     discovery: {
       issuer: meta.issuer,

@@ -92,6 +92,17 @@ func TestOpenIDClientCodeFlow(t *testing.T) {
 		}
 		t.Logf("refresh: token_type %v, rotated %v; UserInfo after revocation: %v %v", ref["token_type"], ref["rotated"], rv["status"], rv["error"])
 	})
+	t.Run("signed request object", func(t *testing.T) {
+		t.Parallel()
+		// JAR inside PAR (RFC 9101 with RFC 9126): the claims request
+		// travels in a request object signed with the client's key.
+		res := openIDClientFlow(t, e, br, "openid profile", "{"+idTokenClaims+",\n"+userinfoClaims+"}",
+			[]string{fapiPurpose, givenNamePurpose, familyNamePurpose, birthdatePurpose}, "JAR=1")
+		ui, _ := res["userinfo"].(map[string]any)
+		if d := rptest.DatasetUnder(ui, "jp_aml"); d == nil {
+			t.Errorf("UserInfo has no jp_aml verified_claims: %v", ui["verified_claims"])
+		}
+	})
 	t.Run("jp_oidf_ida scope", func(t *testing.T) {
 		t.Parallel()
 		res := openIDClientFlow(t, e, br, "openid profile jp_oidf_ida", "{"+idTokenClaims+"}",

@@ -1,0 +1,102 @@
+package op
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// Request objects (JAR, RFC 9101), by value: the request parameter is a JWT
+// the client signed with one of its registered keys, whose claims are the
+// authorization request. Only they count; the parameters beside it are
+// ignored but for client_id (RFC 9101 §6.3). A signed request is integrity
+// protected, as a pushed one is.
+
+// maxRequestObjectLifetime bounds exp - nbf (FAPI 2.0 Message Signing asks
+// for at most 60 minutes); without nbf, exp may be at most that far ahead.
+const maxRequestObjectLifetime = time.Hour
+
+// requestObjectMeta are JWT claims, not authorization parameters.
+var requestObjectMeta = []string{"iss", "aud", "exp", "nbf", "iat", "jti", "sub"}
+
+func errInvalidRequestObject(desc string) *oauthError {
+	return newError("invalid_request_object", desc)
+}
+
+// requestObjectParams verifies outer's request object for client c and
+// returns the authorization request it carries.
+func (p *Provider) requestObjectParams(ctx context.Context, st *state, c *client, outer url.Values) (url.Values, *oauthError) {
+	if outer.Has("request_uri") {
+		return nil, errInvalidRequest("request and request_uri must not both be sent")
+	}
+	var std jwt.Claims
+	var all map[string]any
+	if why := p.verifyClientJWT(ctx, st, c, outer.Get("request"), &std, &all); why != "" {
+		return nil, errInvalidRequestObject("the request object " + why)
+	}
+	now := p.now()
+	switch {
+	case std.Issuer != c.ClientID:
+		return nil, errInvalidRequestObject("the request object's iss must be the client_id")
+	case !slices.Contains([]string(std.Audience), st.issuer):
+		return nil, errInvalidRequestObject("the request object's aud must be the issuer")
+	case std.Expiry == nil:
+		return nil, errInvalidRequestObject("the request object has no exp")
+	case !std.Expiry.Time().After(now.Add(-clockSkew)):
+		return nil, errInvalidRequestObject("the request object has expired")
+	case std.NotBefore != nil && std.NotBefore.Time().After(now.Add(clockSkew)):
+		return nil, errInvalidRequestObject("the request object is not valid yet (nbf)")
+	}
+	from := now
+	if std.NotBefore != nil {
+		from = std.NotBefore.Time()
+	}
+	if std.Expiry.Time().Sub(from) > maxRequestObjectLifetime {
+		return nil, errInvalidRequestObject("the request object lives longer than 60 minutes")
+	}
+	if id, ok := all["client_id"]; ok && id != c.ClientID {
+		return nil, errInvalidRequestObject("the request object's client_id is not the client's")
+	}
+	if _, ok := all["request"]; ok {
+		return nil, errInvalidRequestObject("a request object must not hold another")
+	}
+	if _, ok := all["request_uri"]; ok {
+		return nil, errInvalidRequestObject("a request object must not hold a request_uri")
+	}
+	params := url.Values{}
+	for k, v := range all {
+		if slices.Contains(requestObjectMeta, k) || v == nil {
+			continue
+		}
+		s, ok := paramValue(v)
+		if !ok {
+			return nil, errInvalidRequestObject("the request object's " + sanitize(k) + " cannot be an authorization parameter")
+		}
+		params.Set(k, s)
+	}
+	params.Set("client_id", c.ClientID)
+	return params, nil
+}
+
+// paramValue writes a request object claim as the parameter it stands
+// for: strings as they are, numbers (max_age) in decimal, and objects
+// (claims) as their JSON.
+func paramValue(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	case bool:
+		return strconv.FormatBool(v), true
+	case map[string]any:
+		b, err := json.Marshal(v)
+		return string(b), err == nil
+	}
+	return "", false
+}

@@ -85,7 +85,8 @@ func (p *Provider) requestObjectParams(ctx context.Context, st *state, c *client
 
 // paramValue writes a request object claim as the parameter it stands
 // for: strings as they are, numbers (max_age) in decimal, and objects
-// (claims) as their JSON.
+// (claims) and arrays as their JSON; a parameter the provider does not
+// know is then ignored, as in a query (RFC 6749 §3.1).
 func paramValue(v any) (string, bool) {
 	switch v := v.(type) {
 	case string:
@@ -94,7 +95,7 @@ func paramValue(v any) (string, bool) {
 		return strconv.FormatFloat(v, 'f', -1, 64), true
 	case bool:
 		return strconv.FormatBool(v), true
-	case map[string]any:
+	case map[string]any, []any:
 		b, err := json.Marshal(v)
 		return string(b), err == nil
 	}

@@ -198,3 +198,20 @@ func decodeJWTPayload(t *testing.T, token string) string {
 	}
 	return string(b)
 }
+
+func TestRequestObjectParamValues(t *testing.T) {
+	for _, tc := range []struct {
+		in   any
+		want string
+	}{
+		{"openid email", "openid email"},
+		{float64(86400), "86400"},
+		{true, "true"},
+		{map[string]any{"userinfo": map[string]any{"email": nil}}, `{"userinfo":{"email":null}}`},
+		{[]any{"https://api.example"}, `["https://api.example"]`},
+	} {
+		if got, ok := paramValue(tc.in); !ok || got != tc.want {
+			t.Errorf("paramValue(%v) = %q, %v; want %q", tc.in, got, ok, tc.want)
+		}
+	}
+}

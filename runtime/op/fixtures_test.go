@@ -317,11 +317,17 @@ func (f *fixture) assertion(mod func(*jwt.Claims)) string {
 	if mod != nil {
 		mod(&cl)
 	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: f.clientKey, KeyID: "k1"}}, (&jose.SignerOptions{}).WithType("JWT"))
+	return f.signES256(f.clientKey, "k1", "JWT", cl)
+}
+
+// signES256 signs claims as a compact JWT of type typ with key under kid.
+func (f *fixture) signES256(key *ecdsa.PrivateKey, kid, typ string, claims any) string {
+	f.t.Helper()
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, (&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	tok, err := jwt.Signed(s).Claims(cl).Serialize()
+	tok, err := jwt.Signed(s).Claims(claims).Serialize()
 	if err != nil {
 		f.t.Fatal(err)
 	}

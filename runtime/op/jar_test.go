@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/idaop/ida-operator/runtime/config"
@@ -47,15 +46,7 @@ func (f *fixture) requestObject(clientID string, key *ecdsa.PrivateKey, params m
 	if edit != nil {
 		edit(cl)
 	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, (&jose.SignerOptions{}).WithType("oauth-authz-req+jwt"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	tok, err := jwt.Signed(s).Claims(cl).Serialize()
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return tok
+	return f.signES256(key, "k1", "oauth-authz-req+jwt", cl)
 }
 
 // authzParams is an authorization request as request object claims.

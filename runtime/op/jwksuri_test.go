@@ -95,15 +95,7 @@ func (f *fixture) assertionBy(key *ecdsa.PrivateKey, kid string) string {
 		Issuer: clientURI, Subject: clientURI, Audience: jwt.Audience{f.issuer},
 		Expiry: jwt.NewNumericDate(now.Add(time.Minute)), IssuedAt: jwt.NewNumericDate(now), ID: randomToken(),
 	}
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	tok, err := jwt.Signed(s).Claims(cl).Serialize()
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return tok
+	return f.signES256(key, kid, "JWT", cl)
 }
 
 // tokenWith redeems code (any string) authenticated by the assertion.

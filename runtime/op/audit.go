@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"sort"
 
+	"github.com/idaop/ida-operator/runtime/grants"
 	"github.com/idaop/ida-operator/runtime/ida"
 )
 
@@ -11,7 +12,7 @@ import (
 // kind of data about whom, under which trust frameworks and for what
 // purpose; never a claim's value. rel describes the released
 // verified_claims objects (ida.Result), so nothing is parsed again here.
-func (p *Provider) auditRelease(c *client, g *grantInfo, target string, rel []ida.Release) {
+func (p *Provider) auditRelease(c *client, g *grants.Info, target string, rel []ida.Release) {
 	if len(rel) == 0 {
 		return
 	}

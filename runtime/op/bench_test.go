@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/idaop/ida-operator/runtime/config"
-	"github.com/idaop/ida-operator/runtime/store"
+	"github.com/idaop/ida-operator/runtime/grants"
 )
 
 const benchClaims = `{"userinfo":{"verified_claims":{"verification":{"trust_framework":null},"claims":{"given_name":null,"family_name":null,"birthdate":null}}},` +
@@ -22,15 +22,16 @@ func benchCodes(b *testing.B, f *fixture, clientID, jkt string, n int) ([]string
 	now := f.clock.now()
 	codes := make([]string, n)
 	for i := range codes {
-		codes[i] = randomToken()
-		rec := codeRecord{
-			grantInfo: grantInfo{GrantID: randomToken(), ClientID: clientID, Subject: testSubject, Scope: "openid email",
+		rec := grants.Code{
+			Info: grants.Info{GrantID: grants.NewSecret(), ClientID: clientID, Subject: testSubject, Scope: "openid email",
 				Claims: benchClaims, AuthTime: now.Unix(), SessionID: "sid"},
 			RedirectURI: redirectURI, CodeChallenge: challenge, Nonce: "n", DPoPJKT: jkt, ExpiresAt: now.Add(time.Hour).Unix(),
 		}
-		if err := putJSON(context.Background(), f.store, store.KindCode, storeKey(codes[i]), &rec, time.Hour); err != nil {
+		code, err := f.p.grants.PutCode(context.Background(), &rec)
+		if err != nil {
 			b.Fatal(err)
 		}
+		codes[i] = code
 	}
 	return codes, verifier
 }

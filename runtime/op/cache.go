@@ -2,6 +2,7 @@ package op
 
 import (
 	"bytes"
+	"encoding/json"
 	"sync"
 
 	"github.com/idaop/ida-operator/runtime/ida"
@@ -168,4 +169,15 @@ func (p *Provider) compileClaims(c *client, claims, scope string, integrity bool
 		p.claims.put(k, cc)
 	}
 	return cc
+}
+
+// asksIDTokenClaims: the claims request has an id_token member.
+func asksIDTokenClaims(claims string) bool {
+	if claims == "" {
+		return false
+	}
+	var v struct {
+		IDToken json.RawMessage `json:"id_token"`
+	}
+	return json.Unmarshal([]byte(claims), &v) == nil && len(v.IDToken) > 0 && string(v.IDToken) != "null"
 }

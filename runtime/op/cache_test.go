@@ -2,15 +2,13 @@ package op
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"reflect"
 	"testing"
-	"time"
 
 	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/grants"
 	"github.com/idaop/ida-operator/runtime/store"
 	"github.com/idaop/ida-operator/runtime/users"
 )
@@ -142,7 +140,7 @@ func TestRevocationImmediate(t *testing.T) {
 		t.Run(fmt.Sprint("shared=", shared), func(t *testing.T) {
 			f := newFixture(t)
 			if shared {
-				f.p.store = sharedStore{f.store}
+				f.p.grants = grants.New(sharedStore{f.store}, f.clock.now)
 			}
 			code, verifier := f.codeFor(clientPost, url.Values{"scope": {"openid offline_access"}, "claims": {ucClaims}})
 			resp := f.post(config.PathToken, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI},
@@ -187,121 +185,6 @@ func TestRevocationImmediate(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestRecordCodec: every binary record reads back equal, JSON still
-// reads, and damaged input is refused rather than misread.
-func TestRecordCodec(t *testing.T) {
-	age := int64(300)
-	gi := grantInfo{GrantID: "g", ClientID: "c", Subject: "s€", Scope: "openid", Claims: `{"userinfo":{}}`, Purpose: "p",
-		ViaPAR: true, Signed: true, AuthTime: -5, SessionID: "sid"}
-	recs := []any{
-		&codeRecord{grantInfo: gi, RedirectURI: "https://x/cb", CodeChallenge: "ch", Nonce: "n", DPoPJKT: "j", ExpiresAt: 1 << 40},
-		&codeRecord{},
-		&tokenRecord{grantInfo: gi, JKT: "jkt", ExpiresAt: 1700000000},
-		&tokenRecord{},
-		&grantRecord{ClientID: "c", Revoked: true, ExpiresAt: 9, Tokens: []tokenRef{{store.KindAccessToken, "a"}, {store.KindRefreshToken, "r"}}},
-		&grantRecord{},
-		&authzRequest{ClientID: "c", RedirectURI: "r", Scope: "openid", State: "s", Nonce: "n", CodeChallenge: "cc", Claims: "{}",
-			Purpose: "p", Prompt: "login", MaxAge: &age, UILocales: "ja", DPoPJKT: "d", ViaPAR: true, Signed: true, ExpiresAt: 3},
-		&authzRequest{},
-		&sessionRecord{SID: "sid", Subject: "sub", AuthTime: 1, ExpiresAt: 2, Consents: []string{"a", "b"}},
-		&sessionRecord{},
-	}
-	ctx := context.Background()
-	for _, rec := range recs {
-		for _, shared := range []bool{false, true} {
-			m := store.NewMemory()
-			var s store.Store = m
-			if shared {
-				s = sharedStore{m}
-			}
-			var got any
-			var raw []byte
-			var err error
-			switch r := rec.(type) {
-			case *codeRecord:
-				_ = putJSON(ctx, s, store.KindCode, "k", r, time.Hour)
-				raw, _ = m.Get(ctx, store.KindCode, "k")
-				got, err = getJSON[codeRecord](ctx, s, store.KindCode, "k")
-				checkTruncations[codeRecord](t, raw)
-			case *tokenRecord:
-				_ = putJSON(ctx, s, store.KindCode, "k", r, time.Hour)
-				raw, _ = m.Get(ctx, store.KindCode, "k")
-				got, err = getJSON[tokenRecord](ctx, s, store.KindCode, "k")
-				checkTruncations[tokenRecord](t, raw)
-			case *grantRecord:
-				_ = putJSON(ctx, s, store.KindCode, "k", r, time.Hour)
-				raw, _ = m.Get(ctx, store.KindCode, "k")
-				got, err = takeJSON[grantRecord](ctx, s, store.KindCode, "k")
-				checkTruncations[grantRecord](t, raw)
-			case *authzRequest:
-				_ = putJSON(ctx, s, store.KindCode, "k", r, time.Hour)
-				raw, _ = m.Get(ctx, store.KindCode, "k")
-				got, err = takeJSON[authzRequest](ctx, s, store.KindCode, "k")
-				checkTruncations[authzRequest](t, raw)
-			case *sessionRecord:
-				_ = putJSON(ctx, s, store.KindCode, "k", r, time.Hour)
-				raw, _ = m.Get(ctx, store.KindCode, "k")
-				got, err = getJSON[sessionRecord](ctx, s, store.KindCode, "k")
-				checkTruncations[sessionRecord](t, raw)
-			}
-			m.Close()
-			if err != nil {
-				t.Fatalf("%T shared=%v: %v", rec, shared, err)
-			}
-			if !reflect.DeepEqual(got, rec) {
-				t.Fatalf("%T shared=%v: got %+v, want %+v", rec, shared, got, rec)
-			}
-			if isJSON := raw[0] == '{'; isJSON != shared {
-				t.Fatalf("%T shared=%v: stored %q", rec, shared, raw)
-			}
-		}
-	}
-	if _, err := decodeRecord[grantInfo]([]byte{binaryVersion, 1, 'x'}); err == nil {
-		t.Fatal("a binary record of a type without a binary form accepted")
-	}
-}
-
-// checkTruncations: a binary record cut short, or with bytes after it,
-// is refused rather than misread.
-func checkTruncations[T any](t *testing.T, raw []byte) {
-	t.Helper()
-	if len(raw) == 0 || raw[0] != binaryVersion {
-		return
-	}
-	for n := 1; n < len(raw); n++ {
-		if _, err := decodeRecord[T](raw[:n]); err == nil {
-			t.Fatalf("%T truncated to %d of %d bytes accepted", *new(T), n, len(raw))
-		}
-	}
-	if _, err := decodeRecord[T](append(raw[:len(raw):len(raw)], 0)); err == nil {
-		t.Fatalf("%T with a trailing byte accepted", *new(T))
-	}
-}
-
-func BenchmarkRecordCodec(b *testing.B) {
-	rec := &tokenRecord{grantInfo: grantInfo{GrantID: randomToken(), ClientID: "rp-load", Subject: "248289761001",
-		Scope: "openid profile email offline_access", Claims: benchClaims, Purpose: "To deliver your order", AuthTime: 1700000000,
-		SessionID: "0123456789abcdefghijkl"}, ExpiresAt: 1700003600}
-	b.Run("binary", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			raw := rec.appendBinary(make([]byte, 0, 256))
-			if _, err := decodeRecord[tokenRecord](raw); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("json", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			raw, _ := json.Marshal(rec)
-			if _, err := decodeRecord[tokenRecord](raw); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
 }
 
 // TestMarshalRawObject: the fast path writes what json.Marshal writes.

@@ -13,7 +13,6 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/idaop/ida-operator/runtime/config"
-	"github.com/idaop/ida-operator/runtime/store"
 )
 
 // clientAssertionType is RFC 7523 §2.2's client_assertion_type.
@@ -39,25 +38,25 @@ type presented struct {
 // revocation endpoints: parse the credentials, find the client, check the
 // method against the registration, verify, then refuse disabled clients.
 // endpoint is the URL being called, an accepted assertion audience.
-func (p *Provider) authenticateClient(ctx context.Context, st *state, r *http.Request, form url.Values, endpoint string) (*client, *oauthError) {
-	cred, err := parseClientCredentials(st, r, form)
+func (p *Provider) authenticateClient(ctx context.Context, sv *served, r *http.Request, form url.Values, endpoint string) (*client, *oauthError) {
+	cred, err := parseClientCredentials(sv, r, form)
 	if err != nil {
 		return nil, err
 	}
-	c, ok := st.clients[cred.clientID]
+	c, ok := sv.clients[cred.clientID]
 	if !ok {
-		return nil, errInvalidClient("unknown client", cred.basic, st.issuer)
+		return nil, errInvalidClient("unknown client", cred.basic, sv.issuer)
 	}
-	if err := checkAuthMethodRegistered(st, c, cred); err != nil {
+	if err := checkAuthMethodRegistered(sv, c, cred); err != nil {
 		return nil, err
 	}
 	switch cred.method {
 	case config.AuthClientSecretBasic, config.AuthClientSecretPost:
-		if err := checkClientSecret(st, c, cred); err != nil {
+		if err := checkClientSecret(sv, c, cred); err != nil {
 			return nil, err
 		}
 	case config.AuthPrivateKeyJWT:
-		if err := p.checkClientAssertion(ctx, st, c, cred.assertion, endpoint); err != nil {
+		if err := p.checkClientAssertion(ctx, sv, c, cred.assertion, endpoint); err != nil {
 			return nil, err
 		}
 	}
@@ -69,12 +68,12 @@ func (p *Provider) authenticateClient(ctx context.Context, st *state, r *http.Re
 
 // parseClientCredentials finds exactly one authentication method in the
 // request (RFC 6749 §2.3: a client must not use more than one).
-func parseClientCredentials(st *state, r *http.Request, form url.Values) (*presented, *oauthError) {
+func parseClientCredentials(sv *served, r *http.Request, form url.Values) (*presented, *oauthError) {
 	var found []*presented
 	if h := r.Header.Get("Authorization"); h != "" {
 		id, secret, ok := parseBasic(h)
 		if !ok {
-			return nil, errInvalidClient("malformed Basic credentials", true, st.issuer)
+			return nil, errInvalidClient("malformed Basic credentials", true, sv.issuer)
 		}
 		found = append(found, &presented{method: config.AuthClientSecretBasic, clientID: id, secret: secret, basic: true})
 	}
@@ -83,23 +82,23 @@ func parseClientCredentials(st *state, r *http.Request, form url.Values) (*prese
 	}
 	if a := form.Get("client_assertion"); a != "" || form.Get("client_assertion_type") != "" {
 		if form.Get("client_assertion_type") != clientAssertionType {
-			return nil, errInvalidClient("client_assertion_type must be "+clientAssertionType, false, st.issuer)
+			return nil, errInvalidClient("client_assertion_type must be "+clientAssertionType, false, sv.issuer)
 		}
 		found = append(found, &presented{method: config.AuthPrivateKeyJWT, clientID: assertionSubject(a, form.Get("client_id")), assertion: a})
 	}
 	switch len(found) {
 	case 0:
-		return nil, errInvalidClient("client authentication is required", false, st.issuer)
+		return nil, errInvalidClient("client authentication is required", false, sv.issuer)
 	case 1:
 	default:
 		return nil, errInvalidRequest("more than one client authentication method")
 	}
 	cred := found[0]
 	if id := form.Get("client_id"); id != "" && id != cred.clientID {
-		return nil, errInvalidClient("client_id does not match the credentials", cred.basic, st.issuer)
+		return nil, errInvalidClient("client_id does not match the credentials", cred.basic, sv.issuer)
 	}
 	if cred.clientID == "" {
-		return nil, errInvalidClient("client_id is missing", cred.basic, st.issuer)
+		return nil, errInvalidClient("client_id is missing", cred.basic, sv.issuer)
 	}
 	return cred, nil
 }
@@ -148,21 +147,21 @@ func assertionSubject(assertion, clientID string) string {
 
 // checkAuthMethodRegistered: the client uses the method it registered, and
 // the provider's profile still allows it.
-func checkAuthMethodRegistered(st *state, c *client, cred *presented) *oauthError {
+func checkAuthMethodRegistered(sv *served, c *client, cred *presented) *oauthError {
 	if cred.method != c.TokenEndpointAuthMethod {
-		return errInvalidClient("the client must authenticate with "+c.TokenEndpointAuthMethod, cred.basic, st.issuer)
+		return errInvalidClient("the client must authenticate with "+c.TokenEndpointAuthMethod, cred.basic, sv.issuer)
 	}
-	if !slices.Contains(st.sec.TokenEndpointAuthMethods, cred.method) {
-		return errInvalidClient(cred.method+" is not allowed by the provider", cred.basic, st.issuer)
+	if !slices.Contains(sv.sec.TokenEndpointAuthMethods, cred.method) {
+		return errInvalidClient(cred.method+" is not allowed by the provider", cred.basic, sv.issuer)
 	}
 	return nil
 }
 
 // checkClientSecret compares the secret with the registered hash in
 // constant time.
-func checkClientSecret(st *state, c *client, cred *presented) *oauthError {
+func checkClientSecret(sv *served, c *client, cred *presented) *oauthError {
 	if !c.VerifySecret(cred.secret) {
-		return errInvalidClient("invalid client credentials", cred.basic, st.issuer)
+		return errInvalidClient("invalid client credentials", cred.basic, sv.issuer)
 	}
 	return nil
 }
@@ -179,33 +178,33 @@ func checkClientEnabled(c *client) *oauthError {
 // OIDC Core §9): signature with a registered key and algorithm, iss and sub
 // the client, aud this provider, a short exp, and a jti never seen before.
 // The jti is recorded last, so a refused assertion leaves no trace.
-func (p *Provider) checkClientAssertion(ctx context.Context, st *state, c *client, assertion, endpoint string) *oauthError {
+func (p *Provider) checkClientAssertion(ctx context.Context, sv *served, c *client, assertion, endpoint string) *oauthError {
 	if len(assertion) > maxValueBytes {
-		return errInvalidClient("client_assertion too large", false, st.issuer)
+		return errInvalidClient("client_assertion too large", false, sv.issuer)
 	}
-	cl, err := p.verifyAssertionSignature(ctx, st, c, assertion)
+	cl, err := p.verifyAssertionSignature(ctx, sv, c, assertion)
 	if err != nil {
 		return err
 	}
 	now := p.now()
-	if err := checkAssertionIssuer(st, c, cl); err != nil {
+	if err := checkAssertionIssuer(sv, c, cl); err != nil {
 		return err
 	}
-	if err := checkAssertionAudience(st, cl, endpoint); err != nil {
+	if err := checkAssertionAudience(sv, cl, endpoint); err != nil {
 		return err
 	}
-	if err := checkAssertionExpiry(st, cl, now); err != nil {
+	if err := checkAssertionExpiry(sv, cl, now); err != nil {
 		return err
 	}
-	return p.checkAssertionJTIUnused(ctx, st, c, cl, now)
+	return p.checkAssertionJTIUnused(ctx, sv, c, cl, now)
 }
 
 // verifyAssertionSignature checks the signature with the client's keys:
 // its registered jwks, or the set published at its jwks_uri.
-func (p *Provider) verifyAssertionSignature(ctx context.Context, st *state, c *client, assertion string) (*jwt.Claims, *oauthError) {
+func (p *Provider) verifyAssertionSignature(ctx context.Context, sv *served, c *client, assertion string) (*jwt.Claims, *oauthError) {
 	var cl jwt.Claims
-	if why := p.verifyClientJWT(ctx, st, c, assertion, &cl); why != "" {
-		return nil, errInvalidClient("client_assertion "+why, false, st.issuer)
+	if why := p.verifyClientJWT(ctx, sv, c, assertion, &cl); why != "" {
+		return nil, errInvalidClient("client_assertion "+why, false, sv.issuer)
 	}
 	return &cl, nil
 }
@@ -213,12 +212,12 @@ func (p *Provider) verifyAssertionSignature(ctx context.Context, st *state, c *c
 // verifyClientJWT checks a JWT the client signed (an assertion, a request
 // object) with one of its keys and decodes its claims into out. It says
 // what failed, to be prefixed with what the JWT is; "" means valid.
-func (p *Provider) verifyClientJWT(ctx context.Context, st *state, c *client, raw string, out ...any) string {
+func (p *Provider) verifyClientJWT(ctx context.Context, sv *served, c *client, raw string, out ...any) string {
 	if len(c.keys) == 0 && c.JWKSURI == "" {
 		return "cannot be checked: the client has no registered keys"
 	}
 	var algs []jose.SignatureAlgorithm
-	for _, a := range st.clientAlgs(c) {
+	for _, a := range sv.clientAlgs(c) {
 		algs = append(algs, jose.SignatureAlgorithm(a))
 	}
 	tok, err := jwt.ParseSigned(raw, algs)
@@ -250,60 +249,59 @@ func (p *Provider) verifyClientJWT(ctx context.Context, st *state, c *client, ra
 }
 
 // checkAssertionIssuer: iss and sub are both the client_id.
-func checkAssertionIssuer(st *state, c *client, cl *jwt.Claims) *oauthError {
+func checkAssertionIssuer(sv *served, c *client, cl *jwt.Claims) *oauthError {
 	if cl.Issuer != c.ClientID || cl.Subject != c.ClientID {
-		return errInvalidClient("client_assertion iss and sub must be the client_id", false, st.issuer)
+		return errInvalidClient("client_assertion iss and sub must be the client_id", false, sv.issuer)
 	}
 	return nil
 }
 
 // checkAssertionAudience: aud names the issuer, the token endpoint or the
 // endpoint being called (RFC 7523 §3; RFC 9126 §2).
-func checkAssertionAudience(st *state, cl *jwt.Claims, endpoint string) *oauthError {
+func checkAssertionAudience(sv *served, cl *jwt.Claims, endpoint string) *oauthError {
 	for _, a := range cl.Audience {
-		if a == st.issuer || a == st.url(config.PathToken) || a == endpoint {
+		if a == sv.issuer || a == sv.url(config.PathToken) || a == endpoint {
 			return nil
 		}
 	}
-	return errInvalidClient("client_assertion aud must be the issuer or the token endpoint", false, st.issuer)
+	return errInvalidClient("client_assertion aud must be the issuer or the token endpoint", false, sv.issuer)
 }
 
 // checkAssertionExpiry: exp is present, in the future, at most five
 // minutes ahead; nbf and iat are not in the future.
-func checkAssertionExpiry(st *state, cl *jwt.Claims, now time.Time) *oauthError {
+func checkAssertionExpiry(sv *served, cl *jwt.Claims, now time.Time) *oauthError {
 	if cl.Expiry == nil {
-		return errInvalidClient("client_assertion has no exp", false, st.issuer)
+		return errInvalidClient("client_assertion has no exp", false, sv.issuer)
 	}
 	exp := cl.Expiry.Time()
 	if !exp.After(now.Add(-clockSkew)) {
-		return errInvalidClient("client_assertion has expired", false, st.issuer)
+		return errInvalidClient("client_assertion has expired", false, sv.issuer)
 	}
 	if exp.After(now.Add(assertionMaxLifetime + clockSkew)) {
-		return errInvalidClient("client_assertion exp is more than 5 minutes ahead", false, st.issuer)
+		return errInvalidClient("client_assertion exp is more than 5 minutes ahead", false, sv.issuer)
 	}
 	if cl.NotBefore != nil && cl.NotBefore.Time().After(now.Add(clockSkew)) {
-		return errInvalidClient("client_assertion is not yet valid", false, st.issuer)
+		return errInvalidClient("client_assertion is not yet valid", false, sv.issuer)
 	}
 	if cl.IssuedAt != nil && cl.IssuedAt.Time().After(now.Add(clockSkew)) {
-		return errInvalidClient("client_assertion iat is in the future", false, st.issuer)
+		return errInvalidClient("client_assertion iat is in the future", false, sv.issuer)
 	}
 	return nil
 }
 
 // checkAssertionJTIUnused: a jti is accepted once per client until the
 // assertion expires.
-func (p *Provider) checkAssertionJTIUnused(ctx context.Context, st *state, c *client, cl *jwt.Claims, now time.Time) *oauthError {
+func (p *Provider) checkAssertionJTIUnused(ctx context.Context, sv *served, c *client, cl *jwt.Claims, now time.Time) *oauthError {
 	if cl.ID == "" || len(cl.ID) > 256 {
-		return errInvalidClient("client_assertion needs a jti", false, st.issuer)
+		return errInvalidClient("client_assertion needs a jti", false, sv.issuer)
 	}
 	ttl := cl.Expiry.Time().Sub(now) + clockSkew
-	fresh, err := p.store.Remember(ctx, store.KindJTI, storeKey(c.ClientID+"\x00"+cl.ID), max(ttl, time.Second))
+	fresh, err := p.grants.SpendAssertionID(ctx, c.ClientID, cl.ID, ttl)
 	if err != nil {
-		p.log.Error("store failed", "op", "remember jti", "error", err)
-		return errUnavailable("the session store is unavailable")
+		return p.storeFailed(err)
 	}
 	if !fresh {
-		return errInvalidClient("client_assertion jti was already used", false, st.issuer)
+		return errInvalidClient("client_assertion jti was already used", false, sv.issuer)
 	}
 	return nil
 }

@@ -1,84 +1,82 @@
 package op
 
 import (
-	"slices"
 	"testing"
 	"time"
 
-	"github.com/idaop/ida-operator/runtime/config"
-	"github.com/idaop/ida-operator/runtime/ida"
+	"github.com/idaop/ida-operator/runtime/grants"
 )
 
-func TestInteractionNeeded(t *testing.T) {
+// TestNextStage: the login/consent decision, each case named after the
+// rule that decides it.
+func TestNextStage(t *testing.T) {
 	now := time.Unix(10_000, 0)
-	req := &authzRequest{ClientID: "c", Scope: "openid"}
-	key := consentKey(req)
-	sess := &sessionRecord{Subject: "s", AuthTime: now.Unix() - 100, Consents: []string{key}}
+	req := grants.Request{ClientID: "c", Scope: "openid"}
+	approved := &grants.Session{Subject: "s", AuthTime: now.Unix() - 100, Consents: []string{consentKey(&req)}}
+	notApproved := &grants.Session{Subject: "s", AuthTime: now.Unix() - 100}
+	otherRequest := req
+	otherRequest.Purpose = "another purpose"
 	age := func(n int64) *int64 { return &n }
 	cases := []struct {
-		name   string
-		prompt string
-		maxAge *int64
-		sess   *sessionRecord
-		want   string
+		name         string
+		req          grants.Request
+		prompt       string
+		maxAge       *int64
+		sess         *grants.Session
+		justSignedIn bool
+		want         string
 	}{
-		{"no session", "", nil, nil, stageLogin},
-		{"session and consent", "", nil, sess, ""},
-		{"prompt login", "login", nil, sess, stageLogin},
-		{"prompt consent", "consent", nil, sess, stageConsent},
-		{"max_age exceeded", "", age(50), sess, stageLogin},
-		{"max_age met", "", age(500), sess, ""},
-		{"no consent yet", "", nil, &sessionRecord{Subject: "s", AuthTime: now.Unix()}, stageConsent},
+		{"no session: sign in", req, "", nil, nil, false, grants.StageLogin},
+		{"approved before: code at once", req, "", nil, approved, false, ""},
+		{"prompt=login: sign in again", req, "login", nil, approved, false, grants.StageLogin},
+		{"prompt=select_account: sign in again", req, "select_account", nil, approved, false, grants.StageLogin},
+		{"max_age exceeded: sign in again", req, "", age(50), approved, false, grants.StageLogin},
+		{"max_age met", req, "", age(500), approved, false, ""},
+		{"max_age=0 after an older sign-in", req, "", age(0), approved, false, grants.StageLogin},
+		{"prompt=consent: ask again", req, "consent", nil, approved, false, grants.StageConsent},
+		{"not approved yet: consent", req, "", nil, notApproved, false, grants.StageConsent},
+		{"approval covers another request only: consent", otherRequest, "", nil, approved, false, grants.StageConsent},
+		{"just signed in satisfies prompt=login", req, "login", nil, approved, true, ""},
+		{"just signed in satisfies max_age", req, "", age(0), approved, true, ""},
+		{"just signed in, not approved: consent", req, "login", nil, notApproved, true, grants.StageConsent},
+		{"just signed in, prompt=consent: consent", req, "consent", nil, approved, true, grants.StageConsent},
 	}
 	for _, tc := range cases {
-		r := *req
-		r.Prompt, r.MaxAge = tc.prompt, tc.maxAge
-		if got := interactionNeeded(&r, tc.sess, key, now); got != tc.want {
-			t.Errorf("%s: got %q want %q", tc.name, got, tc.want)
-		}
-	}
-	if e := checkPromptNone(&authzRequest{Prompt: "none"}, stageLogin); e == nil || e.Code != "login_required" {
-		t.Errorf("prompt=none login: %v", e)
-	}
-	if e := checkPromptNone(&authzRequest{Prompt: "none"}, stageConsent); e == nil || e.Code != "consent_required" {
-		t.Errorf("prompt=none consent: %v", e)
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.req
+			r.Prompt, r.MaxAge = tc.prompt, tc.maxAge
+			if got := nextStage(&r, tc.sess, now, tc.justSignedIn); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 
-func TestClientPolicy(t *testing.T) {
-	p := ida.Policy{
-		AnyTrustFramework: true,
-		TrustFrameworks: []ida.TrustFramework{
-			{Identifier: "de_aml", Claims: []string{"given_name", "family_name", "birthdate"}},
-			{Identifier: "jp_oidf_ida", Claims: []string{"name", "birthdate"}},
-		},
-		Profiles: []string{ida.ProfileJPBasic},
+// TestCheckPromptNone: prompt=none turns a page into its error (OIDC Core
+// §3.1.2.6); without prompt=none nothing is refused.
+func TestCheckPromptNone(t *testing.T) {
+	cases := []struct {
+		name, prompt, stage, want string
+	}{
+		{"login page needed", "none", grants.StageLogin, "login_required"},
+		{"consent page needed", "none", grants.StageConsent, "consent_required"},
+		{"no page needed", "none", "", ""},
+		{"prompt is not none", "login", grants.StageLogin, ""},
 	}
-	got := clientPolicy(p, &config.Client{TrustFrameworks: []string{"de_aml"}, VerifiedClaims: []string{"family_name#ja-Kana-JP", "birthdate"}})
-	if got.AnyTrustFramework || len(got.TrustFrameworks) != 1 || !slices.Equal(got.TrustFrameworks[0].Claims, []string{"family_name", "birthdate"}) || len(got.Profiles) != 0 {
-		t.Fatalf("narrowed policy: %+v", got)
-	}
-	if got := clientPolicy(p, &config.Client{}); len(got.TrustFrameworks) != 0 {
-		t.Fatalf("empty registration allows %+v", got.TrustFrameworks)
-	}
-	got = clientPolicy(p, &config.Client{TrustFrameworks: []string{"jp_oidf_ida"}, VerifiedClaims: []string{"name"}})
-	if len(got.Profiles) != 1 {
-		t.Fatal("jp profile dropped although jp_oidf_ida is allowed")
-	}
-	if _, err := ida.NewEngine(got); err != nil {
-		t.Fatal(err)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := checkPromptNone(&grants.Request{Prompt: tc.prompt}, tc.stage)
+			if got := codeOf(e); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 
-func TestConsentClaims(t *testing.T) {
-	raw := `{"userinfo":{"email":null,"verified_claims":[{"verification":{"trust_framework":{"value":"de_aml"}},"claims":{"given_name":{"purpose":"greeting"}}}]},
-	"id_token":{"verified_claims":{"verification":{"trust_framework":{"values":["eidas"]}},"claims":{"given_name":null}}}}`
-	got := consentClaims(raw, []string{ida.ScopeJPAgeOver18})
-	if len(got) != 3 {
-		t.Fatalf("%+v", got)
+// codeOf is the OAuth error code of a check's answer, "" when it passed.
+func codeOf(e *oauthError) string {
+	if e == nil {
+		return ""
 	}
-	if got[0].Name != "email" || got[0].Verified || got[1].Name != "given_name" || got[1].Purpose != "greeting" ||
-		!slices.Equal(got[1].TrustFrameworks, []string{"de_aml", "eidas"}) || got[2].Name != "age_18_or_over" {
-		t.Fatalf("%+v", got)
-	}
+	return e.Code
 }

@@ -14,14 +14,14 @@ const (
 )
 
 // discovery serves the rendered OpenID Provider metadata.
-func (p *Provider) discovery(st *state, w http.ResponseWriter, r *http.Request) {
-	servePublic(w, r, st.discovery, st.discoveryTag, "application/json", discoveryMaxAge)
+func (p *Provider) discovery(sv *served, w http.ResponseWriter, r *http.Request) {
+	servePublic(w, r, sv.discovery, sv.discoveryTag, "application/json", discoveryMaxAge)
 }
 
 // jwks serves the published public keys: upcoming, active and retired but
 // not yet expired.
-func (p *Provider) jwks(st *state, w http.ResponseWriter, r *http.Request) {
-	body, tag, err := st.publicJWKS(p.now())
+func (p *Provider) jwks(sv *served, w http.ResponseWriter, r *http.Request) {
+	body, tag, err := sv.publicJWKS(p.now())
 	if err != nil {
 		p.log.Error("rendering the JWKS failed", "error", err)
 		writeJSONError(w, errServer("keys unavailable"))

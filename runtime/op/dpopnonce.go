@@ -38,18 +38,18 @@ func nonceKeys(ks *config.KeySet) [][]byte {
 }
 
 // dpopNonce is the nonce of now's window.
-func (st *state) dpopNonce(now time.Time) string {
-	if len(st.nonceKeys) == 0 {
+func (sv *served) dpopNonce(now time.Time) string {
+	if len(sv.nonceKeys) == 0 {
 		return ""
 	}
-	return makeNonce(st.nonceKeys[0], now.Unix()/int64(dpopNonceWindow/time.Second))
+	return makeNonce(sv.nonceKeys[0], now.Unix()/int64(dpopNonceWindow/time.Second))
 }
 
 // validDPoPNonce accepts the nonce of now's window and of the one before,
 // so a nonce lives between 5 and 10 minutes, made with any key in the set.
-func (st *state) validDPoPNonce(nonce string, now time.Time) bool {
+func (sv *served) validDPoPNonce(nonce string, now time.Time) bool {
 	w := now.Unix() / int64(dpopNonceWindow/time.Second)
-	for _, k := range st.nonceKeys {
+	for _, k := range sv.nonceKeys {
 		for _, win := range []int64{w, w - 1} {
 			if hmac.Equal([]byte(nonce), []byte(makeNonce(k, win))) {
 				return true

@@ -30,11 +30,11 @@ func TestDPoPNonces(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest || body["error"] != "use_dpop_nonce" || nonce == "" {
 		t.Fatalf("a proof without a nonce: %d %v, DPoP-Nonce %q", resp.StatusCode, body, nonce)
 	}
-	st := f.p.state.Load()
+	sv := f.p.served.Load()
 	now := f.clock.now()
 	for name, n := range map[string]string{
 		"forged":          makeNonce([]byte("not derived from the provider's keys"), now.Unix()/int64(dpopNonceWindow.Seconds())),
-		"two windows old": st.dpopNonce(now.Add(-2 * dpopNonceWindow)),
+		"two windows old": sv.dpopNonce(now.Add(-2 * dpopNonceWindow)),
 		"not a nonce":     "x",
 	} {
 		if resp, body := token(f.proofNonce("POST", tokenURL, "", n)); resp.StatusCode != http.StatusBadRequest || body["error"] != "use_dpop_nonce" {
@@ -57,7 +57,7 @@ func TestDPoPNonces(t *testing.T) {
 	}
 	// The previous window's nonce is still good: a nonce lives 5 to 10
 	// minutes.
-	r = f.dpopUserinfo(at, f.proofNonce("GET", userinfoURL, at, st.dpopNonce(now.Add(-dpopNonceWindow))))
+	r = f.dpopUserinfo(at, f.proofNonce("GET", userinfoURL, at, sv.dpopNonce(now.Add(-dpopNonceWindow))))
 	if r.status != http.StatusOK || r.body["sub"] != testSubject || r.header.Get("DPoP-Nonce") != nonce {
 		t.Fatalf("UserInfo with the previous window's nonce: %d %v %v", r.status, r.body, r.header)
 	}
@@ -65,7 +65,7 @@ func TestDPoPNonces(t *testing.T) {
 	// Another replica with the same configuration accepts the nonce, and
 	// a new signing key does not change the nonces while the old key is
 	// in the set.
-	other, err := buildState(f.snap, f.p.ui, now)
+	other, err := buildServed(f.snap, f.p.ui, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestDPoPNonces(t *testing.T) {
 	newer.ID, newer.CreatedAt, newer.PrivateJWK = "newer", now, []byte(`{"other":"material"}`)
 	keys.Keys = append(keys.Keys, newer)
 	rotated.Keys = &keys
-	if n := nonceKeys(rotated.Keys); string(n[0]) != string(st.nonceKeys[0]) || len(n) != len(st.nonceKeys)+1 {
+	if n := nonceKeys(rotated.Keys); string(n[0]) != string(sv.nonceKeys[0]) || len(n) != len(sv.nonceKeys)+1 {
 		t.Fatal("a newer key changed the key that issues nonces")
 	}
 }

@@ -51,6 +51,18 @@ func errInvalidClient(desc string, basic bool, realm string) *oauthError {
 	return e
 }
 
+// storeFailed is the one answer to a session store that failed: the error
+// (which names the step that met it) is logged, and the client is told to
+// try again later.
+func (p *Provider) storeFailed(err error) *oauthError {
+	p.logStoreFailure(err)
+	return errUnavailable("the session store is unavailable")
+}
+
+func (p *Provider) logStoreFailure(err error) {
+	p.log.Error("session store failed", "error", err)
+}
+
 // writeJSON writes a JSON body that must never be cached (token responses,
 // UserInfo, errors).
 func writeJSON(w http.ResponseWriter, status int, v any) {

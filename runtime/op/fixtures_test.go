@@ -30,6 +30,7 @@ import (
 
 	"github.com/idaop/ida-operator/internal/specdir"
 	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/grants"
 	"github.com/idaop/ida-operator/runtime/ida"
 	"github.com/idaop/ida-operator/runtime/store"
 	"github.com/idaop/ida-operator/runtime/ui"
@@ -301,7 +302,7 @@ func (f *fixture) url(path string) string { return f.issuer + path }
 
 // pkce returns a verifier and its S256 challenge.
 func pkce() (string, string) {
-	v := randomToken()
+	v := grants.NewSecret()
 	sum := sha256.Sum256([]byte(v))
 	return v, base64.RawURLEncoding.EncodeToString(sum[:])
 }
@@ -312,7 +313,7 @@ func (f *fixture) assertion(mod func(*jwt.Claims)) string {
 	now := f.clock.now()
 	cl := jwt.Claims{
 		Issuer: clientFAPI, Subject: clientFAPI, Audience: jwt.Audience{f.issuer},
-		Expiry: jwt.NewNumericDate(now.Add(time.Minute)), IssuedAt: jwt.NewNumericDate(now), ID: randomToken(),
+		Expiry: jwt.NewNumericDate(now.Add(time.Minute)), IssuedAt: jwt.NewNumericDate(now), ID: grants.NewSecret(),
 	}
 	if mod != nil {
 		mod(&cl)
@@ -361,7 +362,7 @@ func (f *fixture) dpopProof(method, target, accessToken string, iat time.Time, n
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	cl := map[string]any{"jti": randomToken(), "htm": method, "htu": target, "iat": iat.Unix()}
+	cl := map[string]any{"jti": grants.NewSecret(), "htm": method, "htu": target, "iat": iat.Unix()}
 	if accessToken != "" {
 		cl["ath"] = athOf(accessToken)
 	}
@@ -497,7 +498,7 @@ func (f *fixture) authorizeURL(clientID string, extra url.Values) (string, strin
 	verifier, challenge := pkce()
 	v := url.Values{
 		"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirectURI},
-		"scope": {"openid email"}, "state": {"st-" + randomToken()[:8]}, "nonce": {"n-" + randomToken()[:8]},
+		"scope": {"openid email"}, "state": {"st-" + grants.NewSecret()[:8]}, "nonce": {"n-" + grants.NewSecret()[:8]},
 		"code_challenge": {challenge}, "code_challenge_method": {"S256"},
 	}
 	for k, vs := range extra {

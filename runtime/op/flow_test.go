@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/grants"
 )
 
 // dpopTransport adds a fresh DPoP proof to every request it carries, as a
@@ -48,7 +49,7 @@ func TestCodeFlowPARPrivateKeyJWTDPoP(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	verifier, challenge := pkce()
-	nonce := "n-" + randomToken()[:10]
+	nonce := "n-" + grants.NewSecret()[:10]
 
 	// PAR.
 	form := assertionParams(f.assertion(nil))

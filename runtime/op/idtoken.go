@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/idaop/ida-operator/runtime/grants"
 )
 
 // registeredClaims are set by the provider; a released claim of the same
@@ -18,18 +20,18 @@ var registeredClaims = map[string]bool{
 
 // signIDToken builds and signs the ID token (OIDC Core §2, §3.1.3.6) with
 // the client's id_token_signed_response_alg or the provider's default.
-func (p *Provider) signIDToken(st *state, c *client, g *grantInfo, nonce, accessToken string, released map[string]json.RawMessage, now time.Time) (string, error) {
+func (p *Provider) signIDToken(sv *served, c *client, g *grants.Info, nonce, accessToken string, released map[string]json.RawMessage, now time.Time) (string, error) {
 	claims := make(map[string]json.RawMessage, 10+len(released))
 	for k, v := range released {
 		if !registeredClaims[k] {
 			claims[k] = v
 		}
 	}
-	claims["iss"] = jsonString(st.issuer)
+	claims["iss"] = jsonString(sv.issuer)
 	claims["sub"] = jsonString(g.Subject)
 	claims["aud"] = jsonString(c.ClientID)
 	claims["iat"] = jsonInt(now.Unix())
-	claims["exp"] = jsonInt(now.Add(st.provider.Tokens.IDToken.Duration).Unix())
+	claims["exp"] = jsonInt(now.Add(sv.provider.Tokens.IDToken.Duration).Unix())
 	claims["auth_time"] = jsonInt(g.AuthTime)
 	if nonce != "" {
 		claims["nonce"] = jsonString(nonce)
@@ -40,17 +42,17 @@ func (p *Provider) signIDToken(st *state, c *client, g *grantInfo, nonce, access
 	if g.SessionID != "" {
 		claims["sid"] = jsonString(g.SessionID)
 	}
-	return p.signJWT(st, st.idTokenAlg(c), claims, now)
+	return p.signJWT(sv, sv.idTokenAlg(c), claims, now)
 }
 
 // signJWT signs claims with the provider's active key for alg. The
 // payload is the same JSON that encoding/json would write.
-func (p *Provider) signJWT(st *state, alg string, claims map[string]json.RawMessage, now time.Time) (string, error) {
+func (p *Provider) signJWT(sv *served, alg string, claims map[string]json.RawMessage, now time.Time) (string, error) {
 	payload, err := marshalRawObject(claims)
 	if err != nil {
 		return "", err
 	}
-	s, err := st.signer(alg, now)
+	s, err := sv.signer(alg, now)
 	if err != nil {
 		return "", err
 	}

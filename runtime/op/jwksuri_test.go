@@ -15,6 +15,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/grants"
 )
 
 // clientURI authenticates with private_key_jwt and keys at a jwks_uri.
@@ -93,7 +94,7 @@ func (f *fixture) assertionBy(key *ecdsa.PrivateKey, kid string) string {
 	now := f.clock.now()
 	cl := jwt.Claims{
 		Issuer: clientURI, Subject: clientURI, Audience: jwt.Audience{f.issuer},
-		Expiry: jwt.NewNumericDate(now.Add(time.Minute)), IssuedAt: jwt.NewNumericDate(now), ID: randomToken(),
+		Expiry: jwt.NewNumericDate(now.Add(time.Minute)), IssuedAt: jwt.NewNumericDate(now), ID: grants.NewSecret(),
 	}
 	return f.signES256(key, kid, "JWT", cl)
 }

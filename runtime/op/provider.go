@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/grants"
 	"github.com/idaop/ida-operator/runtime/store"
 	"github.com/idaop/ida-operator/runtime/ui"
 	"github.com/idaop/ida-operator/runtime/users"
@@ -48,18 +49,18 @@ type Options struct {
 // Provider serves one OpenID Provider. It is safe for concurrent use;
 // Apply and SetUsers swap its configuration while it serves.
 type Provider struct {
-	store store.Store
-	ui    *ui.Renderer
-	now   func() time.Time
-	log   *slog.Logger
-	audit *slog.Logger
+	grants *grants.Store
+	ui     *ui.Renderer
+	now    func() time.Time
+	log    *slog.Logger
+	audit  *slog.Logger
 	// auditSync writes the audit events logged so far; nil when audit
 	// writes are synchronous already.
 	auditSync func() error
 	metrics   *metrics
 
-	state atomic.Pointer[state]
-	users atomic.Pointer[usersHolder]
+	served atomic.Pointer[served]
+	users  atomic.Pointer[usersHolder]
 
 	// Caches of parsed immutable input; see cache.go.
 	datasets *lru[string, cachedDataset]
@@ -80,13 +81,14 @@ func New(opts Options) (*Provider, error) {
 		return nil, errors.New("op: Options.UI is required")
 	}
 	p := &Provider{
-		store: opts.Store, ui: opts.UI, now: opts.Now, log: opts.Logger,
+		ui: opts.UI, now: opts.Now, log: opts.Logger,
 		datasets: newLRU[string, cachedDataset](datasetCacheSize),
 		claims:   newLRU[claimsKey, *compiledClaims](claimsCacheSize),
 	}
 	if p.now == nil {
 		p.now = time.Now
 	}
+	p.grants = grants.New(opts.Store, p.now)
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -111,11 +113,11 @@ func New(opts Options) (*Provider, error) {
 // provider config, keys, clients, the IDA engines, discovery and JWKS. A
 // bad snapshot is refused with an error and the previous one keeps serving.
 func (p *Provider) Apply(s *config.Snapshot) error {
-	st, err := buildState(s, p.ui, p.now())
+	sv, err := buildServed(s, p.ui, p.now())
 	if err != nil {
 		return err
 	}
-	p.state.Store(st)
+	p.served.Store(sv)
 	return nil
 }
 
@@ -137,12 +139,12 @@ func (p *Provider) userSource() users.Source {
 
 // Ready reports whether a snapshot is applied and the store answers.
 func (p *Provider) Ready() bool {
-	if p.state.Load() == nil {
+	if p.served.Load() == nil {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	return p.store.Ping(ctx) == nil
+	return p.grants.Ping(ctx) == nil
 }
 
 // Handler serves every endpoint at its config.Path* below the issuer's
@@ -170,7 +172,7 @@ const (
 type route struct {
 	name    string
 	methods []string
-	handle  func(*Provider, *state, http.ResponseWriter, *http.Request)
+	handle  func(*Provider, *served, http.ResponseWriter, *http.Request)
 }
 
 var routes = map[string]route{
@@ -186,12 +188,12 @@ var routes = map[string]route{
 }
 
 func (p *Provider) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	st := p.state.Load()
-	if st == nil {
+	sv := p.served.Load()
+	if sv == nil {
 		writeJSONError(w, &oauthError{Code: "temporarily_unavailable", Description: "the provider has no configuration yet", Status: http.StatusServiceUnavailable})
 		return
 	}
-	rest, ok := cutBasePath(r.URL.Path, st.basePath)
+	rest, ok := cutBasePath(r.URL.Path, sv.basePath)
 	rt, found := routes[rest]
 	if !found && strings.HasPrefix(rest, pathUI) {
 		rt, found = route{epStylesheet, []string{http.MethodGet, http.MethodHead}, (*Provider).stylesheet}, true
@@ -218,7 +220,7 @@ func (p *Provider) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(rec, &oauthError{Code: "invalid_request", Description: "method not allowed", Status: http.StatusMethodNotAllowed})
 		return
 	}
-	rt.handle(p, st, rec, r)
+	rt.handle(p, sv, rec, r)
 }
 
 // recorder notes the status and the OAuth error code of a response, for

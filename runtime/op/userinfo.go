@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/grants"
 	"github.com/idaop/ida-operator/runtime/ida"
-	"github.com/idaop/ida-operator/runtime/store"
 	"github.com/idaop/ida-operator/runtime/users"
 )
 
@@ -33,37 +33,37 @@ type presentedToken struct {
 // userinfo is the UserInfo endpoint (OIDC Core §5.3): standard claims by
 // scope, the claims request's userinfo members and the verified_claims the
 // engine releases, as JSON or, when the client registered for it, a JWT.
-func (p *Provider) userinfo(st *state, w http.ResponseWriter, r *http.Request) {
+func (p *Provider) userinfo(sv *served, w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	pt, err := readAccessToken(r)
 	if err != nil {
-		p.resourceError(w, st, pt, err)
+		p.resourceError(w, sv, pt, err)
 		return
 	}
-	rec, c, err := p.checkAccessToken(ctx, st, r, pt)
+	rec, c, err := p.checkAccessToken(ctx, sv, r, pt)
 	if err != nil {
-		p.resourceError(w, st, pt, err)
+		p.resourceError(w, sv, pt, err)
 		return
 	}
-	p.offerDPoPNonce(w, st, rec.JKT != "")
+	p.offerDPoPNonce(w, sv, rec.JKT != "")
 	if !slices.Contains(strings.Fields(rec.Scope), "openid") {
-		p.resourceError(w, st, pt, &oauthError{Code: "insufficient_scope", Description: "the token has no openid scope", Status: http.StatusForbidden})
+		p.resourceError(w, sv, pt, &oauthError{Code: "insufficient_scope", Description: "the token has no openid scope", Status: http.StatusForbidden})
 		return
 	}
 	body, err := p.userinfoClaims(ctx, c, rec)
 	if err != nil {
-		p.resourceError(w, st, pt, err)
+		p.resourceError(w, sv, pt, err)
 		return
 	}
 	if alg := c.UserInfoSignedResponseAlg; alg != "" {
 		now := p.now()
-		body["iss"], _ = json.Marshal(st.issuer)
+		body["iss"], _ = json.Marshal(sv.issuer)
 		body["aud"], _ = json.Marshal(c.ClientID)
 		body["iat"], _ = json.Marshal(now.Unix())
-		jwt, serr := p.signJWT(st, alg, body, now)
+		jwt, serr := p.signJWT(sv, alg, body, now)
 		if serr != nil {
 			p.log.Error("signing UserInfo failed", "client_id", c.ClientID, "error", serr)
-			p.resourceError(w, st, pt, errServer("signing the response failed"))
+			p.resourceError(w, sv, pt, errServer("signing the response failed"))
 			return
 		}
 		w.Header().Set("Content-Type", "application/jwt")
@@ -118,20 +118,19 @@ func readAccessToken(r *http.Request) (*presentedToken, *oauthError) {
 // checkAccessToken finds the token's record and applies its rules: known,
 // unexpired, its client still enabled, and, when bound, presented with the
 // DPoP scheme and a proof of its key (RFC 9449 §7).
-func (p *Provider) checkAccessToken(ctx context.Context, st *state, r *http.Request, pt *presentedToken) (*tokenRecord, *client, *oauthError) {
+func (p *Provider) checkAccessToken(ctx context.Context, sv *served, r *http.Request, pt *presentedToken) (*grants.Token, *client, *oauthError) {
 	invalid := &oauthError{Code: "invalid_token", Description: "the access token is invalid or expired", Status: http.StatusUnauthorized}
-	rec, err := getJSON[tokenRecord](ctx, p.store, store.KindAccessToken, storeKey(pt.token))
-	if errors.Is(err, store.ErrNotFound) {
+	rec, err := p.grants.AccessToken(ctx, pt.token)
+	if errors.Is(err, grants.ErrNotFound) {
 		return nil, nil, invalid
 	}
 	if err != nil {
-		p.log.Error("store failed", "op", "get access token", "error", err)
-		return nil, nil, errUnavailable("the session store is unavailable")
+		return nil, nil, p.storeFailed(err)
 	}
 	if p.now().Unix() >= rec.ExpiresAt {
 		return nil, nil, invalid
 	}
-	c, ok := st.clients[rec.ClientID]
+	c, ok := sv.clients[rec.ClientID]
 	if !ok || c.Disabled {
 		return nil, nil, invalid
 	}
@@ -139,7 +138,7 @@ func (p *Provider) checkAccessToken(ctx context.Context, st *state, r *http.Requ
 		return nil, nil, err
 	}
 	if rec.JKT != "" {
-		proof, err := p.verifyDPoP(ctx, st, r, st.url(config.PathUserInfo), pt.token)
+		proof, err := p.verifyDPoP(ctx, sv, r, sv.url(config.PathUserInfo), pt.token)
 		if err != nil {
 			err.Status = http.StatusUnauthorized
 			return nil, nil, err
@@ -153,7 +152,7 @@ func (p *Provider) checkAccessToken(ctx context.Context, st *state, r *http.Requ
 
 // checkTokenScheme: a DPoP-bound token is presented with the DPoP scheme,
 // a Bearer token with Bearer (RFC 9449 §7.1, §7.2).
-func checkTokenScheme(rec *tokenRecord, pt *presentedToken) *oauthError {
+func checkTokenScheme(rec *grants.Token, pt *presentedToken) *oauthError {
 	bound := rec.JKT != ""
 	if bound != (pt.scheme == "DPoP") {
 		return &oauthError{Code: "invalid_token", Description: "the token must be presented with the " + map[bool]string{true: "DPoP", false: "Bearer"}[bound] + " scheme", Status: http.StatusUnauthorized}
@@ -162,8 +161,8 @@ func checkTokenScheme(rec *tokenRecord, pt *presentedToken) *oauthError {
 }
 
 // userinfoClaims builds the response for one token.
-func (p *Provider) userinfoClaims(ctx context.Context, c *client, rec *tokenRecord) (map[string]json.RawMessage, *oauthError) {
-	cc := p.compileClaims(c, rec.Claims, rec.Scope, rec.integrityProtected())
+func (p *Provider) userinfoClaims(ctx context.Context, c *client, rec *grants.Token) (map[string]json.RawMessage, *oauthError) {
+	cc := p.compileClaims(c, rec.Claims, rec.Scope, rec.IntegrityProtected())
 	req, err := cc.req, cc.err
 	if err != nil {
 		return nil, &oauthError{Code: "invalid_token", Description: "the token's claims request is no longer valid for the client", Status: http.StatusUnauthorized}
@@ -218,7 +217,7 @@ func (p *Provider) userinfoClaims(ctx context.Context, c *client, rec *tokenReco
 	}
 	out["sub"] = sub
 	if len(out["verified_claims"]) > 0 {
-		p.auditRelease(c, &rec.grantInfo, "userinfo", res.UserInfoReleases)
+		p.auditRelease(c, &rec.Info, "userinfo", res.UserInfoReleases)
 	}
 	return out, nil
 }
@@ -230,7 +229,7 @@ var jpOtherError = json.RawMessage(`{"verification":{"trust_framework":"` + jpTr
 
 // resourceError answers a UserInfo request with RFC 6750 §3 / RFC 9449
 // §7.1 challenges: the scheme the client used, or both when it sent none.
-func (p *Provider) resourceError(w http.ResponseWriter, st *state, pt *presentedToken, e *oauthError) {
+func (p *Provider) resourceError(w http.ResponseWriter, sv *served, pt *presentedToken, e *oauthError) {
 	params := ""
 	if e.Code != "" && e.Code != "temporarily_unavailable" && e.Code != "server_error" {
 		params = `, error="` + e.Code + `"`
@@ -238,8 +237,8 @@ func (p *Provider) resourceError(w http.ResponseWriter, st *state, pt *presented
 			params += `, error_description="` + e.Description + `"`
 		}
 	}
-	algs := `algs="` + strings.Join(st.sec.ClientSigningAlgorithms, " ") + `"`
-	realm := `realm="` + st.issuer + `"`
+	algs := `algs="` + strings.Join(sv.sec.ClientSigningAlgorithms, " ") + `"`
+	realm := `realm="` + sv.issuer + `"`
 	switch {
 	case pt == nil || e.Code == "invalid_request":
 		w.Header().Add("WWW-Authenticate", "Bearer "+realm+params)

@@ -19,9 +19,10 @@ import (
 	"github.com/idaop/ida-operator/runtime/ui"
 )
 
-// state is everything derived from one snapshot; it is immutable once
-// built, apart from its caches, and swapped as a whole.
-type state struct {
+// served is the configuration being served: everything derived from one
+// snapshot. It is immutable once built, apart from its caches, and
+// swapped as a whole.
+type served struct {
 	snap     *config.Snapshot
 	provider *config.Provider
 	issuer   string
@@ -57,7 +58,7 @@ type client struct {
 	keys []jose.JSONWebKey
 }
 
-func buildState(s *config.Snapshot, rend *ui.Renderer, now time.Time) (*state, error) {
+func buildServed(s *config.Snapshot, rend *ui.Renderer, now time.Time) (*served, error) {
 	if s == nil {
 		return nil, errors.New("op: nil snapshot")
 	}
@@ -77,7 +78,7 @@ func buildState(s *config.Snapshot, rend *ui.Renderer, now time.Time) (*state, e
 	if err != nil {
 		return nil, fmt.Errorf("op: %w", err)
 	}
-	st := &state{
+	sv := &served{
 		snap:         s,
 		provider:     prov,
 		issuer:       prov.Issuer,
@@ -90,19 +91,19 @@ func buildState(s *config.Snapshot, rend *ui.Renderer, now time.Time) (*state, e
 		discovery:    disc,
 		discoveryTag: etag(disc),
 	}
-	st.ui = rend.WithBasePath(st.basePath)
-	st.nonceKeys = nonceKeys(s.Keys)
+	sv.ui = rend.WithBasePath(sv.basePath)
+	sv.nonceKeys = nonceKeys(s.Keys)
 	for id, c := range s.Clients {
 		cs, err := buildClient(prov, c)
 		if err != nil {
 			return nil, fmt.Errorf("op: client %s: %w", id, err)
 		}
-		st.clients[id] = cs
+		sv.clients[id] = cs
 	}
-	if _, _, err := st.publicJWKS(now); err != nil {
+	if _, _, err := sv.publicJWKS(now); err != nil {
 		return nil, fmt.Errorf("op: jwks: %w", err)
 	}
-	return st, nil
+	return sv, nil
 }
 
 func buildClient(prov *config.Provider, c *config.Client) (*client, error) {
@@ -168,18 +169,18 @@ func clientPolicy(p ida.Policy, c *config.Client) ida.Policy {
 // it on schedule, so it depends on the clock.
 const jwksRefresh = 30 * time.Second
 
-func (st *state) publicJWKS(now time.Time) ([]byte, string, error) {
-	st.jwksMu.Lock()
-	defer st.jwksMu.Unlock()
-	if st.jwksBody != nil && now.Sub(st.jwksAt) < jwksRefresh && !now.Before(st.jwksAt) {
-		return st.jwksBody, st.jwksTag, nil
+func (sv *served) publicJWKS(now time.Time) ([]byte, string, error) {
+	sv.jwksMu.Lock()
+	defer sv.jwksMu.Unlock()
+	if sv.jwksBody != nil && now.Sub(sv.jwksAt) < jwksRefresh && !now.Before(sv.jwksAt) {
+		return sv.jwksBody, sv.jwksTag, nil
 	}
-	body, err := st.snap.Keys.PublicJWKS(now)
+	body, err := sv.snap.Keys.PublicJWKS(now)
 	if err != nil {
 		return nil, "", err
 	}
-	st.jwksBody, st.jwksTag, st.jwksAt = body, etag(body), now
-	return body, st.jwksTag, nil
+	sv.jwksBody, sv.jwksTag, sv.jwksAt = body, etag(body), now
+	return body, sv.jwksTag, nil
 }
 
 func etag(b []byte) string {
@@ -188,12 +189,12 @@ func etag(b []byte) string {
 }
 
 // signer returns a signer for alg at now and the key's id.
-func (st *state) signer(alg string, now time.Time) (jose.Signer, error) {
-	k, ok := st.snap.Keys.Signer(alg, now)
+func (sv *served) signer(alg string, now time.Time) (jose.Signer, error) {
+	k, ok := sv.snap.Keys.Signer(alg, now)
 	if !ok {
 		return nil, fmt.Errorf("no active %s signing key", alg)
 	}
-	if s, ok := st.signers.m.Load(k.ID); ok {
+	if s, ok := sv.signers.m.Load(k.ID); ok {
 		return s.(jose.Signer), nil
 	}
 	jwk, err := k.JWK()
@@ -206,12 +207,12 @@ func (st *state) signer(alg string, now time.Time) (jose.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key %s: %w", k.ID, err)
 	}
-	st.signers.m.Store(k.ID, s)
+	sv.signers.m.Store(k.ID, s)
 	return s, nil
 }
 
 // url is the absolute URL of an endpoint.
-func (st *state) url(path string) string { return st.provider.URL(path) }
+func (sv *served) url(path string) string { return sv.provider.URL(path) }
 
 func cutBasePath(path, base string) (string, bool) {
 	if base == "" {
@@ -225,23 +226,23 @@ func cutBasePath(path, base string) (string, bool) {
 }
 
 // requireDPoP: the client's registration or the provider's profile.
-func (st *state) requireDPoP(c *client) bool { return st.sec.RequireDPoP || c.RequireDPoP }
+func (sv *served) requireDPoP(c *client) bool { return sv.sec.RequireDPoP || c.RequireDPoP }
 
 // requirePAR: the client's registration or the provider's profile.
-func (st *state) requirePAR(c *client) bool { return st.sec.RequirePAR || c.RequirePAR }
+func (sv *served) requirePAR(c *client) bool { return sv.sec.RequirePAR || c.RequirePAR }
 
 // idTokenAlg is the client's registered algorithm or the provider's default.
-func (st *state) idTokenAlg(c *client) string {
+func (sv *served) idTokenAlg(c *client) string {
 	if c.IDTokenSignedResponseAlg != "" {
 		return c.IDTokenSignedResponseAlg
 	}
-	return st.sec.DefaultSigningAlgorithm()
+	return sv.sec.DefaultSigningAlgorithm()
 }
 
 // clientAlgs are the algorithms accepted on a client's assertions.
-func (st *state) clientAlgs(c *client) []string {
+func (sv *served) clientAlgs(c *client) []string {
 	if c != nil && c.TokenEndpointAuthSigningAlg != "" {
 		return []string{c.TokenEndpointAuthSigningAlg}
 	}
-	return st.sec.ClientSigningAlgorithms
+	return sv.sec.ClientSigningAlgorithms
 }

@@ -28,22 +28,36 @@ func errInvalidRequestObject(desc string) *oauthError {
 	return newError("invalid_request_object", desc)
 }
 
-// requestObjectParams verifies outer's request object for client c and
+// openRequestObject returns the authorization parameters of a request
+// for client c: those of its request object when it carries one, verified
+// (signed is then true: the request is integrity protected), else the
+// parameters as they came. Authorize and PAR both open them here.
+func (p *Provider) openRequestObject(ctx context.Context, sv *served, c *client, outer url.Values) (params url.Values, signed bool, err *oauthError) {
+	if !outer.Has("request") {
+		return outer, false, nil
+	}
+	if params, err = p.verifyRequestObject(ctx, sv, c, outer); err != nil {
+		return nil, false, err
+	}
+	return params, true, nil
+}
+
+// verifyRequestObject verifies outer's request object for client c and
 // returns the authorization request it carries.
-func (p *Provider) requestObjectParams(ctx context.Context, st *state, c *client, outer url.Values) (url.Values, *oauthError) {
+func (p *Provider) verifyRequestObject(ctx context.Context, sv *served, c *client, outer url.Values) (url.Values, *oauthError) {
 	if outer.Has("request_uri") {
 		return nil, errInvalidRequest("request and request_uri must not both be sent")
 	}
 	var std jwt.Claims
 	var all map[string]any
-	if why := p.verifyClientJWT(ctx, st, c, outer.Get("request"), &std, &all); why != "" {
+	if why := p.verifyClientJWT(ctx, sv, c, outer.Get("request"), &std, &all); why != "" {
 		return nil, errInvalidRequestObject("the request object " + why)
 	}
 	now := p.now()
 	switch {
 	case std.Issuer != c.ClientID:
 		return nil, errInvalidRequestObject("the request object's iss must be the client_id")
-	case !slices.Contains([]string(std.Audience), st.issuer):
+	case !slices.Contains([]string(std.Audience), sv.issuer):
 		return nil, errInvalidRequestObject("the request object's aud must be the issuer")
 	case std.Expiry == nil:
 		return nil, errInvalidRequestObject("the request object has no exp")

@@ -1,4 +1,4 @@
-package op
+package grants
 
 import (
 	"encoding/binary"
@@ -91,7 +91,7 @@ func (r *binReader) bool() bool {
 	return v
 }
 
-func (g *grantInfo) appendGrant(b []byte) []byte {
+func (g *Info) appendInfo(b []byte) []byte {
 	for _, s := range [...]string{g.GrantID, g.ClientID, g.Subject, g.Scope, g.Claims, g.Purpose, g.SessionID} {
 		b = appendString(b, s)
 	}
@@ -100,7 +100,7 @@ func (g *grantInfo) appendGrant(b []byte) []byte {
 	return binary.AppendVarint(b, g.AuthTime)
 }
 
-func (g *grantInfo) readGrant(r *binReader) {
+func (g *Info) readInfo(r *binReader) {
 	for _, s := range [...]*string{&g.GrantID, &g.ClientID, &g.Subject, &g.Scope, &g.Claims, &g.Purpose, &g.SessionID} {
 		*s = r.str()
 	}
@@ -109,37 +109,37 @@ func (g *grantInfo) readGrant(r *binReader) {
 	g.AuthTime = r.int()
 }
 
-func (c *codeRecord) appendBinary(b []byte) []byte {
+func (c *Code) appendBinary(b []byte) []byte {
 	b = append(b, binaryVersion)
-	b = c.grantInfo.appendGrant(b)
+	b = c.Info.appendInfo(b)
 	for _, s := range [...]string{c.RedirectURI, c.CodeChallenge, c.Nonce, c.DPoPJKT} {
 		b = appendString(b, s)
 	}
 	return binary.AppendVarint(b, c.ExpiresAt)
 }
 
-func (c *codeRecord) readBinary(r *binReader) {
-	c.grantInfo.readGrant(r)
+func (c *Code) readBinary(r *binReader) {
+	c.Info.readInfo(r)
 	for _, s := range [...]*string{&c.RedirectURI, &c.CodeChallenge, &c.Nonce, &c.DPoPJKT} {
 		*s = r.str()
 	}
 	c.ExpiresAt = r.int()
 }
 
-func (t *tokenRecord) appendBinary(b []byte) []byte {
+func (t *Token) appendBinary(b []byte) []byte {
 	b = append(b, binaryVersion)
-	b = t.grantInfo.appendGrant(b)
+	b = t.Info.appendInfo(b)
 	b = appendString(b, t.JKT)
 	return binary.AppendVarint(b, t.ExpiresAt)
 }
 
-func (t *tokenRecord) readBinary(r *binReader) {
-	t.grantInfo.readGrant(r)
+func (t *Token) readBinary(r *binReader) {
+	t.Info.readInfo(r)
 	t.JKT = r.str()
 	t.ExpiresAt = r.int()
 }
 
-func (g *grantRecord) appendBinary(b []byte) []byte {
+func (g *Grant) appendBinary(b []byte) []byte {
 	b = append(b, binaryVersion)
 	b = appendString(b, g.ClientID)
 	b = appendBool(b, g.Revoked)
@@ -152,7 +152,7 @@ func (g *grantRecord) appendBinary(b []byte) []byte {
 	return b
 }
 
-func (g *grantRecord) readBinary(r *binReader) {
+func (g *Grant) readBinary(r *binReader) {
 	g.ClientID = r.str()
 	g.Revoked = r.bool()
 	g.ExpiresAt = r.int()
@@ -162,14 +162,14 @@ func (g *grantRecord) readBinary(r *binReader) {
 		return
 	}
 	if n > 0 {
-		g.Tokens = make([]tokenRef, n)
+		g.Tokens = make([]TokenRef, n)
 		for i := range g.Tokens {
-			g.Tokens[i] = tokenRef{Kind: store.Kind(r.str()), Key: r.str()}
+			g.Tokens[i] = TokenRef{Kind: store.Kind(r.str()), Key: r.str()}
 		}
 	}
 }
 
-func (a *authzRequest) appendBinary(b []byte) []byte {
+func (a *Request) appendBinary(b []byte) []byte {
 	b = append(b, binaryVersion)
 	for _, s := range [...]string{a.ClientID, a.RedirectURI, a.Scope, a.State, a.Nonce, a.CodeChallenge,
 		a.Claims, a.Purpose, a.Prompt, a.UILocales, a.DPoPJKT} {
@@ -184,7 +184,7 @@ func (a *authzRequest) appendBinary(b []byte) []byte {
 	return binary.AppendVarint(b, a.ExpiresAt)
 }
 
-func (a *authzRequest) readBinary(r *binReader) {
+func (a *Request) readBinary(r *binReader) {
 	for _, s := range [...]*string{&a.ClientID, &a.RedirectURI, &a.Scope, &a.State, &a.Nonce, &a.CodeChallenge,
 		&a.Claims, &a.Purpose, &a.Prompt, &a.UILocales, &a.DPoPJKT} {
 		*s = r.str()
@@ -198,7 +198,7 @@ func (a *authzRequest) readBinary(r *binReader) {
 	a.ExpiresAt = r.int()
 }
 
-func (s *sessionRecord) appendBinary(b []byte) []byte {
+func (s *Session) appendBinary(b []byte) []byte {
 	b = append(b, binaryVersion)
 	b = appendString(b, s.SID)
 	b = appendString(b, s.Subject)
@@ -211,7 +211,7 @@ func (s *sessionRecord) appendBinary(b []byte) []byte {
 	return b
 }
 
-func (s *sessionRecord) readBinary(r *binReader) {
+func (s *Session) readBinary(r *binReader) {
 	s.SID = r.str()
 	s.Subject = r.str()
 	s.AuthTime = r.int()

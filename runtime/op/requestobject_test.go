@@ -13,6 +13,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/grants"
 )
 
 // clientJAR signs its requests with the same key as clientFAPI and needs
@@ -39,7 +40,7 @@ func (f *fixture) requestObject(clientID string, key *ecdsa.PrivateKey, params m
 	f.t.Helper()
 	now := f.clock.now()
 	cl := map[string]any{"iss": clientID, "aud": f.issuer, "exp": now.Add(5 * time.Minute).Unix(), "nbf": now.Unix(),
-		"iat": now.Unix(), "jti": randomToken(), "client_id": clientID}
+		"iat": now.Unix(), "jti": grants.NewSecret(), "client_id": clientID}
 	for k, v := range params {
 		cl[k] = v
 	}

@@ -1,0 +1,113 @@
+package grants
+
+import "github.com/idaop/ida-operator/runtime/store"
+
+// Request is an authorization request that passed every check: what a
+// pushed request, an interaction and, in part, a code carry.
+type Request struct {
+	ClientID      string `json:"client_id"`
+	RedirectURI   string `json:"redirect_uri"`
+	Scope         string `json:"scope"`
+	State         string `json:"state,omitempty"`
+	Nonce         string `json:"nonce,omitempty"`
+	CodeChallenge string `json:"code_challenge"`
+	Claims        string `json:"claims,omitempty"`
+	Purpose       string `json:"purpose,omitempty"`
+	Prompt        string `json:"prompt,omitempty"`
+	MaxAge        *int64 `json:"max_age,omitempty"`
+	UILocales     string `json:"ui_locales,omitempty"`
+	DPoPJKT       string `json:"dpop_jkt,omitempty"`
+	// ViaPAR: the request came by PAR, so it is integrity protected.
+	ViaPAR bool `json:"via_par,omitempty"`
+	// Signed: the request came in a request object the client signed
+	// (JAR), so it is integrity protected too.
+	Signed bool `json:"signed,omitempty"`
+	// ExpiresAt bounds a pushed request, whatever the store's clock says.
+	ExpiresAt int64 `json:"exp,omitempty"`
+}
+
+// IntegrityProtected: the request could not be changed on its way from
+// the client (PAR or JAR), which the IDA engine asks of some requests.
+func (r *Request) IntegrityProtected() bool { return r.ViaPAR || r.Signed }
+
+// Info is what an authorization granted; codes, access and refresh tokens
+// all carry it.
+type Info struct {
+	GrantID   string `json:"grant_id"`
+	ClientID  string `json:"client_id"`
+	Subject   string `json:"sub"`
+	Scope     string `json:"scope"`
+	Claims    string `json:"claims,omitempty"`
+	Purpose   string `json:"purpose,omitempty"`
+	ViaPAR    bool   `json:"via_par,omitempty"`
+	Signed    bool   `json:"signed,omitempty"`
+	AuthTime  int64  `json:"auth_time"`
+	SessionID string `json:"sid,omitempty"`
+}
+
+// IntegrityProtected: the authorization request came by PAR or JAR.
+func (g *Info) IntegrityProtected() bool { return g.ViaPAR || g.Signed }
+
+// Code is an authorization code's record.
+type Code struct {
+	Info
+	RedirectURI   string `json:"redirect_uri"`
+	CodeChallenge string `json:"code_challenge"`
+	Nonce         string `json:"nonce,omitempty"`
+	DPoPJKT       string `json:"dpop_jkt,omitempty"`
+	ExpiresAt     int64  `json:"exp"`
+}
+
+// Token is an access or refresh token's record.
+type Token struct {
+	Info
+	// JKT binds an access token to a DPoP key (RFC 9449 §6).
+	JKT       string `json:"jkt,omitempty"`
+	ExpiresAt int64  `json:"exp"`
+}
+
+// Grant lists the tokens issued under one authorization, so that replaying
+// its code or a rotated refresh token revokes all of them.
+type Grant struct {
+	ClientID string     `json:"client_id"`
+	Revoked  bool       `json:"revoked,omitempty"`
+	Tokens   []TokenRef `json:"tokens,omitempty"`
+	// ExpiresAt is when the grant's last token expires.
+	ExpiresAt int64 `json:"exp"`
+}
+
+// TokenRef names one token of a grant by its kind and store key.
+type TokenRef struct {
+	Kind store.Kind `json:"kind"`
+	Key  string     `json:"key"`
+}
+
+// Session is a signed-in browser.
+type Session struct {
+	// SID is the session's public identifier (the ID token's sid); the
+	// cookie value itself is never written anywhere.
+	SID       string `json:"sid"`
+	Subject   string `json:"sub"`
+	AuthTime  int64  `json:"auth_time"`
+	ExpiresAt int64  `json:"exp"`
+	// Consents are hashes of the (client, scope, claims, purpose) the
+	// user approved in this session.
+	Consents []string `json:"consents,omitempty"`
+}
+
+// Interaction is a login or consent page in progress.
+type Interaction struct {
+	CSRF    string  `json:"csrf"`
+	Request Request `json:"request"`
+	// Stage is StageLogin or StageConsent.
+	Stage     string `json:"stage"`
+	Subject   string `json:"sub,omitempty"`
+	AuthTime  int64  `json:"auth_time,omitempty"`
+	SessionID string `json:"sid,omitempty"`
+}
+
+// The stages of an interaction.
+const (
+	StageLogin   = "login"
+	StageConsent = "consent"
+)

@@ -1,0 +1,84 @@
+package op
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/idaop/ida-operator/runtime/grants"
+)
+
+// decide carries out nextStage for a checked authorization request: a
+// login or consent page, an error when prompt=none forbids the page, or a
+// code at once.
+func (p *Provider) decide(w http.ResponseWriter, r *http.Request, sv *served, c *client, req *grants.Request) {
+	now := p.now()
+	sess, _ := p.loadSession(r.Context(), r, now)
+	stage := nextStage(req, sess, now, false)
+	if err := checkPromptNone(req, stage); err != nil {
+		p.redirectError(w, r, sv, req, err)
+		return
+	}
+	switch stage {
+	case grants.StageLogin:
+		p.startInteraction(w, r, sv, c, &grants.Interaction{Request: *req, Stage: grants.StageLogin})
+	case grants.StageConsent:
+		p.startInteraction(w, r, sv, c, &grants.Interaction{
+			Request: *req, Stage: grants.StageConsent, Subject: sess.Subject, AuthTime: sess.AuthTime, SessionID: sess.SID,
+		})
+	default:
+		p.issueCode(w, r, sv, req, signedInAs(sess))
+	}
+}
+
+// nextStage is the one login/consent decision, for authorize and for the
+// login form: sign in when there is no session, prompt=login or
+// select_account asks, or the session is older than max_age (OIDC Core
+// §3.1.2.1); then consent when prompt=consent asks or this session has not
+// approved this very request; else nothing, and a code is issued.
+// justSignedIn: the user signed in during this interaction, which is what
+// prompt=login and max_age ask for.
+func nextStage(req *grants.Request, sess *grants.Session, now time.Time, justSignedIn bool) string {
+	prompts := strings.Fields(req.Prompt)
+	switch {
+	case sess == nil:
+		return grants.StageLogin
+	case justSignedIn:
+	case slices.Contains(prompts, "login"), slices.Contains(prompts, "select_account"):
+		return grants.StageLogin
+	case req.MaxAge != nil && now.Unix()-sess.AuthTime > *req.MaxAge:
+		return grants.StageLogin
+	}
+	if slices.Contains(prompts, "consent") || !slices.Contains(sess.Consents, consentKey(req)) {
+		return grants.StageConsent
+	}
+	return ""
+}
+
+// checkPromptNone: prompt=none forbids any page (OIDC Core §3.1.2.6).
+func checkPromptNone(req *grants.Request, stage string) *oauthError {
+	if !slices.Contains(strings.Fields(req.Prompt), "none") {
+		return nil
+	}
+	switch stage {
+	case grants.StageLogin:
+		return newError("login_required", "the user is not signed in")
+	case grants.StageConsent:
+		return newError("consent_required", "the user has not consented")
+	}
+	return nil
+}
+
+// consentKey identifies what a consent covers: the client, the scope, the
+// claims request and the purpose.
+func consentKey(req *grants.Request) string {
+	h := sha256.New()
+	for _, s := range []string{req.ClientID, req.Scope, req.Claims, req.Purpose} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,123 @@
+package op
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/idaop/ida-operator/runtime/grants"
+	"github.com/idaop/ida-operator/runtime/op/dpop"
+)
+
+// refreshRequest is a token request with grant_type=refresh_token whose
+// token was found.
+type refreshRequest struct {
+	client *client
+	form   url.Values
+	token  string
+	rec    *grants.Token
+	// grant is the token's grant; nil when it is gone.
+	grant *grants.Grant
+	now   time.Time
+	// info is what the new tokens carry: the record's, with the scope
+	// checkScopeNarrowed settled.
+	info grants.Info
+}
+
+// refreshChecks run before the refresh token is used up.
+var refreshChecks = []check[*refreshRequest]{
+	checkRefreshIssuedToClient,
+	checkRefreshNotExpired,
+	checkGrantNotRevoked,
+	checkScopeNarrowed,
+}
+
+// refreshGrant rotates a refresh token (RFC 6749 §6, RFC 9700 §4.14.2):
+// find it and its grant, run refreshChecks, evaluate what the ID token
+// releases, use the token up and issue new ones under the same grant.
+// Presenting a rotated token again revokes the grant.
+func (p *Provider) refreshGrant(ctx context.Context, sv *served, c *client, form url.Values, proof *dpop.Proof) (*tokenResponse, *oauthError) {
+	rr := &refreshRequest{client: c, form: form, token: form.Get("refresh_token"), now: p.now()}
+	if rr.token == "" {
+		return nil, errInvalidRequest("refresh_token is required")
+	}
+	rec, err := p.grants.RefreshToken(ctx, rr.token)
+	if err != nil {
+		return nil, p.spentSecret(err, "refresh token")
+	}
+	rr.rec, rr.info = rec, rec.Info
+	switch rr.grant, err = p.grants.Grant(ctx, rec.GrantID); {
+	case errors.Is(err, grants.ErrNotFound):
+	case err != nil:
+		return nil, p.storeFailed(err)
+	}
+	if err := runChecks(rr, refreshChecks); err != nil {
+		return nil, err
+	}
+	released, oerr := p.idTokenClaims(ctx, sv, c, &rr.info, rr.now)
+	if oerr != nil {
+		return nil, oerr
+	}
+	if err := p.grants.RotateRefreshToken(ctx, rr.token, rec); err != nil {
+		return nil, p.spentSecret(err, "refresh token")
+	}
+	return p.issueTokens(ctx, sv, &tokenIssue{
+		client: c, info: rr.info, proof: proof, released: released,
+		grant: rr.grant, refreshExpiresAt: rec.ExpiresAt, now: rr.now,
+	})
+}
+
+// checkRefreshIssuedToClient: a refresh token only works for its client.
+func checkRefreshIssuedToClient(rr *refreshRequest) *oauthError {
+	return issuedToClient(&rr.rec.Info, rr.client)
+}
+
+// checkRefreshNotExpired applies the token's lifetime on the provider's
+// clock.
+func checkRefreshNotExpired(rr *refreshRequest) *oauthError {
+	if rr.now.Unix() >= rr.rec.ExpiresAt {
+		return errInvalidGrant("the refresh token has expired")
+	}
+	return nil
+}
+
+// checkGrantNotRevoked: a revoked grant (a replay, or revocation of one of
+// its refresh tokens) issues nothing more.
+func checkGrantNotRevoked(rr *refreshRequest) *oauthError {
+	if rr.grant == nil || rr.grant.Revoked {
+		return errInvalidGrant("the grant was revoked")
+	}
+	return nil
+}
+
+// checkScopeNarrowed: a refresh may ask for less than was granted, never
+// more (RFC 6749 §6).
+func checkScopeNarrowed(rr *refreshRequest) *oauthError {
+	scope, err := narrowScope(rr.rec.Scope, rr.form.Get("scope"))
+	if err != nil {
+		return err
+	}
+	rr.info.Scope = scope
+	return nil
+}
+
+// narrowScope: a refresh may ask for less than was granted, never more.
+func narrowScope(granted, asked string) (string, *oauthError) {
+	if asked == "" {
+		return granted, nil
+	}
+	g := strings.Fields(granted)
+	var out []string
+	for _, s := range strings.Fields(asked) {
+		if !slices.Contains(g, s) {
+			return "", errInvalidScope("scope " + sanitize(s) + " was not granted")
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, " "), nil
+}

@@ -1,0 +1,77 @@
+package op
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/idaop/ida-operator/runtime/grants"
+	"github.com/idaop/ida-operator/runtime/ui"
+	"github.com/idaop/ida-operator/runtime/users"
+)
+
+// Login form bounds.
+const (
+	maxUsernameBytes = 256
+	maxPasswordBytes = 1024
+)
+
+// login handles the sign-in form; a user who signed in goes on to the
+// consent page, or straight back with a code when nextStage says this
+// session approved the request before.
+func (p *Provider) login(sv *served, w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	in := p.openInteraction(sv, w, r, grants.StageLogin)
+	if in == nil {
+		return
+	}
+	req := &in.rec.Request
+	username, password := in.form.Get(ui.FieldUsername), in.form.Get(ui.FieldPassword)
+	if username == "" || password == "" {
+		p.renderInteraction(w, r, sv, in, truncate(username, maxUsernameBytes), "required")
+		return
+	}
+	if len(username) > maxUsernameBytes || len(password) > maxPasswordBytes {
+		p.renderInteraction(w, r, sv, in, truncate(username, maxUsernameBytes), "invalid_credentials")
+		return
+	}
+	src := p.userSource()
+	if src == nil {
+		p.errorPage(w, r, req.UILocales, errUnavailable("no user source is configured"))
+		return
+	}
+	u, err := src.Authenticate(ctx, username, password)
+	switch {
+	case errors.Is(err, users.ErrInvalidCredentials), errors.Is(err, users.ErrNotFound):
+		p.renderInteraction(w, r, sv, in, username, "invalid_credentials")
+		return
+	case err != nil:
+		p.log.Warn("user source failed", "op", "authenticate", "error", err)
+		p.errorPage(w, r, req.UILocales, errUnavailable("sign-in is not available right now"))
+		return
+	}
+	now := p.now()
+	sess, err := p.newSession(ctx, w, r, sv, u.Subject, now)
+	if err != nil {
+		p.errorPage(w, r, req.UILocales, p.storeFailed(err))
+		return
+	}
+	if nextStage(req, sess, now, true) == "" {
+		// The interaction is over; left behind, it would only expire.
+		_ = p.grants.FinishInteraction(ctx, in.id)
+		p.issueCode(w, r, sv, req, signedInAs(sess))
+		return
+	}
+	in.rec.Stage, in.rec.Subject, in.rec.AuthTime, in.rec.SessionID = grants.StageConsent, u.Subject, sess.AuthTime, sess.SID
+	if err := p.grants.UpdateInteraction(ctx, in.id, in.rec, interactionLifetime); err != nil {
+		p.errorPage(w, r, req.UILocales, p.storeFailed(err))
+		return
+	}
+	p.renderInteraction(w, r, sv, in, "", "")
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -1,0 +1,79 @@
+package op
+
+import (
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/idaop/ida-operator/runtime/grants"
+)
+
+// TestCheckClientForPAR: a pushed request names no other client than the
+// authenticated one and pushes no request_uri (RFC 9126 §2.1).
+func TestCheckClientForPAR(t *testing.T) {
+	_, sv := servedFor(t)
+	cases := []struct {
+		name   string
+		params url.Values
+		code   string
+	}{
+		{"client_id may be left out", url.Values{}, ""},
+		{"client_id of the authenticated client", url.Values{"client_id": {clientPost}}, ""},
+		{"client_id of another client", url.Values{"client_id": {clientBasic}}, "invalid_request"},
+		{"request_uri must not be pushed", url.Values{"request_uri": {requestURIPrefix + "x"}}, "invalid_request"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := readAuthzRequest(tc.params)
+			err := checkClientForPAR(a, sv.clients[clientPost])
+			if got := codeOf(err); got != tc.code {
+				t.Fatalf("got %q, want %q", got, tc.code)
+			}
+			if err == nil && a.req.ClientID != clientPost {
+				t.Fatalf("client_id %q", a.req.ClientID)
+			}
+		})
+	}
+}
+
+// TestLoadPushedRequest: a request_uri is this provider's, one-time,
+// unexpired and its client's (RFC 9126 §4); the pushed parameters replace
+// the query's.
+func TestLoadPushedRequest(t *testing.T) {
+	p, _ := servedFor(t)
+	now := p.now()
+	push := func(clientID string, exp time.Time) string {
+		id, err := p.grants.Push(t.Context(), &grants.Request{ClientID: clientID, Scope: "openid", ViaPAR: true, ExpiresAt: exp.Unix()}, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return requestURIPrefix + id
+	}
+	used := push(clientBasic, now.Add(time.Minute))
+	if err := p.loadPushedRequest(t.Context(), readAuthzRequest(url.Values{"client_id": {clientBasic}, "request_uri": {used}})); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, clientID, requestURI, code string
+	}{
+		{"pushed request of the client", clientBasic, push(clientBasic, now.Add(time.Minute)), ""},
+		{"request_uri of another provider", clientBasic, "https://rp.example.com/request.jwt", "invalid_request_uri"},
+		{"request_uri without an id", clientBasic, requestURIPrefix, "invalid_request_uri"},
+		{"client_id is required", "", push(clientBasic, now.Add(time.Minute)), "invalid_request"},
+		{"request_uri of another client", clientPost, push(clientBasic, now.Add(time.Minute)), "invalid_request_uri"},
+		{"request_uri used before", clientBasic, used, "invalid_request_uri"},
+		{"request_uri expired", clientBasic, push(clientBasic, now.Add(-time.Second)), "invalid_request_uri"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := readAuthzRequest(url.Values{"client_id": {tc.clientID}, "request_uri": {tc.requestURI}, "scope": {"openid profile"}})
+			err := p.loadPushedRequest(t.Context(), a)
+			if got := codeOf(err); got != tc.code {
+				t.Fatalf("got %q (%v), want %q", got, err, tc.code)
+			}
+			if err == nil && (a.req.Scope != "openid" || !a.req.ViaPAR || a.responseType != "code") {
+				t.Fatalf("pushed parameters not in place: %+v", a.req)
+			}
+		})
+	}
+}

@@ -3,96 +3,34 @@ package op
 import (
 	"bytes"
 	"encoding/json"
-	"sync"
+
+	"k8s.io/utils/lru"
 
 	"github.com/idaop/ida-operator/runtime/ida"
 	"github.com/idaop/ida-operator/runtime/users"
 )
 
-// lru is a bounded map that forgets its least recently used entry when
-// full. It is safe for concurrent use. It caches only what is derived from
-// immutable input (a parsed dataset, a compiled claims request), never
-// whether a token or grant is valid: that is always read from the store.
-type lru[K comparable, V any] struct {
-	mu   sync.Mutex
-	max  int
-	m    map[K]*lruNode[K, V]
-	root lruNode[K, V] // sentinel: root.next is the most recent, root.prev the least
-}
+// cache is a bounded map that forgets its least recently used entry when
+// full (k8s.io/utils/lru), typed. It is safe for concurrent use. It caches
+// only what is derived from immutable input (a parsed dataset, a compiled
+// claims request), never whether a token or grant is valid: that is always
+// read from the store.
+type cache[K comparable, V any] struct{ c *lru.Cache }
 
-type lruNode[K comparable, V any] struct {
-	key        K
-	val        V
-	prev, next *lruNode[K, V]
-}
+func newCache[K comparable, V any](size int) cache[K, V] { return cache[K, V]{c: lru.New(size)} }
 
-func newLRU[K comparable, V any](max int) *lru[K, V] {
-	c := &lru[K, V]{max: max, m: make(map[K]*lruNode[K, V], max)}
-	c.root.next, c.root.prev = &c.root, &c.root
-	return c
-}
-
-func (c *lru[K, V]) get(k K) (V, bool) {
-	c.mu.Lock()
-	n, ok := c.m[k]
+func (c cache[K, V]) get(k K) (V, bool) {
+	v, ok := c.c.Get(k)
 	if !ok {
-		c.mu.Unlock()
 		var zero V
 		return zero, false
 	}
-	c.moveToFront(n)
-	v := n.val
-	c.mu.Unlock()
-	return v, true
+	return v.(V), true
 }
 
-func (c *lru[K, V]) put(k K, v V) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if n, ok := c.m[k]; ok {
-		n.val = v
-		c.moveToFront(n)
-		return
-	}
-	var n *lruNode[K, V]
-	if len(c.m) >= c.max {
-		// Reuse the oldest node for the new entry.
-		n = c.root.prev
-		c.unlink(n)
-		delete(c.m, n.key)
-		*n = lruNode[K, V]{}
-	} else {
-		n = &lruNode[K, V]{}
-	}
-	n.key, n.val = k, v
-	c.m[k] = n
-	c.pushFront(n)
-}
+func (c cache[K, V]) put(k K, v V) { c.c.Add(k, v) }
 
-func (c *lru[K, V]) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
-}
-
-func (c *lru[K, V]) unlink(n *lruNode[K, V]) {
-	n.prev.next, n.next.prev = n.next, n.prev
-	n.prev, n.next = nil, nil
-}
-
-func (c *lru[K, V]) pushFront(n *lruNode[K, V]) {
-	n.prev, n.next = &c.root, c.root.next
-	c.root.next.prev = n
-	c.root.next = n
-}
-
-func (c *lru[K, V]) moveToFront(n *lruNode[K, V]) {
-	if c.root.next == n {
-		return
-	}
-	c.unlink(n)
-	c.pushFront(n)
-}
+func (c cache[K, V]) len() int { return c.c.Len() }
 
 // Bounds of the caches: entries, and the largest input worth keeping (a
 // bigger one is parsed every time, as before).

@@ -13,8 +13,8 @@ import (
 	"github.com/idaop/ida-operator/runtime/users"
 )
 
-func TestLRUBounded(t *testing.T) {
-	c := newLRU[int, string](3)
+func TestCacheBounded(t *testing.T) {
+	c := newCache[int, string](3)
 	for i := range 10 {
 		c.put(i, fmt.Sprint(i))
 		if n := c.len(); n > 3 {
@@ -90,7 +90,7 @@ func TestDatasetChangePickedUp(t *testing.T) {
 
 // TestDatasetCacheBounded: many users never grow the cache past its bound.
 func TestDatasetCacheBounded(t *testing.T) {
-	p := &Provider{datasets: newLRU[string, cachedDataset](8)}
+	p := &Provider{datasets: newCache[string, cachedDataset](8)}
 	for i := range 100 {
 		u := &users.User{Subject: fmt.Sprint("s", i), Dataset: []byte(`{"verified_claims":{"verification":{"trust_framework":"de_aml"},"claims":{"given_name":"A"}}}`)}
 		if _, err := p.dataset(u); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,8 +64,8 @@ type Provider struct {
 	users  atomic.Pointer[usersHolder]
 
 	// Caches of parsed immutable input; see cache.go.
-	datasets *lru[string, cachedDataset]
-	claims   *lru[claimsKey, *compiledClaims]
+	datasets cache[string, cachedDataset]
+	claims   cache[claimsKey, *compiledClaims]
 	// clientJWKS caches the key sets at clients' jwks_uri; it outlives
 	// configuration changes. See jwksuri.go.
 	clientJWKS *jwksURICache
@@ -82,8 +83,8 @@ func New(opts Options) (*Provider, error) {
 	}
 	p := &Provider{
 		ui: opts.UI, now: opts.Now, log: opts.Logger,
-		datasets: newLRU[string, cachedDataset](datasetCacheSize),
-		claims:   newLRU[claimsKey, *compiledClaims](claimsCacheSize),
+		datasets: newCache[string, cachedDataset](datasetCacheSize),
+		claims:   newCache[claimsKey, *compiledClaims](claimsCacheSize),
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -215,8 +216,8 @@ func (p *Provider) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		p.metrics.observe(rt.name, rec.outcome(), time.Since(start))
 	}()
-	if !methodAllowed(rt.methods, r.Method) {
-		rec.Header().Set("Allow", joinMethods(rt.methods))
+	if !slices.Contains(rt.methods, r.Method) {
+		rec.Header().Set("Allow", strings.Join(rt.methods, ", "))
 		writeJSONError(rec, &oauthError{Code: "invalid_request", Description: "method not allowed", Status: http.StatusMethodNotAllowed})
 		return
 	}
@@ -262,26 +263,6 @@ func setOutcome(w http.ResponseWriter, code string) {
 	if rec, ok := w.(*recorder); ok {
 		rec.code = code
 	}
-}
-
-func methodAllowed(ms []string, m string) bool {
-	for _, x := range ms {
-		if x == m {
-			return true
-		}
-	}
-	return false
-}
-
-func joinMethods(ms []string) string {
-	out := ""
-	for i, m := range ms {
-		if i > 0 {
-			out += ", "
-		}
-		out += m
-	}
-	return out
 }
 
 // signerCache holds parsed signers by kid; parsing a JWK per token would

@@ -5,7 +5,8 @@
 //
 // Everything a relying party or a person supplies (client names, purposes,
 // usernames) goes through html/template, so it is escaped, never stripped
-// (IDA purpose rules: RULES.md I2).
+// (the purpose parameter of OIDC4IDA drafts ID2 to ID4, §8: escape it, never
+// strip characters).
 package ui
 
 import (

@@ -5,7 +5,7 @@
 //
 // Everything a relying party or a person supplies (client names, purposes,
 // usernames) goes through html/template, so it is escaped, never stripped
-// (the purpose parameter of OIDC4IDA drafts ID2 to ID4, §8: escape it, never
+// (the purpose rules of OIDC4IDA drafts ID2 to ID4: escape it, never
 // strip characters).
 package ui
 

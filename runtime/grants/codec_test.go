@@ -125,7 +125,7 @@ func BenchmarkRecordCodec(b *testing.B) {
 	b.Run("binary", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			raw := rec.appendBinary(make([]byte, 0, 256))
+			raw := encodeBinary(rec, make([]byte, 0, 256))
 			if _, err := decode[Token](raw); err != nil {
 				b.Fatal(err)
 			}

@@ -35,7 +35,7 @@ func put[T any](ctx context.Context, s store.Store, local bool, kind store.Kind,
 	}
 	var b []byte
 	if br, ok := any(v).(binaryRecord); ok && local {
-		b = br.appendBinary(make([]byte, 0, 256))
+		b = encodeBinary(br, make([]byte, 0, 256))
 	} else {
 		var err error
 		if b, err = json.Marshal(v); err != nil {
@@ -69,9 +69,7 @@ func decode[T any](b []byte) (*T, error) {
 		if !ok {
 			return nil, fmt.Errorf("a binary record where a %T was expected", v)
 		}
-		r := binReader{s: string(b[1:])}
-		br.readBinary(&r)
-		if r.bad || r.s != "" {
+		if !decodeBinary(br, b[1:]) {
 			return nil, fmt.Errorf("malformed binary %T record", v)
 		}
 		return &v, nil

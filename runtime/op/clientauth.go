@@ -174,10 +174,30 @@ func checkClientEnabled(c *client) *oauthError {
 	return nil
 }
 
-// checkClientAssertion verifies a private_key_jwt assertion (RFC 7523 §3,
-// OIDC Core §9): signature with a registered key and algorithm, iss and sub
-// the client, aud this provider, a short exp, and a jti never seen before.
-// The jti is recorded last, so a refused assertion leaves no trace.
+// clientAssertion is a private_key_jwt assertion whose signature
+// verified, being checked.
+type clientAssertion struct {
+	sv     *served
+	client *client
+	claims *jwt.Claims
+	// endpoint is the URL being called, an accepted audience.
+	endpoint string
+	now      time.Time
+}
+
+// assertionChecks are the claims rules of a client assertion (RFC 7523 §3,
+// OIDC Core §9), run after its signature verified and before its jti is
+// spent, so a refused assertion leaves no trace.
+var assertionChecks = []check[*clientAssertion]{
+	checkAssertionIssuer,
+	checkAssertionAudience,
+	checkAssertionExpiry,
+	checkAssertionHasJTI,
+}
+
+// checkClientAssertion verifies a private_key_jwt assertion: signature with
+// a registered key and algorithm, then assertionChecks, then its jti is
+// spent.
 func (p *Provider) checkClientAssertion(ctx context.Context, sv *served, c *client, assertion, endpoint string) *oauthError {
 	if len(assertion) > maxValueBytes {
 		return errInvalidClient("client_assertion too large", false, sv.issuer)
@@ -186,17 +206,11 @@ func (p *Provider) checkClientAssertion(ctx context.Context, sv *served, c *clie
 	if err != nil {
 		return err
 	}
-	now := p.now()
-	if err := checkAssertionIssuer(sv, c, cl); err != nil {
+	ca := &clientAssertion{sv: sv, client: c, claims: cl, endpoint: endpoint, now: p.now()}
+	if err := runChecks(ca, assertionChecks); err != nil {
 		return err
 	}
-	if err := checkAssertionAudience(sv, cl, endpoint); err != nil {
-		return err
-	}
-	if err := checkAssertionExpiry(sv, cl, now); err != nil {
-		return err
-	}
-	return p.checkAssertionJTIUnused(ctx, sv, c, cl, now)
+	return p.spendAssertionID(ctx, ca)
 }
 
 // verifyAssertionSignature checks the signature with the client's keys:
@@ -249,59 +263,65 @@ func (p *Provider) verifyClientJWT(ctx context.Context, sv *served, c *client, r
 }
 
 // checkAssertionIssuer: iss and sub are both the client_id.
-func checkAssertionIssuer(sv *served, c *client, cl *jwt.Claims) *oauthError {
-	if cl.Issuer != c.ClientID || cl.Subject != c.ClientID {
-		return errInvalidClient("client_assertion iss and sub must be the client_id", false, sv.issuer)
+func checkAssertionIssuer(ca *clientAssertion) *oauthError {
+	if ca.claims.Issuer != ca.client.ClientID || ca.claims.Subject != ca.client.ClientID {
+		return errInvalidClient("client_assertion iss and sub must be the client_id", false, ca.sv.issuer)
 	}
 	return nil
 }
 
 // checkAssertionAudience: aud names the issuer, the token endpoint or the
 // endpoint being called (RFC 7523 §3; RFC 9126 §2).
-func checkAssertionAudience(sv *served, cl *jwt.Claims, endpoint string) *oauthError {
-	for _, a := range cl.Audience {
-		if a == sv.issuer || a == sv.url(config.PathToken) || a == endpoint {
+func checkAssertionAudience(ca *clientAssertion) *oauthError {
+	for _, a := range ca.claims.Audience {
+		if a == ca.sv.issuer || a == ca.sv.url(config.PathToken) || a == ca.endpoint {
 			return nil
 		}
 	}
-	return errInvalidClient("client_assertion aud must be the issuer or the token endpoint", false, sv.issuer)
+	return errInvalidClient("client_assertion aud must be the issuer or the token endpoint", false, ca.sv.issuer)
 }
 
 // checkAssertionExpiry: exp is present, in the future, at most five
 // minutes ahead; nbf and iat are not in the future.
-func checkAssertionExpiry(sv *served, cl *jwt.Claims, now time.Time) *oauthError {
+func checkAssertionExpiry(ca *clientAssertion) *oauthError {
+	cl, now, issuer := ca.claims, ca.now, ca.sv.issuer
 	if cl.Expiry == nil {
-		return errInvalidClient("client_assertion has no exp", false, sv.issuer)
+		return errInvalidClient("client_assertion has no exp", false, issuer)
 	}
 	exp := cl.Expiry.Time()
 	if !exp.After(now.Add(-clockSkew)) {
-		return errInvalidClient("client_assertion has expired", false, sv.issuer)
+		return errInvalidClient("client_assertion has expired", false, issuer)
 	}
 	if exp.After(now.Add(assertionMaxLifetime + clockSkew)) {
-		return errInvalidClient("client_assertion exp is more than 5 minutes ahead", false, sv.issuer)
+		return errInvalidClient("client_assertion exp is more than 5 minutes ahead", false, issuer)
 	}
 	if cl.NotBefore != nil && cl.NotBefore.Time().After(now.Add(clockSkew)) {
-		return errInvalidClient("client_assertion is not yet valid", false, sv.issuer)
+		return errInvalidClient("client_assertion is not yet valid", false, issuer)
 	}
 	if cl.IssuedAt != nil && cl.IssuedAt.Time().After(now.Add(clockSkew)) {
-		return errInvalidClient("client_assertion iat is in the future", false, sv.issuer)
+		return errInvalidClient("client_assertion iat is in the future", false, issuer)
 	}
 	return nil
 }
 
-// checkAssertionJTIUnused: a jti is accepted once per client until the
-// assertion expires.
-func (p *Provider) checkAssertionJTIUnused(ctx context.Context, sv *served, c *client, cl *jwt.Claims, now time.Time) *oauthError {
-	if cl.ID == "" || len(cl.ID) > 256 {
-		return errInvalidClient("client_assertion needs a jti", false, sv.issuer)
+// checkAssertionHasJTI: a jti, so that the assertion can be used once.
+func checkAssertionHasJTI(ca *clientAssertion) *oauthError {
+	if ca.claims.ID == "" || len(ca.claims.ID) > 256 {
+		return errInvalidClient("client_assertion needs a jti", false, ca.sv.issuer)
 	}
-	ttl := cl.Expiry.Time().Sub(now) + clockSkew
-	fresh, err := p.grants.SpendAssertionID(ctx, c.ClientID, cl.ID, ttl)
+	return nil
+}
+
+// spendAssertionID: a jti is accepted once per client until the assertion
+// expires.
+func (p *Provider) spendAssertionID(ctx context.Context, ca *clientAssertion) *oauthError {
+	ttl := ca.claims.Expiry.Time().Sub(ca.now) + clockSkew
+	fresh, err := p.grants.SpendAssertionID(ctx, ca.client.ClientID, ca.claims.ID, ttl)
 	if err != nil {
 		return p.storeFailed(err)
 	}
 	if !fresh {
-		return errInvalidClient("client_assertion jti was already used", false, sv.issuer)
+		return errInvalidClient("client_assertion jti was already used", false, ca.sv.issuer)
 	}
 	return nil
 }

@@ -48,25 +48,29 @@ func failed(verb string, err error) error {
 	return fmt.Errorf("grants: %s: %w", verb, err)
 }
 
-// Push stores a pushed authorization request (RFC 9126 §2.2) and returns
-// the id its request_uri carries.
+// Push stores a pushed authorization request (RFC 9126 §2.2) for its
+// client and returns the id its request_uri carries.
 func (g *Store) Push(ctx context.Context, r *Request, ttl time.Duration) (string, error) {
 	id := NewSecret()
-	if err := put(ctx, g.s, g.local, store.KindPAR, keyOf(id), r, ttl); err != nil {
+	if err := put(ctx, g.s, g.local, store.KindPAR, pushedKey(r.ClientID, id), r, ttl); err != nil {
 		return "", failed("push", err)
 	}
 	return id, nil
 }
 
-// TakePushed returns a pushed request and forgets it: a request_uri is
-// used once.
-func (g *Store) TakePushed(ctx context.Context, id string) (*Request, error) {
-	r, err := take[Request](ctx, g.s, store.KindPAR, keyOf(id))
+// TakePushed returns a client's pushed request and forgets it: a
+// request_uri is used once. Another client's request_uri is not found and
+// stays usable for its own client, so a wrong client_id cannot burn it.
+func (g *Store) TakePushed(ctx context.Context, clientID, id string) (*Request, error) {
+	r, err := take[Request](ctx, g.s, store.KindPAR, pushedKey(clientID, id))
 	if err != nil {
 		return nil, failed("take pushed request", err)
 	}
 	return r, nil
 }
+
+// pushedKey binds a request_uri to its client (RFC 9126 §4).
+func pushedKey(clientID, id string) string { return keyOf(clientID + "\x00" + id) }
 
 // StartInteraction stores a login or consent in progress and returns its
 // id, which only the browser's cookie carries.

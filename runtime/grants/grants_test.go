@@ -238,10 +238,13 @@ func TestOnceOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r, err := g.TakePushed(ctx, id); err != nil || r.ClientID != "rp" {
+		if _, err := g.TakePushed(ctx, "other-rp", id); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("take by another client: %v", err)
+		}
+		if r, err := g.TakePushed(ctx, "rp", id); err != nil || r.ClientID != "rp" {
 			t.Fatalf("take: %v %+v", err, r)
 		}
-		if _, err := g.TakePushed(ctx, id); !errors.Is(err, ErrNotFound) {
+		if _, err := g.TakePushed(ctx, "rp", id); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("second take: %v", err)
 		}
 		iid, err := g.StartInteraction(ctx, &Interaction{Stage: StageLogin}, time.Minute)

@@ -102,7 +102,8 @@ func (p *Provider) bindPushedRequestToDPoP(ctx context.Context, sv *served, w ht
 }
 
 // loadPushedRequest replaces the parameters with the pushed request: the
-// request_uri is one-time, unexpired, and belongs to client_id.
+// request_uri is one-time, unexpired, and client_id's (another client's is
+// not found, and not used up).
 func (p *Provider) loadPushedRequest(ctx context.Context, a *authzCtx) *oauthError {
 	id, ok := strings.CutPrefix(a.requestURI, requestURIPrefix)
 	if !ok || id == "" {
@@ -111,15 +112,12 @@ func (p *Provider) loadPushedRequest(ctx context.Context, a *authzCtx) *oauthErr
 	if a.req.ClientID == "" {
 		return errInvalidRequest("client_id is required")
 	}
-	pushed, err := p.grants.TakePushed(ctx, id)
+	pushed, err := p.grants.TakePushed(ctx, a.req.ClientID, id)
 	if errors.Is(err, grants.ErrNotFound) {
 		return newError("invalid_request_uri", "request_uri is unknown, used or expired")
 	}
 	if err != nil {
 		return p.storeFailed(err)
-	}
-	if pushed.ClientID != a.req.ClientID {
-		return newError("invalid_request_uri", "request_uri belongs to another client")
 	}
 	if p.now().Unix() > pushed.ExpiresAt {
 		return newError("invalid_request_uri", "request_uri has expired")

@@ -53,6 +53,7 @@ func TestLoadPushedRequest(t *testing.T) {
 	if err := p.loadPushedRequest(t.Context(), readAuthzRequest(url.Values{"client_id": {clientBasic}, "request_uri": {used}})); err != nil {
 		t.Fatal(err)
 	}
+	used2 := push(clientBasic, now.Add(time.Minute))
 	cases := []struct {
 		name, clientID, requestURI, code string
 	}{
@@ -60,7 +61,8 @@ func TestLoadPushedRequest(t *testing.T) {
 		{"request_uri of another provider", clientBasic, "https://rp.example.com/request.jwt", "invalid_request_uri"},
 		{"request_uri without an id", clientBasic, requestURIPrefix, "invalid_request_uri"},
 		{"client_id is required", "", push(clientBasic, now.Add(time.Minute)), "invalid_request"},
-		{"request_uri of another client", clientPost, push(clientBasic, now.Add(time.Minute)), "invalid_request_uri"},
+		{"request_uri of another client", clientPost, used2, "invalid_request_uri"},
+		{"the client's request_uri after another client tried it", clientBasic, used2, ""},
 		{"request_uri used before", clientBasic, used, "invalid_request_uri"},
 		{"request_uri expired", clientBasic, push(clientBasic, now.Add(-time.Second)), "invalid_request_uri"},
 	}

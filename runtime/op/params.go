@@ -14,6 +14,9 @@ const (
 	maxValueBytes   = 8 << 10
 	// maxClaimsBytes lets a claims parameter with evidence requests through.
 	maxClaimsBytes = 32 << 10
+	// maxRequestObjectBytes lets a request object carry such a claims
+	// parameter: base64url adds a third, the header and signature little.
+	maxRequestObjectBytes = maxClaimsBytes*4/3 + 4<<10
 )
 
 // readParams reads the query (GET) or the form body (POST) of an OAuth
@@ -63,12 +66,16 @@ func readForm(r *http.Request) (string, *oauthError) {
 	return string(b), nil
 }
 
-// checkParamSizes: every value at most 8 KiB, the claims parameter 32 KiB.
+// checkParamSizes: every value at most 8 KiB, the claims parameter 32 KiB
+// and a request object what carries that.
 func checkParamSizes(v url.Values) *oauthError {
 	for k, vs := range v {
 		limit := maxValueBytes
-		if k == "claims" {
+		switch k {
+		case "claims":
 			limit = maxClaimsBytes
+		case "request":
+			limit = maxRequestObjectBytes
 		}
 		if len(k) > 256 {
 			return errInvalidRequest("parameter name too long")

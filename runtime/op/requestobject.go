@@ -94,6 +94,10 @@ func (p *Provider) verifyRequestObject(ctx context.Context, sv *served, c *clien
 		params.Set(k, s)
 	}
 	params.Set("client_id", c.ClientID)
+	// The object's parameters have the bounds of a query's.
+	if err := checkParamSizes(params); err != nil {
+		return nil, err
+	}
 	return params, nil
 }
 

@@ -168,6 +168,23 @@ func TestRequestObjectPushed(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_request_object" {
 		t.Fatalf("PAR with a request object signed by another key: %d %v", resp.StatusCode, body)
 	}
+
+	// A claims parameter as large as a plain request may carry fits in a
+	// request object too; a larger one is refused like a plain one.
+	withClaims := func(n int) map[string]any {
+		params := authzParams(challenge)
+		params["claims"] = map[string]any{"userinfo": map[string]any{"given_name": map[string]any{"purpose": strings.Repeat("p", 300)}},
+			"x_padding": strings.Repeat("x", n)}
+		return params
+	}
+	resp, body = push(f.requestObject(clientFAPI, f.clientKey, withClaims(maxClaimsBytes-1024), nil))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("PAR with a request object carrying a %d-byte claims parameter: %d %v", maxClaimsBytes-1024, resp.StatusCode, body)
+	}
+	resp, body = push(f.requestObject(clientFAPI, f.clientKey, withClaims(maxClaimsBytes), nil))
+	if resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_request" {
+		t.Fatalf("PAR with a request object carrying an oversized claims parameter: %d %v", resp.StatusCode, body)
+	}
 }
 
 func mustUnmarshal(t *testing.T, s string, v any) {

@@ -76,7 +76,8 @@ func (p *Provider) userinfo(sv *served, w http.ResponseWriter, r *http.Request) 
 }
 
 // readAccessToken takes the token from the Authorization header (Bearer or
-// DPoP) or, for Bearer only, a form body (RFC 6750 §2.2); one method only.
+// DPoP) or, for Bearer only, a form body (RFC 6750 §2.2); one method only
+// (RFC 6750 §2), never the query.
 func readAccessToken(r *http.Request) (*presentedToken, *oauthError) {
 	var found []*presentedToken
 	if h := r.Header.Get("Authorization"); h != "" {
@@ -92,6 +93,11 @@ func readAccessToken(r *http.Request) (*presentedToken, *oauthError) {
 		default:
 			return nil, &oauthError{Code: "invalid_request", Description: "unsupported authorization scheme", Status: http.StatusBadRequest}
 		}
+	}
+	// Tokens in URLs end up in logs and Referer headers: the query is
+	// never accepted (RFC 6750 §2.3, RFC 9700 §4.3.2, FAPI 2.0 §5.3.4).
+	if r.URL.Query().Has("access_token") {
+		return nil, &oauthError{Code: "invalid_request", Description: "access tokens are not accepted in the query", Status: http.StatusBadRequest}
 	}
 	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		form, err := readParams(r)

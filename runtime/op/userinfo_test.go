@@ -26,11 +26,17 @@ func TestReadAccessToken(t *testing.T) {
 		{"header without a token", http.MethodGet, "Bearer ", "", "", "", "invalid_request", http.StatusBadRequest},
 		{"unknown scheme", http.MethodGet, "Basic dXNlcg==", "", "", "", "invalid_request", http.StatusBadRequest},
 		{"token in two places", http.MethodPost, "Bearer tok", form, "access_token=tok", "", "invalid_request", http.StatusBadRequest},
+		{"token in the query", http.MethodGet, "", "", "", "", "invalid_request", http.StatusBadRequest},
+		{"token in the header and the query", http.MethodGet, "Bearer tok", "", "", "", "invalid_request", http.StatusBadRequest},
 		{"token too long", http.MethodGet, "Bearer " + strings.Repeat("t", 1025), "", "", "", "invalid_token", http.StatusUnauthorized},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := httptest.NewRequest(tc.method, "/userinfo", strings.NewReader(tc.body))
+			target := "/userinfo"
+			if strings.Contains(tc.name, "query") {
+				target += "?access_token=tok"
+			}
+			r := httptest.NewRequest(tc.method, target, strings.NewReader(tc.body))
 			if tc.auth != "" {
 				r.Header.Set("Authorization", tc.auth)
 			}

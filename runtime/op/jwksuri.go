@@ -13,6 +13,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/idaop/ida-operator/runtime/keystrength"
 )
 
 // Bounds of fetching a client's jwks_uri (private_key_jwt): a slow or dead
@@ -216,8 +217,9 @@ func fetchJWKS(ctx context.Context, hc *http.Client, uri string) ([]jose.JSONWeb
 	return parsePublicJWKS(body)
 }
 
-// parsePublicJWKS refuses a set holding any private or symmetric key: a
-// published private key is compromised, and the client must fix it.
+// parsePublicJWKS refuses a set holding any private or symmetric key (a
+// published private key is compromised, and the client must fix it) or a
+// key too weak to accept.
 func parsePublicJWKS(body []byte) ([]jose.JSONWebKey, error) {
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(body, &set); err != nil {
@@ -227,6 +229,9 @@ func parsePublicJWKS(body []byte) ([]jose.JSONWebKey, error) {
 	for i, k := range set.Keys {
 		if !k.IsPublic() {
 			return nil, fmt.Errorf("%w: keys[%d] is a private or symmetric key", errJWKSInvalid, i)
+		}
+		if err := keystrength.Check(k.Key); err != nil {
+			return nil, fmt.Errorf("%w: keys[%d] is %v", errJWKSInvalid, i, err)
 		}
 		if k.Use == "" || k.Use == "sig" {
 			keys = append(keys, k)

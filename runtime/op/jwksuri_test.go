@@ -2,6 +2,8 @@ package op
 
 import (
 	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -255,6 +257,14 @@ func TestJWKSURIRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	symmetric := []byte(`{"keys":[{"kty":"oct","kid":"k1","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"}]}`)
+	weakRSA, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &weakRSA.PublicKey, KeyID: "k1", Algorithm: "PS256", Use: "sig"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	oversized := []byte(`{"keys":[],"pad":"` + strings.Repeat("x", jwksMaxBytes) + `"}`)
 	encKey := publicSetUse(t, key, "enc")
 	cases := []struct {
@@ -273,6 +283,7 @@ func TestJWKSURIRefusals(t *testing.T) {
 		{"encryption keys only", "/jwks.json", encKey, false, "no signature keys"},
 		{"private key", "/jwks.json", private, false, "private or symmetric key"},
 		{"symmetric key", "/jwks.json", symmetric, false, "private or symmetric key"},
+		{"RSA key under 2048 bits", "/jwks.json", weak, false, "at least 2048"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,11 +10,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/url"
 	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/idaop/ida-operator/runtime/keystrength"
 )
 
 // Header is the HTTP header that carries a proof.
@@ -151,7 +153,8 @@ func checkType(h jose.Header) error {
 	return nil
 }
 
-// checkKey: the jwk header holds a valid public key, never a private one.
+// checkKey: the jwk header holds a valid public key of a strength the
+// provider accepts, never a private one.
 func checkKey(h jose.Header) (*jose.JSONWebKey, error) {
 	k := h.JSONWebKey
 	if k == nil || !k.Valid() {
@@ -159,6 +162,9 @@ func checkKey(h jose.Header) (*jose.JSONWebKey, error) {
 	}
 	if !k.IsPublic() {
 		return nil, fail("jwk header must not hold a private key")
+	}
+	if err := keystrength.Check(k.Key); err != nil {
+		return nil, fail("jwk header holds " + err.Error())
 	}
 	return k, nil
 }
@@ -179,8 +185,9 @@ func checkMethod(cl claims, method string) error {
 	return nil
 }
 
-// checkURL: htu is the endpoint's URL, ignoring query and fragment
-// (RFC 9449 §4.3 item 9); scheme and host compare case-insensitively.
+// checkURL: htu is the endpoint's URL, ignoring query and fragment, after
+// syntax- and scheme-based normalisation (RFC 9449 §4.3 item 9, RFC 3986
+// §6.2.2, §6.2.3).
 func checkURL(cl claims, want string) error {
 	if cl.HTU == nil {
 		return fail("htu is missing")
@@ -193,10 +200,32 @@ func checkURL(cl claims, want string) error {
 	if err != nil {
 		return fail("endpoint URL is not a URL")
 	}
-	if !strings.EqualFold(got.Scheme, exp.Scheme) || !strings.EqualFold(got.Host, exp.Host) || got.EscapedPath() != exp.EscapedPath() {
+	if normalURL(got) != normalURL(exp) {
 		return fail("htu does not match the endpoint URL")
 	}
 	return nil
+}
+
+// normalURL is scheme, host and path in a normal form: scheme and host in
+// lower case, the scheme's default port left out, percent-encoding of the
+// path in one form (unreserved characters decoded, hex digits upper
+// case), an empty path "/".
+func normalURL(u *url.URL) string {
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname())
+	port := u.Port()
+	if (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		port = ""
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	path := (&url.URL{Path: u.Path}).EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	return scheme + "://" + host + path
 }
 
 // checkIssuedAt: iat is within leeway of now either way.

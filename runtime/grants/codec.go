@@ -233,6 +233,7 @@ func (s *Session) fields(c *codec) {
 	c.str(&s.SID)
 	c.str(&s.Subject)
 	c.int(&s.AuthTime)
+	c.int(&s.AuthTimeMillis)
 	c.int(&s.ExpiresAt)
 	c.strs(&s.Consents)
 }

@@ -1,6 +1,10 @@
 package grants
 
-import "github.com/idaop/ida-operator/runtime/store"
+import (
+	"time"
+
+	"github.com/idaop/ida-operator/runtime/store"
+)
 
 // Request is an authorization request that passed every check: what a
 // pushed request, an interaction and, in part, a code carry.
@@ -45,6 +49,15 @@ type Info struct {
 	SessionID string `json:"sid,omitempty"`
 }
 
+// SignedInFor is how long ago the user signed in, to the millisecond
+// where the session knows it.
+func (s *Session) SignedInFor(now time.Time) time.Duration {
+	if s.AuthTimeMillis != 0 {
+		return now.Sub(time.UnixMilli(s.AuthTimeMillis))
+	}
+	return now.Sub(time.Unix(s.AuthTime, 0))
+}
+
 // IntegrityProtected: the authorization request came by PAR or JAR.
 func (g *Info) IntegrityProtected() bool { return g.ViaPAR || g.Signed }
 
@@ -86,10 +99,14 @@ type TokenRef struct {
 type Session struct {
 	// SID is the session's public identifier (the ID token's sid); the
 	// cookie value itself is never written anywhere.
-	SID       string `json:"sid"`
-	Subject   string `json:"sub"`
-	AuthTime  int64  `json:"auth_time"`
-	ExpiresAt int64  `json:"exp"`
+	SID     string `json:"sid"`
+	Subject string `json:"sub"`
+	// AuthTime is when the user signed in, in Unix seconds (the ID
+	// token's auth_time); AuthTimeMillis the same in milliseconds, for
+	// max_age (0 in sessions written before it existed).
+	AuthTime       int64 `json:"auth_time"`
+	AuthTimeMillis int64 `json:"auth_time_ms,omitempty"`
+	ExpiresAt      int64 `json:"exp"`
 	// Consents are hashes of the (client, scope, claims, purpose) the
 	// user approved in this session.
 	Consents []string `json:"consents,omitempty"`

@@ -36,8 +36,8 @@ func (p *Provider) decide(w http.ResponseWriter, r *http.Request, sv *served, c 
 
 // nextStage is the one login/consent decision, for authorize and for the
 // login form: sign in when there is no session, prompt=login or
-// select_account asks, or the session is older than max_age (OIDC Core
-// §3.1.2.1); then consent when prompt=consent asks or this session has not
+// select_account asks, or the sign-in is older than max_age, measured to
+// the millisecond so max_age=0 always asks (OIDC Core §3.1.2.1); then consent when prompt=consent asks or this session has not
 // approved this very request; else nothing, and a code is issued.
 // justSignedIn: the user signed in during this interaction, which is what
 // prompt=login and max_age ask for.
@@ -49,7 +49,7 @@ func nextStage(req *grants.Request, sess *grants.Session, now time.Time, justSig
 	case justSignedIn:
 	case slices.Contains(prompts, "login"), slices.Contains(prompts, "select_account"):
 		return grants.StageLogin
-	case req.MaxAge != nil && now.Unix()-sess.AuthTime > *req.MaxAge:
+	case req.MaxAge != nil && sess.SignedInFor(now) > time.Duration(*req.MaxAge)*time.Second:
 		return grants.StageLogin
 	}
 	if slices.Contains(prompts, "consent") || !slices.Contains(sess.Consents, consentKey(req)) {

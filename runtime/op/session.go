@@ -59,7 +59,7 @@ func (p *Provider) loadSession(ctx context.Context, r *http.Request, now time.Ti
 // brought: no session fixation). Consents of an earlier session of the
 // same user in this browser carry over.
 func (p *Provider) newSession(ctx context.Context, w http.ResponseWriter, r *http.Request, sv *served, subject string, now time.Time) (*grants.Session, error) {
-	sess := &grants.Session{SID: grants.NewSecret()[:22], Subject: subject, AuthTime: now.Unix(), ExpiresAt: now.Add(sessionLifetime).Unix()}
+	sess := &grants.Session{SID: grants.NewSecret()[:22], Subject: subject, AuthTime: now.Unix(), AuthTimeMillis: now.UnixMilli(), ExpiresAt: now.Add(sessionLifetime).Unix()}
 	if old, oldID := p.loadSession(ctx, r, now); old != nil {
 		if old.Subject == subject {
 			sess.Consents = old.Consents

@@ -220,7 +220,7 @@ func (g *Grant) fields(c *codec) {
 
 func (a *Request) fields(c *codec) {
 	for _, s := range [...]*string{&a.ClientID, &a.RedirectURI, &a.Scope, &a.State, &a.Nonce, &a.CodeChallenge,
-		&a.Claims, &a.Purpose, &a.Prompt, &a.UILocales, &a.DPoPJKT} {
+		&a.Claims, &a.Purpose, &a.Prompt, &a.UILocales, &a.DPoPJKT, &a.HintSubject} {
 		c.str(s)
 	}
 	c.optInt(&a.MaxAge)

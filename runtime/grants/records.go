@@ -21,6 +21,9 @@ type Request struct {
 	MaxAge        *int64 `json:"max_age,omitempty"`
 	UILocales     string `json:"ui_locales,omitempty"`
 	DPoPJKT       string `json:"dpop_jkt,omitempty"`
+	// HintSubject is the subject of a verified id_token_hint: the user the
+	// client expects to be signed in.
+	HintSubject string `json:"hint_sub,omitempty"`
 	// ViaPAR: the request came by PAR, so it is integrity protected.
 	ViaPAR bool `json:"via_par,omitempty"`
 	// Signed: the request came in a request object the client signed

@@ -22,7 +22,7 @@ type authzCtx struct {
 	claims *ida.Request
 	// responseType and the rest are checked but not stored.
 	responseType, responseMode, challengeMethod, requestURI string
-	maxAgeRaw                                               string
+	maxAgeRaw, idTokenHint                                  string
 }
 
 // readAuthzRequest copies the parameters the provider knows; others are
@@ -47,6 +47,7 @@ func readAuthzRequest(v url.Values) *authzCtx {
 		challengeMethod: v.Get("code_challenge_method"),
 		requestURI:      v.Get("request_uri"),
 		maxAgeRaw:       v.Get("max_age"),
+		idTokenHint:     v.Get("id_token_hint"),
 	}
 }
 
@@ -72,6 +73,7 @@ var requestChecks = []check[*authzCtx]{
 	checkPurpose,
 	checkDPoPJKT,
 	checkClaimsRequest,
+	checkIDTokenHint,
 }
 
 // checkClientKnown: client_id names a registered client.

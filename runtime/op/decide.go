@@ -35,18 +35,21 @@ func (p *Provider) decide(w http.ResponseWriter, r *http.Request, sv *served, c 
 }
 
 // nextStage is the one login/consent decision, for authorize and for the
-// login form: sign in when there is no session, prompt=login or
-// select_account asks, or the sign-in is older than max_age, measured to
-// the millisecond so max_age=0 always asks (OIDC Core §3.1.2.1); then consent when prompt=consent asks or this session has not
-// approved this very request; else nothing, and a code is issued.
-// justSignedIn: the user signed in during this interaction, which is what
-// prompt=login and max_age ask for.
+// login form (OIDC Core §3.1.2.1). Sign in when there is no session,
+// prompt=login or select_account asks, another user than id_token_hint's
+// is signed in, or the sign-in is older than max_age (measured to the
+// millisecond, so max_age=0 always asks). Then consent when prompt=consent
+// asks or this session has not approved this very request. Else nothing,
+// and a code is issued. justSignedIn: the user signed in during this
+// interaction, which is what prompt=login, max_age and a hint ask for.
 func nextStage(req *grants.Request, sess *grants.Session, now time.Time, justSignedIn bool) string {
 	prompts := strings.Fields(req.Prompt)
 	switch {
 	case sess == nil:
 		return grants.StageLogin
 	case justSignedIn:
+	case req.HintSubject != "" && req.HintSubject != sess.Subject:
+		return grants.StageLogin
 	case slices.Contains(prompts, "login"), slices.Contains(prompts, "select_account"):
 		return grants.StageLogin
 	case req.MaxAge != nil && sess.SignedInFor(now) > time.Duration(*req.MaxAge)*time.Second:

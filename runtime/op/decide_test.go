@@ -17,6 +17,7 @@ func TestNextStage(t *testing.T) {
 	otherRequest := req
 	otherRequest.Purpose = "another purpose"
 	age := func(n int64) *int64 { return &n }
+	hinted := func(sub string) grants.Request { r := req; r.HintSubject = sub; return r }
 	cases := []struct {
 		name         string
 		req          grants.Request
@@ -39,6 +40,8 @@ func TestNextStage(t *testing.T) {
 		{"prompt=consent: ask again", req, "consent", nil, approved, false, grants.StageConsent},
 		{"not approved yet: consent", req, "", nil, notApproved, false, grants.StageConsent},
 		{"approval covers another request only: consent", otherRequest, "", nil, approved, false, grants.StageConsent},
+		{"another user than the hint's is signed in", hinted("someone-else"), "", nil, approved, false, grants.StageLogin},
+		{"the hint's user is signed in", hinted("s"), "", nil, &grants.Session{Subject: "s", AuthTime: approved.AuthTime, Consents: []string{consentKey(ptr(hinted("s")))}}, false, ""},
 		{"just signed in satisfies prompt=login", req, "login", nil, approved, true, ""},
 		{"just signed in satisfies max_age", req, "", age(0), approved, true, ""},
 		{"just signed in, not approved: consent", req, "login", nil, notApproved, true, grants.StageConsent},
@@ -75,6 +78,8 @@ func TestCheckPromptNone(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // codeOf is the OAuth error code of a check's answer, "" when it passed.
 func codeOf(e *oauthError) string {

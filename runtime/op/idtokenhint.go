@@ -1,0 +1,62 @@
+package op
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// checkIDTokenHint: an id_token_hint is an ID token this provider issued
+// (its signature verifies with a published key, its iss is the issuer);
+// its subject is who the client expects to be signed in, which nextStage
+// then holds the session to (OIDC Core §3.1.2.1). An expired one is still
+// a good hint.
+func checkIDTokenHint(a *authzCtx) *oauthError {
+	if a.idTokenHint == "" {
+		return nil
+	}
+	sub, err := a.sv.ownIDTokenSubject(a.idTokenHint, a.p.now())
+	if err != nil {
+		return errInvalidRequest("id_token_hint " + err.Error())
+	}
+	a.req.HintSubject = sub
+	return nil
+}
+
+// ownIDTokenSubject verifies an ID token this provider signed and returns
+// its subject.
+func (sv *served) ownIDTokenSubject(raw string, now time.Time) (string, error) {
+	var algs []jose.SignatureAlgorithm
+	for _, a := range sv.provider.SigningAlgorithms {
+		algs = append(algs, jose.SignatureAlgorithm(a))
+	}
+	tok, err := jwt.ParseSigned(raw, algs)
+	if err != nil || len(tok.Headers) != 1 {
+		return "", errors.New("is not a JWT signed with the provider's algorithms")
+	}
+	kid := tok.Headers[0].KeyID
+	for _, k := range sv.snap.Keys.Published(now) {
+		if k.ID != kid {
+			continue
+		}
+		jwk, err := k.JWK()
+		if err != nil {
+			return "", fmt.Errorf("cannot be checked: %w", err)
+		}
+		var cl jwt.Claims
+		if err := tok.Claims(jwk.Public().Key, &cl); err != nil {
+			return "", errors.New("signature does not verify")
+		}
+		if cl.Issuer != sv.issuer {
+			return "", errors.New("was issued by another provider")
+		}
+		if cl.Subject == "" {
+			return "", errors.New("has no sub")
+		}
+		return cl.Subject, nil
+	}
+	return "", errors.New("was not signed with a key of this provider")
+}

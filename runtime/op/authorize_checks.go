@@ -1,6 +1,7 @@
 package op
 
 import (
+	"encoding/json"
 	"errors"
 	"net/url"
 	"regexp"
@@ -73,6 +74,7 @@ var requestChecks = []check[*authzCtx]{
 	checkPurpose,
 	checkDPoPJKT,
 	checkClaimsRequest,
+	checkEssentialACRMet,
 	checkIDTokenHint,
 }
 
@@ -246,4 +248,32 @@ func idaError(err error) *oauthError {
 		return newError(ie.Code, ie.Description)
 	}
 	return errInvalidRequest("invalid request")
+}
+
+// checkEssentialACRMet: an acr requested as an essential claim must be
+// met, or the authentication fails (OIDC Core §5.5.1.1) with
+// unmet_authentication_requirements (OpenID Connect Core Unmet
+// Authentication Requirements 1.0). The provider offers no authentication
+// levels yet, so no essential acr can be met.
+func checkEssentialACRMet(a *authzCtx) *oauthError {
+	if a.req.Claims == "" {
+		return nil
+	}
+	type member struct {
+		ACR *struct {
+			Essential bool `json:"essential"`
+		} `json:"acr"`
+	}
+	var req struct {
+		IDToken  member `json:"id_token"`
+		UserInfo member `json:"userinfo"`
+	}
+	// checkClaimsRequest has refused a claims parameter that is not JSON.
+	_ = json.Unmarshal([]byte(a.req.Claims), &req)
+	for _, m := range []member{req.IDToken, req.UserInfo} {
+		if m.ACR != nil && m.ACR.Essential {
+			return newError("unmet_authentication_requirements", "the essential acr cannot be met: the provider offers no authentication levels")
+		}
+	}
+	return nil
 }

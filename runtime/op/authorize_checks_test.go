@@ -73,6 +73,11 @@ func TestAuthorizeChecks(t *testing.T) {
 		{"purpose has at most 300 characters", func(v url.Values) { v.Set("purpose", strings.Repeat("p", 301)) }, false, "invalid_request", ""},
 		{"dpop_jkt is a thumbprint", func(v url.Values) { v.Set("dpop_jkt", "short") }, false, "invalid_request", "dpop_jkt"},
 		{"claims is JSON", func(v url.Values) { v.Set("claims", "{") }, false, "invalid_request", ""},
+		{"an essential acr cannot be met yet", func(v url.Values) {
+			v.Set("claims", `{"id_token":{"acr":{"essential":true,"values":["urn:bank:acr:mfa"]}}}`)
+		}, false, "unmet_authentication_requirements", "acr"},
+		{"an essential acr at UserInfo neither", func(v url.Values) { v.Set("claims", `{"userinfo":{"acr":{"essential":true}}}`) }, false, "unmet_authentication_requirements", ""},
+		{"a voluntary acr is not refused", func(v url.Values) { v.Set("claims", `{"id_token":{"acr":{"values":["urn:bank:acr:mfa"]}}}`) }, false, "", ""},
 		{"an unoffered trust framework is left out, not refused", func(v url.Values) {
 			v.Set("claims", `{"userinfo":{"verified_claims":{"verification":{"trust_framework":{"value":"uk_tfida"}},"claims":{"given_name":null}}}}`)
 		}, false, "", ""},

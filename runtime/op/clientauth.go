@@ -3,6 +3,7 @@ package op
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -180,6 +181,8 @@ type clientAssertion struct {
 	sv     *served
 	client *client
 	claims *jwt.Claims
+	// aud is the aud claim as sent: a string or an array.
+	aud json.RawMessage
 	// endpoint is the URL being called, an accepted audience.
 	endpoint string
 	now      time.Time
@@ -202,25 +205,18 @@ func (p *Provider) checkClientAssertion(ctx context.Context, sv *served, c *clie
 	if len(assertion) > maxValueBytes {
 		return errInvalidClient("client_assertion too large", false, sv.issuer)
 	}
-	cl, err := p.verifyAssertionSignature(ctx, sv, c, assertion)
-	if err != nil {
-		return err
+	ca := &clientAssertion{sv: sv, client: c, claims: &jwt.Claims{}, endpoint: endpoint, now: p.now()}
+	var raw struct {
+		Aud json.RawMessage `json:"aud"`
 	}
-	ca := &clientAssertion{sv: sv, client: c, claims: cl, endpoint: endpoint, now: p.now()}
+	if why := p.verifyClientJWT(ctx, sv, c, assertion, ca.claims, &raw); why != "" {
+		return errInvalidClient("client_assertion "+why, false, sv.issuer)
+	}
+	ca.aud = raw.Aud
 	if err := runChecks(ca, assertionChecks); err != nil {
 		return err
 	}
 	return p.spendAssertionID(ctx, ca)
-}
-
-// verifyAssertionSignature checks the signature with the client's keys:
-// its registered jwks, or the set published at its jwks_uri.
-func (p *Provider) verifyAssertionSignature(ctx context.Context, sv *served, c *client, assertion string) (*jwt.Claims, *oauthError) {
-	var cl jwt.Claims
-	if why := p.verifyClientJWT(ctx, sv, c, assertion, &cl); why != "" {
-		return nil, errInvalidClient("client_assertion "+why, false, sv.issuer)
-	}
-	return &cl, nil
 }
 
 // verifyClientJWT checks a JWT the client signed (an assertion, a request
@@ -271,8 +267,17 @@ func checkAssertionIssuer(ca *clientAssertion) *oauthError {
 }
 
 // checkAssertionAudience: aud names the issuer, the token endpoint or the
-// endpoint being called (RFC 7523 §3; RFC 9126 §2).
+// endpoint being called (RFC 7523 §3; RFC 9126 §2). Under FAPI 2.0 it is
+// the issuer alone, as a string (§5.3.2.1): an array could carry a second
+// audience for which the same assertion would also be good.
 func checkAssertionAudience(ca *clientAssertion) *oauthError {
+	if ca.sv.fapi2() {
+		var aud string
+		if json.Unmarshal(ca.aud, &aud) != nil || aud != ca.sv.issuer {
+			return errInvalidClient("client_assertion aud must be the issuer identifier, as a string", false, ca.sv.issuer)
+		}
+		return nil
+	}
 	for _, a := range ca.claims.Audience {
 		if a == ca.sv.issuer || a == ca.sv.url(config.PathToken) || a == ca.endpoint {
 			return nil

@@ -2,6 +2,7 @@ package op
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -97,6 +98,34 @@ func TestAssertionChecks(t *testing.T) {
 			tc.edit(ca.claims)
 			if got := codeOf(runChecks(ca, assertionChecks)); got != tc.code {
 				t.Fatalf("got %q, want %q", got, tc.code)
+			}
+		})
+	}
+}
+
+// TestAssertionAudienceFAPI2: under FAPI 2.0 the audience is the issuer
+// identifier alone, as a string (FAPI 2.0 Security Profile §5.3.2.1).
+func TestAssertionAudienceFAPI2(t *testing.T) {
+	f := newFixture(t, fapi2Only)
+	sv := f.p.served.Load()
+	now := time.Unix(1_800_000_000, 0)
+	cases := []struct {
+		name, aud string
+		ok        bool
+	}{
+		{"the issuer as a string", `"` + sv.issuer + `"`, true},
+		{"the issuer in an array", `["` + sv.issuer + `"]`, false},
+		{"the issuer and another audience", `["` + sv.issuer + `","https://evil.example"]`, false},
+		{"the token endpoint", `"` + sv.url(config.PathToken) + `"`, false},
+		{"no aud", ``, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ca := &clientAssertion{sv: sv, client: sv.clients[clientFAPI], endpoint: sv.url(config.PathToken), now: now, aud: json.RawMessage(tc.aud),
+				claims: &jwt.Claims{Issuer: clientFAPI, Subject: clientFAPI, Expiry: jwt.NewNumericDate(now.Add(time.Minute)), ID: "j"}}
+			_ = json.Unmarshal(ca.aud, &ca.claims.Audience)
+			if err := runChecks(ca, assertionChecks); (err == nil) != tc.ok {
+				t.Fatalf("got %v, want ok=%v", err, tc.ok)
 			}
 		})
 	}

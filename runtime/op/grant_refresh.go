@@ -35,10 +35,12 @@ var refreshChecks = []check[*refreshRequest]{
 	checkScopeNarrowed,
 }
 
-// refreshGrant rotates a refresh token (RFC 6749 §6, RFC 9700 §4.14.2):
-// find it and its grant, run refreshChecks, evaluate what the ID token
-// releases, use the token up and issue new ones under the same grant.
-// Presenting a rotated token again revokes the grant.
+// refreshGrant serves a refresh token (RFC 6749 §6): find it and its
+// grant, run refreshChecks, evaluate what the ID token releases, then
+// issue new tokens under the same grant. Where refresh tokens rotate (RFC
+// 9700 §4.14.2) the old one is used up and a new one issued, and
+// presenting a rotated token again revokes the grant; under FAPI 2.0 the
+// client keeps its refresh token.
 func (p *Provider) refreshGrant(ctx context.Context, sv *served, c *client, form url.Values, proof *dpop.Proof) (*tokenResponse, *oauthError) {
 	rr := &refreshRequest{client: c, form: form, token: form.Get("refresh_token"), now: p.now()}
 	if rr.token == "" {
@@ -61,13 +63,15 @@ func (p *Provider) refreshGrant(ctx context.Context, sv *served, c *client, form
 	if oerr != nil {
 		return nil, oerr
 	}
-	if err := p.grants.RotateRefreshToken(ctx, rr.token, rec); err != nil {
-		return nil, p.spentSecret(err, "refresh token")
+	ti := &tokenIssue{client: c, info: rr.info, proof: proof, released: released, grant: rr.grant, now: rr.now}
+	if sv.rotatesRefreshTokens() {
+		if err := p.grants.RotateRefreshToken(ctx, rr.token, rec); err != nil {
+			return nil, p.spentSecret(err, "refresh token")
+		}
+		// The new token keeps its predecessor's end.
+		ti.refreshExpiresAt = rec.ExpiresAt
 	}
-	return p.issueTokens(ctx, sv, &tokenIssue{
-		client: c, info: rr.info, proof: proof, released: released,
-		grant: rr.grant, refreshExpiresAt: rec.ExpiresAt, now: rr.now,
-	})
+	return p.issueTokens(ctx, sv, ti)
 }
 
 // checkRefreshIssuedToClient: a refresh token only works for its client.

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/grants"
 )
 
@@ -45,5 +46,57 @@ func TestRefreshChecks(t *testing.T) {
 				t.Fatalf("scope %q, want %q", rr.info.Scope, tc.scope)
 			}
 		})
+	}
+}
+
+// TestRefreshRotationByProfile: by default a refresh rotates the token and
+// its reuse revokes the grant (RFC 9700 §4.14.2); under FAPI 2.0 the
+// client keeps its refresh token, so a retry after a lost answer works
+// (FAPI 2.0 Security Profile §5.3.2.1).
+func TestRefreshRotationByProfile(t *testing.T) {
+	for _, fapi2 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "default", true: "FAPI2"}[fapi2], func(t *testing.T) {
+			f := newFixture(t, func(s *config.Snapshot) {
+				if fapi2 {
+					fapi2Only(s)
+				}
+			})
+			p, sv := f.p, f.p.served.Load()
+			c := sv.clients[clientFAPI]
+			now := f.clock.now()
+			info := grants.Info{GrantID: grants.NewSecret(), ClientID: clientFAPI, Subject: testSubject, Scope: "openid offline_access", AuthTime: now.Unix()}
+			rt := grants.NewSecret()
+			exp := now.Add(time.Hour).Unix()
+			if err := p.grants.Issue(t.Context(), &grants.Issuance{
+				GrantID: info.GrantID, Grant: &grants.Grant{ClientID: clientFAPI, ExpiresAt: exp},
+				AccessToken: grants.NewSecret(), Access: grants.Token{Info: info, ExpiresAt: exp},
+				RefreshToken: rt, Refresh: grants.Token{Info: info, ExpiresAt: exp},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			form := url.Values{"refresh_token": {rt}}
+			first, err := p.refreshGrant(t.Context(), sv, c, form, nil)
+			if err != nil {
+				t.Fatalf("first refresh: %v", err)
+			}
+			second, err := p.refreshGrant(t.Context(), sv, c, form, nil)
+			switch {
+			case fapi2 && (err != nil || first.RefreshToken != "" || second.AccessToken == ""):
+				t.Fatalf("FAPI2: the same refresh token must keep working and no new one be issued: %v, %+v", err, first)
+			case !fapi2 && (codeOf(err) != "invalid_grant" || first.RefreshToken == ""):
+				t.Fatalf("default: a rotated token must be refused: %v, %+v", err, first)
+			}
+		})
+	}
+}
+
+// fapi2Only puts the provider under FAPI 2.0 and keeps the clients that
+// profile allows (private_key_jwt).
+func fapi2Only(s *config.Snapshot) {
+	s.Provider.Security.Profile = config.ProfileFAPI2
+	for id, c := range s.Clients {
+		if c.TokenEndpointAuthMethod != config.AuthPrivateKeyJWT {
+			delete(s.Clients, id)
+		}
 	}
 }

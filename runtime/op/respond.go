@@ -29,7 +29,7 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, sv *served,
 			Claims: req.Claims, Purpose: req.Purpose, ViaPAR: req.ViaPAR, Signed: req.Signed, AuthTime: who.authTime, SessionID: who.sid,
 		},
 		RedirectURI: req.RedirectURI, CodeChallenge: req.CodeChallenge, Nonce: req.Nonce,
-		DPoPJKT: req.DPoPJKT, ExpiresAt: p.now().Add(sv.provider.Tokens.AuthorizationCode.Duration).Unix(),
+		DPoPJKT: req.DPoPJKT, ExpiresAt: p.now().Add(sv.codeLifetime()).Unix(),
 	}
 	code, err := p.grants.PutCode(r.Context(), &rec)
 	if err != nil {

@@ -228,6 +228,28 @@ func cutBasePath(path, base string) (string, bool) {
 // requireDPoP: the client's registration or the provider's profile.
 func (sv *served) requireDPoP(c *client) bool { return sv.sec.RequireDPoP || c.RequireDPoP }
 
+// fapi2: the provider follows the FAPI 2.0 Security Profile.
+func (sv *served) fapi2() bool { return sv.sec.Profile == config.ProfileFAPI2 }
+
+// maxFAPI2CodeLifetime: FAPI 2.0 Security Profile §5.3.2.1 (authorization
+// codes live at most 60 seconds).
+const maxFAPI2CodeLifetime = time.Minute
+
+// codeLifetime is the configured lifetime of authorization codes, at most
+// 60 seconds under FAPI 2.0.
+func (sv *served) codeLifetime() time.Duration {
+	d := sv.provider.Tokens.AuthorizationCode.Duration
+	if sv.fapi2() {
+		d = min(d, maxFAPI2CodeLifetime)
+	}
+	return d
+}
+
+// rotatesRefreshTokens: each refresh replaces the refresh token, except
+// under FAPI 2.0, which asks not to rotate (§5.3.2.1): a client whose
+// answer was lost would otherwise lose its whole grant.
+func (sv *served) rotatesRefreshTokens() bool { return !sv.fapi2() }
+
 // requirePAR: the client's registration or the provider's profile.
 func (sv *served) requirePAR(c *client) bool { return sv.sec.RequirePAR || c.RequirePAR }
 

@@ -3,6 +3,7 @@ package op
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/ida"
@@ -30,5 +31,17 @@ func TestClientPolicy(t *testing.T) {
 	}
 	if _, err := ida.NewEngine(got); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCodeLifetime: the configured lifetime, at most 60 seconds under
+// FAPI 2.0 (Security Profile §5.3.2.1).
+func TestCodeLifetime(t *testing.T) {
+	long := func(s *config.Snapshot) { s.Provider.Tokens.AuthorizationCode.Duration = 10 * time.Minute }
+	if got := newFixture(t, long).p.served.Load().codeLifetime(); got != 10*time.Minute {
+		t.Errorf("default profile: %v", got)
+	}
+	if got := newFixture(t, long, fapi2Only).p.served.Load().codeLifetime(); got != time.Minute {
+		t.Errorf("FAPI2: %v", got)
 	}
 }

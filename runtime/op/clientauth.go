@@ -41,9 +41,25 @@ type presented struct {
 // endpoint is the URL being called, an accepted assertion audience.
 func (p *Provider) authenticateClient(ctx context.Context, sv *served, r *http.Request, form url.Values, endpoint string) (*client, *oauthError) {
 	cred, err := parseClientCredentials(sv, r, form)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		var c *client
+		if c, err = p.checkCredentials(ctx, sv, cred, endpoint); err == nil {
+			return c, nil
+		}
 	}
+	if err.Code != "temporarily_unavailable" {
+		who := form.Get("client_id")
+		if cred != nil {
+			who = cred.clientID
+		}
+		p.securityEvent(eventClientAuthFailed, who, err.Description)
+	}
+	return nil, err
+}
+
+// checkCredentials finds the client, checks the method against its
+// registration, verifies the credentials and refuses a disabled client.
+func (p *Provider) checkCredentials(ctx context.Context, sv *served, cred *presented, endpoint string) (*client, *oauthError) {
 	c, ok := sv.clients[cred.clientID]
 	if !ok {
 		return nil, errInvalidClient("unknown client", cred.basic, sv.issuer)
@@ -326,6 +342,7 @@ func (p *Provider) spendAssertionID(ctx context.Context, ca *clientAssertion) *o
 		return p.storeFailed(err)
 	}
 	if !fresh {
+		p.securityEvent(eventReplay, ca.client.ClientID, "client assertion")
 		return errInvalidClient("client_assertion jti was already used", false, ca.sv.issuer)
 	}
 	return nil

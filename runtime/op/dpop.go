@@ -34,6 +34,7 @@ func (p *Provider) verifyDPoP(ctx context.Context, sv *served, r *http.Request, 
 		return nil, p.storeFailed(serr)
 	}
 	if !fresh {
+		p.securityEvent(eventReplay, "", "DPoP proof")
 		return nil, errInvalidDPoP("the DPoP proof was already used")
 	}
 	return proof, nil

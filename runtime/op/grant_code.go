@@ -44,7 +44,7 @@ func (p *Provider) codeGrant(ctx context.Context, sv *served, c *client, form ur
 	}
 	rec, err := p.grants.Code(ctx, cr.code)
 	if err != nil {
-		return nil, p.spentSecret(err, "authorization code")
+		return nil, p.spentSecret(err, "authorization code", c.ClientID)
 	}
 	cr.rec = rec
 	if err := runChecks(cr, codeChecks); err != nil {
@@ -56,7 +56,7 @@ func (p *Provider) codeGrant(ctx context.Context, sv *served, c *client, form ur
 	}
 	life := grantLifetime(sv, c, rec.Scope)
 	if err := p.grants.RedeemCode(ctx, cr.code, rec, life); err != nil {
-		return nil, p.spentSecret(err, "authorization code")
+		return nil, p.spentSecret(err, "authorization code", c.ClientID)
 	}
 	return p.issueTokens(ctx, sv, &tokenIssue{
 		client: c, info: rec.Info, nonce: rec.Nonce, proof: proof, released: released,

@@ -48,7 +48,7 @@ func (p *Provider) refreshGrant(ctx context.Context, sv *served, c *client, form
 	}
 	rec, err := p.grants.RefreshToken(ctx, rr.token)
 	if err != nil {
-		return nil, p.spentSecret(err, "refresh token")
+		return nil, p.spentSecret(err, "refresh token", c.ClientID)
 	}
 	rr.rec, rr.info = rec, rec.Info
 	switch rr.grant, err = p.grants.Grant(ctx, rec.GrantID); {
@@ -66,7 +66,7 @@ func (p *Provider) refreshGrant(ctx context.Context, sv *served, c *client, form
 	ti := &tokenIssue{client: c, info: rr.info, proof: proof, released: released, grant: rr.grant, now: rr.now}
 	if sv.rotatesRefreshTokens() {
 		if err := p.grants.RotateRefreshToken(ctx, rr.token, rec); err != nil {
-			return nil, p.spentSecret(err, "refresh token")
+			return nil, p.spentSecret(err, "refresh token", c.ClientID)
 		}
 		// The new token keeps its predecessor's end.
 		ti.refreshExpiresAt = rec.ExpiresAt

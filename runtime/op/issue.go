@@ -99,10 +99,13 @@ func (p *Provider) issueTokens(ctx context.Context, sv *served, ti *tokenIssue) 
 // spentSecret answers a code or refresh token that could not be found or
 // used up: a replay (its grant has been revoked), an unknown or expired
 // one, or a store that failed.
-func (p *Provider) spentSecret(err error, what string) *oauthError {
+func (p *Provider) spentSecret(err error, what, clientID string) *oauthError {
 	switch {
 	case errors.Is(err, grants.ErrReplayed):
-		p.log.Warn(what+" replayed; its grant is revoked", "error", err)
+		p.securityEvent(eventReplay, clientID, what)
+		if err != grants.ErrReplayed { // a wrapped one says revoking failed
+			p.log.Error("revoking the grant of a replayed "+what+" failed", "error", err)
+		}
 		return errInvalidGrant("the " + what + " was already used")
 	case errors.Is(err, grants.ErrNotFound):
 		return errInvalidGrant("the " + what + " is invalid or expired")

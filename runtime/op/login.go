@@ -42,6 +42,8 @@ func (p *Provider) login(sv *served, w http.ResponseWriter, r *http.Request) {
 	u, err := src.Authenticate(ctx, username, password)
 	switch {
 	case errors.Is(err, users.ErrInvalidCredentials), errors.Is(err, users.ErrNotFound):
+		// Which of the two is not said, here or in the event.
+		p.securityEvent(eventLoginFailed, in.client.ClientID, "invalid_credentials")
 		p.renderInteraction(w, r, sv, in, username, "invalid_credentials")
 		return
 	case err != nil:

@@ -14,6 +14,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	tokens   *prometheus.CounterVec
 	released *prometheus.CounterVec
+	security *prometheus.CounterVec
 	children sync.Map // outcomeKey → *endpointMetrics
 }
 
@@ -39,8 +40,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "ida", Subsystem: "op", Name: "verified_claims_released_total",
 			Help: "verified_claims objects released, by trust framework.",
 		}, []string{"trust_framework"}),
+		security: newSecurityEventsCounter(),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.tokens, m.released} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.tokens, m.released, m.security} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

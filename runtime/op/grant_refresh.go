@@ -15,6 +15,7 @@ import (
 // refreshRequest is a token request with grant_type=refresh_token whose
 // token was found.
 type refreshRequest struct {
+	sv     *served
 	client *client
 	form   url.Values
 	token  string
@@ -42,7 +43,7 @@ var refreshChecks = []check[*refreshRequest]{
 // presenting a rotated token again revokes the grant; under FAPI 2.0 the
 // client keeps its refresh token.
 func (p *Provider) refreshGrant(ctx context.Context, sv *served, c *client, form url.Values, proof *dpop.Proof) (*tokenResponse, *oauthError) {
-	rr := &refreshRequest{client: c, form: form, token: form.Get("refresh_token"), now: p.now()}
+	rr := &refreshRequest{sv: sv, client: c, form: form, token: form.Get("refresh_token"), now: p.now()}
 	if rr.token == "" {
 		return nil, errInvalidRequest("refresh_token is required")
 	}
@@ -98,9 +99,9 @@ func checkGrantNotRevoked(rr *refreshRequest) *oauthError {
 }
 
 // checkScopeNarrowed: a refresh may ask for less than was granted, never
-// more (RFC 6749 §6).
+// more (RFC 6749 §6), and gets no scope the client has lost since.
 func checkScopeNarrowed(rr *refreshRequest) *oauthError {
-	scope, err := narrowScope(rr.rec.Scope, rr.form.Get("scope"))
+	scope, err := narrowScope(rr.sv.grantedScope(rr.client, rr.rec.Scope), rr.form.Get("scope"))
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ func TestRefreshChecks(t *testing.T) {
 	valid := func() *refreshRequest {
 		rec := &grants.Token{Info: grants.Info{ClientID: clientPost, Scope: "openid email offline_access"}, ExpiresAt: now.Unix() + 60}
 		return &refreshRequest{
-			client: sv.clients[clientPost], form: url.Values{}, rec: rec, info: rec.Info,
+			sv: sv, client: sv.clients[clientPost], form: url.Values{}, rec: rec, info: rec.Info,
 			grant: &grants.Grant{ClientID: clientPost}, now: now,
 		}
 	}
@@ -34,6 +34,12 @@ func TestRefreshChecks(t *testing.T) {
 		{"grant revoked", func(rr *refreshRequest) { rr.grant.Revoked = true }, "invalid_grant", ""},
 		{"scope wider than granted", func(rr *refreshRequest) { rr.form.Set("scope", "openid profile") }, "invalid_scope", ""},
 		{"scope narrowed", func(rr *refreshRequest) { rr.form.Set("scope", "openid openid") }, "", "openid"},
+		{"a scope the client lost since is not granted again", func(rr *refreshRequest) {
+			lost := *rr.client
+			lost.Client = ptr(*rr.client.Client)
+			lost.Scopes = []string{"openid", "offline_access"}
+			rr.client = &lost
+		}, "", "openid offline_access"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

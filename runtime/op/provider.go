@@ -170,6 +170,9 @@ const (
 	pathUI = "/ui/"
 )
 
+// hstsValue asks browsers to use https for a year.
+const hstsValue = "max-age=31536000"
+
 type route struct {
 	name    string
 	methods []string
@@ -202,6 +205,11 @@ func (p *Provider) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok || !found {
 		http.NotFound(w, r)
 		return
+	}
+	if sv.secure {
+		// Browsers keep to https for the issuer's host from then on (RFC
+		// 6797); its subdomains are not the provider's to decide.
+		w.Header().Set("Strict-Transport-Security", hstsValue)
 	}
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}

@@ -250,6 +250,19 @@ func (sv *served) codeLifetime() time.Duration {
 // answer was lost would otherwise lose its whole grant.
 func (sv *served) rotatesRefreshTokens() bool { return !sv.fapi2() }
 
+// grantedScope is what of a grant's scope the client may still use: a
+// scope removed from its registration, or no longer offered by the
+// provider, stops working at the grant's next use.
+func (sv *served) grantedScope(c *client, scope string) string {
+	var out []string
+	for _, s := range strings.Fields(scope) {
+		if slices.Contains(c.Scopes, s) && slices.Contains(sv.scopes, s) {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
 // requirePAR: the client's registration or the provider's profile.
 func (sv *served) requirePAR(c *client) bool { return sv.sec.RequirePAR || c.RequirePAR }
 

@@ -50,7 +50,7 @@ func (p *Provider) userinfo(sv *served, w http.ResponseWriter, r *http.Request) 
 		p.resourceError(w, sv, pt, &oauthError{Code: "insufficient_scope", Description: "the token has no openid scope", Status: http.StatusForbidden})
 		return
 	}
-	body, err := p.userinfoClaims(ctx, c, rec)
+	body, err := p.userinfoClaims(ctx, c, rec, sv.grantedScope(c, rec.Scope))
 	if err != nil {
 		p.resourceError(w, sv, pt, err)
 		return
@@ -166,9 +166,10 @@ func checkTokenScheme(rec *grants.Token, pt *presentedToken) *oauthError {
 	return nil
 }
 
-// userinfoClaims builds the response for one token.
-func (p *Provider) userinfoClaims(ctx context.Context, c *client, rec *grants.Token) (map[string]json.RawMessage, *oauthError) {
-	cc := p.compileClaims(c, rec.Claims, rec.Scope, rec.IntegrityProtected())
+// userinfoClaims builds the response for one token, by the scope the
+// client may still use of the token's.
+func (p *Provider) userinfoClaims(ctx context.Context, c *client, rec *grants.Token, scope string) (map[string]json.RawMessage, *oauthError) {
+	cc := p.compileClaims(c, rec.Claims, scope, rec.IntegrityProtected())
 	req, err := cc.req, cc.err
 	if err != nil {
 		return nil, &oauthError{Code: "invalid_token", Description: "the token's claims request is no longer valid for the client", Status: http.StatusUnauthorized}
@@ -211,7 +212,7 @@ func (p *Provider) userinfoClaims(ctx context.Context, c *client, rec *grants.To
 			delete(out, k)
 		}
 	}
-	for _, s := range strings.Fields(rec.Scope) {
+	for _, s := range strings.Fields(scope) {
 		for _, name := range scopeClaims[s] {
 			if _, taken := out[name]; taken {
 				continue

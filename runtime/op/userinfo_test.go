@@ -80,3 +80,25 @@ func TestCheckTokenScheme(t *testing.T) {
 		})
 	}
 }
+
+// TestUserInfoScopeNarrowed: a scope removed from the client's
+// registration stops releasing its claims at the next UserInfo call,
+// whatever the token was granted.
+func TestUserInfoScopeNarrowed(t *testing.T) {
+	f := newFixture(t)
+	code, verifier := f.codeFor(clientBasic, nil) // scope "openid email"
+	_, tok := f.exchange(clientBasic, code, verifier)
+	at := tok["access_token"].(string)
+	if _, body := f.userinfo(at); body["email"] == nil {
+		t.Fatalf("email not released with the email scope: %v", body)
+	}
+	c := *f.snap.Clients[clientBasic]
+	c.Scopes = []string{"openid", "profile"}
+	f.snap.Clients[clientBasic] = &c
+	if err := f.p.Apply(f.snap); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := f.userinfo(at); resp.StatusCode != http.StatusOK || body["email"] != nil || body["sub"] == nil {
+		t.Fatalf("after the client lost the email scope: %d %v", resp.StatusCode, body)
+	}
+}

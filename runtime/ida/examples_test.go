@@ -4,109 +4,132 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/idaop/ida-operator/internal/idatest"
 )
 
 // refusedExamples lists official request examples this project refuses,
-// with the rule that refuses them. None today: every example follows
-// DECISIONS.md (verification_with_attachments.json asks for attachments
+// with the rule that refuses them. None today: every example is a request
+// the text allows (verification_with_attachments.json asks for attachments
 // under verification, which is merely unusual, not invalid).
 var refusedExamples = map[string]string{}
 
-// Every official request example parses (or is refused for the listed
-// reason), and validates against the request schema (DECISIONS 11 uses the
-// schema to check the examples, not incoming requests).
-func TestSpecRequestExamplesParse(t *testing.T) {
+// Every request example parses: the project's own always, the official
+// ones (which must also pass the official request schema) when present.
+func TestRequestExamplesParse(t *testing.T) {
 	e := permissive(t)
-	_, reqSchema := schemas(t)
-	files := append(specFiles(t, "examples/request"), specFiles(t, "asc-examples")...)
-	for _, f := range files {
-		name := filepath.Base(f)
-		t.Run(name, func(t *testing.T) {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = e.ParseRequest(b, RequestOptions{IntegrityProtected: true})
-			if reason, refused := refusedExamples[name]; refused {
-				var ie *Error
-				if !errors.As(err, &ie) || !strings.Contains(ie.Description, reason) {
-					t.Fatalf("want refusal %q, got %v", reason, err)
-				}
-				return
-			}
-			if err != nil {
+	for _, ex := range ownExamples("requests") {
+		t.Run(ex.name, func(t *testing.T) {
+			if _, err := e.ParseRequest(ex.data, RequestOptions{IntegrityProtected: true}); err != nil {
 				t.Fatalf("refused: %v", err)
-			}
-			if strings.Contains(f, "asc-examples") {
-				return // ASC -00 syntax (if_different, ...) is outside the IDA request schema
-			}
-			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := reqSchema.Validate(doc); err != nil {
-				t.Errorf("example fails the request schema: %v", err)
 			}
 		})
 	}
+	withOfficialSpec(t, func(t *testing.T, dir string) {
+		reqSchema, err := idatest.OfficialRequestSchema(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		asc := officialExamples(t, dir, "asc-examples")
+		for _, ex := range append(officialExamples(t, dir, "examples/request"), asc...) {
+			isASC := slices.ContainsFunc(asc, func(a example) bool { return a.name == ex.name })
+			t.Run(ex.name, func(t *testing.T) {
+				_, err := e.ParseRequest(ex.data, RequestOptions{IntegrityProtected: true})
+				if reason, refused := refusedExamples[ex.name]; refused {
+					var ie *Error
+					if !errors.As(err, &ie) || !strings.Contains(ie.Description, reason) {
+						t.Fatalf("want refusal %q, got %v", reason, err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if isASC {
+					return // ASC -00 syntax (if_different, ...) is outside the IDA request schema
+				}
+				doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(ex.data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := reqSchema.Validate(doc); err != nil {
+					t.Errorf("example fails the request schema: %v", err)
+				}
+			})
+		}
+	})
 }
 
 // Every response example, used as a dataset, evaluates without error
 // against every request example, and every output validates.
-func TestSpecResponseExamplesAsDatasets(t *testing.T) {
+func TestResponseExamplesAsDatasets(t *testing.T) {
 	e := permissive(t)
-	reqs := append(specFiles(t, "examples/request"), specFiles(t, "asc-examples")...)
-	for _, f := range specFiles(t, "examples/response") {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ds, err := ParseDataset(b)
-			if err != nil {
-				t.Fatalf("dataset refused: %v", err)
-			}
-			for _, rf := range reqs {
-				rb, _ := os.ReadFile(rf)
-				req, err := e.ParseRequest(rb, RequestOptions{IntegrityProtected: true})
+	// mustRelease: the project's examples are written so that some
+	// request answers each response.
+	check := func(t *testing.T, reqs, resps []example, mustRelease bool) {
+		for _, resp := range resps {
+			t.Run(resp.name, func(t *testing.T) {
+				ds, err := ParseDataset(resp.data)
 				if err != nil {
-					t.Fatalf("%s: %v", filepath.Base(rf), err)
+					t.Fatalf("dataset refused: %v", err)
 				}
-				assertSchemaValid(t, e.Evaluate(req, ds, testNow))
-			}
-		})
+				released := 0
+				for _, rq := range reqs {
+					req, err := e.ParseRequest(rq.data, RequestOptions{IntegrityProtected: true})
+					if err != nil {
+						t.Fatalf("%s: %v", rq.name, err)
+					}
+					res := e.Evaluate(req, ds, testNow)
+					assertSchemaValid(t, res)
+					if _, ok := res.UserInfo["verified_claims"]; ok {
+						released++
+					} else if _, ok := res.IDToken["verified_claims"]; ok {
+						released++
+					}
+				}
+				if mustRelease && released == 0 {
+					t.Errorf("no request example released verified_claims from %s", resp.name)
+				}
+			})
+		}
 	}
+	check(t, ownExamples("requests"), ownExamples("responses"), true)
+	withOfficialSpec(t, func(t *testing.T, dir string) {
+		reqs := append(officialExamples(t, dir, "examples/request"), officialExamples(t, dir, "asc-examples")...)
+		check(t, reqs, officialExamples(t, dir, "examples/response"), false)
+	})
 }
 
 // A request naming every member a dataset holds gives the dataset back:
 // minimisation removes only what was not asked for.
-func TestSpecResponseExamplesRoundTrip(t *testing.T) {
+func TestResponseExamplesRoundTrip(t *testing.T) {
 	e := permissive(t)
-	for _, f := range specFiles(t, "examples/response") {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	check := func(t *testing.T, resps []example) {
+		for _, ex := range resps {
+			var doc map[string]any
+			if err := json.Unmarshal(ex.data, &doc); err != nil {
+				t.Fatal(err)
+			}
+			vc, ok := doc["verified_claims"]
+			if !ok {
+				continue
+			}
+			t.Run(ex.name, func(t *testing.T) {
+				req := map[string]any{"userinfo": map[string]any{"verified_claims": requestFor(vc)}}
+				res := run(t, e, string(mustJSON(t, req)), string(ex.data), "")
+				assertJSONEqual(t, res.UserInfo["verified_claims"], mustJSON(t, vc))
+			})
 		}
-		var doc map[string]any
-		if err := json.Unmarshal(b, &doc); err != nil {
-			t.Fatal(err)
-		}
-		vc, ok := doc["verified_claims"]
-		if !ok {
-			continue
-		}
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			req := map[string]any{"userinfo": map[string]any{"verified_claims": requestFor(vc)}}
-			res := run(t, e, string(mustJSON(t, req)), string(b), "")
-			assertJSONEqual(t, res.UserInfo["verified_claims"], mustJSON(t, vc))
-		})
 	}
+	check(t, ownExamples("responses"))
+	withOfficialSpec(t, func(t *testing.T, dir string) {
+		check(t, officialExamples(t, dir, "examples/response"))
+	})
 }
 
 // requestFor builds the request that names everything in a verified_claims

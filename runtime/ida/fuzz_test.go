@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -22,7 +20,7 @@ func FuzzEvaluate(f *testing.F) {
 	f.Add([]byte(`{"_asc": {"transformed_claims": {"a": {"claim": "birthdate", "fn": ["years_ago", ["gte", 18]]}}}, "id_token": {":a": null, "verified_claims": {"verification": {"trust_framework": null}, "claims": {":a": {"value": true}, "address": {"locality": null}}}}}`), []byte(tcDataset))
 	f.Add([]byte(`{"userinfo": {"verified_claims": [{"verification": {"trust_framework": null, "evidence": [{"type": {"value": "document"}, "attachments": null}]}, "claims": {"given_name": null}}]}}`), []byte(attachmentsDataset))
 	f.Add([]byte(`{"userinfo": {"verified_claims": {"verification": {"trust_framework": null, "evidence": [{"type": {"value": "electronic_record"}, "check_details": [{"check_method": null, "organization": {"value": "OpenBankingTPP"}}]}]}, "claims": {"family_name": {"value": "Unknown"}, "address": {"locality": null}}}}}`), []byte(sarah))
-	addSpecSeeds(f)
+	addExampleSeeds(f)
 	engines := fuzzEngines(f)
 	f.Fuzz(func(t *testing.T, request, dataset []byte) {
 		for _, e := range engines {
@@ -69,23 +67,19 @@ func fuzzEngines(t testing.TB) []*Engine {
 	return []*Engine{permissive(t), catalog}
 }
 
-// addSpecSeeds adds the official examples when the spec folder is there.
-func addSpecSeeds(f *testing.F) {
-	dir, _ := specdir.Find()
-	if dir == "" {
-		return
+// addExampleSeeds pairs request examples with response examples as seeds:
+// the project's own always, the official ones too when the spec folder is
+// there.
+func addExampleSeeds(f *testing.F) {
+	addSeedPairs(f, ownExamples("requests"), ownExamples("responses"))
+	if dir, _ := specdir.Find(); dir != "" {
+		addSeedPairs(f, officialExamples(f, dir, "examples/request"), officialExamples(f, dir, "examples/response"))
 	}
-	reqs, _ := filepath.Glob(filepath.Join(dir, "examples", "request", "*.json"))
-	resps, _ := filepath.Glob(filepath.Join(dir, "examples", "response", "*.json"))
+}
+
+func addSeedPairs(f *testing.F, reqs, resps []example) {
 	for i, r := range reqs {
-		rb, err1 := os.ReadFile(r)
-		if len(resps) == 0 || err1 != nil {
-			return
-		}
-		db, err2 := os.ReadFile(resps[i%len(resps)])
-		if err2 == nil {
-			f.Add(rb, db)
-		}
+		f.Add(r.data, resps[i%len(resps)].data)
 	}
 }
 

@@ -5,128 +5,97 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/idaop/ida-operator/internal/idatest"
 	"github.com/idaop/ida-operator/internal/specdir"
 )
 
-// specDir returns the shared spec folder (specdir.Find) or skips the
-// test, saying where it looked.
-func specDir(t testing.TB) string {
+// example is one request or response example file.
+type example struct {
+	name string
+	data []byte
+}
+
+// ownExamples are the project's own examples of idatest's testdata/<dir>
+// ("requests", "responses"): they always run.
+func ownExamples(dir string) []example {
+	var out []example
+	for _, name := range idatest.Files(dir) {
+		out = append(out, example{name: filepath.Base(name), data: idatest.File(name)})
+	}
+	return out
+}
+
+// officialSpec is the official spec folder (specdir.Find), or "" with the
+// reason logged: the official files are an extra check, so their absence
+// never skips a test.
+func officialSpec(t testing.TB) string {
 	t.Helper()
 	d, looked := specdir.Find()
 	if d == "" {
-		t.Skipf("spec files not found; looked in %v", looked)
+		t.Logf("official-spec-extra left out: spec folder not found; looked in %v", looked)
 	}
 	return d
 }
 
-func readSpecFile(t testing.TB, rel string) []byte {
+// withOfficialSpec runs f as the subtest official-spec-extra when the
+// spec folder is there.
+func withOfficialSpec(t *testing.T, f func(t *testing.T, dir string)) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(specDir(t), rel))
-	if err != nil {
-		t.Fatal(err)
+	if dir := officialSpec(t); dir != "" {
+		t.Run("official-spec-extra", func(t *testing.T) { f(t, dir) })
 	}
-	return b
 }
 
-func specFiles(t testing.TB, rel string) []string {
+// officialExamples reads the *.json files of rel in the spec folder.
+func officialExamples(t testing.TB, dir, rel string) []example {
 	t.Helper()
-	m, err := filepath.Glob(filepath.Join(specDir(t), rel, "*.json"))
+	m, err := filepath.Glob(filepath.Join(dir, rel, "*.json"))
 	if err != nil || len(m) == 0 {
-		t.Fatalf("no JSON files in %s", rel)
+		t.Fatalf("no JSON files in %s", filepath.Join(dir, rel))
 	}
-	return m
-}
-
-var (
-	schemaOnce sync.Once
-	schemaVC   *jsonschema.Schema
-	schemaReq  *jsonschema.Schema
-	schemaErr  error
-)
-
-// schemas loads the three official schema files by their $id, so the
-// cross-file $refs resolve offline.
-func schemas(t testing.TB) (response, request *jsonschema.Schema) {
-	t.Helper()
-	dir := filepath.Join(specDir(t), "schema")
-	schemaOnce.Do(func() {
-		c := jsonschema.NewCompiler()
-		ids := map[string]string{}
-		for _, f := range []string{"claims_schema.json", "verified_claims.json", "verified_claims_request.json"} {
-			b, err := os.ReadFile(filepath.Join(dir, f))
-			if err != nil {
-				schemaErr = err
-				return
-			}
-			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-			if err != nil {
-				schemaErr = err
-				return
-			}
-			id, _ := doc.(map[string]any)["$id"].(string)
-			ids[f] = id
-			if err := c.AddResource(id, doc); err != nil {
-				schemaErr = err
-				return
-			}
+	out := make([]example, 0, len(m))
+	for _, f := range m {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if schemaVC, schemaErr = c.Compile(ids["verified_claims.json"]); schemaErr != nil {
-			return
-		}
-		schemaReq, schemaErr = c.Compile(ids["verified_claims_request.json"])
-	})
-	if schemaErr != nil {
-		t.Fatal(schemaErr)
+		out = append(out, example{name: filepath.Base(f), data: b})
 	}
-	return schemaVC, schemaReq
+	return out
 }
 
 // assertSchemaValid checks every verified_claims the engine produced
-// against the official response schema, with the Japanese profile's
-// __response_metadata set aside (DECISIONS 10).
-//
-// Without the spec folder the check is left out (and logged) rather than
-// the whole test skipped: the engine's own expectations still run.
+// against the project's own response schema and, when the spec folder is
+// there, the official one too; the Japanese profile's __response_metadata
+// is set aside (idatest.Validate).
 func assertSchemaValid(t testing.TB, res *Result) {
 	t.Helper()
-	if d, looked := specdir.Find(); d == "" {
-		t.Logf("schema check left out: spec files not found; looked in %v", looked)
-		return
+	own, err := idatest.VerifiedClaimsSchema()
+	if err != nil {
+		t.Fatal(err)
 	}
-	sch, _ := schemas(t)
+	schemas := map[string]*jsonschema.Schema{"the project's schema": own}
+	if d, _ := specdir.Find(); d != "" {
+		off, err := idatest.OfficialVerifiedClaimsSchema(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		schemas["the official schema (official-spec-extra)"] = off
+	}
 	for target, claims := range map[string]map[string]json.RawMessage{"id_token": res.IDToken, "userinfo": res.UserInfo} {
 		raw, ok := claims["verified_claims"]
 		if !ok {
 			continue
 		}
-		var vc any
-		if err := json.Unmarshal(raw, &vc); err != nil {
-			t.Fatalf("%s.verified_claims is not JSON: %v", target, err)
-		}
-		stripResponseMetadata(vc)
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(mustJSON(t, map[string]any{"verified_claims": vc})))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sch.Validate(doc); err != nil {
-			t.Errorf("%s.verified_claims fails the schema: %v\n%s", target, err, raw)
-		}
-	}
-}
-
-func stripResponseMetadata(vc any) {
-	switch x := vc.(type) {
-	case map[string]any:
-		delete(x, "__response_metadata")
-	case []any:
-		for _, el := range x {
-			stripResponseMetadata(el)
+		for name, sch := range schemas {
+			if err := idatest.Validate(sch, raw); err != nil {
+				t.Errorf("%s.verified_claims fails %s: %v\n%s", target, name, err, raw)
+			}
 		}
 	}
 }

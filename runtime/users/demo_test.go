@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
+	"github.com/idaop/ida-operator/internal/idatest"
 	"github.com/idaop/ida-operator/internal/specdir"
 	"github.com/idaop/ida-operator/runtime/ida"
 )
@@ -97,50 +94,39 @@ func TestDemoUsers(t *testing.T) {
 		t.Errorf("%d verified_claims entries, want 4", len(ds.VerifiedClaims))
 	}
 
-	sch := verifiedClaimsSchema(t)
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(u.Dataset))
-	if err != nil {
+	var whole map[string]json.RawMessage
+	if err := json.Unmarshal(u.Dataset, &whole); err != nil {
 		t.Fatal(err)
 	}
-	if err := sch.Validate(doc); err != nil {
-		t.Errorf("demo dataset fails the schema: %v", err)
-	}
+	validateVerifiedClaims(t, "demo dataset", whole["verified_claims"])
 }
 
-// verifiedClaimsSchema compiles the official response schema from the
-// shared spec folder (specdir.Find). Without it the test is skipped,
-// saying where it looked.
-func verifiedClaimsSchema(t *testing.T) *jsonschema.Schema {
+// validateVerifiedClaims checks verified_claims against the project's own
+// schema, and the official one as official-spec-extra when the spec folder
+// is there.
+func validateVerifiedClaims(t *testing.T, what string, vc json.RawMessage) {
 	t.Helper()
-	dir, looked := specdir.Find()
-	if dir == "" {
-		t.Skipf("spec folder not found; looked in %v", looked)
-	}
-	c := jsonschema.NewCompiler()
-	var vcID string
-	// Load all three files by $id so cross-file $refs resolve offline.
-	for _, f := range []string{"claims_schema.json", "verified_claims.json", "verified_claims_request.json"} {
-		b, err := os.ReadFile(filepath.Join(dir, "schema", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, _ := doc.(map[string]any)["$id"].(string)
-		if f == "verified_claims.json" {
-			vcID = id
-		}
-		if err := c.AddResource(id, doc); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sch, err := c.Compile(vcID)
+	own, err := idatest.VerifiedClaimsSchema()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sch
+	if err := idatest.Validate(own, vc); err != nil {
+		t.Errorf("%s fails the project's schema: %v", what, err)
+	}
+	dir, looked := specdir.Find()
+	if dir == "" {
+		t.Logf("official-spec-extra left out: spec folder not found; looked in %v", looked)
+		return
+	}
+	t.Run("official-spec-extra", func(t *testing.T) {
+		off, err := idatest.OfficialVerifiedClaimsSchema(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := idatest.Validate(off, vc); err != nil {
+			t.Errorf("%s fails the official schema: %v", what, err)
+		}
+	})
 }
 
 // The demo user must answer the Japanese profile's scopes under a catalog
@@ -198,11 +184,5 @@ func TestDemoUsersAnswerJPProfile(t *testing.T) {
 	if !bytes.Contains(out[1]["claims"], []byte("819012345678")) {
 		t.Errorf("msisdn entry = %s", out[1]["claims"])
 	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader([]byte(`{"verified_claims":` + string(raw) + `}`)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := verifiedClaimsSchema(t).Validate(doc); err != nil {
-		t.Errorf("released verified_claims fail the schema: %v", err)
-	}
+	validateVerifiedClaims(t, "released verified_claims", raw)
 }

@@ -1,67 +1,47 @@
 package rptest
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/idaop/ida-operator/internal/idatest"
 )
 
 func jsonIndent(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
 
-var (
-	schemaMu sync.Mutex
-	schemas  = map[string]*jsonschema.Schema{}
-)
+// NamedSchema is a verified_claims schema and what to call it in failures.
+type NamedSchema struct {
+	Name   string
+	Schema *jsonschema.Schema
+}
 
-// VerifiedClaimsSchema compiles the official response schema of specDir,
-// with the three schema files loaded under their $id so their cross
-// references resolve offline.
-func VerifiedClaimsSchema(t testing.TB, specDir string) *jsonschema.Schema {
+// VerifiedClaimsSchemas are the schemas verified_claims must pass: the
+// project's own, and the official one of specDir (official-spec-extra)
+// when specDir is not "".
+func VerifiedClaimsSchemas(t testing.TB, specDir string) []NamedSchema {
 	t.Helper()
-	schemaMu.Lock()
-	defer schemaMu.Unlock()
-	if s, ok := schemas[specDir]; ok {
-		return s
+	own, err := idatest.VerifiedClaimsSchema()
+	if err != nil {
+		t.Fatalf("compiling the project's verified_claims schema: %v", err)
 	}
-	c := jsonschema.NewCompiler()
-	var vcID string
-	for _, f := range []string{"claims_schema.json", "verified_claims.json", "verified_claims_request.json"} {
-		b, err := os.ReadFile(filepath.Join(specDir, "schema", f))
+	out := []NamedSchema{{"the project's schema", own}}
+	if specDir != "" {
+		off, err := idatest.OfficialVerifiedClaimsSchema(specDir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		id, _ := doc.(map[string]any)["$id"].(string)
-		if id == "" {
-			id = "file:///" + f
-		}
-		if err := c.AddResource(id, doc); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		if f == "verified_claims.json" {
-			vcID = id
-		}
+		out = append(out, NamedSchema{"the official schema (official-spec-extra)", off})
 	}
-	s, err := c.Compile(vcID)
-	if err != nil {
-		t.Fatalf("compiling the verified_claims schema: %v", err)
-	}
-	schemas[specDir] = s
-	return s
+	return out
 }
 
 // ValidateVerifiedClaims validates the verified_claims member of a UserInfo
-// response or ID token, with the Japanese profile's __response_metadata set
-// aside; it fails t with where when the schema refuses it and returns how
-// many datasets it checked (0: no verified_claims).
+// response or ID token against VerifiedClaimsSchemas, with the Japanese
+// profile's __response_metadata set aside; it fails t with where when a
+// schema refuses it and returns how many datasets it checked (0: no
+// verified_claims).
 func ValidateVerifiedClaims(t testing.TB, specDir, where string, claims map[string]any) int {
 	t.Helper()
 	vc, ok := claims["verified_claims"]
@@ -72,34 +52,15 @@ func ValidateVerifiedClaims(t testing.TB, specDir, where string, claims map[stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cp any
-	if err := json.Unmarshal(raw, &cp); err != nil {
-		t.Fatal(err)
+	for _, s := range VerifiedClaimsSchemas(t, specDir) {
+		if err := idatest.Validate(s.Schema, raw); err != nil {
+			t.Errorf("%s verified_claims fails %s: %v\n%s", where, s.Name, err, raw)
+		}
 	}
-	stripResponseMetadata(cp)
-	body, _ := json.Marshal(map[string]any{"verified_claims": cp})
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := VerifiedClaimsSchema(t, specDir).Validate(doc); err != nil {
-		t.Errorf("%s verified_claims fails the official schema: %v\n%s", where, err, raw)
-	}
-	if arr, ok := cp.([]any); ok {
+	if arr, ok := vc.([]any); ok {
 		return len(arr)
 	}
 	return 1
-}
-
-func stripResponseMetadata(v any) {
-	switch x := v.(type) {
-	case map[string]any:
-		delete(x, "__response_metadata")
-	case []any:
-		for _, el := range x {
-			stripResponseMetadata(el)
-		}
-	}
 }
 
 // Datasets returns verified_claims as a list.

@@ -6,7 +6,7 @@ import (
 )
 
 // releaseAttachments returns the evidence attachments the provider offers
-// (ATT §4, RULES G): embedded ones (content inline) when "embedded" is
+// (ATT §4): embedded ones (content inline) when "embedded" is
 // supported, external ones (url + digest) when "external" is and their
 // digest algorithm is one the provider publishes. Each is released whole,
 // so an external attachment keeps its digest (and access token, if any).

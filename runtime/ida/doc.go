@@ -12,6 +12,6 @@
 //
 // A refused request is an *Error carrying invalid_request or invalid_scope
 // and a description naming the JSON path. The rules follow the final IDA
-// text, RULES.md and DECISIONS.md in the shared spec folder; where those are
-// silent, the choice and its reason sit in a comment beside the code.
+// text and its companions (SCH, ATT, ASC); where those are silent, the
+// choice and its reason sit in a comment beside the code.
 package ida

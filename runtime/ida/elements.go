@@ -3,7 +3,7 @@ package ida
 import "strings"
 
 // elemType is what the standard says an element holds. It decides which
-// constraints can ever match (DECISIONS 7) and where max_age applies.
+// constraints can ever match and where max_age applies.
 type elemType uint8
 
 const (
@@ -19,7 +19,7 @@ const (
 
 // elemSpec describes one element of the verified_claims structure as far as
 // the engine needs it: its type, known members, and what a released copy
-// must keep to stay valid (RULES C5).
+// must keep to stay valid (IDA §5.7.5).
 type elemSpec struct {
 	typ      elemType
 	members  map[string]*elemSpec
@@ -28,12 +28,12 @@ type elemSpec struct {
 	// container: every member is a claim request (verified_claims.claims,
 	// derived_claims, the top level of id_token/userinfo).
 	container   bool
-	whole       bool // returned whole when requested (assurance_details, RULES A9)
+	whole       bool // returned whole when requested (assurance_details, IDA §5.4)
 	evidence    bool // an evidence item: required members depend on its type
-	typeFilter  bool // evidence/type: needs `value`, forbids `values` (DECISIONS 5)
-	attachments bool // attachments: released per the provider's support (RULES G)
+	typeFilter  bool // evidence/type: needs `value`, forbids `values` (IDA §5.4)
+	attachments bool // attachments: released per the provider's support (ATT §4)
 	mustBeArray bool // a request must be an array here (evidence)
-	keepEmpty   bool // released even when empty: verified_claims.claims (DECISIONS 4)
+	keepEmpty   bool // released even when empty: verified_claims.claims (SCH §5.3)
 }
 
 func (s *elemSpec) member(name string) *elemSpec {

@@ -129,7 +129,7 @@ func (c *evalCtx) target(t *targetRequest, ds *Dataset, views []view, dst map[st
 		}
 	}
 	if len(outs) == 0 {
-		return buf // no match: no verified_claims at all (DECISIONS 4)
+		return buf // no match: no verified_claims at all (IDA §5.7.2)
 	}
 	vc := outs[0]
 	if t.array {
@@ -146,7 +146,8 @@ func (c *evalCtx) target(t *targetRequest, ds *Dataset, views []view, dst map[st
 // each array element on its own). Of the datasets whose verification
 // matches, the one releasing the most requested claims answers; ties go to
 // the earlier dataset. A match with no available claim answers with
-// "claims": {} (DECISIONS 4).
+// "claims": {} (SCH §5.3 allows it, and relying parties then still learn
+// that the verification matched).
 func (c *evalCtx) evalVerifiedClaims(r *vcRequest, views []view) (value, bool) {
 	var best value
 	var bestClaims value

@@ -33,7 +33,7 @@ var (
 )
 
 // Bounds on what match may cost: RE2 runs in linear time, so bounding the
-// pattern and the input bounds the work (DECISIONS 9).
+// pattern and the input bounds the work.
 const (
 	maxRegexLen      = 512
 	maxMatchInputLen = 4096
@@ -270,7 +270,7 @@ func checkHash(c *fnCall, in stype) (stype, string) {
 }
 
 // applyHash hashes the NFC form, so composed and decomposed spellings of
-// the same name give the same digest (DECISIONS 9).
+// the same name give the same digest (ASC leaves normalisation open).
 func applyHash(c *fnCall, in *value, _ time.Time) (value, bool) {
 	if in.kind != kString {
 		return value{}, false

@@ -210,7 +210,7 @@ func covered(r, o any, container bool) error {
 				return fmt.Errorf("%s was not requested", k)
 			}
 			if k == "assurance_details" {
-				continue // returned whole (RULES A9)
+				continue // returned whole (IDA §5.4)
 			}
 			if err := covered(cr, v, k == "derived_claims"); err != nil {
 				return fmt.Errorf("%s: %w", k, err)

@@ -3,8 +3,8 @@ package ida
 import "time"
 
 // satisfies checks an element's own constraints: `value` and `values`
-// compare JSON values exactly (DECISIONS 7), `max_age` counts seconds up to
-// now (IDA §5.5.2, DECISIONS 1).
+// compare JSON values exactly (a string never equals a number), `max_age`
+// counts seconds up to now (IDA §5.5.2).
 func satisfies(n *reqNode, d *value, now time.Time) bool {
 	if n.value != nil && !d.equal(n.value) {
 		return false

@@ -1,7 +1,8 @@
 package ida
 
 // Metadata returns the OP metadata that follows from the policy (IDA §8,
-// ATT §8, ASC §8.6; DECISIONS 8), for the discovery document. The lists
+// ATT §8, ASC §8.6, plus verified_claims_supported for relying parties
+// written against the drafts), for the discovery document. The lists
 // are the unions over the catalog, so the engine never releases what is not
 // advertised. With AnyTrustFramework nothing bounds the data, and only what
 // the catalog lists is advertised.

@@ -15,9 +15,9 @@ type evalCtx struct {
 
 // eval returns the released copy of d for request element n.
 //   - present=false: nothing to release (absent data, or dropped to keep
-//     the response valid, RULES C5);
+//     the response valid, IDA §5.7.5);
 //   - ok=false: a constraint failed. In verification this drops the whole
-//     verified_claims element; in claims, only this member (RULES C4).
+//     verified_claims element; in claims, only this member (IDA §5.7.4).
 //
 // Data that is absent fails only constrained elements: a constraint that
 // cannot be checked is not met.

@@ -113,7 +113,7 @@ func TestMinimisationAndFiltering(t *testing.T) {
 			want:    `{"id_token": {}, "userinfo": {}}`,
 		},
 		{
-			name:    "max_age on a date counts from 23:59:59Z that day (DECISIONS 1)",
+			name:    "max_age on a date counts from 23:59:59Z that day (IDA §5.5.2)",
 			dataset: `{"verified_claims": {"verification": {"trust_framework": "x", "evidence": [{"type": "document", "document_details": {"type": "idcard", "date_of_issuance": "2023-12-31"}}]}, "claims": {"given_name": "A"}}}`,
 			request: `{"userinfo": {"verified_claims": {"verification": {"trust_framework": null, "evidence": [{"type": {"value": "document"}, "document_details": {"type": null, "date_of_issuance": {"max_age": 1}}}]}, "claims": {"given_name": null}}}}`,
 			want:    `{"id_token": {}, "userinfo": {"verified_claims": {"verification": {"trust_framework": "x", "evidence": [{"type": "document", "document_details": {"type": "idcard", "date_of_issuance": "2023-12-31"}}]}, "claims": {"given_name": "A"}}}}`,
@@ -163,7 +163,7 @@ func TestMinimisationAndFiltering(t *testing.T) {
 			  "claims": {"given_name": "Max"}}}}`,
 		},
 		{
-			name:    "assurance_details comes back whole; a constraint in it does not filter (RULES A9)",
+			name:    "assurance_details comes back whole; a constraint in it does not filter (IDA §5.4)",
 			dataset: maxDataset,
 			request: `{"userinfo": {"verified_claims": {"verification": {"trust_framework": null,
 			  "assurance_process": {"assurance_details": [{"assurance_type": {"value": "nothing_like_this"}}]}},
@@ -175,7 +175,7 @@ func TestMinimisationAndFiltering(t *testing.T) {
 			  "claims": {"given_name": "Max"}}}}`,
 		},
 		{
-			name:    "assurance_details requested as null (DECISIONS 11)",
+			name:    "assurance_details requested as null (the text allows it; the request schema does not)",
 			dataset: maxDataset,
 			request: `{"userinfo": {"verified_claims": {"verification": {"trust_framework": null, "assurance_process": {"policy": null, "assurance_details": null}}, "claims": {"given_name": null}}}}`,
 			want: `{"id_token": {}, "userinfo": {"verified_claims": {"verification": {"trust_framework": "de_aml",
@@ -191,13 +191,13 @@ func TestMinimisationAndFiltering(t *testing.T) {
 			want:    `{"id_token": {}, "userinfo": {"verified_claims": {"verification": {"trust_framework": "de_aml"}, "claims": {"family_name": "Meier"}}}}`,
 		},
 		{
-			name:    "verification matches but no claim is available: claims {} (DECISIONS 4)",
+			name:    "verification matches but no claim is available: claims {} (SCH §5.3)",
 			dataset: maxDataset,
 			request: `{"userinfo": {"verified_claims": {"verification": {"trust_framework": null}, "claims": {"given_name": {"value": "Moritz"}, "msisdn": null}}}}`,
 			want:    `{"id_token": {}, "userinfo": {"verified_claims": {"verification": {"trust_framework": "de_aml"}, "claims": {}}}}`,
 		},
 		{
-			name:    "a claim requested as null comes back whole (DECISIONS 2)",
+			name:    "a claim requested as null comes back whole (OIDC Core §5.5.1)",
 			dataset: maxDataset,
 			request: `{"userinfo": {"verified_claims": {"verification": {"trust_framework": null}, "claims": {"address": null, "nationalities": null}}}}`,
 			want: `{"id_token": {}, "userinfo": {"verified_claims": {"verification": {"trust_framework": "de_aml"}, "claims": {
@@ -239,7 +239,7 @@ func TestMinimisationAndFiltering(t *testing.T) {
 			want:    `{"id_token": {}, "userinfo": {}}`,
 		},
 		{
-			name:    "cascading omission: electronic_signature without signature_type, document_details without type, check_details without check_method (RULES C5)",
+			name:    "cascading omission: electronic_signature without signature_type, document_details without type, check_details without check_method (IDA §5.7.5)",
 			dataset: maxDataset,
 			request: `{"userinfo": {"verified_claims": {"verification": {"trust_framework": null, "evidence": [
 			  {"type": {"value": "electronic_signature"}, "issuer": null, "serial_number": null},

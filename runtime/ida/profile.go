@@ -6,7 +6,7 @@ import (
 )
 
 // The Japanese basic profile ("IDA Basic Profile with Scopes and UserInfo",
-// OIDF Japan 2025; shared/spec/jp-basic-profile.md): six scopes stand for
+// OIDF Japan 2025): six scopes stand for
 // fixed verified-claims requests answered at UserInfo only.
 const (
 	ScopeJPIDA             = "jp_oidf_ida"
@@ -264,7 +264,7 @@ func hasClaim(claims *value, name string) bool {
 }
 
 // jpError is the profile's UserInfo error shape: verified_claims with the
-// trust framework, empty claims and __response_metadata (DECISIONS 10).
+// trust framework, empty claims and __response_metadata beside them.
 func jpError(code, desc string) value {
 	return value{kind: kObject, obj: []member{
 		{name: "verification", val: value{kind: kObject, obj: []member{

@@ -9,10 +9,10 @@ import (
 type reqKind uint8
 
 const (
-	rLeaf   reqKind = iota // null or options only: the element comes back whole (DECISIONS 2)
+	rLeaf   reqKind = iota // null or options only: the element comes back whole (OIDC Core §5.5.1)
 	rObject                // named sub-members come back, nothing else
 	rArray                 // entries are OR-ed filters and templates for array elements
-	rWhole                 // assurance_details: whole, never a filter (RULES A9)
+	rWhole                 // assurance_details: whole, never a filter (IDA §5.4)
 )
 
 // reqNode is one compiled element of a claims request.
@@ -20,7 +20,7 @@ type reqNode struct {
 	name     string
 	kind     reqKind
 	spec     *elemSpec
-	lenient  bool // claims context: a failed constraint drops only this member (RULES C4)
+	lenient  bool // claims context: a failed constraint drops only this member (IDA §5.7.4)
 	*reqOpts      // the element's options; nil when it has none (most are null)
 	own      bool // carries value, values or max_age
 	deep     bool // some descendant does
@@ -78,7 +78,8 @@ type Request struct {
 }
 
 // Purpose is a per-claim purpose text to show on the consent page
-// (DECISIONS 6), with the JSON path of the claim it belongs to.
+// (from the IDA drafts; the final text dropped purpose), with the JSON
+// path of the claim it belongs to.
 type Purpose struct {
 	Path string
 	Text string
@@ -172,7 +173,8 @@ func (e *Engine) parseClaims(r *Request, data []byte, opts RequestOptions) *Erro
 }
 
 // parseDefinitions reads custom transformed claims from both forms: the
-// seeds' root-level transformed_claims and the draft's _asc (DECISIONS 9).
+// root-level transformed_claims of ASC -00 and the current draft's _asc,
+// so relying parties written against either work.
 func (rp *reqParser) parseDefinitions(v *value, root *path, opts RequestOptions) *Error {
 	type src struct {
 		v *value
@@ -298,7 +300,7 @@ func (rp *reqParser) parseVerifiedClaimsObject(vc *vcRequest, v *value, p *path)
 		vc.verification.children = append(vc.verification.children, reqNode{name: "trust_framework", spec: specString})
 	}
 	// Never a leaf: `"verification": {}` asks for the trust framework only,
-	// not for the whole verification element (RULES A4).
+	// not for the whole verification element (IDA §5.4).
 	vc.verification.kind = rObject
 	cp := p.member("claims")
 	return rp.compile(&vc.claims, v.get("claims"), vcClaimsSpec, true, &cp)

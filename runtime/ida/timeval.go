@@ -6,7 +6,8 @@ import (
 )
 
 // instant is a parsed date or timestamp. A date-only value stands for the
-// last second of that day in UTC (DECISIONS 1) when an instant is needed,
+// last second of that day in UTC when an instant is needed (IDA §5.5.2
+// says the last valid second but names no time zone; UTC is our choice),
 // and keeps its calendar date for comparisons that ignore the time of day.
 type instant struct {
 	t       time.Time // for dates: 23:59:59Z of that day
@@ -16,7 +17,7 @@ type instant struct {
 	hasTime bool
 }
 
-// Timestamps are YYYY-MM-DDThh:mm[:ss[.frac]]TZD (RULES B9): seconds are
+// Timestamps are YYYY-MM-DDThh:mm[:ss[.frac]]TZD (SCH §5.4.2): seconds are
 // optional, the zone is Z or an offset.
 var timestampLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"}
 

@@ -9,7 +9,8 @@ import (
 // named after it; ParseRequest calls them while it walks the request.
 
 // checkVerificationPresent: a verified_claims request without a
-// `verification` object is invalid_request (DECISIONS 3).
+// `verification` object is invalid_request: the final text is silent, and
+// every draft since ID2 refused it.
 func checkVerificationPresent(vc *value, p *path) *Error {
 	v := vc.get("verification")
 	vp := p.member("verification")
@@ -25,7 +26,7 @@ func checkVerificationPresent(vc *value, p *path) *Error {
 }
 
 // checkClaimsPresent: `claims` null, {} or missing is invalid_request
-// (DECISIONS 3; every draft since ID2).
+// (the final text is silent; every draft since ID2 refused these).
 func checkClaimsPresent(vc *value, p *path) *Error {
 	c := vc.get("claims")
 	cp := p.member("claims")
@@ -52,7 +53,7 @@ func checkClaimRequestShape(v *value, p *path) *Error {
 }
 
 // checkEvidenceTypeValue: every evidence request entry names its type with
-// `value`; `values` is not allowed there (IDA §5.4, DECISIONS 5).
+// `value`; `values` is not allowed there (IDA §5.4).
 func checkEvidenceTypeValue(entry *value, p *path) *Error {
 	tp := p.member("type")
 	t := entry.get("type")
@@ -77,8 +78,8 @@ func checkEssentialIsBoolean(v *value, p *path) *Error {
 	return nil
 }
 
-// checkPurposeLength: a purpose is a string of 3 to 300 characters
-// (DECISIONS 6).
+// checkPurposeLength: a purpose is a string of 3 to 300 characters (kept
+// from the IDA drafts that defined purpose; the final text dropped it).
 func checkPurposeLength(v *value, p *path) *Error {
 	if v.kind != kString {
 		return invalidRequest(*p, "must be a string")
@@ -90,7 +91,7 @@ func checkPurposeLength(v *value, p *path) *Error {
 }
 
 // ValidatePurpose checks the `purpose` authorization request parameter:
-// 3 to 300 characters, else invalid_request (DECISIONS 6).
+// 3 to 300 characters, else invalid_request (as checkPurposeLength).
 func ValidatePurpose(purpose string) error {
 	p := rootPath("purpose")
 	v := stringValue(purpose)
@@ -160,7 +161,8 @@ func constraintType(n *reqNode) stype {
 }
 
 // checkConstraintCanMatch: a `value`/`values` of a type the element can
-// never have is invalid_request rather than a silent omission (DECISIONS 7).
+// never have is invalid_request rather than a silent omission, so the
+// relying party learns of its mistake.
 func checkConstraintCanMatch(n *reqNode, p *path) *Error {
 	t := constraintType(n)
 	check := func(c *value, cp path) *Error {
@@ -211,7 +213,7 @@ func scalarFits(c *value, t stype) string {
 }
 
 // checkMaxAgeOnDate: max_age only means something on dates and timestamps
-// (IDA §5.5.2); elsewhere it can never match (DECISIONS 7).
+// (IDA §5.5.2); elsewhere it can never match, refused as above.
 func checkMaxAgeOnDate(n *reqNode, p *path) *Error {
 	if !n.hasMaxAge {
 		return nil

@@ -16,14 +16,14 @@ func TestInvalidRequests(t *testing.T) {
 	cases := []struct {
 		name, request, code, desc string
 	}{
-		// checkVerificationPresent (DECISIONS 3)
+		// checkVerificationPresent
 		{"verification missing", vc(`{"claims": {"given_name": null}}`), ErrInvalidRequest,
 			"claims.userinfo.verified_claims.verification: is required"},
 		{"verification null", vc(`{"verification": null, "claims": {"given_name": null}}`), ErrInvalidRequest,
 			"claims.userinfo.verified_claims.verification: must not be null"},
 		{"verification not an object", vc(`{"verification": "de_aml", "claims": {"given_name": null}}`), ErrInvalidRequest,
 			"claims.userinfo.verified_claims.verification: must be an object"},
-		// checkClaimsPresent (DECISIONS 3)
+		// checkClaimsPresent
 		{"claims missing", vc(`{` + okVer + `}`), ErrInvalidRequest,
 			"claims.userinfo.verified_claims.claims: is required"},
 		{"claims null in an array element", vc(`[{` + okVer + `, "claims": {"given_name": null}}, {` + okVer + `, "claims": null}]`), ErrInvalidRequest,
@@ -37,7 +37,7 @@ func TestInvalidRequests(t *testing.T) {
 			"claims.userinfo.verified_claims.claims.given_name: must be null or an object"},
 		{"plain claim requested with a number", `{"id_token": {"email": 1}}`, ErrInvalidRequest,
 			"claims.id_token.email: must be null or an object"},
-		// checkEvidenceTypeValue (DECISIONS 5)
+		// checkEvidenceTypeValue (IDA §5.4)
 		{"evidence entry without type", vc(`{"verification": {"trust_framework": null, "evidence": [{"check_details": [{"check_method": null}]}]}, "claims": {"given_name": null}}`), ErrInvalidRequest,
 			"claims.userinfo.verified_claims.verification.evidence[0].type: must be an object with a value naming the evidence type"},
 		{"evidence type null", vc(`{"verification": {"trust_framework": null, "evidence": [{"type": null}]}, "claims": {"given_name": null}}`), ErrInvalidRequest,
@@ -52,7 +52,7 @@ func TestInvalidRequests(t *testing.T) {
 			"claims.userinfo.verified_claims.verification.evidence: must be an array of evidence requests"},
 		{"evidence empty", vc(`{"verification": {"trust_framework": null, "evidence": []}, "claims": {"given_name": null}}`), ErrInvalidRequest,
 			"claims.userinfo.verified_claims.verification.evidence: must not be an empty array"},
-		// checkPurposeLength (DECISIONS 6)
+		// checkPurposeLength
 		{"purpose too short", vc(`{` + okVer + `, "claims": {"given_name": {"purpose": "ab"}}}`), ErrInvalidRequest,
 			"claims.userinfo.verified_claims.claims.given_name.purpose: must be 3 to 300 characters long, not 2"},
 		{"purpose too long", vc(`{` + okVer + `, "claims": {"given_name": {"purpose": "` + strings.Repeat("x", 301) + `"}}}`), ErrInvalidRequest,
@@ -72,7 +72,7 @@ func TestInvalidRequests(t *testing.T) {
 		// checkValueOrValues
 		{"value and values together", vc(`{"verification": {"trust_framework": {"value": "a", "values": ["b"]}}, "claims": {"given_name": null}}`), ErrInvalidRequest,
 			"claims.userinfo.verified_claims.verification.trust_framework: use value or values, not both"},
-		// checkConstraintCanMatch (DECISIONS 7)
+		// checkConstraintCanMatch
 		{"number value on a string element", vc(`{"verification": {"trust_framework": {"value": 5}}, "claims": {"given_name": null}}`), ErrInvalidRequest,
 			"claims.userinfo.verified_claims.verification.trust_framework.value: must be a string: the element is a string"},
 		{"value on an object claim", vc(`{` + okVer + `, "claims": {"address": {"value": "Maxstadt"}}}`), ErrInvalidRequest,

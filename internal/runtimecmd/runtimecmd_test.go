@@ -1,7 +1,6 @@
 package runtimecmd
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -16,11 +15,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/idaop/ida-operator/controllers/signingkeys"
+	"github.com/idaop/ida-operator/internal/testlog"
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/ida"
 	"github.com/idaop/ida-operator/runtime/store/storetest"
@@ -97,9 +96,9 @@ func serve(t *testing.T, dir string, ln net.Listener) string {
 
 // serveLogging is serve with the loggers of `ida-operator runtime`
 // (JSONLogs), writing into the returned buffer.
-func serveLogging(t *testing.T, dir string, ln net.Listener) (string, *logBuffer) {
+func serveLogging(t *testing.T, dir string, ln net.Listener) (string, *testlog.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testlog.Buffer{}
 	log, audit := JSONLogs(logs)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -127,23 +126,6 @@ func serveLogging(t *testing.T, dir string, ln net.Listener) (string, *logBuffer
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func listen(t *testing.T) net.Listener {

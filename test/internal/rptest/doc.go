@@ -11,16 +11,15 @@
 package rptest
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/idaop/ida-operator/internal/specdir"
+	"github.com/idaop/ida-operator/internal/testlog"
 )
 
 // DepsHint says how to install what the tests need.
@@ -101,28 +100,12 @@ func RequireNodeClient(t testing.TB, root string) (node, dir string) {
 	return node, dir
 }
 
-// SyncBuffer collects output from concurrent writers.
-type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *SyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
+// SyncBuffer collects output from concurrent writers (testlog.Buffer);
+// String shows its end only.
+type SyncBuffer struct{ testlog.Buffer }
 
 // String is the last 20000 bytes written.
-func (b *SyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.String()
-	if len(s) > 20000 {
-		s = "...\n" + s[len(s)-20000:]
-	}
-	return strings.TrimSpace(s)
-}
+func (b *SyncBuffer) String() string { return strings.TrimSpace(b.Tail(20000)) }
 
 // Pretty is v as indented JSON, for failure messages.
 func Pretty(v any) string {

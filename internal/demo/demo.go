@@ -76,9 +76,6 @@ func Run(ctx context.Context, args []string, out io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := writeEnv(*stateDir, map[string]string{"DEMO_USERNAME": users.DemoUsername, "DEMO_PASSWORD": password}); err != nil {
-		return err
-	}
 	fmt.Fprintf(out, "Applied %d objects from %s.\n", len(objs), *samples)
 
 	mgr, err := manager.New(ctx, cp.Config, manager.Options{MetricsAddr: "0", ProbeAddr: "0"})
@@ -113,6 +110,12 @@ func Run(ctx context.Context, args []string, out io.Writer) (err error) {
 		return err
 	}
 	defer stopCallback()
+	// Written once everything above answers, so a script that waits for
+	// the file can use all of it.
+	story.Env["DEMO_USERNAME"], story.Env["DEMO_PASSWORD"] = users.DemoUsername, password
+	if err := writeEnv(story.EnvPath, story.Env); err != nil {
+		return err
+	}
 	printSummary(ctx, out, c, kubeconfigPath, filepath.Join(*stateDir, "operator.log"))
 	printStory(out, story)
 

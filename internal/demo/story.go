@@ -123,6 +123,8 @@ func waitForProvidersReady(ctx context.Context, c client.Client, timeout time.Du
 // authorization URL and exchange the code.
 type story struct {
 	Issuer, ClientID, RedirectURI, Verifier, AuthorizeURL, EnvPath string
+	// Env is what <stateDir>/env assigns for scripts.
+	Env map[string]string
 }
 
 func prepareStory(ctx context.Context, c client.Client, stateDir string) (*story, error) {
@@ -150,7 +152,7 @@ func prepareStory(ctx context.Context, c client.Client, stateDir string) (*story
 	}
 	st.AuthorizeURL = strings.TrimSuffix(st.Issuer, "/") + "/authorize?" + q.Encode()
 
-	env := map[string]string{
+	st.Env = map[string]string{
 		"ISSUER":               st.Issuer,
 		"DEMO_AUTHORIZE_URL":   st.AuthorizeURL,
 		"DEMO_CODE_VERIFIER":   st.Verifier,
@@ -165,37 +167,43 @@ func prepareStory(ctx context.Context, c client.Client, stateDir string) (*story
 	for i := range rps.Items {
 		r := &rps.Items[i]
 		prefix := envName(r.Name)
-		env[prefix+"_NAMESPACE"] = r.Namespace
-		env[prefix+"_NAME"] = r.Name
-		env[prefix+"_CREDENTIALS_SECRET"] = r.CredentialsSecretName()
+		st.Env[prefix+"_NAMESPACE"] = r.Namespace
+		st.Env[prefix+"_NAME"] = r.Name
+		st.Env[prefix+"_CREDENTIALS_SECRET"] = r.CredentialsSecretName()
 	}
-	return st, writeEnv(stateDir, env)
+	return st, nil
 }
 
-// writeEnv adds shell assignments to <stateDir>/env, which scripts source.
-func writeEnv(stateDir string, vars map[string]string) error {
-	path := filepath.Join(stateDir, "env")
-	existing := map[string]string{}
-	if data, err := os.ReadFile(path); err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			if k, v, ok := strings.Cut(line, "="); ok {
-				existing[k] = v
-			}
-		}
-	}
-	for k, v := range vars {
-		existing[k] = shellQuote(v)
-	}
-	keys := make([]string, 0, len(existing))
-	for k := range existing {
+// writeEnv writes the shell assignments scripts source, in one go: a
+// temporary file renamed over path, so a script waiting for the file never
+// reads half of it.
+func writeEnv(path string, vars map[string]string) (err error) {
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		b.WriteString(k + "=" + existing[k] + "\n")
+		b.WriteString(k + "=" + shellQuote(vars[k]) + "\n")
 	}
-	return os.WriteFile(path, []byte(b.String()), 0o600)
+	f, err := os.CreateTemp(filepath.Dir(path), ".env-*") // 0600: it holds secrets
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.WriteString(b.String()); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

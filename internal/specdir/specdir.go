@@ -11,7 +11,8 @@ import (
 // Find returns the spec folder: $IDA_SPEC_DIR, else ../shared/spec beside
 // the directory holding go.mod (searched upward from the working
 // directory). When neither is a directory it returns "" and where it
-// looked, for the caller's skip or failure message.
+// looked, for the caller's log message: the official files are an
+// extra check, and tests run without them.
 func Find() (dir string, looked []string) {
 	if d := os.Getenv("IDA_SPEC_DIR"); d != "" {
 		if isDir(d) {

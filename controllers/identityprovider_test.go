@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/controllers/conditions"
 	"github.com/idaop/ida-operator/runtime/config"
 )
 
@@ -53,33 +55,31 @@ func update[T client.Object](t *testing.T, obj T, change func(T)) {
 	})
 }
 
-// providerCondition waits until the provider's condition of typ, for its
-// current generation, has the status and reason.
-func providerCondition(t *testing.T, idp *idav1alpha1.IdentityProvider, typ string, status metav1.ConditionStatus, reason string) *idav1alpha1.IdentityProvider {
-	t.Helper()
-	got := &idav1alpha1.IdentityProvider{}
-	waitCondition(t, 15*time.Second, client.ObjectKeyFromObject(idp), got, func() []metav1.Condition { return got.Status.Conditions }, typ, status, reason)
-	return got
+// conditioned is a kind of this API, readable with k8s.
+type conditioned interface {
+	client.Object
+	idav1alpha1.Conditioned
 }
 
-// waitCondition waits until obj, read into got, has the condition typ for
-// its current generation with the status and reason.
-func waitCondition(t *testing.T, timeout time.Duration, key client.ObjectKey, got client.Object, conds func() []metav1.Condition,
-	typ string, status metav1.ConditionStatus, reason string) {
+// waitCondition waits until obj, read again, has the condition typ for its
+// current generation with the status and reason, and returns what it read.
+func waitCondition[T conditioned](t *testing.T, obj T, typ idav1alpha1.ConditionType, status metav1.ConditionStatus, reason idav1alpha1.ConditionReason) T {
 	t.Helper()
-	eventually(t, timeout, func() error {
-		if err := k8s.Get(context.Background(), key, got); err != nil {
+	got := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(T) // a fresh object: nothing stale from obj
+	eventually(t, 20*time.Second, func() error {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), got); err != nil {
 			return err
 		}
-		c := meta.FindStatusCondition(conds(), typ)
+		c := meta.FindStatusCondition(got.GetConditions(), string(typ))
 		if c == nil || c.ObservedGeneration != got.GetGeneration() {
 			return fmt.Errorf("%s not reported for generation %d", typ, got.GetGeneration())
 		}
-		if c.Status != status || c.Reason != reason {
+		if c.Status != status || c.Reason != string(reason) {
 			return fmt.Errorf("%s is %s/%s (%s), want %s/%s", typ, c.Status, c.Reason, c.Message, status, reason)
 		}
 		return nil
 	})
+	return got
 }
 
 func readyFramework(t *testing.T, name, id string, claims ...idav1alpha1.ClaimName) *idav1alpha1.TrustFramework {
@@ -125,13 +125,13 @@ func TestProviderFirstReconcile(t *testing.T) {
 	idp := newProvider("idp-first", "bank", idav1alpha1.TrustFrameworkSelection{Names: []string{"first-aml"}})
 	create(t, idp)
 
-	got := providerCondition(t, idp, idav1alpha1.ConditionKeysReady, metav1.ConditionTrue, idav1alpha1.ReasonKeysGenerated)
+	got := waitCondition(t, idp, idav1alpha1.ConditionKeysReady, metav1.ConditionTrue, idav1alpha1.ReasonKeysGenerated)
 	if len(got.Status.Keys.Active) != 3 || len(got.Status.Keys.Published) != 3 || got.Status.Keys.NextRotationTime == nil {
 		t.Errorf("status.keys = %+v, want 3 active and published keys and a next rotation time", got.Status.Keys)
 	}
-	providerCondition(t, idp, idav1alpha1.ConditionConfigReady, metav1.ConditionTrue, idav1alpha1.ReasonRendered)
-	got = providerCondition(t, idp, idav1alpha1.ConditionRuntimeAvailable, metav1.ConditionFalse, idav1alpha1.ReasonRuntimeProgressing)
-	if r := meta.FindStatusCondition(got.Status.Conditions, idav1alpha1.ConditionReady); r.Status != metav1.ConditionFalse {
+	waitCondition(t, idp, idav1alpha1.ConditionConfigReady, metav1.ConditionTrue, idav1alpha1.ReasonRendered)
+	got = waitCondition(t, idp, idav1alpha1.ConditionRuntimeAvailable, metav1.ConditionFalse, idav1alpha1.ReasonRuntimeProgressing)
+	if r := conditions.Find(got.Status.Conditions, idav1alpha1.ConditionReady); r.Status != metav1.ConditionFalse {
 		t.Errorf("Ready is %s before the runtime is available", r.Status)
 	}
 	if got.Status.Issuer != idp.Spec.Issuer || !slices.Equal(got.Status.TrustFrameworks, []string{"first_aml"}) {
@@ -204,9 +204,9 @@ func TestProviderFirstReconcile(t *testing.T) {
 	if err := k8s.Status().Update(ctx, &dep); err != nil {
 		t.Fatal(err)
 	}
-	providerCondition(t, idp, idav1alpha1.ConditionRuntimeAvailable, metav1.ConditionTrue, idav1alpha1.ReasonRuntimeReady)
-	providerCondition(t, idp, idav1alpha1.ConditionReady, metav1.ConditionTrue, idav1alpha1.ReasonReconciled)
-	expectEvent(t, idp, corev1.EventTypeNormal, "KeyCreated")
+	waitCondition(t, idp, idav1alpha1.ConditionRuntimeAvailable, metav1.ConditionTrue, idav1alpha1.ReasonRuntimeReady)
+	waitCondition(t, idp, idav1alpha1.ConditionReady, metav1.ConditionTrue, idav1alpha1.ReasonReconciled)
+	expectEvent(t, idp, corev1.EventTypeNormal, idav1alpha1.EventKeyCreated)
 
 	// Steady state: no writes to anything the provider owns.
 	before := resourceVersions(t, "idp-first")
@@ -361,7 +361,7 @@ func TestProviderFollowsTrustFrameworkChanges(t *testing.T) {
 	tf := readyFramework(t, "change-aml", "change_aml", "birthdate")
 	idp := newProvider("idp-tfchange", "bank", idav1alpha1.TrustFrameworkSelection{Names: []string{"change-aml"}})
 	create(t, idp)
-	providerCondition(t, idp, idav1alpha1.ConditionConfigReady, metav1.ConditionTrue, idav1alpha1.ReasonRendered)
+	waitCondition(t, idp, idav1alpha1.ConditionConfigReady, metav1.ConditionTrue, idav1alpha1.ReasonRendered)
 
 	update(t, tf, func(tf *idav1alpha1.TrustFramework) { tf.Spec.Claims = append(tf.Spec.Claims, "nationalities") })
 	eventually(t, 10*time.Second, func() error {
@@ -374,8 +374,8 @@ func TestProviderFollowsTrustFrameworkChanges(t *testing.T) {
 
 	// A framework that turns invalid is reported; the last good config stays.
 	update(t, tf, func(tf *idav1alpha1.TrustFramework) { tf.Spec.Claims = append(tf.Spec.Claims, "customer_no") })
-	got := providerCondition(t, idp, idav1alpha1.ConditionConfigReady, metav1.ConditionFalse, idav1alpha1.ReasonTrustFrameworkNotReady)
-	if c := meta.FindStatusCondition(got.Status.Conditions, idav1alpha1.ConditionConfigReady); !strings.Contains(c.Message, "change-aml") {
+	got := waitCondition(t, idp, idav1alpha1.ConditionConfigReady, metav1.ConditionFalse, idav1alpha1.ReasonTrustFrameworkNotReady)
+	if c := conditions.Find(got.Status.Conditions, idav1alpha1.ConditionConfigReady); !strings.Contains(c.Message, "change-aml") {
 		t.Errorf("message does not name the framework: %s", c.Message)
 	}
 	if claims := stringsOf(discovery(t, "idp-tfchange", "bank")["claims_in_verified_claims_supported"]); slices.Contains(claims, "customer_no") {
@@ -387,8 +387,8 @@ func TestProviderReportsMissingTrustFramework(t *testing.T) {
 	createNamespace(t, "idp-missing", nil)
 	idp := newProvider("idp-missing", "bank", idav1alpha1.TrustFrameworkSelection{Names: []string{"no-such-framework"}})
 	create(t, idp)
-	got := providerCondition(t, idp, idav1alpha1.ConditionConfigReady, metav1.ConditionFalse, idav1alpha1.ReasonTrustFrameworkNotFound)
-	c := meta.FindStatusCondition(got.Status.Conditions, idav1alpha1.ConditionReady)
+	got := waitCondition(t, idp, idav1alpha1.ConditionConfigReady, metav1.ConditionFalse, idav1alpha1.ReasonTrustFrameworkNotFound)
+	c := conditions.Find(got.Status.Conditions, idav1alpha1.ConditionReady)
 	if c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "no-such-framework") {
 		t.Errorf("Ready does not say what to fix: %s", c.Message)
 	}
@@ -400,7 +400,7 @@ func TestProviderRepairsDrift(t *testing.T) {
 	readyFramework(t, "drift-aml", "drift_aml", "birthdate")
 	idp := newProvider("idp-drift", "bank", idav1alpha1.TrustFrameworkSelection{Names: []string{"drift-aml"}})
 	create(t, idp)
-	providerCondition(t, idp, idav1alpha1.ConditionConfigReady, metav1.ConditionTrue, idav1alpha1.ReasonRendered)
+	waitCondition(t, idp, idav1alpha1.ConditionConfigReady, metav1.ConditionTrue, idav1alpha1.ReasonRendered)
 	original := discovery(t, "idp-drift", "bank")
 
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "idp-drift", Name: "bank-provider"}}

@@ -11,11 +11,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/controllers/conditions"
 	"github.com/idaop/ida-operator/controllers/relyingparty"
 	"github.com/idaop/ida-operator/runtime/config"
 )
@@ -29,7 +29,7 @@ func providerFixture(t *testing.T, ns string, allowed idav1alpha1.RelyingPartyNa
 	idp := newProvider(ns, "bank", idav1alpha1.TrustFrameworkSelection{Names: []string{ns + "-aml"}})
 	idp.Spec.AllowedRelyingParties.Namespaces = allowed
 	create(t, idp)
-	providerCondition(t, idp, idav1alpha1.ConditionConfigReady, metav1.ConditionTrue, idav1alpha1.ReasonRendered)
+	waitCondition(t, idp, idav1alpha1.ConditionConfigReady, metav1.ConditionTrue, idav1alpha1.ReasonRendered)
 	return idp
 }
 
@@ -41,14 +41,6 @@ func newRelyingParty(ns, name string, idp *idav1alpha1.IdentityProvider) *idav1a
 			RedirectURIs: []string{"https://app.example/cb"},
 		},
 	}
-}
-
-// rpCondition waits for the condition of typ at the RP's generation.
-func rpCondition(t *testing.T, rp *idav1alpha1.RelyingParty, typ string, status metav1.ConditionStatus, reason string) *idav1alpha1.RelyingParty {
-	t.Helper()
-	got := &idav1alpha1.RelyingParty{}
-	waitCondition(t, 20*time.Second, client.ObjectKeyFromObject(rp), got, func() []metav1.Condition { return got.Status.Conditions }, typ, status, reason)
-	return got
 }
 
 func registration(t *testing.T, rp *idav1alpha1.RelyingParty) (*corev1.Secret, *config.Client, error) {
@@ -77,7 +69,7 @@ func TestRelyingPartyWithGeneratedSecret(t *testing.T) {
 	rp := newRelyingParty("rp-gen", "webapp", idp)
 	rp.Spec.VerifiedClaims = idav1alpha1.VerifiedClaimsPolicy{TrustFrameworks: []string{"rp_gen_aml"}, Claims: []idav1alpha1.ClaimName{"birthdate"}}
 	create(t, rp)
-	got := rpCondition(t, rp, idav1alpha1.ConditionReady, metav1.ConditionTrue, idav1alpha1.ReasonReconciled)
+	got := waitCondition(t, rp, idav1alpha1.ConditionReady, metav1.ConditionTrue, idav1alpha1.ReasonReconciled)
 	if got.Status.ClientID != "rp-gen.webapp" || got.Status.Issuer != idp.Spec.Issuer || got.Status.CredentialsSecretName != "webapp-oidc-credentials" {
 		t.Errorf("status = %+v", got.Status)
 	}
@@ -102,7 +94,7 @@ func TestRelyingPartyWithGeneratedSecret(t *testing.T) {
 	if !metav1.IsControlledBy(reg, idp) {
 		t.Error("the registration is not controlled by the provider")
 	}
-	providerWithRPs := providerCondition(t, idp, idav1alpha1.ConditionKeysReady, metav1.ConditionTrue, idav1alpha1.ReasonKeysGenerated)
+	providerWithRPs := waitCondition(t, idp, idav1alpha1.ConditionKeysReady, metav1.ConditionTrue, idav1alpha1.ReasonKeysGenerated)
 	eventually(t, 10*time.Second, func() error {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(idp), providerWithRPs); err != nil {
 			return err
@@ -162,13 +154,13 @@ func TestRelyingPartyAttachmentPolicy(t *testing.T) {
 
 	// Same: another namespace is refused, with a message that would read the
 	// same for a provider that does not exist.
-	got := rpCondition(t, rp, idav1alpha1.ConditionAccepted, metav1.ConditionFalse, idav1alpha1.ReasonNotAllowedByProvider)
-	refusedMsg := meta.FindStatusCondition(got.Status.Conditions, idav1alpha1.ConditionAccepted).Message
+	got := waitCondition(t, rp, idav1alpha1.ConditionAccepted, metav1.ConditionFalse, idav1alpha1.ReasonNotAllowedByProvider)
+	refusedMsg := conditions.Find(got.Status.Conditions, idav1alpha1.ConditionAccepted).Message
 	ghost := newRelyingParty("rp-attach-team", "ghost", idp)
 	ghost.Spec.ProviderRef.Name = "does-not-exist"
 	create(t, ghost)
-	gotGhost := rpCondition(t, ghost, idav1alpha1.ConditionAccepted, metav1.ConditionFalse, idav1alpha1.ReasonNotAllowedByProvider)
-	ghostMsg := meta.FindStatusCondition(gotGhost.Status.Conditions, idav1alpha1.ConditionAccepted).Message
+	gotGhost := waitCondition(t, ghost, idav1alpha1.ConditionAccepted, metav1.ConditionFalse, idav1alpha1.ReasonNotAllowedByProvider)
+	ghostMsg := conditions.Find(gotGhost.Status.Conditions, idav1alpha1.ConditionAccepted).Message
 	if strings.ReplaceAll(ghostMsg, "does-not-exist", "bank") != refusedMsg {
 		t.Errorf("refusals differ, revealing the provider:\n%s\n%s", refusedMsg, ghostMsg)
 	}
@@ -180,7 +172,7 @@ func TestRelyingPartyAttachmentPolicy(t *testing.T) {
 	update(t, idp, func(p *idav1alpha1.IdentityProvider) {
 		p.Spec.AllowedRelyingParties.Namespaces = idav1alpha1.RelyingPartyNamespaces{From: idav1alpha1.NamespacesFromAll}
 	})
-	rpCondition(t, rp, idav1alpha1.ConditionReady, metav1.ConditionTrue, idav1alpha1.ReasonReconciled)
+	waitCondition(t, rp, idav1alpha1.ConditionReady, metav1.ConditionTrue, idav1alpha1.ReasonReconciled)
 
 	// Selector: follows the namespace's labels both ways.
 	update(t, idp, func(p *idav1alpha1.IdentityProvider) {
@@ -189,7 +181,7 @@ func TestRelyingPartyAttachmentPolicy(t *testing.T) {
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"bank.example/partner": "true"}},
 		}
 	})
-	rpCondition(t, rp, idav1alpha1.ConditionAccepted, metav1.ConditionFalse, idav1alpha1.ReasonNotAllowedByProvider)
+	waitCondition(t, rp, idav1alpha1.ConditionAccepted, metav1.ConditionFalse, idav1alpha1.ReasonNotAllowedByProvider)
 	eventually(t, 10*time.Second, func() error {
 		if _, _, err := registration(t, rp); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("registration of a refused RP still there (%v)", err)
@@ -198,9 +190,9 @@ func TestRelyingPartyAttachmentPolicy(t *testing.T) {
 	})
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "rp-attach-team"}}
 	update(t, ns, func(n *corev1.Namespace) { n.Labels["bank.example/partner"] = "true" })
-	rpCondition(t, rp, idav1alpha1.ConditionReady, metav1.ConditionTrue, idav1alpha1.ReasonReconciled)
+	waitCondition(t, rp, idav1alpha1.ConditionReady, metav1.ConditionTrue, idav1alpha1.ReasonReconciled)
 	update(t, ns, func(n *corev1.Namespace) { delete(n.Labels, "bank.example/partner") })
-	rpCondition(t, rp, idav1alpha1.ConditionAccepted, metav1.ConditionFalse, idav1alpha1.ReasonNotAllowedByProvider)
+	waitCondition(t, rp, idav1alpha1.ConditionAccepted, metav1.ConditionFalse, idav1alpha1.ReasonNotAllowedByProvider)
 	expectEvent(t, rp, corev1.EventTypeWarning, idav1alpha1.ReasonNotAllowedByProvider)
 }
 
@@ -209,7 +201,7 @@ func TestRelyingPartyWithExistingSecret(t *testing.T) {
 	rp := newRelyingParty("rp-existing", "vaulted", idp)
 	rp.Spec.Credentials = idav1alpha1.CredentialsSpec{Source: idav1alpha1.CredentialsExisting, SecretName: "from-vault"}
 	create(t, rp)
-	rpCondition(t, rp, idav1alpha1.ConditionCredentialsReady, metav1.ConditionFalse, idav1alpha1.ReasonSecretNotFound)
+	waitCondition(t, rp, idav1alpha1.ConditionCredentialsReady, metav1.ConditionFalse, idav1alpha1.ReasonSecretNotFound)
 	if _, _, err := registration(t, rp); !apierrors.IsNotFound(err) {
 		t.Errorf("registered before its secret exists (%v)", err)
 	}
@@ -219,7 +211,7 @@ func TestRelyingPartyWithExistingSecret(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: "rp-existing", Name: "from-vault"},
 		Data:       map[string][]byte{"client_secret": []byte(secret)},
 	})
-	rpCondition(t, rp, idav1alpha1.ConditionReady, metav1.ConditionTrue, idav1alpha1.ReasonReconciled)
+	waitCondition(t, rp, idav1alpha1.ConditionReady, metav1.ConditionTrue, idav1alpha1.ReasonReconciled)
 	_, c, err := registration(t, rp)
 	if err != nil || !c.VerifySecret(secret) {
 		t.Fatalf("registration does not verify the adopted secret (%v)", err)
@@ -241,7 +233,7 @@ func TestRelyingPartyPrivateKeyJWT(t *testing.T) {
 	}
 	rp.Spec.Security.RequireDPoP = true
 	create(t, rp)
-	rpCondition(t, rp, idav1alpha1.ConditionReady, metav1.ConditionTrue, idav1alpha1.ReasonReconciled)
+	waitCondition(t, rp, idav1alpha1.ConditionReady, metav1.ConditionTrue, idav1alpha1.ReasonReconciled)
 	_, c, err := registration(t, rp)
 	if err != nil {
 		t.Fatal(err)
@@ -263,8 +255,8 @@ func TestRelyingPartyAsksForWhatIsNotOffered(t *testing.T) {
 	rp := newRelyingParty("rp-bad", "greedy", idp)
 	rp.Spec.VerifiedClaims = idav1alpha1.VerifiedClaimsPolicy{TrustFrameworks: []string{"de_aml"}, Claims: []idav1alpha1.ClaimName{"nationalities"}}
 	create(t, rp)
-	got := rpCondition(t, rp, idav1alpha1.ConditionAccepted, metav1.ConditionFalse, idav1alpha1.ReasonNotOfferedByProvider)
-	msg := meta.FindStatusCondition(got.Status.Conditions, idav1alpha1.ConditionAccepted).Message
+	got := waitCondition(t, rp, idav1alpha1.ConditionAccepted, metav1.ConditionFalse, idav1alpha1.ReasonNotOfferedByProvider)
+	msg := conditions.Find(got.Status.Conditions, idav1alpha1.ConditionAccepted).Message
 	for _, want := range []string{`spec.verifiedClaims.trustFrameworks[0]: "de_aml" is not offered`, `spec.verifiedClaims.claims[0]: "nationalities" is not offered`} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message lacks %q: %s", want, msg)
@@ -275,8 +267,8 @@ func TestRelyingPartyAsksForWhatIsNotOffered(t *testing.T) {
 	plain := newRelyingParty("rp-bad", "plain-http", idp)
 	plain.Spec.RedirectURIs = []string{"http://app.example/cb"}
 	create(t, plain)
-	got = rpCondition(t, plain, idav1alpha1.ConditionAccepted, metav1.ConditionFalse, idav1alpha1.ReasonInvalidSpec)
-	if msg := meta.FindStatusCondition(got.Status.Conditions, idav1alpha1.ConditionAccepted).Message; !strings.Contains(msg, "spec.redirectURIs[0]") {
+	got = waitCondition(t, plain, idav1alpha1.ConditionAccepted, metav1.ConditionFalse, idav1alpha1.ReasonInvalidSpec)
+	if msg := conditions.Find(got.Status.Conditions, idav1alpha1.ConditionAccepted).Message; !strings.Contains(msg, "spec.redirectURIs[0]") {
 		t.Errorf("message does not name the redirect URI: %s", msg)
 	}
 	if _, _, err := registration(t, plain); !apierrors.IsNotFound(err) {

@@ -7,6 +7,7 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/idaop/ida-operator/controllers/events"
 	"github.com/idaop/ida-operator/controllers/identityprovider"
 	"github.com/idaop/ida-operator/controllers/relyingparty"
 	"github.com/idaop/ida-operator/controllers/trustframework"
@@ -24,15 +25,15 @@ type Options struct {
 // Setup registers every reconciler with the manager.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	tf := &trustframework.Reconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("trustframework-controller"),
+		Client: mgr.GetClient(),
+		Events: events.NewRecorder(mgr.GetEventRecorder("trustframework-controller")),
 	}
 	if err := tf.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	idp := &identityprovider.Reconciler{
 		Client:       mgr.GetClient(),
-		Recorder:     mgr.GetEventRecorder("identityprovider-controller"),
+		Events:       events.NewRecorder(mgr.GetEventRecorder("identityprovider-controller")),
 		RuntimeImage: o.RuntimeImage,
 		Now:          o.Now,
 	}
@@ -42,7 +43,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	rp := &relyingparty.Reconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("relyingparty-controller"),
+		Events:    events.NewRecorder(mgr.GetEventRecorder("relyingparty-controller")),
 	}
 	return rp.SetupWithManager(ctx, mgr)
 }

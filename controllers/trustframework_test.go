@@ -10,11 +10,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/controllers/conditions"
 )
 
 func newTrustFramework(name, id string, labels map[string]string, claims ...idav1alpha1.ClaimName) *idav1alpha1.TrustFramework {
@@ -53,7 +53,7 @@ func readyCondition(ctx context.Context, name string) (*idav1alpha1.TrustFramewo
 	if err := k8s.Get(ctx, client.ObjectKey{Name: name}, &tf); err != nil {
 		return nil, nil, err
 	}
-	cond := meta.FindStatusCondition(tf.Status.Conditions, idav1alpha1.ConditionReady)
+	cond := conditions.Find(tf.Status.Conditions, idav1alpha1.ConditionReady)
 	if cond == nil || cond.ObservedGeneration != tf.Generation || tf.Status.ObservedGeneration != tf.Generation {
 		return nil, nil, fmt.Errorf("TrustFramework %s generation %d not reconciled yet", name, tf.Generation)
 	}
@@ -74,7 +74,7 @@ func TestTrustFrameworkReadiness(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if cond.Status != metav1.ConditionFalse || cond.Reason != idav1alpha1.ReasonInvalidSpec {
+		if cond.Status != metav1.ConditionFalse || cond.Reason != string(idav1alpha1.ReasonInvalidSpec) {
 			return fmt.Errorf("Ready is %s/%s, want False/%s", cond.Status, cond.Reason, idav1alpha1.ReasonInvalidSpec)
 		}
 		if !strings.Contains(cond.Message, `spec.claims[2]: "customer_number" is not a registered claim`) {
@@ -97,7 +97,7 @@ func TestTrustFrameworkReadiness(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if cond.Status != metav1.ConditionTrue || cond.Reason != idav1alpha1.ReasonReconciled {
+		if cond.Status != metav1.ConditionTrue || cond.Reason != string(idav1alpha1.ReasonReconciled) {
 			return fmt.Errorf("Ready is %s/%s: %s", cond.Status, cond.Reason, cond.Message)
 		}
 		return nil
@@ -186,7 +186,7 @@ func expectProviders(t *testing.T, tfName string, want ...string) {
 }
 
 // expectEvent waits for an event about obj with the type and reason.
-func expectEvent(t *testing.T, obj client.Object, eventType, reason string) {
+func expectEvent(t *testing.T, obj client.Object, eventType string, reason idav1alpha1.Reason) {
 	t.Helper()
 	eventually(t, 10*time.Second, func() error {
 		var events eventsv1.EventList
@@ -194,7 +194,7 @@ func expectEvent(t *testing.T, obj client.Object, eventType, reason string) {
 			return err
 		}
 		for _, e := range events.Items {
-			if e.Regarding.Name == obj.GetName() && e.Type == eventType && e.Reason == reason {
+			if e.Regarding.Name == obj.GetName() && e.Type == eventType && e.Reason == reason.String() {
 				return nil
 			}
 		}

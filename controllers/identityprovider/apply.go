@@ -3,6 +3,7 @@ package identityprovider
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -14,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/controllers/conditions"
 )
 
 const componentRuntime = "runtime"
@@ -22,7 +24,7 @@ const componentRuntime = "runtime"
 // Deployment, Service and (with more than one replica) PodDisruptionBudget
 // match the provider, and reports the Deployment's availability, which the
 // runtime's readiness probe drives.
-func (r *Reconciler) reconcileWorkload(ctx context.Context, idp *idav1alpha1.IdentityProvider, configHash string) (conditionResult, error) {
+func (r *Reconciler) reconcileWorkload(ctx context.Context, idp *idav1alpha1.IdentityProvider, configHash string) (conditions.Outcome, error) {
 	labels := Labels(idp, componentRuntime)
 	meta := func(name string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{Namespace: idp.Namespace, Name: name}
@@ -32,22 +34,20 @@ func (r *Reconciler) reconcileWorkload(ctx context.Context, idp *idav1alpha1.Ide
 		if om.GetLabels() == nil {
 			om.SetLabels(map[string]string{})
 		}
-		for k, v := range labels {
-			om.GetLabels()[k] = v
-		}
+		maps.Copy(om.GetLabels(), labels)
 		return controllerutil.SetControllerReference(idp, obj, r.Client.Scheme())
 	}
 
 	sa := &corev1.ServiceAccount{ObjectMeta: meta(RuntimeName(idp))}
 	if err := r.apply(ctx, sa, func() error { return own(sa) }); err != nil {
-		return conditionResult{}, err
+		return conditions.Outcome{}, err
 	}
 	role := &rbacv1.Role{ObjectMeta: meta(RuntimeRoleName(idp))}
 	if err := r.apply(ctx, role, func() error {
 		role.Rules = runtimeRole(idp)
 		return own(role)
 	}); err != nil {
-		return conditionResult{}, err
+		return conditions.Outcome{}, err
 	}
 	rb := &rbacv1.RoleBinding{ObjectMeta: meta(RuntimeRoleName(idp))}
 	if err := r.apply(ctx, rb, func() error {
@@ -55,7 +55,7 @@ func (r *Reconciler) reconcileWorkload(ctx context.Context, idp *idav1alpha1.Ide
 		rb.Subjects = []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: sa.Name, Namespace: idp.Namespace}}
 		return own(rb)
 	}); err != nil {
-		return conditionResult{}, err
+		return conditions.Outcome{}, err
 	}
 
 	image := r.RuntimeImage
@@ -77,7 +77,7 @@ func (r *Reconciler) reconcileWorkload(ctx context.Context, idp *idav1alpha1.Ide
 		dep.Spec.Paused = false
 		return own(dep)
 	}); err != nil {
-		return conditionResult{}, err
+		return conditions.Outcome{}, err
 	}
 
 	svc := &corev1.Service{ObjectMeta: meta(RuntimeName(idp))}
@@ -89,7 +89,7 @@ func (r *Reconciler) reconcileWorkload(ctx context.Context, idp *idav1alpha1.Ide
 		}
 		return own(svc)
 	}); err != nil {
-		return conditionResult{}, err
+		return conditions.Outcome{}, err
 	}
 
 	pdb := &policyv1.PodDisruptionBudget{ObjectMeta: meta(RuntimeName(idp))}
@@ -100,32 +100,13 @@ func (r *Reconciler) reconcileWorkload(ctx context.Context, idp *idav1alpha1.Ide
 			pdb.Spec.Selector = spec.Selector
 			return own(pdb)
 		}); err != nil {
-			return conditionResult{}, err
+			return conditions.Outcome{}, err
 		}
 	} else if err := r.deleteOwned(ctx, pdb); err != nil {
-		return conditionResult{}, err
+		return conditions.Outcome{}, err
 	}
 
 	return availability(dep), nil
-}
-
-// availability reads the Deployment's status: pods count as available only
-// once the runtime's readiness probe passes.
-func availability(dep *appsv1.Deployment) conditionResult {
-	want := int32(1)
-	if dep.Spec.Replicas != nil {
-		want = *dep.Spec.Replicas
-	}
-	if want == 0 {
-		return conditionResult{false, idav1alpha1.ReasonRuntimeProgressing, "spec.runtime.replicas is 0: the provider is not serving"}
-	}
-	avail := dep.Status.AvailableReplicas
-	if dep.Status.ObservedGeneration >= dep.Generation && avail >= 1 {
-		return conditionResult{true, idav1alpha1.ReasonRuntimeReady,
-			fmt.Sprintf("%d/%d runtime pod(s) ready in Deployment %s", avail, want, dep.Name)}
-	}
-	return conditionResult{false, idav1alpha1.ReasonRuntimeProgressing,
-		fmt.Sprintf("%d/%d runtime pod(s) ready in Deployment %s; see its pods' events if this persists", avail, want, dep.Name)}
 }
 
 func (r *Reconciler) apply(ctx context.Context, obj client.Object, mutate func() error) error {
@@ -135,7 +116,7 @@ func (r *Reconciler) apply(ctx context.Context, obj client.Object, mutate func()
 	}
 	if op == controllerutil.OperationResultUpdated {
 		// Either the spec changed or someone edited what we own.
-		r.event(obj, "Normal", "Reconciled", "Update", "restored to the state its IdentityProvider declares")
+		r.Events.Normal(obj, idav1alpha1.EventRestored, "Update", "restored to the state its IdentityProvider declares")
 	}
 	return nil
 }

@@ -12,13 +12,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/controllers/conditions"
 	"github.com/idaop/ida-operator/controllers/signingkeys"
 	"github.com/idaop/ida-operator/runtime/config"
 )
 
 // keysResult is the outcome of the key step.
 type keysResult struct {
-	condition conditionResult
+	condition conditions.Outcome
 	summary   idav1alpha1.SigningKeyStatus
 	nextEvent time.Time
 }
@@ -66,7 +67,7 @@ func (r *Reconciler) reconcileKeys(ctx context.Context, idp *idav1alpha1.Identit
 			current = *ks
 		}
 		var err error
-		if plan, err = signingkeys.Plan(current, keyPolicy(idp), now, idp.Annotations[RotateKeysAnnotation], signingkeys.Generate); err != nil {
+		if plan, err = signingkeys.Plan(current, keyPolicy(idp), now, idp.Annotations[idav1alpha1.AnnotationRotateKeys], signingkeys.Generate); err != nil {
 			return err
 		}
 		if plan.Changed || len(target.Data[config.KeySetKey]) == 0 {
@@ -82,15 +83,15 @@ func (r *Reconciler) reconcileKeys(ctx context.Context, idp *idav1alpha1.Identit
 	})
 	switch {
 	case errors.Is(err, errKeySetUnreadable):
-		res.condition = conditionResult{false, "KeySetUnreadable", fmt.Sprintf(
-			"Secret %s key %s cannot be read (%v); the operator will not overwrite it: restore it from a backup, or delete the Secret to generate new keys", name, config.KeySetKey, parseErr)}
+		res.condition = conditions.False(idav1alpha1.ReasonKeySetUnreadable, fmt.Sprintf(
+			"Secret %s key %s cannot be read (%v); the operator will not overwrite it: restore it from a backup, or delete the Secret to generate new keys", name, config.KeySetKey, parseErr))
 		return res, nil
 	case err != nil:
-		res.condition = conditionResult{false, "KeysNotWritten", err.Error()}
+		res.condition = conditions.False(idav1alpha1.ReasonKeysNotWritten, fmt.Sprintf("writing Secret %s: %v", name, err))
 		return res, fmt.Errorf("writing Secret %s: %w", name, err)
 	}
 	for _, a := range plan.Actions {
-		r.event(idp, corev1.EventTypeNormal, "Key"+a.Kind, "RotateKeys", "%s key %s: %s", a.Algorithm, a.KeyID, a.Reason)
+		r.Events.Normal(idp, keyEvent(a.Kind), "RotateKeys", "%s key %s: %s", a.Algorithm, a.KeyID, a.Reason)
 		if a.Kind == signingkeys.ActionActivated {
 			keysRotated.WithLabelValues(a.Algorithm).Inc()
 		}
@@ -110,7 +111,7 @@ func (r *Reconciler) reconcileKeys(ctx context.Context, idp *idav1alpha1.Identit
 		t := metav1.NewTime(plan.NextRotation.Truncate(time.Second))
 		res.summary.NextRotationTime = &t
 	}
-	res.condition = conditionResult{true, idav1alpha1.ReasonKeysGenerated, fmt.Sprintf(
-		"%d signing key(s) active, %d published in Secret %s", len(res.summary.Active), len(res.summary.Published), name)}
+	res.condition = conditions.True(idav1alpha1.ReasonKeysGenerated, fmt.Sprintf(
+		"%d signing key(s) active, %d published in Secret %s", len(res.summary.Active), len(res.summary.Published), name))
 	return res, nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -15,9 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
@@ -30,9 +29,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/controllers/conditions"
+	"github.com/idaop/ida-operator/controllers/events"
 	"github.com/idaop/ida-operator/controllers/statuswrite"
 	"github.com/idaop/ida-operator/runtime/config"
 )
@@ -46,16 +46,11 @@ import (
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// RotateKeysAnnotation on an IdentityProvider asks for a key rotation: each
-// new value schedules one new key per algorithm, published for the lead time
-// before it signs.
-const RotateKeysAnnotation = "ida.idaop.dev/rotate-keys"
-
 // Reconciler turns an IdentityProvider into its keys, configuration and
 // runtime workload.
 type Reconciler struct {
-	Client   client.Client
-	Recorder recorder.EventRecorder
+	Client client.Client
+	Events events.Recorder
 	// Now is the clock; tests inject a fake one.
 	Now func() time.Time
 	// RuntimeImage is the runtime's image unless a provider overrides it.
@@ -108,29 +103,29 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		// The key Secret changed under us: plan again from the newer one.
 		return reconcile.Result{RequeueAfter: statuswrite.ConflictRetry}, nil
 	}
-	setCondition(status, idp.Generation, idav1alpha1.ConditionKeysReady, keys.condition)
+	conditions.Set(&status.Conditions, idp.Generation, idav1alpha1.ConditionKeysReady, keys.condition)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	if keys.condition.ok() {
+	if keys.condition.True {
 		status.Keys = keys.summary
 	}
 
 	cfg, err := r.reconcileConfig(ctx, &idp)
-	setCondition(status, idp.Generation, idav1alpha1.ConditionConfigReady, cfg.condition)
+	conditions.Set(&status.Conditions, idp.Generation, idav1alpha1.ConditionConfigReady, cfg.condition)
 	status.TrustFrameworks = cfg.identifiers
 	if err != nil {
 		errs = append(errs, err)
 	}
 
-	runtimeCond := conditionResult{false, idav1alpha1.ReasonRuntimeProgressing, "waiting for the provider configuration"}
+	runtimeCond := conditions.False(idav1alpha1.ReasonRuntimeProgressing, "waiting for the provider configuration")
 	if cfg.hash != "" {
 		runtimeCond, err = r.reconcileWorkload(ctx, &idp, cfg.hash)
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	setCondition(status, idp.Generation, idav1alpha1.ConditionRuntimeAvailable, runtimeCond)
+	conditions.Set(&status.Conditions, idp.Generation, idav1alpha1.ConditionRuntimeAvailable, runtimeCond)
 
 	attached, err := r.countAttached(ctx, &idp)
 	if err != nil {
@@ -138,8 +133,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	status.AttachedRelyingParties = attached
 
-	setCondition(status, idp.Generation, idav1alpha1.ConditionReady, readiness(status))
-	conflict, err := r.writeStatus(ctx, &idp, status)
+	conditions.Set(&status.Conditions, idp.Generation, idav1alpha1.ConditionReady, readiness(status))
+	conflict, err := statuswrite.Update(ctx, r.Client, &idp, &idp.Status, status)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -178,45 +173,6 @@ func enqueueOwnerAfter(delay time.Duration) handler.TypedEventHandler[client.Obj
 	}
 }
 
-// conditionResult is the outcome of one step, ready to become a condition.
-type conditionResult struct {
-	status  bool
-	reason  string
-	message string
-}
-
-func (c conditionResult) ok() bool { return c.status }
-
-func setCondition(status *idav1alpha1.IdentityProviderStatus, gen int64, typ string, c conditionResult) {
-	s := metav1.ConditionFalse
-	if c.status {
-		s = metav1.ConditionTrue
-	}
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{
-		Type: typ, Status: s, Reason: c.reason, Message: c.message, ObservedGeneration: gen,
-	})
-}
-
-// readiness is Ready from the three step conditions: the first that is not
-// True says what to do.
-func readiness(status *idav1alpha1.IdentityProviderStatus) conditionResult {
-	for _, typ := range []string{idav1alpha1.ConditionKeysReady, idav1alpha1.ConditionConfigReady, idav1alpha1.ConditionRuntimeAvailable} {
-		c := meta.FindStatusCondition(status.Conditions, typ)
-		if c == nil || c.Status != metav1.ConditionTrue {
-			msg := typ + " is not True"
-			if c != nil {
-				msg = typ + ": " + c.Message
-			}
-			reason := idav1alpha1.ReasonRuntimeProgressing
-			if c != nil {
-				reason = c.Reason
-			}
-			return conditionResult{false, reason, msg}
-		}
-	}
-	return conditionResult{true, idav1alpha1.ReasonReconciled, "the provider is serving " + status.Issuer}
-}
-
 func untilNext(next, now time.Time) time.Duration {
 	if next.IsZero() {
 		return 0
@@ -227,17 +183,9 @@ func untilNext(next, now time.Time) time.Duration {
 	return time.Second
 }
 
-// writeStatus writes the status when it changed; conflict reports a lost
-// update race.
-func (r *Reconciler) writeStatus(ctx context.Context, idp *idav1alpha1.IdentityProvider, st *idav1alpha1.IdentityProviderStatus) (conflict bool, err error) {
-	changed := !equality.Semantic.DeepEqual(&idp.Status, st)
-	idp.Status = *st
-	return statuswrite.IfChanged(ctx, r.Client, idp, changed)
-}
-
 // configResult is the outcome of rendering the provider ConfigMap.
 type configResult struct {
-	condition   conditionResult
+	condition   conditions.Outcome
 	identifiers []string
 	hash        string // of the rendered provider config; empty when none is in place
 }
@@ -247,38 +195,39 @@ type configResult struct {
 // ConfigMap keeps serving and the condition says which framework to fix.
 func (r *Reconciler) reconcileConfig(ctx context.Context, idp *idav1alpha1.IdentityProvider) (configResult, error) {
 	var res configResult
-	tfs, problem, err := r.resolveTrustFrameworks(ctx, idp)
-	if err != nil {
-		return res, err
+	var all idav1alpha1.TrustFrameworkList
+	if err := r.Client.List(ctx, &all); err != nil {
+		return res, fmt.Errorf("listing TrustFrameworks: %w", err)
 	}
+	tfs, problem, resolved := resolveTrustFrameworks(idp.Spec.TrustFrameworks, all.Items)
 	for i := range tfs {
 		res.identifiers = append(res.identifiers, tfs[i].Spec.Identifier)
 	}
 	slices.Sort(res.identifiers)
 	var existing corev1.ConfigMap
-	err = r.Client.Get(ctx, types.NamespacedName{Namespace: idp.Namespace, Name: ConfigMapName(idp)}, &existing)
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: idp.Namespace, Name: ConfigMapName(idp)}, &existing)
 	if err != nil && !apierrors.IsNotFound(err) {
-		return res, err
+		return res, fmt.Errorf("reading ConfigMap %s: %w", ConfigMapName(idp), err)
 	}
 	if err == nil {
 		res.hash = hashOf(existing.Data[config.ProviderConfigKey])
 	}
-	if problem != nil {
-		res.condition = *problem
+	if !resolved {
+		res.condition = problem
 		return res, nil
 	}
 	provider, err := RenderProvider(idp, tfs)
 	if err != nil {
-		res.condition = conditionResult{false, idav1alpha1.ReasonInvalidSpec, err.Error()}
+		res.condition = conditions.False(idav1alpha1.ReasonInvalidSpec, err.Error())
 		return res, nil
 	}
 	providerJSON, err := json.Marshal(provider)
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("encoding the provider configuration: %w", err)
 	}
 	discovery, err := config.RenderDiscovery(provider)
 	if err != nil {
-		res.condition = conditionResult{false, idav1alpha1.ReasonInvalidSpec, "rendering discovery: " + err.Error()}
+		res.condition = conditions.False(idav1alpha1.ReasonInvalidSpec, "rendering discovery: "+err.Error())
 		return res, nil
 	}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: idp.Namespace, Name: ConfigMapName(idp)}}
@@ -295,57 +244,12 @@ func (r *Reconciler) reconcileConfig(ctx context.Context, idp *idav1alpha1.Ident
 		return res, fmt.Errorf("writing ConfigMap %s: %w", cm.Name, err)
 	}
 	if op != controllerutil.OperationResultNone {
-		r.event(idp, corev1.EventTypeNormal, idav1alpha1.ReasonRendered, "RenderConfig", "ConfigMap %s %s: %d trust framework(s)", cm.Name, op, len(tfs))
+		r.Events.Normal(idp, idav1alpha1.ReasonRendered, "RenderConfig", "ConfigMap %s %s: %d trust framework(s)", cm.Name, op, len(tfs))
 	}
 	res.hash = hashOf(string(providerJSON))
-	res.condition = conditionResult{true, idav1alpha1.ReasonRendered,
-		fmt.Sprintf("ConfigMap %s holds the configuration and discovery for %s", cm.Name, strings.Join(res.identifiers, ", "))}
+	res.condition = conditions.True(idav1alpha1.ReasonRendered,
+		fmt.Sprintf("ConfigMap %s holds the configuration and discovery for %s", cm.Name, strings.Join(res.identifiers, ", ")))
 	return res, nil
-}
-
-// resolveTrustFrameworks returns the frameworks the provider selects, or a
-// problem naming those that are missing or not Ready.
-func (r *Reconciler) resolveTrustFrameworks(ctx context.Context, idp *idav1alpha1.IdentityProvider) ([]idav1alpha1.TrustFramework, *conditionResult, error) {
-	var all idav1alpha1.TrustFrameworkList
-	if err := r.Client.List(ctx, &all); err != nil {
-		return nil, nil, fmt.Errorf("listing TrustFrameworks: %w", err)
-	}
-	var selected []idav1alpha1.TrustFramework
-	found := map[string]bool{}
-	for i := range all.Items {
-		ok, err := idp.Spec.TrustFrameworks.Selects(&all.Items[i])
-		if err != nil {
-			return nil, &conditionResult{false, idav1alpha1.ReasonInvalidSpec, "spec.trustFrameworks.selector is invalid: " + err.Error()}, nil
-		}
-		if ok {
-			selected = append(selected, all.Items[i])
-			found[all.Items[i].Name] = true
-		}
-	}
-	var missing, notReady []string
-	for _, n := range idp.Spec.TrustFrameworks.Names {
-		if !found[n] {
-			missing = append(missing, n)
-		}
-	}
-	for i := range selected {
-		c := meta.FindStatusCondition(selected[i].Status.Conditions, idav1alpha1.ConditionReady)
-		if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != selected[i].Generation {
-			notReady = append(notReady, selected[i].Name)
-		}
-	}
-	switch {
-	case len(missing) > 0:
-		return selected, &conditionResult{false, idav1alpha1.ReasonTrustFrameworkNotFound,
-			"TrustFramework(s) " + strings.Join(missing, ", ") + " not found: create them (e.g. from config/trustframeworks) or fix spec.trustFrameworks.names; the last rendered configuration keeps serving"}, nil
-	case len(notReady) > 0:
-		return selected, &conditionResult{false, idav1alpha1.ReasonTrustFrameworkNotReady,
-			"TrustFramework(s) " + strings.Join(notReady, ", ") + " not Ready: see their Ready condition; the last rendered configuration keeps serving"}, nil
-	case len(selected) == 0:
-		return nil, &conditionResult{false, idav1alpha1.ReasonTrustFrameworkNotFound,
-			"spec.trustFrameworks selects no TrustFramework"}, nil
-	}
-	return selected, nil, nil
 }
 
 func (r *Reconciler) countAttached(ctx context.Context, idp *idav1alpha1.IdentityProvider) (int32, error) {
@@ -377,21 +281,13 @@ func (r *Reconciler) providersOfFramework(ctx context.Context, obj client.Object
 	return reqs
 }
 
-func (r *Reconciler) event(obj client.Object, typ, reason, action, note string, args ...any) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(obj, nil, typ, reason, action, note, args...)
-	}
-}
-
 // mergeLabels sets our labels and keeps others', so that tools that label
 // objects (GitOps, policy engines) are not fought.
 func mergeLabels(om *metav1.ObjectMeta, labels map[string]string) {
 	if om.Labels == nil {
 		om.Labels = map[string]string{}
 	}
-	for k, v := range labels {
-		om.Labels[k] = v
-	}
+	maps.Copy(om.Labels, labels)
 }
 
 func hashOf(s string) string {

@@ -20,11 +20,8 @@ import (
 // The runtime listens on one port for the OpenID endpoints, health and
 // metrics.
 const (
-	runtimePort     = 8080
-	runtimeUID      = 65532
-	ManagedByLabel  = "app.kubernetes.io/managed-by"
-	ManagedByValue  = "ida-operator"
-	configHashAnnot = "ida.idaop.dev/provider-config-hash"
+	runtimePort = 8080
+	runtimeUID  = 65532
 )
 
 // Names of what a provider owns in its namespace.
@@ -36,16 +33,16 @@ func RuntimeRoleName(idp *idav1alpha1.IdentityProvider) string { return idp.Name
 // selectorLabels select the runtime pods of one provider.
 func selectorLabels(idp *idav1alpha1.IdentityProvider) map[string]string {
 	return map[string]string{
-		"app.kubernetes.io/name":     "ida-runtime",
-		"app.kubernetes.io/instance": idp.Name,
+		idav1alpha1.LabelName:     idav1alpha1.AppRuntime,
+		idav1alpha1.LabelInstance: idp.Name,
 	}
 }
 
 // Labels marks everything a provider owns; the manager caches only objects
-// that carry ManagedByLabel.
+// that carry LabelManagedBy.
 func Labels(idp *idav1alpha1.IdentityProvider, component string) map[string]string {
 	l := selectorLabels(idp)
-	l[ManagedByLabel] = ManagedByValue
+	l[idav1alpha1.LabelManagedBy] = idav1alpha1.ManagedByOperator
 	l[config.LabelProvider] = idp.Name
 	l[config.LabelComponent] = component
 	return l
@@ -71,7 +68,7 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 	if annotations == nil {
 		annotations = map[string]string{}
 	}
-	annotations[configHashAnnot] = configHash
+	annotations[idav1alpha1.AnnotationProviderConfigHash] = configHash
 	args := []string{"runtime",
 		"--provider=" + idp.Name,
 		"--namespace=" + idp.Namespace,

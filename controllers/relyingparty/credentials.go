@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
-	"github.com/idaop/ida-operator/controllers/identityprovider"
+	"github.com/idaop/ida-operator/controllers/conditions"
 	"github.com/idaop/ida-operator/runtime/config"
 )
 
@@ -26,9 +26,9 @@ const (
 )
 
 type credentialsResult struct {
-	decision Decision
-	secret   string // the client secret; empty for private_key_jwt
-	err      error
+	outcome conditions.Outcome
+	secret  string // the client secret; empty for private_key_jwt
+	err     error
 }
 
 func usesSecret(rp *idav1alpha1.RelyingParty) bool {
@@ -53,12 +53,12 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, rp *idav1alpha1.R
 		if sec.Labels == nil {
 			sec.Labels = map[string]string{}
 		}
-		sec.Labels[identityprovider.ManagedByLabel] = identityprovider.ManagedByValue
-		sec.Labels[config.LabelComponent] = ComponentCredentials
+		sec.Labels[idav1alpha1.LabelManagedBy] = idav1alpha1.ManagedByOperator
+		sec.Labels[config.LabelComponent] = idav1alpha1.ComponentCredentials
 		if sec.Annotations == nil {
 			sec.Annotations = map[string]string{}
 		}
-		sec.Annotations[RelyingPartyAnnotation] = rp.Namespace + "/" + rp.Name
+		sec.Annotations[idav1alpha1.AnnotationRelyingParty] = rp.Namespace + "/" + rp.Name
 		sec.Type = corev1.SecretTypeOpaque
 		old := sec.Data
 		sec.Data = map[string][]byte{
@@ -84,8 +84,8 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, rp *idav1alpha1.R
 	switch {
 	case err == errNotOurs || apierrors.IsAlreadyExists(err):
 		// AlreadyExists: a Secret the cache does not hold (not ours) has the name.
-		return credentialsResult{decision: Decision{false, "SecretConflict", fmt.Sprintf(
-			"Secret %s already exists and is not managed by this RelyingParty; set spec.credentials.source: Existing to use it, or pick another spec.credentials.secretName", name)}}
+		return credentialsResult{outcome: conditions.False(idav1alpha1.ReasonSecretConflict, fmt.Sprintf(
+			"Secret %s already exists and is not managed by this RelyingParty; set spec.credentials.source: Existing to use it, or pick another spec.credentials.secretName", name))}
 	case err != nil:
 		return credentialsResult{err: fmt.Errorf("writing credentials Secret %s: %w", name, err)}
 	}
@@ -93,13 +93,13 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, rp *idav1alpha1.R
 	case generated && op == controllerutil.OperationResultUpdated:
 		// A first generation is told by the registration event, which
 		// names the Secret: one event, not two, per onboarded client.
-		r.event(rp, corev1.EventTypeNormal, idav1alpha1.ReasonSecretGenerated, "Credentials", "client secret generated anew in Secret %s", name)
+		r.Events.Normal(rp, idav1alpha1.ReasonSecretGenerated, "Credentials", "client secret generated anew in Secret %s", name)
 	case op == controllerutil.OperationResultUpdated:
-		r.event(rp, corev1.EventTypeNormal, "CredentialsRepaired", "Credentials", "Secret %s restored", name)
+		r.Events.Normal(rp, idav1alpha1.EventCredentialsRepaired, "Credentials", "Secret %s restored", name)
 	}
 	return credentialsResult{
-		decision: Decision{true, idav1alpha1.ReasonSecretGenerated, fmt.Sprintf("credentials are in Secret %s (keys %s, %s, %s, %s)", name, KeyClientID, KeyClientSecret, KeyIssuer, KeyDiscoveryURL)},
-		secret:   value,
+		outcome: conditions.True(idav1alpha1.ReasonSecretGenerated, fmt.Sprintf("credentials are in Secret %s (keys %s, %s, %s, %s)", name, KeyClientID, KeyClientSecret, KeyIssuer, KeyDiscoveryURL)),
+		secret:  value,
 	}
 }
 
@@ -114,18 +114,18 @@ func (r *Reconciler) existingCredentials(ctx context.Context, rp *idav1alpha1.Re
 	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: rp.Namespace, Name: name}, &sec)
 	switch {
 	case apierrors.IsNotFound(err):
-		return credentialsResult{decision: Decision{false, idav1alpha1.ReasonSecretNotFound, fmt.Sprintf(
-			"waiting for Secret %s with key %s; the operator will not create it", name, KeyClientSecret)}}
+		return credentialsResult{outcome: conditions.False(idav1alpha1.ReasonSecretNotFound, fmt.Sprintf(
+			"waiting for Secret %s with key %s; the operator will not create it", name, KeyClientSecret))}
 	case err != nil:
 		return credentialsResult{err: fmt.Errorf("reading Secret %s: %w", name, err)}
 	}
 	value := string(sec.Data[KeyClientSecret])
 	if len(value) < 32 {
-		return credentialsResult{decision: Decision{false, "SecretInvalid", fmt.Sprintf(
-			"Secret %s must hold key %s with at least 32 characters", name, KeyClientSecret)}}
+		return credentialsResult{outcome: conditions.False(idav1alpha1.ReasonSecretInvalid, fmt.Sprintf(
+			"Secret %s must hold key %s with at least 32 characters", name, KeyClientSecret))}
 	}
 	return credentialsResult{
-		decision: Decision{true, idav1alpha1.ReasonSecretAdopted, fmt.Sprintf("client secret read from Secret %s", name)},
-		secret:   value,
+		outcome: conditions.True(idav1alpha1.ReasonSecretAdopted, fmt.Sprintf("client secret read from Secret %s", name)),
+		secret:  value,
 	}
 }

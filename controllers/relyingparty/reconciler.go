@@ -12,9 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -26,9 +24,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/controllers/conditions"
+	"github.com/idaop/ida-operator/controllers/events"
 	"github.com/idaop/ida-operator/controllers/identityprovider"
 	"github.com/idaop/ida-operator/controllers/statuswrite"
 	"github.com/idaop/ida-operator/runtime/config"
@@ -43,20 +42,10 @@ import (
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
 
 const (
-	// Finalizer removes the client registration before the RelyingParty goes.
-	Finalizer = "ida.idaop.dev/client-registration"
-	// RelyingPartyAnnotation on a registration or credentials Secret names
-	// its RelyingParty as namespace/name.
-	RelyingPartyAnnotation = "ida.idaop.dev/relying-party"
-	// RelyingPartyUIDLabel finds every registration of one RelyingParty.
-	RelyingPartyUIDLabel = "ida.idaop.dev/relying-party-uid"
-	// ComponentCredentials marks credentials Secrets.
-	ComponentCredentials = "client-credentials"
-
 	providerIndex = "spec.providerRef"
 	// registrationIndex finds a RelyingParty's registrations among all
 	// Secrets without scanning them.
-	registrationIndex = "metadata.labels." + RelyingPartyUIDLabel
+	registrationIndex = "metadata.labels." + idav1alpha1.LabelRelyingPartyUID
 	// existingSecretPoll is how often a Secret the RelyingParty names, and
 	// the operator does not watch, is read again.
 	existingSecretPoll = 10 * time.Second
@@ -72,7 +61,7 @@ type Reconciler struct {
 	// APIReader reads Secrets the operator does not own (and so does not
 	// cache): those an RP names with credentials.source Existing.
 	APIReader client.Reader
-	Recorder  recorder.EventRecorder
+	Events    events.Recorder
 }
 
 // SetupWithManager registers the reconciler and what re-evaluates an RP:
@@ -86,7 +75,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		return err
 	}
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &corev1.Secret{}, registrationIndex, func(o client.Object) []string {
-		if uid := o.GetLabels()[RelyingPartyUIDLabel]; uid != "" {
+		if uid := o.GetLabels()[idav1alpha1.LabelRelyingPartyUID]; uid != "" {
 			return []string{uid}
 		}
 		return nil
@@ -129,7 +118,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if !rp.DeletionTimestamp.IsZero() {
 		return reconcile.Result{}, r.finalize(ctx, &rp)
 	}
-	if controllerutil.AddFinalizer(&rp, Finalizer) {
+	if controllerutil.AddFinalizer(&rp, idav1alpha1.FinalizerClientRegistration) {
 		if err := r.Client.Update(ctx, &rp); err != nil {
 			return reconcile.Result{}, fmt.Errorf("adding finalizer: %w", err)
 		}
@@ -139,8 +128,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	status.ObservedGeneration = rp.Generation
 	status.ClientID = ClientID(&rp)
 	res, err := r.attach(ctx, &rp, status)
-	set(status, rp.Generation, idav1alpha1.ConditionReady, readiness(status))
-	conflict, werr := r.writeStatus(ctx, &rp, status)
+	conditions.Set(&status.Conditions, rp.Generation, idav1alpha1.ConditionReady, readiness(status))
+	conflict, werr := statuswrite.Update(ctx, r.Client, &rp, &rp.Status, status)
 	if werr != nil {
 		err = errors.Join(err, werr)
 	}
@@ -153,57 +142,42 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 // attach runs admission, credentials and registration, recording each in a
 // condition. A refused RP keeps no registration.
 func (r *Reconciler) attach(ctx context.Context, rp *idav1alpha1.RelyingParty, status *idav1alpha1.RelyingPartyStatus) (reconcile.Result, error) {
-	idp, err := r.provider(ctx, rp)
+	in, err := r.gatherAttachment(ctx, rp)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	var ns corev1.Namespace
-	if err := r.Client.Get(ctx, types.NamespacedName{Name: rp.Namespace}, &ns); err != nil {
-		return reconcile.Result{}, fmt.Errorf("reading namespace %s: %w", rp.Namespace, err)
-	}
-	decision := Admit(rp, idp, &ns)
-	if decision.Accepted {
-		provider, perr := r.providerConfig(ctx, idp)
-		switch {
-		case perr != nil:
-			decision = Decision{false, idav1alpha1.ReasonTrustFrameworkNotReady, perr.Error()}
-		default:
-			if problems := CheckRegistration(rp); len(problems) > 0 {
-				decision = Decision{false, idav1alpha1.ReasonInvalidSpec, "fix the spec: " + strings.Join(problems, "; ")}
-			} else if problems := CheckOffered(rp, provider); len(problems) > 0 {
-				decision = Decision{false, idav1alpha1.ReasonNotOfferedByProvider, "fix the spec: " + strings.Join(problems, "; ")}
-			}
-			status.Issuer = provider.Issuer
-		}
-	}
-	wasAccepted := meta.IsStatusConditionTrue(status.Conditions, idav1alpha1.ConditionAccepted)
-	set(status, rp.Generation, idav1alpha1.ConditionAccepted, decision)
-	if !decision.Accepted {
-		if wasAccepted || meta.FindStatusCondition(status.Conditions, idav1alpha1.ConditionRegistered) == nil {
-			refusedTotal.WithLabelValues(decision.Reason).Inc()
-			r.event(rp, corev1.EventTypeWarning, decision.Reason, "Attach", decision.Message)
+	decision := accept(rp, in)
+	wasAccepted := conditions.IsTrue(status.Conditions, idav1alpha1.ConditionAccepted)
+	conditions.Set(&status.Conditions, rp.Generation, idav1alpha1.ConditionAccepted, decision)
+	if !decision.True {
+		if wasAccepted || conditions.Find(status.Conditions, idav1alpha1.ConditionRegistered) == nil {
+			refusedTotal.WithLabelValues(string(decision.Reason)).Inc()
+			r.Events.Outcome(rp, "Attach", decision)
 		}
 		status.Issuer = ""
-		set(status, rp.Generation, idav1alpha1.ConditionRegistered, Decision{false, decision.Reason, "not registered: the relying party is not accepted"})
+		conditions.Set(&status.Conditions, rp.Generation, idav1alpha1.ConditionRegistered,
+			conditions.False(decision.Reason, "not registered: the relying party is not accepted"))
 		return reconcile.Result{}, r.removeRegistrations(ctx, rp, "")
 	}
+	status.Issuer = in.config.Issuer
 
 	creds := r.reconcileCredentials(ctx, rp, status.Issuer)
-	set(status, rp.Generation, idav1alpha1.ConditionCredentialsReady, creds.decision)
+	conditions.Set(&status.Conditions, rp.Generation, idav1alpha1.ConditionCredentialsReady, creds.outcome)
 	if creds.err != nil {
 		return reconcile.Result{}, creds.err
 	}
 	status.CredentialsSecretName = rp.CredentialsSecretName()
-	if !creds.decision.Accepted {
-		set(status, rp.Generation, idav1alpha1.ConditionRegistered, Decision{false, creds.decision.Reason, "waiting for the client credentials"})
+	if !creds.outcome.True {
+		conditions.Set(&status.Conditions, rp.Generation, idav1alpha1.ConditionRegistered,
+			conditions.False(creds.outcome.Reason, "waiting for the client credentials"))
 		return reconcile.Result{RequeueAfter: existingSecretPoll}, nil
 	}
 
-	reg, err := r.register(ctx, rp, idp, creds.secret)
+	reg, err := r.register(ctx, rp, in.provider, creds.secret)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	set(status, rp.Generation, idav1alpha1.ConditionRegistered, reg)
+	conditions.Set(&status.Conditions, rp.Generation, idav1alpha1.ConditionRegistered, reg)
 	if rp.Spec.Credentials.Source == idav1alpha1.CredentialsExisting {
 		// A Secret we do not own is not watched: notice its rotation.
 		return reconcile.Result{RequeueAfter: 5 * time.Minute}, nil
@@ -211,35 +185,51 @@ func (r *Reconciler) attach(ctx context.Context, rp *idav1alpha1.RelyingParty, s
 	return reconcile.Result{}, nil
 }
 
-func (r *Reconciler) provider(ctx context.Context, rp *idav1alpha1.RelyingParty) (*idav1alpha1.IdentityProvider, error) {
+// gatherAttachment reads what accept decides on: the provider, the relying
+// party's namespace and the provider's rendered configuration.
+func (r *Reconciler) gatherAttachment(ctx context.Context, rp *idav1alpha1.RelyingParty) (attachment, error) {
+	var in attachment
 	var idp idav1alpha1.IdentityProvider
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: rp.ProviderNamespace(), Name: rp.Spec.ProviderRef.Name}, &idp)
-	if apierrors.IsNotFound(err) {
-		return nil, nil
+	switch {
+	case err == nil:
+		in.provider = &idp
+	case !apierrors.IsNotFound(err):
+		return in, fmt.Errorf("reading IdentityProvider: %w", err)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading IdentityProvider: %w", err)
+	var ns corev1.Namespace
+	if err := r.Client.Get(ctx, types.NamespacedName{Name: rp.Namespace}, &ns); err != nil {
+		return in, fmt.Errorf("reading namespace %s: %w", rp.Namespace, err)
 	}
-	return &idp, nil
+	in.namespace = &ns
+	if in.provider != nil {
+		if in.config, in.configProblem, err = r.providerConfig(ctx, in.provider); err != nil {
+			return in, err
+		}
+	}
+	return in, nil
 }
 
 // providerConfig reads the provider's rendered configuration: what it
-// really offers now.
-func (r *Reconciler) providerConfig(ctx context.Context, idp *idav1alpha1.IdentityProvider) (*config.Provider, error) {
+// really offers now. problem says why there is none to read.
+func (r *Reconciler) providerConfig(ctx context.Context, idp *idav1alpha1.IdentityProvider) (p *config.Provider, problem string, err error) {
 	var cm corev1.ConfigMap
-	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: idp.Namespace, Name: identityprovider.ConfigMapName(idp)}, &cm); err != nil {
-		return nil, fmt.Errorf("the provider has no rendered configuration yet (see its ConfigReady condition)")
+	key := types.NamespacedName{Namespace: idp.Namespace, Name: identityprovider.ConfigMapName(idp)}
+	if err := r.Client.Get(ctx, key, &cm); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, "the provider has no rendered configuration yet (see its ConfigReady condition)", nil
+		}
+		return nil, "", fmt.Errorf("reading ConfigMap %s: %w", key, err)
 	}
-	key := cm.Namespace + "/" + cm.Name
-	if cached, ok := r.configs.Load(key); ok && cached.(parsedConfig).resourceVersion == cm.ResourceVersion {
-		return cached.(parsedConfig).provider, nil
+	if cached, ok := r.configs.Load(key.String()); ok && cached.(parsedConfig).resourceVersion == cm.ResourceVersion {
+		return cached.(parsedConfig).provider, "", nil
 	}
-	p, err := config.ParseProvider([]byte(cm.Data[config.ProviderConfigKey]))
+	p, err = config.ParseProvider([]byte(cm.Data[config.ProviderConfigKey]))
 	if err != nil {
-		return nil, fmt.Errorf("the provider's rendered configuration cannot be read: %v", err)
+		return nil, fmt.Sprintf("the provider's rendered configuration cannot be read: %v", err), nil
 	}
-	r.configs.Store(key, parsedConfig{cm.ResourceVersion, p})
-	return p, nil
+	r.configs.Store(key.String(), parsedConfig{cm.ResourceVersion, p})
+	return p, "", nil
 }
 
 type parsedConfig struct {
@@ -251,47 +241,47 @@ type parsedConfig struct {
 // namespace, controlled by the provider so that nothing in the RP's
 // namespace can delete it, and removes registrations left elsewhere (after
 // providerRef changed).
-func (r *Reconciler) register(ctx context.Context, rp *idav1alpha1.RelyingParty, idp *idav1alpha1.IdentityProvider, secret string) (Decision, error) {
+func (r *Reconciler) register(ctx context.Context, rp *idav1alpha1.RelyingParty, idp *idav1alpha1.IdentityProvider, secret string) (conditions.Outcome, error) {
 	registration := Registration(rp, secret)
 	data, err := json.Marshal(registration)
 	if err != nil {
-		return Decision{}, err
+		return conditions.Outcome{}, fmt.Errorf("encoding client registration: %w", err)
 	}
 	reg := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: idp.Namespace, Name: RegistrationName(rp)}}
 	op, err := controllerutil.CreateOrUpdate(ctx, r.Client, reg, func() error {
 		if reg.Labels == nil {
 			reg.Labels = map[string]string{}
 		}
-		reg.Labels[identityprovider.ManagedByLabel] = identityprovider.ManagedByValue
+		reg.Labels[idav1alpha1.LabelManagedBy] = idav1alpha1.ManagedByOperator
 		reg.Labels[config.LabelProvider] = idp.Name
 		reg.Labels[config.LabelComponent] = config.ComponentClientRegistration
-		reg.Labels[RelyingPartyUIDLabel] = string(rp.UID)
+		reg.Labels[idav1alpha1.LabelRelyingPartyUID] = string(rp.UID)
 		if reg.Annotations == nil {
 			reg.Annotations = map[string]string{}
 		}
-		reg.Annotations[RelyingPartyAnnotation] = rp.Namespace + "/" + rp.Name
+		reg.Annotations[idav1alpha1.AnnotationRelyingParty] = rp.Namespace + "/" + rp.Name
 		reg.Type = corev1.SecretTypeOpaque
 		reg.Data = map[string][]byte{config.ClientKey: data}
 		return controllerutil.SetControllerReference(idp, reg, r.Client.Scheme())
 	})
 	if err != nil {
-		return Decision{}, fmt.Errorf("writing client registration %s/%s: %w", reg.Namespace, reg.Name, err)
+		return conditions.Outcome{}, fmt.Errorf("writing client registration %s/%s: %w", reg.Namespace, reg.Name, err)
 	}
 	switch op {
 	case controllerutil.OperationResultCreated:
 		registrationsWritten.Inc()
-		r.event(rp, corev1.EventTypeNormal, idav1alpha1.ReasonRegistrationWritten, "Register", "registered as client %s with %s/%s; credentials in Secret %s", registration.ClientID, idp.Namespace, idp.Name, rp.CredentialsSecretName())
+		r.Events.Normal(rp, idav1alpha1.ReasonRegistrationWritten, "Register", "registered as client %s with %s/%s; credentials in Secret %s", registration.ClientID, idp.Namespace, idp.Name, rp.CredentialsSecretName())
 	case controllerutil.OperationResultUpdated:
 		registrationsWritten.Inc()
-		r.event(rp, corev1.EventTypeNormal, idav1alpha1.ReasonRegistrationWritten, "Register", "client registration %s updated", registration.ClientID)
+		r.Events.Normal(rp, idav1alpha1.ReasonRegistrationWritten, "Register", "client registration %s updated", registration.ClientID)
 	}
 	if err := r.removeRegistrations(ctx, rp, reg.Namespace+"/"+reg.Name); err != nil {
-		return Decision{}, err
+		return conditions.Outcome{}, err
 	}
 	if rp.Spec.Disabled {
-		return Decision{true, idav1alpha1.ReasonDisabled, "registered but disabled: the provider refuses every request of this client"}, nil
+		return conditions.True(idav1alpha1.ReasonDisabled, "registered but disabled: the provider refuses every request of this client"), nil
 	}
-	return Decision{true, idav1alpha1.ReasonRegistrationWritten, fmt.Sprintf("registered as client %s", registration.ClientID)}, nil
+	return conditions.True(idav1alpha1.ReasonRegistrationWritten, fmt.Sprintf("registered as client %s", registration.ClientID)), nil
 }
 
 // Registration is the client registration the runtime reads for rp; it
@@ -351,62 +341,23 @@ func (r *Reconciler) removeRegistrations(ctx context.Context, rp *idav1alpha1.Re
 		if err := r.Client.Delete(ctx, reg); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("removing registration %s/%s: %w", reg.Namespace, reg.Name, err)
 		}
-		r.event(rp, corev1.EventTypeNormal, "Unregistered", "Unregister", "client registration %s/%s removed", reg.Namespace, reg.Name)
+		r.Events.Normal(rp, idav1alpha1.EventUnregistered, "Unregister", "client registration %s/%s removed", reg.Namespace, reg.Name)
 	}
 	return nil
 }
 
 func (r *Reconciler) finalize(ctx context.Context, rp *idav1alpha1.RelyingParty) error {
-	if !controllerutil.ContainsFinalizer(rp, Finalizer) {
+	if !controllerutil.ContainsFinalizer(rp, idav1alpha1.FinalizerClientRegistration) {
 		return nil
 	}
 	if err := r.removeRegistrations(ctx, rp, ""); err != nil {
 		return err
 	}
-	controllerutil.RemoveFinalizer(rp, Finalizer)
+	controllerutil.RemoveFinalizer(rp, idav1alpha1.FinalizerClientRegistration)
 	if err := r.Client.Update(ctx, rp); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("removing finalizer: %w", err)
 	}
 	return nil
-}
-
-func set(status *idav1alpha1.RelyingPartyStatus, gen int64, typ string, d Decision) {
-	s := metav1.ConditionFalse
-	if d.Accepted {
-		s = metav1.ConditionTrue
-	}
-	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: typ, Status: s, Reason: d.Reason, Message: d.Message, ObservedGeneration: gen})
-}
-
-func readiness(status *idav1alpha1.RelyingPartyStatus) Decision {
-	for _, typ := range []string{idav1alpha1.ConditionAccepted, idav1alpha1.ConditionCredentialsReady, idav1alpha1.ConditionRegistered} {
-		c := meta.FindStatusCondition(status.Conditions, typ)
-		if c == nil || c.Status != metav1.ConditionTrue {
-			if c == nil {
-				return Decision{false, "Pending", typ + " is not evaluated yet"}
-			}
-			return Decision{false, c.Reason, typ + ": " + c.Message}
-		}
-	}
-	c := meta.FindStatusCondition(status.Conditions, idav1alpha1.ConditionRegistered)
-	if c.Reason == idav1alpha1.ReasonDisabled {
-		return Decision{false, idav1alpha1.ReasonDisabled, c.Message}
-	}
-	return Decision{true, idav1alpha1.ReasonReconciled, fmt.Sprintf("client %s is registered; credentials are in Secret %s", status.ClientID, status.CredentialsSecretName)}
-}
-
-// writeStatus writes the status when it changed; conflict reports a lost
-// update race.
-func (r *Reconciler) writeStatus(ctx context.Context, rp *idav1alpha1.RelyingParty, st *idav1alpha1.RelyingPartyStatus) (conflict bool, err error) {
-	changed := !equality.Semantic.DeepEqual(&rp.Status, st)
-	rp.Status = *st
-	return statuswrite.IfChanged(ctx, r.Client, rp, changed)
-}
-
-func (r *Reconciler) event(obj client.Object, typ, reason, action, note string, args ...any) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(obj, nil, typ, reason, action, note, args...)
-	}
 }
 
 // registrationOwner maps a registration Secret back to its RelyingParty, so
@@ -415,7 +366,7 @@ func registrationOwner(_ context.Context, obj client.Object) []reconcile.Request
 	if obj.GetLabels()[config.LabelComponent] != config.ComponentClientRegistration {
 		return nil
 	}
-	ns, name, ok := strings.Cut(obj.GetAnnotations()[RelyingPartyAnnotation], "/")
+	ns, name, ok := strings.Cut(obj.GetAnnotations()[idav1alpha1.AnnotationRelyingParty], "/")
 	if !ok {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -30,4 +31,12 @@ func IfChanged(ctx context.Context, c client.Client, obj client.Object, changed 
 		return false, fmt.Errorf("updating status of %T %s: %w", obj, client.ObjectKeyFromObject(obj), err)
 	}
 	return false, nil
+}
+
+// Update makes desired obj's status, current being a pointer to obj's status
+// field, and writes it when it differs from what was read.
+func Update[S any](ctx context.Context, c client.Client, obj client.Object, current, desired *S) (conflict bool, err error) {
+	changed := !equality.Semantic.DeepEqual(current, desired)
+	*current = *desired
+	return IfChanged(ctx, c, obj, changed)
 }

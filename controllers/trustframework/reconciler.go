@@ -6,10 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -18,9 +15,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/controllers/conditions"
+	"github.com/idaop/ida-operator/controllers/events"
 	"github.com/idaop/ida-operator/controllers/statuswrite"
 )
 
@@ -32,8 +30,8 @@ import (
 // Reconciler validates TrustFrameworks and records the providers that
 // reference them.
 type Reconciler struct {
-	Client   client.Client
-	Recorder recorder.EventRecorder
+	Client client.Client
+	Events events.Recorder
 }
 
 // SetupWithManager registers the reconciler; a provider change re-evaluates
@@ -60,62 +58,50 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	problems := Validate(&tf.Spec)
 
-	status := desiredStatus(&tf, problems, providers)
+	ready := readiness(&tf, problems, providers)
+	status := desiredStatus(&tf, ready, providers)
 	if equality.Semantic.DeepEqual(&tf.Status, status) {
 		return reconcile.Result{}, nil
 	}
-	wasReady := meta.IsStatusConditionTrue(tf.Status.Conditions, idav1alpha1.ConditionReady)
-	tf.Status = *status
-	conflict, err := statuswrite.IfChanged(ctx, r.Client, &tf, true)
+	wasReady := conditions.IsTrue(tf.Status.Conditions, idav1alpha1.ConditionReady)
+	conflict, err := statuswrite.Update(ctx, r.Client, &tf, &tf.Status, status)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
 	if conflict {
 		return reconcile.Result{RequeueAfter: statuswrite.ConflictRetry}, nil
 	}
-	r.recordTransition(&tf, wasReady)
+	if !ready.True || !wasReady {
+		// Warn on every change while invalid; tell once when it becomes Ready.
+		r.Events.Outcome(&tf, "Validate", ready)
+	}
 	log.FromContext(ctx).V(1).Info("status updated", "ready", len(problems) == 0, "providers", len(providers))
 	return reconcile.Result{}, nil
 }
 
 // desiredStatus is the status a framework should have; it keeps condition
 // transition times when nothing changed.
-func desiredStatus(tf *idav1alpha1.TrustFramework, problems []Problem, providers []string) *idav1alpha1.TrustFrameworkStatus {
+func desiredStatus(tf *idav1alpha1.TrustFramework, ready conditions.Outcome, providers []string) *idav1alpha1.TrustFrameworkStatus {
 	status := tf.Status.DeepCopy()
 	status.ObservedGeneration = tf.Generation
 	status.Providers = providers
 	status.ProviderCount = int32(len(providers))
-	ready := metav1.Condition{
-		Type:               idav1alpha1.ConditionReady,
-		Status:             metav1.ConditionTrue,
-		Reason:             idav1alpha1.ReasonReconciled,
-		Message:            fmt.Sprintf("trust framework %s is valid; %d provider(s) reference it", tf.Spec.Identifier, len(providers)),
-		ObservedGeneration: tf.Generation,
-	}
-	if len(problems) > 0 {
-		msgs := make([]string, len(problems))
-		for i, p := range problems {
-			msgs[i] = p.String()
-		}
-		ready.Status = metav1.ConditionFalse
-		ready.Reason = idav1alpha1.ReasonInvalidSpec
-		ready.Message = "fix the spec; providers will not offer this framework until then: " + strings.Join(msgs, "; ")
-	}
-	meta.SetStatusCondition(&status.Conditions, ready)
+	conditions.Set(&status.Conditions, tf.Generation, idav1alpha1.ConditionReady, ready)
 	return status
 }
 
-func (r *Reconciler) recordTransition(tf *idav1alpha1.TrustFramework, wasReady bool) {
-	if r.Recorder == nil {
-		return
+// readiness is the framework's Ready: valid, or the problems to fix.
+func readiness(tf *idav1alpha1.TrustFramework, problems []Problem, providers []string) conditions.Outcome {
+	if len(problems) == 0 {
+		return conditions.True(idav1alpha1.ReasonReconciled,
+			fmt.Sprintf("trust framework %s is valid; %d provider(s) reference it", tf.Spec.Identifier, len(providers)))
 	}
-	cond := meta.FindStatusCondition(tf.Status.Conditions, idav1alpha1.ConditionReady)
-	switch {
-	case cond.Status == metav1.ConditionTrue && !wasReady:
-		r.Recorder.Eventf(tf, nil, corev1.EventTypeNormal, cond.Reason, "Validate", "%s", cond.Message)
-	case cond.Status != metav1.ConditionTrue:
-		r.Recorder.Eventf(tf, nil, corev1.EventTypeWarning, cond.Reason, "Validate", "%s", cond.Message)
+	msgs := make([]string, len(problems))
+	for i, p := range problems {
+		msgs[i] = p.String()
 	}
+	return conditions.False(idav1alpha1.ReasonInvalidSpec,
+		"fix the spec; providers will not offer this framework until then: "+strings.Join(msgs, "; "))
 }
 
 // referencingProviders lists, sorted as `namespace/name`, the providers

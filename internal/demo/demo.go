@@ -172,24 +172,12 @@ func reconciled(ctx context.Context, c client.Client) bool {
 		objs = append(objs, &rps.Items[i])
 	}
 	for _, o := range objs {
-		cond := meta.FindStatusCondition(conditionsOf(o), idav1alpha1.ConditionReady)
+		cond := meta.FindStatusCondition(o.(idav1alpha1.Conditioned).GetConditions(), string(idav1alpha1.ConditionReady))
 		if cond == nil || cond.ObservedGeneration != o.GetGeneration() {
 			return false
 		}
 	}
 	return true
-}
-
-func conditionsOf(o client.Object) []metav1.Condition {
-	switch o := o.(type) {
-	case *idav1alpha1.TrustFramework:
-		return o.Status.Conditions
-	case *idav1alpha1.IdentityProvider:
-		return o.Status.Conditions
-	case *idav1alpha1.RelyingParty:
-		return o.Status.Conditions
-	}
-	return nil
 }
 
 func printSummary(ctx context.Context, out io.Writer, c client.Client, kubeconfig, logPath string) {
@@ -233,7 +221,7 @@ Press Ctrl-C to stop; everything started here stops with it.
 }
 
 func readiness(conds []metav1.Condition) string {
-	cond := meta.FindStatusCondition(conds, idav1alpha1.ConditionReady)
+	cond := meta.FindStatusCondition(conds, string(idav1alpha1.ConditionReady))
 	if cond == nil {
 		return "pending\t"
 	}

@@ -103,7 +103,7 @@ func waitForProvidersReady(ctx context.Context, c client.Client, timeout time.Du
 		}
 		ready := true
 		for i := range idps.Items {
-			ready = ready && meta.IsStatusConditionTrue(idps.Items[i].Status.Conditions, idav1alpha1.ConditionReady)
+			ready = ready && meta.IsStatusConditionTrue(idps.Items[i].Status.Conditions, string(idav1alpha1.ConditionReady))
 		}
 		if ready {
 			return nil

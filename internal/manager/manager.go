@@ -26,14 +26,13 @@ import (
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 	"github.com/idaop/ida-operator/controllers"
-	"github.com/idaop/ida-operator/controllers/identityprovider"
 )
 
 // ownedObjectsOnly limits the cache to the Secrets, ConfigMaps and workload
 // objects the operator labels as its own: it never holds every Secret of the
 // cluster in memory.
 func ownedObjectsOnly() map[client.Object]cache.ByObject {
-	owned := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{identityprovider.ManagedByLabel: identityprovider.ManagedByValue})}
+	owned := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{idav1alpha1.LabelManagedBy: idav1alpha1.ManagedByOperator})}
 	return map[client.Object]cache.ByObject{
 		&corev1.Secret{}:                owned,
 		&corev1.ConfigMap{}:             owned,

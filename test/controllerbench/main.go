@@ -163,7 +163,7 @@ func run() error {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(idp), &got); err != nil {
 			return false, err
 		}
-		return meta.IsStatusConditionTrue(got.Status.Conditions, idav1alpha1.ConditionConfigReady), nil
+		return meta.IsStatusConditionTrue(got.Status.Conditions, string(idav1alpha1.ConditionConfigReady)), nil
 	}); err != nil {
 		return fmt.Errorf("provider not configured: %w", err)
 	}
@@ -339,7 +339,7 @@ func countReady(ctx context.Context, c client.Reader) (int, error) {
 	}
 	n := 0
 	for i := range rps.Items {
-		if meta.IsStatusConditionTrue(rps.Items[i].Status.Conditions, idav1alpha1.ConditionReady) {
+		if meta.IsStatusConditionTrue(rps.Items[i].Status.Conditions, string(idav1alpha1.ConditionReady)) {
 			n++
 		}
 	}
@@ -483,7 +483,7 @@ func (l *readyLatency) createdAt(key string, t time.Time) {
 
 func (l *readyLatency) observe(obj any) {
 	rp, ok := obj.(*idav1alpha1.RelyingParty)
-	if !ok || !meta.IsStatusConditionTrue(rp.Status.Conditions, idav1alpha1.ConditionReady) {
+	if !ok || !meta.IsStatusConditionTrue(rp.Status.Conditions, string(idav1alpha1.ConditionReady)) {
 		return
 	}
 	key := rp.Namespace + "/" + rp.Name

@@ -25,7 +25,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
-	"github.com/idaop/ida-operator/controllers/identityprovider"
 	"github.com/idaop/ida-operator/controllers/relyingparty"
 	"github.com/idaop/ida-operator/internal/controlplane"
 	"github.com/idaop/ida-operator/internal/manager"
@@ -203,7 +202,7 @@ func TestEndToEnd(t *testing.T) {
 			h.waitReady(&idav1alpha1.TrustFramework{ObjectMeta: metav1.ObjectMeta{Name: name}}, 30*time.Second)
 		}
 		h.waitReady(idp, 45*time.Second)
-		if !meta.IsStatusConditionTrue(idp.Status.Conditions, idav1alpha1.ConditionRuntimeAvailable) {
+		if !meta.IsStatusConditionTrue(idp.Status.Conditions, string(idav1alpha1.ConditionRuntimeAvailable)) {
 			t.Fatalf("provider Ready without RuntimeAvailable: %s", summarize(idp.Status.Conditions))
 		}
 		h.waitReady(rp, 30*time.Second)
@@ -322,7 +321,7 @@ func TestEndToEnd(t *testing.T) {
 		if idp.Annotations == nil {
 			idp.Annotations = map[string]string{}
 		}
-		idp.Annotations[identityprovider.RotateKeysAnnotation] = requested.UTC().Format(time.RFC3339Nano)
+		idp.Annotations[idav1alpha1.AnnotationRotateKeys] = requested.UTC().Format(time.RFC3339Nano)
 		if err := h.c.Patch(ctx, idp, patch); err != nil {
 			t.Fatal(err)
 		}
@@ -341,7 +340,7 @@ func TestEndToEnd(t *testing.T) {
 		})
 		if err != nil {
 			load.stop()
-			t.Fatalf("after the %s annotation: %v", identityprovider.RotateKeysAnnotation, err)
+			t.Fatalf("after the %s annotation: %v", idav1alpha1.AnnotationRotateKeys, err)
 		}
 		// Published ahead: a relying party that refreshes its JWKS cache
 		// during the lead time knows the key before it signs anything.
@@ -563,7 +562,7 @@ func TestEndToEnd(t *testing.T) {
 		h.stopRuntime()
 		// The provider's status follows the runtime's own readiness.
 		err = eventually(ctx, 10*time.Second, func() error {
-			if cond := meta.FindStatusCondition(h.provider().Status.Conditions, idav1alpha1.ConditionRuntimeAvailable); cond == nil || cond.Status != metav1.ConditionFalse {
+			if cond := meta.FindStatusCondition(h.provider().Status.Conditions, string(idav1alpha1.ConditionRuntimeAvailable)); cond == nil || cond.Status != metav1.ConditionFalse {
 				return fmt.Errorf("RuntimeAvailable = %v", cond)
 			}
 			return nil
@@ -585,8 +584,8 @@ func TestEndToEnd(t *testing.T) {
 				return err
 			}
 			idp = h.provider()
-			if !meta.IsStatusConditionTrue(idp.Status.Conditions, idav1alpha1.ConditionReady) ||
-				!meta.IsStatusConditionTrue(idp.Status.Conditions, idav1alpha1.ConditionRuntimeAvailable) {
+			if !meta.IsStatusConditionTrue(idp.Status.Conditions, string(idav1alpha1.ConditionReady)) ||
+				!meta.IsStatusConditionTrue(idp.Status.Conditions, string(idav1alpha1.ConditionRuntimeAvailable)) {
 				return fmt.Errorf("provider: %s", summarize(idp.Status.Conditions))
 			}
 			return nil

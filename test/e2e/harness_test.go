@@ -172,8 +172,8 @@ func (h *harness) waitReady(obj client.Object, timeout time.Duration) {
 		if err := h.c.Get(h.ctx, key, obj); err != nil {
 			return err
 		}
-		conds := conditionsOf(obj)
-		cond := meta.FindStatusCondition(conds, idav1alpha1.ConditionReady)
+		conds := obj.(idav1alpha1.Conditioned).GetConditions()
+		cond := meta.FindStatusCondition(conds, string(idav1alpha1.ConditionReady))
 		last = summarize(conds)
 		if cond == nil || cond.Status != metav1.ConditionTrue || cond.ObservedGeneration != obj.GetGeneration() {
 			return fmt.Errorf("not Ready: %s", last)
@@ -190,18 +190,6 @@ func (h *harness) managerAlive() error {
 		return nil
 	}
 	return h.mgr.exited()
-}
-
-func conditionsOf(o client.Object) []metav1.Condition {
-	switch o := o.(type) {
-	case *idav1alpha1.TrustFramework:
-		return o.Status.Conditions
-	case *idav1alpha1.IdentityProvider:
-		return o.Status.Conditions
-	case *idav1alpha1.RelyingParty:
-		return o.Status.Conditions
-	}
-	return nil
 }
 
 func summarize(conds []metav1.Condition) string {

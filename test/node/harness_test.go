@@ -154,7 +154,7 @@ func (s *suite) waitReady(obj client.Object, conds func() []metav1.Condition, ti
 		if err := s.c.Get(s.ctx, key, obj); err != nil {
 			return err
 		}
-		c := meta.FindStatusCondition(conds(), idav1alpha1.ConditionReady)
+		c := meta.FindStatusCondition(conds(), string(idav1alpha1.ConditionReady))
 		if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != obj.GetGeneration() {
 			return fmt.Errorf("not Ready: %+v", conds())
 		}

@@ -298,7 +298,7 @@ func TestNode(t *testing.T) {
 		if idp.Annotations == nil {
 			idp.Annotations = map[string]string{}
 		}
-		idp.Annotations[identityprovider.RotateKeysAnnotation] = time.Now().UTC().Format(time.RFC3339Nano)
+		idp.Annotations[idav1alpha1.AnnotationRotateKeys] = time.Now().UTC().Format(time.RFC3339Nano)
 		if err := s.c.Patch(ctx, idp, patch); err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/controllers/conditions"
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/ida"
 )
@@ -35,7 +36,7 @@ func TestAdmit(t *testing.T) {
 		idp    *idav1alpha1.IdentityProvider
 		ns     *corev1.Namespace
 		want   bool
-		reason string
+		reason idav1alpha1.ConditionReason
 	}{
 		{"same namespace under Same", rpIn("identity"), provider(idav1alpha1.NamespacesFromSame, nil), other, true, idav1alpha1.ReasonAccepted},
 		{"other namespace under Same", rpIn("team"), provider(idav1alpha1.NamespacesFromSame, nil), other, false, idav1alpha1.ReasonNotAllowedByProvider},
@@ -48,8 +49,8 @@ func TestAdmit(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			d := Admit(tc.rp, tc.idp, tc.ns)
-			if d.Accepted != tc.want || d.Reason != tc.reason {
-				t.Fatalf("got %v/%s (%s), want %v/%s", d.Accepted, d.Reason, d.Message, tc.want, tc.reason)
+			if d.True != tc.want || d.Reason != tc.reason {
+				t.Fatalf("got %v/%s (%s), want %v/%s", d.True, d.Reason, d.Message, tc.want, tc.reason)
 			}
 		})
 	}
@@ -108,5 +109,95 @@ func TestCheckRegistration(t *testing.T) {
 	got := strings.Join(CheckRegistration(rp), "\n")
 	if !strings.HasPrefix(got, "spec.clientAuthentication.jwks:") {
 		t.Fatalf("problems = %q, want one naming spec.clientAuthentication.jwks", got)
+	}
+}
+
+func TestAccept(t *testing.T) {
+	offering := &config.Provider{
+		Issuer:            "https://id.bank.example",
+		SigningAlgorithms: []string{"ES256"},
+		IDA:               ida.Policy{TrustFrameworks: []ida.TrustFramework{{Identifier: "jp_aml", Claims: []string{"birthdate"}}}},
+	}
+	idp := &idav1alpha1.IdentityProvider{ObjectMeta: metav1.ObjectMeta{Namespace: "identity", Name: "bank"}}
+	idp.Spec.AllowedRelyingParties.Namespaces.From = idav1alpha1.NamespacesFromSame
+	sound := func(ns string) *idav1alpha1.RelyingParty {
+		rp := &idav1alpha1.RelyingParty{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}}
+		rp.Spec.ProviderRef = idav1alpha1.ProviderReference{Name: "bank", Namespace: "identity"}
+		rp.Spec.RedirectURIs = []string{"https://app.example/cb"}
+		rp.Spec.GrantTypes = []idav1alpha1.GrantType{"authorization_code"}
+		rp.Spec.ResponseTypes = []idav1alpha1.ResponseType{"code"}
+		rp.Spec.ClientAuthentication.Method = idav1alpha1.ClientSecretBasic
+		rp.Spec.VerifiedClaims = idav1alpha1.VerifiedClaimsPolicy{TrustFrameworks: []string{"jp_aml"}, Claims: []idav1alpha1.ClaimName{"birthdate"}}
+		return rp
+	}
+	asks := func(change func(*idav1alpha1.RelyingParty)) *idav1alpha1.RelyingParty {
+		rp := sound("identity")
+		change(rp)
+		return rp
+	}
+	ns := func(name string) *corev1.Namespace {
+		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	}
+	cases := []struct {
+		name     string
+		rp       *idav1alpha1.RelyingParty
+		in       attachment
+		want     bool
+		reason   idav1alpha1.ConditionReason
+		mentions string
+	}{
+		{"everything offered", sound("identity"), attachment{idp, ns("identity"), offering, ""}, true, idav1alpha1.ReasonAccepted, "accepts"},
+		{"refusal first, configuration unread", sound("team"), attachment{idp, ns("team"), nil, "unreadable"}, false, idav1alpha1.ReasonNotAllowedByProvider, "does not exist or does not accept"},
+		{"no rendered configuration", sound("identity"), attachment{idp, ns("identity"), nil, "the provider has no rendered configuration yet"},
+			false, idav1alpha1.ReasonProviderConfigUnavailable, "no rendered configuration"},
+		{"unsound registration before what is offered", asks(func(rp *idav1alpha1.RelyingParty) {
+			rp.Spec.ResponseTypes = nil
+			rp.Spec.Scopes = []string{"not-offered"}
+		}), attachment{idp, ns("identity"), offering, ""}, false, idav1alpha1.ReasonInvalidSpec, "spec.responseTypes"},
+		{"claim not offered", asks(func(rp *idav1alpha1.RelyingParty) {
+			rp.Spec.VerifiedClaims.Claims = []idav1alpha1.ClaimName{"nationalities"}
+		}), attachment{idp, ns("identity"), offering, ""}, false, idav1alpha1.ReasonNotOfferedByProvider, `spec.verifiedClaims.claims[0]: "nationalities"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := accept(tc.rp, tc.in)
+			if got.True != tc.want || got.Reason != tc.reason || !strings.Contains(got.Message, tc.mentions) {
+				t.Fatalf("got %v/%s (%s), want %v/%s mentioning %q", got.True, got.Reason, got.Message, tc.want, tc.reason, tc.mentions)
+			}
+		})
+	}
+}
+
+func TestReadiness(t *testing.T) {
+	status := func(steps ...conditions.Outcome) *idav1alpha1.RelyingPartyStatus {
+		s := &idav1alpha1.RelyingPartyStatus{ClientID: "team.app", CredentialsSecretName: "app-oidc-credentials"}
+		for i, typ := range []idav1alpha1.ConditionType{idav1alpha1.ConditionAccepted, idav1alpha1.ConditionCredentialsReady, idav1alpha1.ConditionRegistered}[:len(steps)] {
+			conditions.Set(&s.Conditions, 1, typ, steps[i])
+		}
+		return s
+	}
+	accepted := conditions.True(idav1alpha1.ReasonAccepted, "accepted")
+	creds := conditions.True(idav1alpha1.ReasonSecretGenerated, "creds")
+	cases := []struct {
+		name   string
+		status *idav1alpha1.RelyingPartyStatus
+		want   conditions.Outcome
+	}{
+		{"registered", status(accepted, creds, conditions.True(idav1alpha1.ReasonRegistrationWritten, "registered")),
+			conditions.True(idav1alpha1.ReasonReconciled, "client team.app is registered; credentials are in Secret app-oidc-credentials")},
+		{"registered but disabled", status(accepted, creds, conditions.True(idav1alpha1.ReasonDisabled, "disabled")),
+			conditions.False(idav1alpha1.ReasonDisabled, "disabled")},
+		{"waiting for a Secret", status(accepted, conditions.False(idav1alpha1.ReasonSecretNotFound, "waiting"), conditions.False(idav1alpha1.ReasonSecretNotFound, "not registered")),
+			conditions.False(idav1alpha1.ReasonSecretNotFound, "CredentialsReady: waiting")},
+		{"refused", status(conditions.False(idav1alpha1.ReasonNotAllowedByProvider, "ask"), creds),
+			conditions.False(idav1alpha1.ReasonNotAllowedByProvider, "Accepted: ask")},
+		{"nothing evaluated", status(), conditions.False(idav1alpha1.ReasonPending, "Accepted is not evaluated yet")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := readiness(tc.status); got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }

@@ -12,28 +12,53 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/controllers/conditions"
 	"github.com/idaop/ida-operator/runtime/config"
 )
 
-// Decision is the answer to "may this relying party attach?", with the
-// reason and message of its Accepted condition.
-type Decision struct {
-	Accepted bool
-	Reason   string
-	Message  string
+// attachment is what accepting a relying party depends on, read from the
+// API server.
+type attachment struct {
+	provider  *idav1alpha1.IdentityProvider // nil when it does not exist
+	namespace *corev1.Namespace             // the relying party's
+	// config is the provider's rendered configuration; nil, with
+	// configProblem saying why, when there is none to read.
+	config        *config.Provider
+	configProblem string
+}
+
+// accept decides the Accepted condition. The checks run in order and the
+// first that refuses gives the reason: the provider admits the namespace,
+// its configuration can be read, the registration is sound on its own, and
+// the provider offers all the relying party asks for.
+func accept(rp *idav1alpha1.RelyingParty, in attachment) conditions.Outcome {
+	admitted := Admit(rp, in.provider, in.namespace)
+	switch {
+	case !admitted.True:
+		return admitted
+	case in.config == nil:
+		return conditions.False(idav1alpha1.ReasonProviderConfigUnavailable, in.configProblem)
+	}
+	if problems := CheckRegistration(rp); len(problems) > 0 {
+		return conditions.False(idav1alpha1.ReasonInvalidSpec, "fix the spec: "+strings.Join(problems, "; "))
+	}
+	if problems := CheckOffered(rp, in.config); len(problems) > 0 {
+		return conditions.False(idav1alpha1.ReasonNotOfferedByProvider, "fix the spec: "+strings.Join(problems, "; "))
+	}
+	return admitted
 }
 
 // Admit decides whether rp may attach to idp (nil when it does not exist)
 // given the labels of rp's namespace. Across namespaces, "no such provider"
 // and "not allowed" read the same, so a namespace learns nothing about
 // providers it may not use.
-func Admit(rp *idav1alpha1.RelyingParty, idp *idav1alpha1.IdentityProvider, rpNamespace *corev1.Namespace) Decision {
+func Admit(rp *idav1alpha1.RelyingParty, idp *idav1alpha1.IdentityProvider, rpNamespace *corev1.Namespace) conditions.Outcome {
 	provNS := rp.ProviderNamespace()
 	ref := provNS + "/" + rp.Spec.ProviderRef.Name
 	sameNamespace := provNS == rp.Namespace
 	if idp == nil || !idp.DeletionTimestamp.IsZero() {
 		if sameNamespace {
-			return Decision{false, idav1alpha1.ReasonProviderNotFound, fmt.Sprintf("IdentityProvider %s not found", ref)}
+			return conditions.False(idav1alpha1.ReasonProviderNotFound, fmt.Sprintf("IdentityProvider %s not found", ref))
 		}
 		return refused(ref, rp.Namespace)
 	}
@@ -58,13 +83,26 @@ func Admit(rp *idav1alpha1.RelyingParty, idp *idav1alpha1.IdentityProvider, rpNa
 	}
 }
 
-func accepted(ref string) Decision {
-	return Decision{true, idav1alpha1.ReasonAccepted, fmt.Sprintf("IdentityProvider %s accepts this relying party", ref)}
+func accepted(ref string) conditions.Outcome {
+	return conditions.True(idav1alpha1.ReasonAccepted, fmt.Sprintf("IdentityProvider %s accepts this relying party", ref))
 }
 
-func refused(ref, ns string) Decision {
-	return Decision{false, idav1alpha1.ReasonNotAllowedByProvider, fmt.Sprintf(
-		"IdentityProvider %s does not exist or does not accept RelyingParties from namespace %s; ask the provider's owners to allow this namespace in spec.allowedRelyingParties", ref, ns)}
+func refused(ref, ns string) conditions.Outcome {
+	return conditions.False(idav1alpha1.ReasonNotAllowedByProvider, fmt.Sprintf(
+		"IdentityProvider %s does not exist or does not accept RelyingParties from namespace %s; ask the provider's owners to allow this namespace in spec.allowedRelyingParties", ref, ns))
+}
+
+// readiness is Ready from the step conditions: the first that is not True
+// says what to do; a disabled client is registered but not Ready.
+func readiness(status *idav1alpha1.RelyingPartyStatus) conditions.Outcome {
+	if o, ok := conditions.FirstNotTrue(status.Conditions,
+		idav1alpha1.ConditionAccepted, idav1alpha1.ConditionCredentialsReady, idav1alpha1.ConditionRegistered); !ok {
+		return o
+	}
+	if c := conditions.Find(status.Conditions, idav1alpha1.ConditionRegistered); c.Reason == string(idav1alpha1.ReasonDisabled) {
+		return conditions.False(idav1alpha1.ReasonDisabled, c.Message)
+	}
+	return conditions.True(idav1alpha1.ReasonReconciled, fmt.Sprintf("client %s is registered; credentials are in Secret %s", status.ClientID, status.CredentialsSecretName))
 }
 
 // registrationFields maps client registration members to the RelyingParty

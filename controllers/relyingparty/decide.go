@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 	"github.com/idaop/ida-operator/controllers/conditions"
@@ -39,11 +40,11 @@ func accept(rp *idav1alpha1.RelyingParty, in attachment) conditions.Outcome {
 	case in.config == nil:
 		return conditions.False(idav1alpha1.ReasonProviderConfigUnavailable, in.configProblem)
 	}
-	if problems := CheckRegistration(rp); len(problems) > 0 {
-		return conditions.False(idav1alpha1.ReasonInvalidSpec, "fix the spec: "+strings.Join(problems, "; "))
+	if errs := CheckRegistration(rp); len(errs) > 0 {
+		return conditions.False(idav1alpha1.ReasonInvalidSpec, fixTheSpec(errs))
 	}
-	if problems := CheckOffered(rp, in.config); len(problems) > 0 {
-		return conditions.False(idav1alpha1.ReasonNotOfferedByProvider, "fix the spec: "+strings.Join(problems, "; "))
+	if errs := CheckOffered(rp, in.config); len(errs) > 0 {
+		return conditions.False(idav1alpha1.ReasonNotOfferedByProvider, fixTheSpec(errs))
 	}
 	return admitted
 }
@@ -105,66 +106,59 @@ func readiness(status *idav1alpha1.RelyingPartyStatus) conditions.Outcome {
 	return conditions.True(idav1alpha1.ReasonReconciled, fmt.Sprintf("client %s is registered; credentials are in Secret %s", status.ClientID, status.CredentialsSecretName))
 }
 
-// registrationFields maps client registration members to the RelyingParty
-// fields they come from, so refusals name what the user wrote.
-var registrationFields = map[string]string{
-	"token_endpoint_auth_method":      "spec.clientAuthentication.method",
-	"token_endpoint_auth_signing_alg": "spec.clientAuthentication.signingAlgorithm",
-	"userinfo_signed_response_alg":    "spec.security.userInfoSignedResponseAlg",
-	"id_token_signed_response_alg":    "spec.security.idTokenSignedResponseAlg",
-	"scopes":                          "spec.scopes",
-	"trust_frameworks":                "spec.verifiedClaims.trustFrameworks",
-	"verified_claims":                 "spec.verifiedClaims.claims",
-	"jwks":                            "spec.clientAuthentication.jwks",
-	"jwks_uri":                        "spec.clientAuthentication.jwksURI",
-	"redirect_uris":                   "spec.redirectURIs",
-	"grant_types":                     "spec.grantTypes",
-	"response_types":                  "spec.responseTypes",
-}
-
-// specProblems turns registration errors (errors.Join of "member: message")
-// into lines naming the RelyingParty's fields.
-func specProblems(err error) []string {
-	if err == nil {
-		return nil
-	}
-	var problems []string
-	for _, line := range strings.Split(err.Error(), "\n") {
-		field, rest, _ := strings.Cut(line, ":")
-		name, index, _ := strings.Cut(field, "[")
-		if spec, ok := registrationFields[name]; ok {
-			if index != "" {
-				spec += "[" + index
-			}
-			line = spec + ":" + rest
-		}
-		problems = append(problems, line)
-	}
-	return problems
-}
+// specPaths names the registration's members as the RelyingParty fields
+// they are rendered from, so that refusals name what the user wrote.
+var specPaths = func() config.ClientPaths {
+	spec := field.NewPath("spec")
+	auth := spec.Child("clientAuthentication")
+	p := config.JSONPaths // client_id, namespace, name and the secret hash are not spec fields
+	p.RedirectURIs = spec.Child("redirectURIs")
+	p.GrantTypes = spec.Child("grantTypes")
+	p.ResponseTypes = spec.Child("responseTypes")
+	p.Scopes = spec.Child("scopes")
+	p.TokenEndpointAuthMethod = auth.Child("method")
+	p.TokenEndpointAuthSigningAlg = auth.Child("signingAlgorithm")
+	p.JWKS = auth.Child("jwks")
+	p.JWKSURI = auth.Child("jwksURI")
+	p.TrustFrameworks = spec.Child("verifiedClaims", "trustFrameworks")
+	p.VerifiedClaims = spec.Child("verifiedClaims", "claims")
+	p.UserInfoSignedResponseAlg = spec.Child("security", "userInfoSignedResponseAlg")
+	p.IDTokenSignedResponseAlg = spec.Child("security", "idTokenSignedResponseAlg")
+	return p
+}()
 
 // CheckRegistration reports what makes the relying party's registration
 // unusable on its own, e.g. a JWK set the runtime could not read; nil when
 // it is sound. The rules live in config.Client.Validate, which the runtime
 // applies too.
-func CheckRegistration(rp *idav1alpha1.RelyingParty) []string {
+func CheckRegistration(rp *idav1alpha1.RelyingParty) field.ErrorList {
 	reg := Registration(rp, "")
 	if usesSecret(rp) {
 		reg.SecretHash = config.HashClientSecret("not-the-secret") // the shape is what is checked
 	}
-	return specProblems(reg.Validate())
+	return reg.ValidateWith(specPaths)
 }
 
 // CheckOffered reports what the relying party asks for that the provider,
 // as rendered in its configuration, does not offer; nil when all is
 // offered. The rules live in config.Provider.CheckClient, which the runtime
 // applies too.
-func CheckOffered(rp *idav1alpha1.RelyingParty, p *config.Provider) []string {
-	var problems []string
+func CheckOffered(rp *idav1alpha1.RelyingParty, p *config.Provider) field.ErrorList {
+	var errs field.ErrorList
 	for i, u := range rp.Spec.RedirectURIs {
 		if err := config.ValidateRedirectURI(u); err != nil {
-			problems = append(problems, fmt.Sprintf("spec.redirectURIs[%d]: %v", i, err))
+			errs = append(errs, field.Invalid(specPaths.RedirectURIs.Index(i), field.OmitValueType{}, err.Error()))
 		}
 	}
-	return append(problems, specProblems(p.CheckClient(Registration(rp, "")))...)
+	return append(errs, p.CheckClientWith(Registration(rp, ""), specPaths)...)
+}
+
+// fixTheSpec is the message of a refusal for errs: each field and what is
+// wrong with it, as a person reads the spec.
+func fixTheSpec(errs field.ErrorList) string {
+	lines := make([]string, len(errs))
+	for i, e := range errs {
+		lines[i] = e.Field + ": " + e.Detail
+	}
+	return "fix the spec: " + strings.Join(lines, "; ")
 }

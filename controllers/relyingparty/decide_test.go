@@ -75,7 +75,7 @@ func TestCheckOffered(t *testing.T) {
 	rp.Spec.ClientAuthentication.Method = idav1alpha1.ClientSecretBasic
 	rp.Spec.VerifiedClaims = idav1alpha1.VerifiedClaimsPolicy{TrustFrameworks: []string{"jp_aml", "de_aml"}, Claims: []idav1alpha1.ClaimName{"family_name#ja-Kana-JP", "nationalities"}}
 
-	got := strings.Join(CheckOffered(rp, p), "\n")
+	got := fixTheSpec(CheckOffered(rp, p))
 	for _, want := range []string{
 		"spec.redirectURIs[1]:",
 		"spec.clientAuthentication.method:",
@@ -106,9 +106,10 @@ func TestCheckRegistration(t *testing.T) {
 	// YAML 1.1 reads an unquoted `y:` key as true: the JWK loses its y.
 	rp.Spec.ClientAuthentication = idav1alpha1.ClientAuthentication{Method: idav1alpha1.PrivateKeyJWT,
 		JWKS: &apiextensionsv1.JSON{Raw: []byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"9I9W0EI4_DSQPJ2BWlVj65a31Rp_7keQULTJd68-Bdo","true":"DQBfzxU99tKISe4SLK1HZe5bh_UQk4EsCtFLNcymtmE"}]}`)}}
-	got := strings.Join(CheckRegistration(rp), "\n")
-	if !strings.HasPrefix(got, "spec.clientAuthentication.jwks:") {
-		t.Fatalf("problems = %q, want one naming spec.clientAuthentication.jwks", got)
+	errs := CheckRegistration(rp)
+	if len(errs) == 0 || errs[0].Field != "spec.clientAuthentication.jwks" {
+		got := fixTheSpec(errs)
+		t.Fatalf("problems = %q, want the first naming spec.clientAuthentication.jwks", got)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // Token endpoint authentication methods.
@@ -95,10 +96,43 @@ func ParseClient(data []byte) (*Client, error) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, err
 	}
-	if err := c.Validate(); err != nil {
+	if err := AsError(c.Validate()); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// ClientPaths names the members of a registration in the errors of
+// Validate and CheckClient: as in its JSON for the runtime, as the fields
+// they are rendered from for the operator, whose refusals then name what
+// the user wrote.
+type ClientPaths struct {
+	ClientID, Namespace, Name                            *field.Path
+	RedirectURIs, GrantTypes, ResponseTypes, Scopes      *field.Path
+	TokenEndpointAuthMethod, TokenEndpointAuthSigningAlg *field.Path
+	SecretHash, JWKS, JWKSURI                            *field.Path
+	TrustFrameworks, VerifiedClaims                      *field.Path
+	UserInfoSignedResponseAlg, IDTokenSignedResponseAlg  *field.Path
+}
+
+// JSONPaths names the members as in the registration's JSON.
+var JSONPaths = ClientPaths{
+	ClientID:                    field.NewPath("client_id"),
+	Namespace:                   field.NewPath("namespace"),
+	Name:                        field.NewPath("name"),
+	RedirectURIs:                field.NewPath("redirect_uris"),
+	GrantTypes:                  field.NewPath("grant_types"),
+	ResponseTypes:               field.NewPath("response_types"),
+	Scopes:                      field.NewPath("scopes"),
+	TokenEndpointAuthMethod:     field.NewPath("token_endpoint_auth_method"),
+	TokenEndpointAuthSigningAlg: field.NewPath("token_endpoint_auth_signing_alg"),
+	SecretHash:                  field.NewPath("client_secret_hash"),
+	JWKS:                        field.NewPath("jwks"),
+	JWKSURI:                     field.NewPath("jwks_uri"),
+	TrustFrameworks:             field.NewPath("trust_frameworks"),
+	VerifiedClaims:              field.NewPath("verified_claims"),
+	UserInfoSignedResponseAlg:   field.NewPath("userinfo_signed_response_alg"),
+	IDTokenSignedResponseAlg:    field.NewPath("id_token_signed_response_alg"),
 }
 
 // clientIDChars is RFC 6749 Appendix A.1 (VSCHAR), without the
@@ -109,101 +143,104 @@ var secretHashForm = regexp.MustCompile(`^sha256:[A-Za-z0-9_-]{43}$`)
 
 // Validate checks the registration on its own; CheckClient checks it
 // against a provider.
-func (c *Client) Validate() error {
-	var errs []error
-	bad := func(path, format string, args ...any) {
-		errs = append(errs, fmt.Errorf(path+": "+format, args...))
-	}
+func (c *Client) Validate() field.ErrorList { return c.ValidateWith(JSONPaths) }
+
+// ValidateWith is Validate with the errors' paths named by paths.
+func (c *Client) ValidateWith(paths ClientPaths) field.ErrorList {
+	var errs field.ErrorList
 	if !clientIDChars.MatchString(c.ClientID) {
-		bad("client_id", "%q must be 1 to 255 of A-Z a-z 0-9 . _ ~ -", c.ClientID)
+		errs = append(errs, invalid(paths.ClientID, "%q must be 1 to 255 of A-Z a-z 0-9 . _ ~ -", c.ClientID))
 	}
 	if c.Namespace == "" {
-		bad("namespace", "must not be empty")
+		errs = append(errs, field.Required(paths.Namespace, "must not be empty"))
 	}
 	if c.Name == "" {
-		bad("name", "must not be empty")
+		errs = append(errs, field.Required(paths.Name, "must not be empty"))
 	}
 
 	if len(c.RedirectURIs) == 0 {
-		bad("redirect_uris", "must list at least one URI")
+		errs = append(errs, field.Required(paths.RedirectURIs, "must list at least one URI"))
 	}
 	for i, u := range c.RedirectURIs {
 		if err := ValidateRedirectURI(u); err != nil {
-			bad(fmt.Sprintf("redirect_uris[%d]", i), "%v", err)
+			errs = append(errs, invalid(paths.RedirectURIs.Index(i), "%v", err))
 		}
 	}
-	checkSet := func(path string, got, allowed []string) {
+	checkSet := func(path *field.Path, got, allowed []string) {
 		if len(got) == 0 {
-			bad(path, "must not be empty")
+			errs = append(errs, field.Required(path, "must not be empty"))
 		}
 		for i, g := range got {
 			if !slices.Contains(allowed, g) {
-				bad(fmt.Sprintf("%s[%d]", path, i), "%q is not one of %s", g, strings.Join(allowed, ", "))
+				errs = append(errs, invalid(path.Index(i), "%q is not one of %s", g, strings.Join(allowed, ", ")))
 			}
 		}
 	}
-	checkSet("grant_types", c.GrantTypes, []string{"authorization_code", "refresh_token"})
+	checkSet(paths.GrantTypes, c.GrantTypes, []string{"authorization_code", "refresh_token"})
 	if len(c.GrantTypes) > 0 && !slices.Contains(c.GrantTypes, "authorization_code") {
-		bad("grant_types", "must include authorization_code, the only way to obtain tokens")
+		errs = append(errs, invalid(paths.GrantTypes, "must include authorization_code, the only way to obtain tokens"))
 	}
-	checkSet("response_types", c.ResponseTypes, []string{"code"})
+	checkSet(paths.ResponseTypes, c.ResponseTypes, []string{"code"})
 	for i, s := range c.Scopes {
 		if !scopeToken.MatchString(s) {
-			bad(fmt.Sprintf("scopes[%d]", i), "%q is not a valid scope token", s)
+			errs = append(errs, invalid(paths.Scopes.Index(i), "%q is not a valid scope token", s))
 		}
 	}
 
 	switch c.TokenEndpointAuthMethod {
 	case AuthClientSecretBasic, AuthClientSecretPost:
 		if !secretHashForm.MatchString(c.SecretHash) {
-			bad("client_secret_hash", "must be a sha256: hash for %s", c.TokenEndpointAuthMethod)
+			errs = append(errs, invalid(paths.SecretHash, "must be a sha256: hash for %s", c.TokenEndpointAuthMethod))
 		}
 		if len(c.JWKS) > 0 || c.JWKSURI != "" || c.TokenEndpointAuthSigningAlg != "" {
-			bad("token_endpoint_auth_method", "jwks, jwks_uri and token_endpoint_auth_signing_alg are for private_key_jwt only")
+			errs = append(errs, field.Forbidden(paths.TokenEndpointAuthMethod, "jwks, jwks_uri and token_endpoint_auth_signing_alg are for private_key_jwt only"))
 		}
 	case AuthPrivateKeyJWT:
 		if c.SecretHash != "" {
-			bad("client_secret_hash", "must be empty for private_key_jwt")
+			errs = append(errs, field.Forbidden(paths.SecretHash, "must be empty for private_key_jwt"))
 		}
 		switch {
 		case len(c.JWKS) > 0 && c.JWKSURI != "":
-			bad("jwks", "set either jwks or jwks_uri, not both")
+			errs = append(errs, field.Forbidden(paths.JWKS, "set either jwks or jwks_uri, not both"))
 		case len(c.JWKS) > 0:
 			if err := checkClientJWKS(c.JWKS); err != nil {
-				bad("jwks", "%v", err)
+				errs = append(errs, invalid(paths.JWKS, "%v", err))
 			}
 		case c.JWKSURI != "":
 			if u, err := url.Parse(c.JWKSURI); err != nil || u.Scheme != "https" || u.Host == "" {
-				bad("jwks_uri", "%q is not an absolute https URL", c.JWKSURI)
+				errs = append(errs, invalid(paths.JWKSURI, "%q is not an absolute https URL", c.JWKSURI))
 			}
 		default:
-			bad("jwks", "private_key_jwt needs jwks or jwks_uri")
+			errs = append(errs, field.Required(paths.JWKS, "private_key_jwt needs jwks or jwks_uri"))
 		}
 	default:
-		bad("token_endpoint_auth_method", "%q is not one of %s, %s, %s", c.TokenEndpointAuthMethod,
-			AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT)
+		errs = append(errs, invalid(paths.TokenEndpointAuthMethod, "%q is not one of %s, %s, %s", c.TokenEndpointAuthMethod,
+			AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT))
 	}
 
-	for _, a := range []struct{ path, alg string }{
-		{"token_endpoint_auth_signing_alg", c.TokenEndpointAuthSigningAlg},
-		{"userinfo_signed_response_alg", c.UserInfoSignedResponseAlg},
-		{"id_token_signed_response_alg", c.IDTokenSignedResponseAlg},
+	for _, a := range []struct {
+		path *field.Path
+		alg  string
+	}{
+		{paths.TokenEndpointAuthSigningAlg, c.TokenEndpointAuthSigningAlg},
+		{paths.UserInfoSignedResponseAlg, c.UserInfoSignedResponseAlg},
+		{paths.IDTokenSignedResponseAlg, c.IDTokenSignedResponseAlg},
 	} {
 		if a.alg != "" && !slices.Contains(SupportedAlgorithms, a.alg) {
-			bad(a.path, "%q is not one of %s", a.alg, strings.Join(SupportedAlgorithms, ", "))
+			errs = append(errs, invalid(a.path, "%q is not one of %s", a.alg, strings.Join(SupportedAlgorithms, ", ")))
 		}
 	}
 	for i, tf := range c.TrustFrameworks {
 		if tf == "" || slices.Contains(c.TrustFrameworks[:i], tf) {
-			bad(fmt.Sprintf("trust_frameworks[%d]", i), "%q is empty or listed twice", tf)
+			errs = append(errs, invalid(paths.TrustFrameworks.Index(i), "%q is empty or listed twice", tf))
 		}
 	}
 	for i, cl := range c.VerifiedClaims {
 		if cl == "" || slices.Contains(c.VerifiedClaims[:i], cl) {
-			bad(fmt.Sprintf("verified_claims[%d]", i), "%q is empty or listed twice", cl)
+			errs = append(errs, invalid(paths.VerifiedClaims.Index(i), "%q is empty or listed twice", cl))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // checkClientJWKS: a client's key set must parse and hold public keys only;
@@ -241,30 +278,33 @@ func ValidateRedirectURI(s string) error {
 // CheckClient reports what in a registration the provider does not offer:
 // its security profile's methods and algorithms, its scopes, and its trust
 // frameworks and claims.
-func (p *Provider) CheckClient(c *Client) error {
-	var errs []error
-	bad := func(path, format string, args ...any) {
-		errs = append(errs, fmt.Errorf(path+": "+format, args...))
-	}
+func (p *Provider) CheckClient(c *Client) field.ErrorList { return p.CheckClientWith(c, JSONPaths) }
+
+// CheckClientWith is CheckClient with the errors' paths named by paths.
+func (p *Provider) CheckClientWith(c *Client, paths ClientPaths) field.ErrorList {
+	var errs field.ErrorList
 	sec := p.EffectiveSecurity()
 	if !slices.Contains(sec.TokenEndpointAuthMethods, c.TokenEndpointAuthMethod) {
-		bad("token_endpoint_auth_method", "%q is not allowed by the %s profile", c.TokenEndpointAuthMethod, sec.Profile)
+		errs = append(errs, invalid(paths.TokenEndpointAuthMethod, "%q is not allowed by the %s profile", c.TokenEndpointAuthMethod, sec.Profile))
 	}
 	if a := c.TokenEndpointAuthSigningAlg; a != "" && !slices.Contains(sec.ClientSigningAlgorithms, a) {
-		bad("token_endpoint_auth_signing_alg", "%q is not accepted by the provider", a)
+		errs = append(errs, invalid(paths.TokenEndpointAuthSigningAlg, "%q is not accepted by the provider", a))
 	}
-	for _, a := range []struct{ path, alg string }{
-		{"userinfo_signed_response_alg", c.UserInfoSignedResponseAlg},
-		{"id_token_signed_response_alg", c.IDTokenSignedResponseAlg},
+	for _, a := range []struct {
+		path *field.Path
+		alg  string
+	}{
+		{paths.UserInfoSignedResponseAlg, c.UserInfoSignedResponseAlg},
+		{paths.IDTokenSignedResponseAlg, c.IDTokenSignedResponseAlg},
 	} {
 		if a.alg != "" && !slices.Contains(sec.SigningAlgorithms, a.alg) {
-			bad(a.path, "%q is not one the provider signs with", a.alg)
+			errs = append(errs, invalid(a.path, "%q is not one the provider signs with", a.alg))
 		}
 	}
 	offered := p.ScopesSupported()
 	for i, s := range c.Scopes {
 		if !slices.Contains(offered, s) {
-			bad(fmt.Sprintf("scopes[%d]", i), "%q is not offered by the provider", s)
+			errs = append(errs, invalid(paths.Scopes.Index(i), "%q is not offered by the provider", s))
 		}
 	}
 	var frameworks, claims []string
@@ -274,14 +314,14 @@ func (p *Provider) CheckClient(c *Client) error {
 	}
 	for i, tf := range c.TrustFrameworks {
 		if !slices.Contains(frameworks, tf) {
-			bad(fmt.Sprintf("trust_frameworks[%d]", i), "%q is not offered by the provider", tf)
+			errs = append(errs, invalid(paths.TrustFrameworks.Index(i), "%q is not offered by the provider", tf))
 		}
 	}
 	for i, cl := range c.VerifiedClaims {
 		base, _, _ := strings.Cut(cl, "#")
 		if !slices.Contains(claims, cl) && !slices.Contains(claims, base) {
-			bad(fmt.Sprintf("verified_claims[%d]", i), "%q is not offered by the provider", cl)
+			errs = append(errs, invalid(paths.VerifiedClaims.Index(i), "%q is not offered by the provider", cl))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }

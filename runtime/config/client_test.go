@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 func TestClientSecret(t *testing.T) {
@@ -104,7 +106,7 @@ func TestClientValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testClient()
 			tc.change(c)
-			err := c.Validate()
+			err := AsError(c.Validate())
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
@@ -158,7 +160,7 @@ func TestCheckClient(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p, c := testProvider(), testClient()
 			tc.change(p, c)
-			err := p.CheckClient(c)
+			err := AsError(p.CheckClient(c))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
@@ -181,5 +183,17 @@ func TestClientJSON(t *testing.T) {
 	}
 	if _, err := ParseClient([]byte(`{"client_id":"x"}`)); err == nil {
 		t.Error("incomplete client accepted")
+	}
+}
+
+func TestClientErrorsCarryTheirPath(t *testing.T) {
+	c := testClient()
+	c.RedirectURIs = []string{"https://app.example.com/cb", "http://app.example.com/cb"}
+	c.TokenEndpointAuthMethod = "none"
+	paths := JSONPaths
+	paths.RedirectURIs = field.NewPath("spec", "redirectURIs")
+	errs := c.ValidateWith(paths)
+	if len(errs) != 2 || errs[0].Field != "spec.redirectURIs[1]" || errs[0].Type != field.ErrorTypeInvalid || errs[1].Field != "token_endpoint_auth_method" {
+		t.Fatalf("errors = %v", errs)
 	}
 }

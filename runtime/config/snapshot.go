@@ -48,7 +48,7 @@ func LoadDir(dir string) (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := s.Provider.CheckClient(c); err != nil {
+		if err := AsError(s.Provider.CheckClient(c)); err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		if prev, dup := from[c.ClientID]; dup {
@@ -89,13 +89,13 @@ func (s *Snapshot) Validate() error {
 		return fmt.Errorf("keys: %w", err)
 	}
 	for id, c := range s.Clients {
-		if err := c.Validate(); err != nil {
+		if err := AsError(c.Validate()); err != nil {
 			return fmt.Errorf("client %s: %w", id, err)
 		}
 		if c.ClientID != id {
 			return fmt.Errorf("client %s: registered under client_id %q", id, c.ClientID)
 		}
-		if err := s.Provider.CheckClient(c); err != nil {
+		if err := AsError(s.Provider.CheckClient(c)); err != nil {
 			return fmt.Errorf("client %s: %w", id, err)
 		}
 	}

@@ -319,7 +319,7 @@ func (in *inputs) snapshot() (snap *config.Snapshot, skipped []error, err error)
 			skipped = append(skipped, fmt.Errorf("%s key %s: %w", ref, config.ClientKey, err))
 			continue
 		}
-		if err := provider.CheckClient(c); err != nil {
+		if err := config.AsError(provider.CheckClient(c)); err != nil {
 			skipped = append(skipped, fmt.Errorf("%s key %s: %w", ref, config.ClientKey, err))
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -211,7 +212,7 @@ func TestProviderFirstReconcile(t *testing.T) {
 	// Steady state: no writes to anything the provider owns.
 	before := resourceVersions(t, "idp-first")
 	time.Sleep(3 * time.Second)
-	if after := resourceVersions(t, "idp-first"); !mapsEqual(before, after) {
+	if after := resourceVersions(t, "idp-first"); !maps.Equal(before, after) {
 		t.Errorf("writes in steady state:\nbefore %v\nafter  %v", before, after)
 	}
 }
@@ -234,18 +235,6 @@ func resourceVersions(t *testing.T, ns string) map[string]string {
 		}
 	}
 	return out
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 func TestProviderKeyRotationCycle(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -108,7 +109,7 @@ func TestRelyingPartyWithGeneratedSecret(t *testing.T) {
 	// Steady state: nothing is written.
 	before := resourceVersions(t, "rp-gen")
 	time.Sleep(3 * time.Second)
-	if after := resourceVersions(t, "rp-gen"); !mapsEqual(before, after) {
+	if after := resourceVersions(t, "rp-gen"); !maps.Equal(before, after) {
 		t.Errorf("writes in steady state:\nbefore %v\nafter  %v", before, after)
 	}
 

@@ -3,6 +3,7 @@
 package identityprovider
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -98,15 +99,7 @@ func policy(s *idav1alpha1.IdentityProviderSpec, tfs []idav1alpha1.TrustFramewor
 	for i := range tfs {
 		p.TrustFrameworks = append(p.TrustFrameworks, trustFramework(&tfs[i].Spec))
 	}
-	slices.SortFunc(p.TrustFrameworks, func(a, b ida.TrustFramework) int {
-		switch {
-		case a.Identifier < b.Identifier:
-			return -1
-		case a.Identifier > b.Identifier:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(p.TrustFrameworks, func(a, b ida.TrustFramework) int { return cmp.Compare(a.Identifier, b.Identifier) })
 	for _, pr := range s.Profiles {
 		if pr == idav1alpha1.ProfileJapaneseBasic {
 			p.Profiles = append(p.Profiles, ida.ProfileJPBasic)

@@ -2,8 +2,8 @@ package relyingparty
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -64,7 +64,7 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, rp *idav1alpha1.R
 		sec.Data = map[string][]byte{
 			KeyClientID:     []byte(ClientID(rp)),
 			KeyIssuer:       []byte(issuer),
-			KeyDiscoveryURL: []byte(strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"),
+			KeyDiscoveryURL: []byte(config.DiscoveryURL(issuer)),
 		}
 		if usesSecret(rp) {
 			// The secret in the Secret is the truth: keep it, so a team may
@@ -82,7 +82,7 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, rp *idav1alpha1.R
 		return controllerutil.SetControllerReference(rp, sec, r.Client.Scheme())
 	})
 	switch {
-	case err == errNotOurs || apierrors.IsAlreadyExists(err):
+	case errors.Is(err, errNotOurs) || apierrors.IsAlreadyExists(err):
 		// AlreadyExists: a Secret the cache does not hold (not ours) has the name.
 		return credentialsResult{outcome: conditions.False(idav1alpha1.ReasonSecretConflict, fmt.Sprintf(
 			"Secret %s already exists and is not managed by this RelyingParty; set spec.credentials.source: Existing to use it, or pick another spec.credentials.secretName", name))}
@@ -103,7 +103,7 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, rp *idav1alpha1.R
 	}
 }
 
-var errNotOurs = fmt.Errorf("secret not controlled by this RelyingParty")
+var errNotOurs = errors.New("secret not controlled by this RelyingParty")
 
 // existingCredentials reads the client secret from a Secret the team
 // manages (External Secrets, Vault, ...). Until it exists the RP waits:

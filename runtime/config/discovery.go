@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 
 	"github.com/idaop/ida-operator/runtime/ida"
 )
@@ -20,11 +20,13 @@ var standardClaims = []string{
 }
 
 // RenderDiscovery renders the OpenID Provider metadata (OpenID Connect
-// Discovery §3, RFC 8414, RFC 9126, RFC 9449, RFC 9207) with the identity
-// assurance metadata of the provider's policy (IDA §8, ATT §8, ASC;
-// DECISIONS 8). The controller and the standalone runtime both call it, so
-// what is published is what is served. The output is deterministic: the
-// OpenID members in a fixed order, then the IDA members sorted by name.
+// Discovery §3, RFC 8414 §2, RFC 9126 §5, RFC 9449 §5.1, RFC 9207 §3) with
+// the identity assurance metadata of the provider's policy (IDA §8, ATT §8,
+// ASC). claims_supported also names verified_claims and every claim a trust
+// framework vouches for, so that a client that reads only the Discovery
+// members finds them. The controller and the standalone runtime both call
+// it, so what is published is what is served. The output is deterministic:
+// the OpenID members in a fixed order, then the IDA members sorted by name.
 func RenderDiscovery(p *Provider) ([]byte, error) {
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("provider config: %w", err)
@@ -77,15 +79,10 @@ func RenderDiscovery(p *Provider) ([]byte, error) {
 	}
 
 	meta := eng.Metadata()
-	names := make([]string, 0, len(meta))
-	for k := range meta {
+	for _, k := range slices.Sorted(maps.Keys(meta)) {
 		if !doc.has(k) {
-			names = append(names, k)
+			doc = append(doc, member{k, meta[k]})
 		}
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		doc = append(doc, member{k, meta[k]})
 	}
 
 	raw, err := json.Marshal(doc)

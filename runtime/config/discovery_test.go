@@ -44,8 +44,10 @@ func render(t *testing.T, p *Provider) map[string]any {
 	return doc
 }
 
-// checkIDAMetadata applies the REQUIRED-when rules of IDA §8 and ATT §8
-// (RULES.md D1, D2) and DECISIONS 8 to a rendered document.
+// checkIDAMetadata applies to a rendered document the REQUIRED and
+// REQUIRED-when members of IDA §8 (with the claims parameter, which an IDA
+// provider MUST support) and ATT §8, and RenderDiscovery's own promise that
+// claims_supported names verified_claims.
 func checkIDAMetadata(t *testing.T, doc map[string]any) {
 	t.Helper()
 	list := func(name string) []string {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 )
 
 // Snapshot is one consistent view of everything the runtime serves from.
@@ -41,7 +40,7 @@ func LoadDir(dir string) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(files)
+	slices.Sort(files)
 	from := map[string]string{}
 	for _, f := range files {
 		c, err := loadFile(f, ParseClient)

@@ -60,7 +60,7 @@ func resolveTrustFrameworks(sel idav1alpha1.TrustFrameworkSelection, all []idav1
 // availability reads the Deployment's status: pods count as available only
 // once the runtime's readiness probe passes.
 func availability(dep *appsv1.Deployment) conditions.Outcome {
-	want := int32(1)
+	want := idav1alpha1.DefaultReplicas
 	if dep.Spec.Replicas != nil {
 		want = *dep.Spec.Replicas
 	}

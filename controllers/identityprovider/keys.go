@@ -36,8 +36,8 @@ func keyPolicy(idp *idav1alpha1.IdentityProvider) signingkeys.Policy {
 	}
 	return signingkeys.Policy{
 		Algorithms:      algorithms(s.Signing.Algorithms),
-		RotationPeriod:  duration(s.Signing.RotationPeriod, 2160*time.Hour).Duration,
-		PublishLeadTime: duration(s.Signing.PublishLeadTime, 24*time.Hour).Duration,
+		RotationPeriod:  duration(s.Signing.RotationPeriod, idav1alpha1.DefaultRotationPeriod).Duration,
+		PublishLeadTime: duration(s.Signing.PublishLeadTime, idav1alpha1.DefaultPublishLeadTime).Duration,
 		Retention:       longest + time.Hour,
 	}
 }

@@ -26,10 +26,10 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 		Scopes:            slices.Clone(s.Scopes),
 		SigningAlgorithms: algorithms(s.Signing.Algorithms),
 		Tokens: config.Lifetimes{
-			IDToken:           duration(s.Tokens.IDTokenLifetime, 5*time.Minute),
-			AccessToken:       duration(s.Tokens.AccessTokenLifetime, 10*time.Minute),
-			RefreshToken:      duration(s.Tokens.RefreshTokenLifetime, 720*time.Hour),
-			AuthorizationCode: duration(s.Tokens.AuthorizationCodeLifetime, time.Minute),
+			IDToken:           duration(s.Tokens.IDTokenLifetime, idav1alpha1.DefaultIDTokenLifetime),
+			AccessToken:       duration(s.Tokens.AccessTokenLifetime, idav1alpha1.DefaultAccessTokenLifetime),
+			RefreshToken:      duration(s.Tokens.RefreshTokenLifetime, idav1alpha1.DefaultRefreshTokenLifetime),
+			AuthorizationCode: duration(s.Tokens.AuthorizationCodeLifetime, idav1alpha1.DefaultAuthorizationCodeLifetime),
 		},
 		Security: config.Security{
 			Profile:     string(s.Security.Profile),
@@ -44,7 +44,7 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 		IDA:          policy(s, tfs),
 	}
 	if p.Security.Profile == "" {
-		p.Security.Profile = string(idav1alpha1.SecurityProfileDefault)
+		p.Security.Profile = string(idav1alpha1.DefaultSecurityProfile)
 	}
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("rendered provider config is invalid: %w", err)
@@ -54,7 +54,7 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 
 func algorithms(algs []idav1alpha1.SigningAlgorithm) []string {
 	if len(algs) == 0 {
-		return []string{string(idav1alpha1.ES256), string(idav1alpha1.PS256), string(idav1alpha1.RS256)}
+		algs = idav1alpha1.DefaultSigningAlgorithms()
 	}
 	out := make([]string, len(algs))
 	for i, a := range algs {
@@ -69,7 +69,7 @@ func userSource(u *idav1alpha1.UserSourceSpec) config.UserSource {
 		out.Builtin = &config.BuiltinUsers{SecretName: u.Builtin.SecretRef.Name}
 	}
 	if u.HTTP != nil {
-		out.HTTP = &config.HTTPUsers{URL: u.HTTP.URL, Timeout: duration(u.HTTP.Timeout, 2*time.Second)}
+		out.HTTP = &config.HTTPUsers{URL: u.HTTP.URL, Timeout: duration(u.HTTP.Timeout, idav1alpha1.DefaultHTTPUsersTimeout)}
 		if ref := u.HTTP.CredentialsSecretRef; ref != nil {
 			out.HTTP.CredentialsSecret = &config.SecretKeyRef{Name: ref.Name, Key: ref.Key}
 		}
@@ -80,7 +80,7 @@ func userSource(u *idav1alpha1.UserSourceSpec) config.UserSource {
 func sessionStore(s *idav1alpha1.SessionStoreSpec) config.SessionStore {
 	out := config.SessionStore{Type: string(s.Type)}
 	if out.Type == "" {
-		out.Type = string(idav1alpha1.SessionStoreMemory)
+		out.Type = string(idav1alpha1.DefaultSessionStore)
 	}
 	if s.Redis != nil {
 		out.Redis = &config.RedisStore{Address: s.Redis.Address}

@@ -145,7 +145,7 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 
 // deploymentSpec is the runtime Deployment's spec, defaults included.
 func deploymentSpec(idp *idav1alpha1.IdentityProvider, image, configHash string) appsv1.DeploymentSpec {
-	replicas := int32(1)
+	replicas := idav1alpha1.DefaultReplicas
 	if idp.Spec.Runtime.Replicas != nil {
 		replicas = *idp.Spec.Runtime.Replicas
 	}

@@ -306,7 +306,7 @@ func Registration(rp *idav1alpha1.RelyingParty, secret string) *config.Client {
 		Scopes:                      s.Scopes,
 	}
 	if c.TokenEndpointAuthMethod == "" {
-		c.TokenEndpointAuthMethod = string(idav1alpha1.ClientSecretBasic)
+		c.TokenEndpointAuthMethod = string(idav1alpha1.DefaultClientAuth)
 	}
 	for _, g := range s.GrantTypes {
 		c.GrantTypes = append(c.GrantTypes, string(g))

@@ -46,7 +46,7 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 	if p.Security.Profile == "" {
 		p.Security.Profile = string(idav1alpha1.DefaultSecurityProfile)
 	}
-	if err := p.Validate(); err != nil {
+	if err := config.AsError(p.Validate()); err != nil {
 		return nil, fmt.Errorf("rendered provider config is invalid: %w", err)
 	}
 	return p, nil

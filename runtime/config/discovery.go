@@ -28,7 +28,7 @@ var standardClaims = []string{
 // it, so what is published is what is served. The output is deterministic:
 // the OpenID members in a fixed order, then the IDA members sorted by name.
 func RenderDiscovery(p *Provider) ([]byte, error) {
-	if err := p.Validate(); err != nil {
+	if err := AsError(p.Validate()); err != nil {
 		return nil, fmt.Errorf("provider config: %w", err)
 	}
 	eng, err := ida.NewEngine(p.IDA)

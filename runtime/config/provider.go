@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
 	"github.com/idaop/ida-operator/runtime/ida"
 )
 
@@ -138,7 +140,7 @@ func ParseProvider(data []byte) (*Provider, error) {
 	if err := json.Unmarshal(data, &p); err != nil {
 		return nil, err
 	}
-	if err := p.Validate(); err != nil {
+	if err := AsError(p.Validate()); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -149,53 +151,50 @@ var scopeToken = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
 
 // Validate reports every problem, each with the path of its member, so one
 // condition message tells a person all there is to fix.
-func (p *Provider) Validate() error {
-	var errs []error
-	bad := func(path, format string, args ...any) {
-		errs = append(errs, fmt.Errorf(path+": "+format, args...))
-	}
-
+func (p *Provider) Validate() field.ErrorList {
+	var errs field.ErrorList
 	if err := ValidateIssuer(p.Issuer); err != nil {
-		bad("issuer", "%v", err)
+		errs = append(errs, invalid(field.NewPath("issuer"), "%v", err))
 	}
 
 	jp := slices.Contains(p.IDA.Profiles, ida.ProfileJPBasic)
 	for i, s := range p.Scopes {
-		path := fmt.Sprintf("scopes[%d]", i)
+		path := field.NewPath("scopes").Index(i)
 		switch {
 		case !scopeToken.MatchString(s):
-			bad(path, "%q is not a valid scope token", s)
+			errs = append(errs, invalid(path, "%q is not a valid scope token", s))
 		case slices.Contains(p.Scopes[:i], s):
-			bad(path, "%q is listed twice", s)
+			errs = append(errs, invalid(path, "%q is listed twice", s))
 		case slices.Contains(JPBasicScopes, s) && !jp:
-			bad(path, "%q belongs to the jp_basic profile; enable the profile instead", s)
+			errs = append(errs, invalid(path, "%q belongs to the jp_basic profile; enable the profile instead", s))
 		}
 	}
 
+	algs := field.NewPath("signing_algorithms")
 	if len(p.SigningAlgorithms) == 0 {
-		bad("signing_algorithms", "must list at least one algorithm")
+		errs = append(errs, field.Required(algs, "must list at least one algorithm"))
 	}
 	for i, a := range p.SigningAlgorithms {
-		path := fmt.Sprintf("signing_algorithms[%d]", i)
 		switch {
 		case !slices.Contains(SupportedAlgorithms, a):
-			bad(path, "%q is not one of %s", a, strings.Join(SupportedAlgorithms, ", "))
+			errs = append(errs, invalid(algs.Index(i), "%q is not one of %s", a, strings.Join(SupportedAlgorithms, ", ")))
 		case slices.Contains(p.SigningAlgorithms[:i], a):
-			bad(path, "%q is listed twice", a)
+			errs = append(errs, invalid(algs.Index(i), "%q is listed twice", a))
 		}
 	}
 
+	tokens := field.NewPath("tokens")
 	for _, l := range []struct {
-		path string
+		name string
 		d    Duration
 	}{
-		{"tokens.id_token", p.Tokens.IDToken},
-		{"tokens.access_token", p.Tokens.AccessToken},
-		{"tokens.refresh_token", p.Tokens.RefreshToken},
-		{"tokens.authorization_code", p.Tokens.AuthorizationCode},
+		{"id_token", p.Tokens.IDToken},
+		{"access_token", p.Tokens.AccessToken},
+		{"refresh_token", p.Tokens.RefreshToken},
+		{"authorization_code", p.Tokens.AuthorizationCode},
 	} {
 		if l.d.Duration <= 0 {
-			bad(l.path, "must be positive")
+			errs = append(errs, invalid(tokens.Child(l.name), "must be positive"))
 		}
 	}
 
@@ -203,88 +202,88 @@ func (p *Provider) Validate() error {
 	case "", ProfileDefault:
 	case ProfileFAPI2:
 		if !slices.ContainsFunc(p.SigningAlgorithms, isFAPIAlgorithm) {
-			bad("signing_algorithms", "FAPI2 needs ES256 or PS256")
+			errs = append(errs, invalid(algs, "FAPI2 needs ES256 or PS256"))
 		}
 	default:
-		bad("security.profile", "%q is neither %s nor %s", p.Security.Profile, ProfileDefault, ProfileFAPI2)
+		errs = append(errs, invalid(field.NewPath("security", "profile"), "%q is neither %s nor %s", p.Security.Profile, ProfileDefault, ProfileFAPI2))
 	}
 
-	errs = append(errs, p.Users.validate()...)
-	errs = append(errs, p.SessionStore.validate()...)
+	errs = append(errs, p.Users.validate(field.NewPath("users"))...)
+	errs = append(errs, p.SessionStore.validate(field.NewPath("session_store"))...)
 
 	if err := p.IDA.Validate(); err != nil {
-		bad("ida", "%v", err)
+		errs = append(errs, invalid(field.NewPath("ida"), "%v", err))
 	} else if len(p.IDA.TrustFrameworks) == 0 {
 		// trust_frameworks_supported is REQUIRED with at least one member
 		// (IDA §8), so a provider with an empty catalog cannot advertise IDA.
-		bad("ida.trust_frameworks", "must list at least one trust framework")
+		errs = append(errs, field.Required(field.NewPath("ida", "trust_frameworks"), "must list at least one trust framework"))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
-func (u *UserSource) validate() []error {
-	var errs []error
+func (u *UserSource) validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	switch u.Type {
 	case UsersBuiltin:
 		if u.Builtin == nil || u.Builtin.SecretName == "" {
-			errs = append(errs, errors.New("users.builtin.secret_name: required when users.type is Builtin"))
+			errs = append(errs, field.Required(path.Child("builtin", "secret_name"), "required when users.type is Builtin"))
 		}
 		if u.HTTP != nil {
-			errs = append(errs, errors.New("users.http: must be empty when users.type is Builtin"))
+			errs = append(errs, field.Forbidden(path.Child("http"), "must be empty when users.type is Builtin"))
 		}
 	case UsersHTTP:
 		if u.Builtin != nil {
-			errs = append(errs, errors.New("users.builtin: must be empty when users.type is HTTP"))
+			errs = append(errs, field.Forbidden(path.Child("builtin"), "must be empty when users.type is HTTP"))
 		}
 		if u.HTTP == nil {
-			errs = append(errs, errors.New("users.http: required when users.type is HTTP"))
+			errs = append(errs, field.Required(path.Child("http"), "required when users.type is HTTP"))
 			break
 		}
 		if err := validateServiceURL(u.HTTP.URL); err != nil {
-			errs = append(errs, fmt.Errorf("users.http.url: %w", err))
+			errs = append(errs, invalid(path.Child("http", "url"), "%v", err))
 		}
 		if u.HTTP.Timeout.Duration < 0 {
-			errs = append(errs, errors.New("users.http.timeout: must not be negative"))
+			errs = append(errs, invalid(path.Child("http", "timeout"), "must not be negative"))
 		}
-		errs = append(errs, u.HTTP.CredentialsSecret.validate("users.http.credentials_secret")...)
+		errs = append(errs, u.HTTP.CredentialsSecret.validate(path.Child("http", "credentials_secret"))...)
 	default:
-		errs = append(errs, fmt.Errorf("users.type: %q is neither %s nor %s", u.Type, UsersBuiltin, UsersHTTP))
+		errs = append(errs, invalid(path.Child("type"), "%q is neither %s nor %s", u.Type, UsersBuiltin, UsersHTTP))
 	}
 	return errs
 }
 
-func (s *SessionStore) validate() []error {
-	var errs []error
+func (s *SessionStore) validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
 	switch s.Type {
 	case "", SessionStoreMemory:
 		if s.Redis != nil {
-			errs = append(errs, errors.New("session_store.redis: must be empty unless session_store.type is Redis"))
+			errs = append(errs, field.Forbidden(path.Child("redis"), "must be empty unless session_store.type is Redis"))
 		}
 	case SessionStoreRedis:
 		if s.Redis == nil {
-			errs = append(errs, errors.New("session_store.redis: required when session_store.type is Redis"))
+			errs = append(errs, field.Required(path.Child("redis"), "required when session_store.type is Redis"))
 			break
 		}
 		if _, _, err := net.SplitHostPort(s.Redis.Address); err != nil {
-			errs = append(errs, fmt.Errorf("session_store.redis.address: %q is not host:port", s.Redis.Address))
+			errs = append(errs, invalid(path.Child("redis", "address"), "%q is not host:port", s.Redis.Address))
 		}
-		errs = append(errs, s.Redis.PasswordSecret.validate("session_store.redis.password_secret")...)
+		errs = append(errs, s.Redis.PasswordSecret.validate(path.Child("redis", "password_secret"))...)
 	default:
-		errs = append(errs, fmt.Errorf("session_store.type: %q is neither %s nor %s", s.Type, SessionStoreMemory, SessionStoreRedis))
+		errs = append(errs, invalid(path.Child("type"), "%q is neither %s nor %s", s.Type, SessionStoreMemory, SessionStoreRedis))
 	}
 	return errs
 }
 
-func (r *SecretKeyRef) validate(path string) []error {
+func (r *SecretKeyRef) validate(path *field.Path) field.ErrorList {
 	if r == nil {
 		return nil
 	}
-	var errs []error
+	var errs field.ErrorList
 	if r.Name == "" {
-		errs = append(errs, errors.New(path+".name: must not be empty"))
+		errs = append(errs, field.Required(path.Child("name"), "must not be empty"))
 	}
 	if r.Key == "" {
-		errs = append(errs, errors.New(path+".key: must not be empty"))
+		errs = append(errs, field.Required(path.Child("key"), "must not be empty"))
 	}
 	return errs
 }

@@ -75,7 +75,7 @@ func TestProviderValidate(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			p := testProvider()
 			c.change(p)
-			err := p.Validate()
+			err := AsError(p.Validate())
 			if err == nil {
 				t.Fatalf("no error, want %q", c.want)
 			}
@@ -111,7 +111,7 @@ func TestProviderValidateReportsEveryProblem(t *testing.T) {
 	p.Issuer = ""
 	p.Tokens.IDToken = Duration{}
 	p.Users.Type = "?"
-	err := p.Validate()
+	err := AsError(p.Validate())
 	for _, want := range []string{"issuer:", "tokens.id_token:", "users.type:"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v lacks %q", err, want)

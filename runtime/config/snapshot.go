@@ -78,7 +78,7 @@ func (s *Snapshot) Validate() error {
 	if s.Provider == nil || s.Keys == nil {
 		return errors.New("snapshot needs a provider and a key set")
 	}
-	if err := s.Provider.Validate(); err != nil {
+	if err := AsError(s.Provider.Validate()); err != nil {
 		return fmt.Errorf("provider: %w", err)
 	}
 	if err := s.Keys.Validate(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // KeySet is the provider's signing keys with their schedule. It describes
@@ -135,7 +136,7 @@ func ParseKeySet(data []byte) (*KeySet, error) {
 	if err := json.Unmarshal(data, &ks); err != nil {
 		return nil, err
 	}
-	if err := ks.Validate(); err != nil {
+	if err := AsError(ks.Validate()); err != nil {
 		return nil, err
 	}
 	return &ks, nil
@@ -154,31 +155,31 @@ func (ks *KeySet) Marshal() ([]byte, error) {
 
 // Validate checks every key: a unique kid, a supported algorithm, a private
 // key that fits it, and a schedule in order.
-func (ks *KeySet) Validate() error {
-	var errs []error
+func (ks *KeySet) Validate() field.ErrorList {
+	var errs field.ErrorList
 	for i, k := range ks.Keys {
-		path := fmt.Sprintf("keys[%d]", i)
+		path := field.NewPath("keys").Index(i)
 		if k.ID == "" {
-			errs = append(errs, errors.New(path+".kid: must not be empty"))
+			errs = append(errs, field.Required(path.Child("kid"), "must not be empty"))
 		} else if slices.ContainsFunc(ks.Keys[:i], func(o SigningKey) bool { return o.ID == k.ID }) {
-			errs = append(errs, fmt.Errorf("%s.kid: %q is used twice", path, k.ID))
+			errs = append(errs, invalid(path.Child("kid"), "%q is used twice", k.ID))
 		}
 		if !slices.Contains(SupportedAlgorithms, k.Algorithm) {
-			errs = append(errs, fmt.Errorf("%s.alg: %q is not supported", path, k.Algorithm))
+			errs = append(errs, invalid(path.Child("alg"), "%q is not supported", k.Algorithm))
 		} else if err := checkPrivateJWK(k); err != nil {
-			errs = append(errs, fmt.Errorf("%s.private_jwk: %w", path, err))
+			errs = append(errs, invalid(path.Child("private_jwk"), "%v", err))
 		}
 		if k.ActivatesAt.IsZero() {
-			errs = append(errs, errors.New(path+".activates_at: must be set"))
+			errs = append(errs, field.Required(path.Child("activates_at"), "must be set"))
 		}
 		if k.ExpiresAt != nil && k.RetiresAt == nil {
-			errs = append(errs, errors.New(path+".expires_at: set without retires_at"))
+			errs = append(errs, invalid(path.Child("expires_at"), "set without retires_at"))
 		}
 		if k.ExpiresAt != nil && k.RetiresAt != nil && k.ExpiresAt.Before(*k.RetiresAt) {
-			errs = append(errs, errors.New(path+".expires_at: before retires_at"))
+			errs = append(errs, invalid(path.Child("expires_at"), "before retires_at"))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // MinRSABits is the smallest RSA modulus accepted for signing keys

@@ -167,7 +167,7 @@ func TestKeySetValidate(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			ks := testKeySet(t)
 			c.change(ks)
-			err := ks.Validate()
+			err := AsError(ks.Validate())
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want %q", err, c.want)
 			}

@@ -81,7 +81,7 @@ func (s *Snapshot) Validate() error {
 	if err := AsError(s.Provider.Validate()); err != nil {
 		return fmt.Errorf("provider: %w", err)
 	}
-	if err := s.Keys.Validate(); err != nil {
+	if err := AsError(s.Keys.Validate()); err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
 	if err := s.checkKeys(); err != nil {

@@ -3,8 +3,11 @@
 package conditions
 
 import (
+	"strings"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 )
@@ -67,4 +70,15 @@ func FirstNotTrue(conds []metav1.Condition, steps ...idav1alpha1.ConditionType) 
 		}
 	}
 	return Outcome{}, true
+}
+
+// Describe reads errs as a person reads the spec, for a condition's
+// message: each field and what is wrong with it ("spec.x[1]: detail; ...").
+// The details quote the values they are about.
+func Describe(errs field.ErrorList) string {
+	parts := make([]string, len(errs))
+	for i, e := range errs {
+		parts[i] = e.Field + ": " + e.Detail
+	}
+	return strings.Join(parts, "; ")
 }

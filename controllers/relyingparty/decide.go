@@ -5,7 +5,6 @@ package relyingparty
 
 import (
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -153,12 +152,5 @@ func CheckOffered(rp *idav1alpha1.RelyingParty, p *config.Provider) field.ErrorL
 	return append(errs, p.CheckClientWith(Registration(rp, ""), specPaths)...)
 }
 
-// fixTheSpec is the message of a refusal for errs: each field and what is
-// wrong with it, as a person reads the spec.
-func fixTheSpec(errs field.ErrorList) string {
-	lines := make([]string, len(errs))
-	for i, e := range errs {
-		lines[i] = e.Field + ": " + e.Detail
-	}
-	return "fix the spec: " + strings.Join(lines, "; ")
-}
+// fixTheSpec is the message of a refusal for errs.
+func fixTheSpec(errs field.ErrorList) string { return "fix the spec: " + conditions.Describe(errs) }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -91,17 +91,13 @@ func desiredStatus(tf *idav1alpha1.TrustFramework, ready conditions.Outcome, pro
 }
 
 // readiness is the framework's Ready: valid, or the problems to fix.
-func readiness(tf *idav1alpha1.TrustFramework, problems []Problem, providers []string) conditions.Outcome {
+func readiness(tf *idav1alpha1.TrustFramework, problems field.ErrorList, providers []string) conditions.Outcome {
 	if len(problems) == 0 {
 		return conditions.True(idav1alpha1.ReasonReconciled,
 			fmt.Sprintf("trust framework %s is valid; %d provider(s) reference it", tf.Spec.Identifier, len(providers)))
 	}
-	msgs := make([]string, len(problems))
-	for i, p := range problems {
-		msgs[i] = p.String()
-	}
 	return conditions.False(idav1alpha1.ReasonInvalidSpec,
-		"fix the spec; providers will not offer this framework until then: "+strings.Join(msgs, "; "))
+		"fix the spec; providers will not offer this framework until then: "+conditions.Describe(problems))
 }
 
 // referencingProviders lists, sorted as `namespace/name`, the providers

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 	"github.com/idaop/ida-operator/controllers/conditions"
@@ -13,12 +14,12 @@ func TestReadiness(t *testing.T) {
 	tf := &idav1alpha1.TrustFramework{ObjectMeta: metav1.ObjectMeta{Name: "jp-aml", Generation: 3}, Spec: idav1alpha1.TrustFrameworkSpec{Identifier: "jp_aml"}}
 	cases := []struct {
 		name      string
-		problems  []Problem
+		problems  field.ErrorList
 		providers []string
 		want      conditions.Outcome
 	}{
 		{"valid", nil, []string{"identity/bank"}, conditions.True(idav1alpha1.ReasonReconciled, "trust framework jp_aml is valid; 1 provider(s) reference it")},
-		{"every problem named", []Problem{{"spec.claims[2]", "not registered"}, {"spec.evidence[0]", "listed twice"}}, nil,
+		{"every problem named", field.ErrorList{field.Required(field.NewPath("spec", "claims").Index(2), "not registered"), field.Forbidden(field.NewPath("spec", "evidence").Index(0), "listed twice")}, nil,
 			conditions.False(idav1alpha1.ReasonInvalidSpec, "fix the spec; providers will not offer this framework until then: spec.claims[2]: not registered; spec.evidence[0]: listed twice")},
 	}
 	for _, tc := range cases {

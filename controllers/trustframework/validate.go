@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 )
 
@@ -30,55 +32,51 @@ var (
 	plainIdentifier = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 )
 
-// Problem is one thing wrong with a TrustFramework spec, with the field path.
-type Problem struct {
-	Field   string
-	Message string
-}
-
-func (p Problem) String() string { return p.Field + ": " + p.Message }
-
 // Validate checks a spec for what the API schema cannot express: claim names
 // that are neither registered nor collision-resistant, entries that repeat
 // one another in a way the schema does not see, and identifiers that do not
 // follow the predefined-values convention. The schema has already checked
 // shapes, enums and cross-field rules.
-func Validate(spec *idav1alpha1.TrustFrameworkSpec) []Problem {
-	var problems []Problem
-	problems = append(problems, validateClaims(spec.Claims)...)
+func Validate(spec *idav1alpha1.TrustFrameworkSpec) field.ErrorList {
+	path := field.NewPath("spec")
+	errs := validateClaims(path.Child("claims"), spec.Claims)
 	for i, ev := range spec.Evidence {
-		base := fmt.Sprintf("spec.evidence[%d]", i)
-		problems = append(problems, validateIdentifiers(base+".documentTypes", ev.DocumentTypes)...)
-		problems = append(problems, validateIdentifiers(base+".electronicRecordTypes", ev.ElectronicRecordTypes)...)
-		problems = append(problems, validateIdentifiers(base+".attestationTypes", ev.AttestationTypes)...)
-		problems = append(problems, validateIdentifiers(base+".signatureTypes", ev.SignatureTypes)...)
-		problems = append(problems, validateIdentifiers(base+".checkMethods", ev.CheckMethods)...)
+		base := path.Child("evidence").Index(i)
+		errs = append(errs, validateIdentifiers(base.Child("documentTypes"), ev.DocumentTypes)...)
+		errs = append(errs, validateIdentifiers(base.Child("electronicRecordTypes"), ev.ElectronicRecordTypes)...)
+		errs = append(errs, validateIdentifiers(base.Child("attestationTypes"), ev.AttestationTypes)...)
+		errs = append(errs, validateIdentifiers(base.Child("signatureTypes"), ev.SignatureTypes)...)
+		errs = append(errs, validateIdentifiers(base.Child("checkMethods"), ev.CheckMethods)...)
 	}
-	return problems
+	return errs
 }
 
 // validateClaims accepts registered claims, registered claims with a BCP 47
 // language tag, and URI-prefixed custom claims; language tags compare
 // case-insensitively, so `family_name#ja-Kana-JP` and `family_name#ja-kana-jp`
 // are the same claim listed twice.
-func validateClaims(claims []idav1alpha1.ClaimName) []Problem {
-	var problems []Problem
+func validateClaims(path *field.Path, claims []idav1alpha1.ClaimName) field.ErrorList {
+	var errs field.ErrorList
 	seen := make(map[string]int, len(claims))
 	for i, c := range claims {
-		field := fmt.Sprintf("spec.claims[%d]", i)
 		name := string(c)
 		if msg := claimNameProblem(name); msg != "" {
-			problems = append(problems, Problem{field, msg})
+			errs = append(errs, invalid(path.Index(i), msg))
 			continue
 		}
 		key := canonicalClaim(name)
 		if j, dup := seen[key]; dup {
-			problems = append(problems, Problem{field, fmt.Sprintf("%q repeats spec.claims[%d] (language tags are case-insensitive)", name, j)})
+			errs = append(errs, invalid(path.Index(i), fmt.Sprintf("%q repeats %s (language tags are case-insensitive)", name, path.Index(j))))
 			continue
 		}
 		seen[key] = i
 	}
-	return problems
+	return errs
+}
+
+// invalid is a field error whose detail quotes the value itself.
+func invalid(path *field.Path, detail string) *field.Error {
+	return field.Invalid(path, field.OmitValueType{}, detail)
 }
 
 func claimNameProblem(name string) string {
@@ -114,15 +112,15 @@ func isCustomName(name string) bool {
 // digits, `_`, `.`, `-`) and URIs for custom values. A mixed-case value is
 // almost always a typo of a predefined one, which relying parties would then
 // fail to match.
-func validateIdentifiers(field string, ids []idav1alpha1.Identifier) []Problem {
-	var problems []Problem
+func validateIdentifiers(path *field.Path, ids []idav1alpha1.Identifier) field.ErrorList {
+	var errs field.ErrorList
 	for i, id := range ids {
 		s := string(id)
 		if isCustomName(s) || plainIdentifier.MatchString(s) {
 			continue
 		}
-		problems = append(problems, Problem{fmt.Sprintf("%s[%d]", field, i),
-			fmt.Sprintf("%q is neither a predefined identifier (lowercase, e.g. %q) nor a URI for a custom one", s, strings.ToLower(s))})
+		errs = append(errs, invalid(path.Index(i),
+			fmt.Sprintf("%q is neither a predefined identifier (lowercase, e.g. %q) nor a URI for a custom one", s, strings.ToLower(s))))
 	}
-	return problems
+	return errs
 }

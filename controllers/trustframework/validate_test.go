@@ -48,7 +48,7 @@ func TestValidate(t *testing.T) {
 			if len(problems) != 1 {
 				t.Fatalf("want one problem, got %v", problems)
 			}
-			if problems[0].Field != tc.wantField || !strings.Contains(problems[0].Message, tc.wantText) {
+			if problems[0].Field != tc.wantField || !strings.Contains(problems[0].Detail, tc.wantText) {
 				t.Fatalf("got %q, want field %s and text %q", problems[0], tc.wantField, tc.wantText)
 			}
 		})

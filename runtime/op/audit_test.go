@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idaop/ida-operator/internal/testlog"
 	"github.com/idaop/ida-operator/runtime/logsink"
 )
 
@@ -14,7 +15,7 @@ import (
 // out before its answer: only Sync writes a deferred event, so a provider
 // that answered without it would leave the event pending.
 func TestAuditEventWrittenBeforeTheAnswer(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	sink := logsink.New(out)
 	f := newFixtureWith(t, func(o *Options) {
 		o.Audit = slog.New(slog.NewJSONHandler(sink.Deferred(), nil))

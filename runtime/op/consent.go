@@ -1,14 +1,11 @@
 package op
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
-	"sort"
 
 	"github.com/idaop/ida-operator/runtime/grants"
-	"github.com/idaop/ida-operator/runtime/ida"
 	"github.com/idaop/ida-operator/runtime/ui"
 )
 
@@ -63,117 +60,20 @@ func (p *Provider) consent(sv *served, w http.ResponseWriter, r *http.Request) {
 	p.issueCode(w, r, sv, req, signedIn{subject: in.rec.Subject, authTime: in.rec.AuthTime, sid: in.rec.SessionID})
 }
 
-// consentClaims lists what the consent page shows for a request.
+// consentClaims lists what the consent page shows for a request: what
+// the IDA engine reads from its claims parameter and profile scopes (each
+// claim, verified or not, with its purpose and the trust frameworks asked
+// for). A request that no longer compiles for the client shows none; its
+// approval could not be used anyway.
 func (p *Provider) consentClaims(c *client, req *grants.Request) []ui.ConsentClaim {
-	var profile []string
-	if cc := p.compileClaims(c, req.Claims, req.Scope, req.IntegrityProtected()); cc.err == nil {
-		profile = cc.req.ProfileScopes()
+	cc := p.compileClaims(c, req.Claims, req.Scope, req.IntegrityProtected())
+	if cc.err != nil {
+		return nil
 	}
-	return requestedClaims(req.Claims, profile)
-}
-
-// requestedClaims lists what the consent page shows: every claim the claims
-// parameter requests, verified or not, with its purpose and the trust
-// frameworks asked for, then the claims of the profile scopes.
-func requestedClaims(raw string, profileScopes []string) []ui.ConsentClaim {
-	var out []ui.ConsentClaim
-	add := func(cc ui.ConsentClaim) {
-		for i := range out {
-			if out[i].Name == cc.Name && out[i].Verified == cc.Verified {
-				if out[i].Purpose == "" {
-					out[i].Purpose = cc.Purpose
-				}
-				for _, tf := range cc.TrustFrameworks {
-					if !slices.Contains(out[i].TrustFrameworks, tf) {
-						out[i].TrustFrameworks = append(out[i].TrustFrameworks, tf)
-					}
-				}
-				return
-			}
-		}
-		out = append(out, cc)
-	}
-	var doc map[string]json.RawMessage
-	if raw != "" && json.Unmarshal([]byte(raw), &doc) == nil {
-		for _, target := range []string{"userinfo", "id_token"} {
-			var members map[string]json.RawMessage
-			if json.Unmarshal(doc[target], &members) != nil {
-				continue
-			}
-			for _, name := range sortedKeys(members) {
-				if name == "verified_claims" {
-					for _, vc := range objects(members[name]) {
-						tfs := requestedTrustFrameworks(vc["verification"])
-						var claims map[string]json.RawMessage
-						_ = json.Unmarshal(vc["claims"], &claims)
-						for _, cn := range sortedKeys(claims) {
-							add(ui.ConsentClaim{Name: cn, Purpose: purposeOf(claims[cn]), Verified: true, TrustFrameworks: tfs})
-						}
-					}
-					continue
-				}
-				add(ui.ConsentClaim{Name: name, Purpose: purposeOf(members[name])})
-			}
-		}
-	}
-	for _, s := range profileScopes {
-		for _, cn := range profileScopeClaims[s] {
-			add(ui.ConsentClaim{Name: cn, Verified: true, TrustFrameworks: []string{jpTrustFramework}})
-		}
+	requested := cc.req.RequestedClaims()
+	out := make([]ui.ConsentClaim, 0, len(requested))
+	for _, rc := range requested {
+		out = append(out, ui.ConsentClaim{Name: rc.Name, Purpose: rc.Purpose, Verified: rc.Verified, TrustFrameworks: rc.TrustFrameworks})
 	}
 	return out
-}
-
-// profileScopeClaims are the claims each Japanese profile scope releases.
-var profileScopeClaims = map[string][]string{
-	ida.ScopeJPIDA:             {"name", "birthdate", "address"},
-	ida.ScopeJPIDAWithEvidence: {"name", "birthdate", "address"},
-	ida.ScopeJPAgeOver16:       {"age_16_or_over"},
-	ida.ScopeJPAgeOver18:       {"age_18_or_over"},
-	ida.ScopeJPAgeOver20:       {"age_20_or_over"},
-	ida.ScopeJPMSISDN:          {"msisdn"},
-}
-
-func sortedKeys(m map[string]json.RawMessage) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// objects reads a JSON object or array of objects.
-func objects(raw json.RawMessage) []map[string]json.RawMessage {
-	var one map[string]json.RawMessage
-	if json.Unmarshal(raw, &one) == nil && one != nil {
-		return []map[string]json.RawMessage{one}
-	}
-	var many []map[string]json.RawMessage
-	_ = json.Unmarshal(raw, &many)
-	return many
-}
-
-func purposeOf(raw json.RawMessage) string {
-	var o struct {
-		Purpose string `json:"purpose"`
-	}
-	_ = json.Unmarshal(raw, &o)
-	return o.Purpose
-}
-
-// requestedTrustFrameworks reads verification.trust_framework's value or
-// values.
-func requestedTrustFrameworks(raw json.RawMessage) []string {
-	var v struct {
-		TF struct {
-			Value  string   `json:"value"`
-			Values []string `json:"values"`
-		} `json:"trust_framework"`
-	}
-	_ = json.Unmarshal(raw, &v)
-	if v.TF.Value != "" {
-		return []string{v.TF.Value}
-	}
-	return v.TF.Values
 }

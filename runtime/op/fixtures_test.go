@@ -1,7 +1,6 @@
 package op
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -16,8 +15,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -28,8 +25,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/idaop/ida-operator/internal/idatest"
-	"github.com/idaop/ida-operator/internal/specdir"
+	"github.com/idaop/ida-operator/internal/testlog"
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/grants"
 	"github.com/idaop/ida-operator/runtime/ida"
@@ -56,34 +52,6 @@ const (
 	clientSigned   = "rp-signed"   // signed UserInfo, PS256 ID tokens
 )
 
-// specDir is the folder whose schema/ the tests validate verified_claims
-// against: the official spec folder (specdir.Find) when it is there, else
-// a temporary one laid out the same way holding the project's own schema
-// (internal/idatest), so no test skips without the spec folder.
-func specDir(t testing.TB) string {
-	t.Helper()
-	if d, _ := specdir.Find(); d != "" {
-		return d
-	}
-	d := t.TempDir()
-	files := map[string][]byte{
-		"verified_claims.json": idatest.File("schema/verified_claims.json"),
-		// The official layout has two sibling files; the project's schema
-		// needs neither, so they are empty schemas with ids of their own.
-		"claims_schema.json":           []byte(`{"$id": "https://idaop.dev/testdata/schema/unused/claims_schema.json"}`),
-		"verified_claims_request.json": []byte(`{"$id": "https://idaop.dev/testdata/schema/unused/verified_claims_request.json"}`),
-	}
-	if err := os.Mkdir(filepath.Join(d, "schema"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(d, "schema", name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return d
-}
-
 // clock is the provider's injected clock: real time plus an offset, so
 // third-party clients that check exp against the real clock still agree.
 type clock struct {
@@ -103,24 +71,6 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type fixture struct {
 	t         testing.TB
 	p         *Provider
@@ -131,7 +81,7 @@ type fixture struct {
 	snap      *config.Snapshot
 	clientKey *ecdsa.PrivateKey
 	dpopKey   *ecdsa.PrivateKey
-	logs      *syncBuffer
+	logs      *testlog.Buffer
 }
 
 var (
@@ -260,7 +210,7 @@ func newFixture(t testing.TB, mods ...func(*config.Snapshot)) *fixture {
 // newFixtureWith is newFixture with an edit of the provider's Options.
 func newFixtureWith(t testing.TB, opt func(*Options), mods ...func(*config.Snapshot)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, clock: &clock{}, store: store.NewMemory(), clientKey: mustKey(t), dpopKey: mustKey(t), logs: &syncBuffer{}}
+	f := &fixture{t: t, clock: &clock{}, store: store.NewMemory(), clientKey: mustKey(t), dpopKey: mustKey(t), logs: &testlog.Buffer{}}
 	rend, err := ui.New()
 	if err != nil {
 		t.Fatal(err)

@@ -5,16 +5,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/oauth2"
 
+	"github.com/idaop/ida-operator/internal/idatest"
+	"github.com/idaop/ida-operator/internal/specdir"
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/grants"
 )
@@ -246,59 +244,25 @@ func (f *fixture) dpopUserinfo(token, proof string) dpopResult {
 	return dpopResult{status: resp.StatusCode, body: decode(f.t, resp), header: resp.Header}
 }
 
-var (
-	schemaOnce sync.Once
-	schemaVC   *jsonschema.Schema
-	schemaErr  error
-)
-
 // validateVerifiedClaims checks released verified_claims against the
-// official response schema (files loaded by their $id so cross-file refs
-// resolve offline); the Japanese profile's __response_metadata is set
-// aside (DECISIONS 10).
+// project's schema and, when the spec folder is there, the official one as
+// an extra check; the Japanese profile's __response_metadata is set aside.
 func validateVerifiedClaims(t *testing.T, vc json.RawMessage) {
 	t.Helper()
-	dir := filepath.Join(specDir(t), "schema")
-	schemaOnce.Do(func() {
-		c := jsonschema.NewCompiler()
-		var vcID string
-		for _, name := range []string{"claims_schema.json", "verified_claims.json", "verified_claims_request.json"} {
-			raw, err := os.ReadFile(filepath.Join(dir, name))
-			if err != nil {
-				schemaErr = err
-				return
-			}
-			doc, err := jsonschema.UnmarshalJSON(strings.NewReader(string(raw)))
-			if err != nil {
-				schemaErr = err
-				return
-			}
-			id, _ := doc.(map[string]any)["$id"].(string)
-			if name == "verified_claims.json" {
-				vcID = id
-			}
-			if schemaErr = c.AddResource(id, doc); schemaErr != nil {
-				return
-			}
-		}
-		schemaVC, schemaErr = c.Compile(vcID)
-	})
-	if schemaErr != nil {
-		t.Fatal(schemaErr)
-	}
-	var v any
-	if err := json.Unmarshal(vc, &v); err != nil {
-		t.Fatal(err)
-	}
-	if m, ok := v.(map[string]any); ok {
-		delete(m, "__response_metadata")
-	}
-	b, _ := json.Marshal(map[string]any{"verified_claims": v})
-	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(b)))
+	own, err := idatest.VerifiedClaimsSchema()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := schemaVC.Validate(inst); err != nil {
-		t.Fatalf("verified_claims does not validate: %v\n%s", err, vc)
+	if err := idatest.Validate(own, vc); err != nil {
+		t.Fatalf("verified_claims does not validate against the project's schema: %v\n%s", err, vc)
+	}
+	if dir, _ := specdir.Find(); dir != "" {
+		official, err := idatest.OfficialVerifiedClaimsSchema(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := idatest.Validate(official, vc); err != nil {
+			t.Fatalf("verified_claims does not validate against the official schema (extra check): %v\n%s", err, vc)
+		}
 	}
 }

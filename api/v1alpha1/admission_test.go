@@ -77,6 +77,21 @@ spec:
   users: {type: Builtin, builtin: {secretRef: {name: users}}}
 `
 
+// fapi2IdentityProvider is a valid provider under FAPI2, with the longest
+// code lifetime FAPI 2.0 allows.
+const fapi2IdentityProvider = `
+apiVersion: ida.idaop.dev/v1alpha1
+kind: IdentityProvider
+metadata: {name: test-idp, namespace: default}
+spec:
+  issuer: https://id.bank.example
+  trustFrameworks: {names: [test-tf]}
+  users: {type: Builtin, builtin: {secretRef: {name: users}}}
+  signing: {algorithms: [ES256]}
+  security: {profile: FAPI2}
+  tokens: {authorizationCodeLifetime: 60s}
+`
+
 const validRelyingParty = `
 apiVersion: ida.idaop.dev/v1alpha1
 kind: RelyingParty
@@ -113,7 +128,7 @@ func createDryRun(u *unstructured.Unstructured) error {
 }
 
 func TestValidObjectsAreAccepted(t *testing.T) {
-	for _, doc := range []string{validTrustFramework, validIdentityProvider, validRelyingParty} {
+	for _, doc := range []string{validTrustFramework, validIdentityProvider, fapi2IdentityProvider, validRelyingParty} {
 		u := decode(t, doc)
 		if err := createDryRun(u); err != nil {
 			t.Errorf("valid %s refused: %v", u.GetKind(), err)
@@ -205,6 +220,7 @@ func TestAdmissionRejections(t *testing.T) {
 		{"no trust framework selected", validIdentityProvider, "spec.trustFrameworks", map[string]any{}, "spec.trustFrameworks", "select at least one trust framework"},
 		{"replicas without shared store", validIdentityProvider, "spec.runtime", map[string]any{"replicas": int64(2)}, "spec", "more than one runtime replica needs a shared session store"},
 		{"FAPI2 with RS256", validIdentityProvider, "spec.security", map[string]any{"profile": "FAPI2"}, "spec", "FAPI2 allows only PS256 and ES256"},
+		{"FAPI2 with a 61s code lifetime", fapi2IdentityProvider, "spec.tokens", map[string]any{"authorizationCodeLifetime": "61s"}, "spec", "FAPI2 allows authorization codes to live at most 60s"},
 		{"lead time longer than rotation", validIdentityProvider, "spec.signing", map[string]any{"rotationPeriod": "24h", "publishLeadTime": "48h"}, "spec.signing", "rotationPeriod must be longer than publishLeadTime"},
 		{"builtin source without builtin", validIdentityProvider, "spec.users", map[string]any{"type": "Builtin"}, "spec.users", "set builtin when type is Builtin"},
 		{"http source with builtin", validIdentityProvider, "spec.users", map[string]any{"type": "HTTP", "builtin": map[string]any{"secretRef": map[string]any{"name": "u"}}}, "spec.users", "set builtin when type is Builtin and http when type is HTTP"},

@@ -9,6 +9,7 @@ import (
 // IdentityProviderSpec declares one OpenID Provider with Identity Assurance.
 // +kubebuilder:validation:XValidation:rule="self.runtime.replicas <= 1 || self.sessionStore.type == 'Redis'",message="more than one runtime replica needs a shared session store: set sessionStore.type to Redis"
 // +kubebuilder:validation:XValidation:rule="self.security.profile != 'FAPI2' || self.signing.algorithms.all(a, a != 'RS256')",message="FAPI2 allows only PS256 and ES256: remove RS256 from signing.algorithms"
+// +kubebuilder:validation:XValidation:rule="self.security.profile != 'FAPI2' || !has(self.tokens.authorizationCodeLifetime) || duration(self.tokens.authorizationCodeLifetime) <= duration('60s')",message="FAPI2 allows authorization codes to live at most 60s: shorten tokens.authorizationCodeLifetime"
 type IdentityProviderSpec struct {
 	// Issuer is the provider's issuer identifier: an https URL without query
 	// or fragment. http is accepted only for loopback hosts (localhost,
@@ -134,11 +135,13 @@ type TokenSpec struct {
 	// AccessTokenLifetime is the lifetime of access tokens.
 	// +kubebuilder:default="10m"
 	AccessTokenLifetime *metav1.Duration `json:"accessTokenLifetime,omitempty"`
-	// RefreshTokenLifetime is the lifetime of refresh tokens; each use
-	// rotates the token.
+	// RefreshTokenLifetime is the lifetime of refresh tokens. Under the
+	// Default profile each use rotates the token; under FAPI2 a client
+	// keeps its refresh token, as FAPI 2.0 asks.
 	// +kubebuilder:default="720h"
 	RefreshTokenLifetime *metav1.Duration `json:"refreshTokenLifetime,omitempty"`
-	// AuthorizationCodeLifetime is the lifetime of authorization codes.
+	// AuthorizationCodeLifetime is the lifetime of authorization codes; at
+	// most 60s under FAPI2.
 	// +kubebuilder:default="60s"
 	AuthorizationCodeLifetime *metav1.Duration `json:"authorizationCodeLifetime,omitempty"`
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/idaop/ida-operator/runtime/keystrength"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -243,7 +244,8 @@ func (c *Client) ValidateWith(paths ClientPaths) field.ErrorList {
 	return errs
 }
 
-// checkClientJWKS: a client's key set must parse and hold public keys only;
+// checkClientJWKS: a client's key set must parse and hold public keys
+// only, each strong enough (package keystrength);
 // a private key here would mean the RP handed its secret to the provider.
 func checkClientJWKS(raw json.RawMessage) error {
 	var set jose.JSONWebKeySet
@@ -256,6 +258,9 @@ func checkClientJWKS(raw json.RawMessage) error {
 	for i, k := range set.Keys {
 		if !k.IsPublic() {
 			return fmt.Errorf("keys[%d] holds a private key", i)
+		}
+		if err := keystrength.Check(k.Key); err != nil {
+			return fmt.Errorf("keys[%d] is %w", i, err)
 		}
 	}
 	return nil

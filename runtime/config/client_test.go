@@ -1,11 +1,14 @@
 package config
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -95,6 +98,7 @@ func TestClientValidate(t *testing.T) {
 			jwtClient(c)
 			c.JWKS = json.RawMessage(`{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}]}`)
 		}, "jwks: keys[0] holds a private key"},
+		{"jwt weak RSA key", func(c *Client) { jwtClient(c); c.JWKS = weakRSAJWKS() }, "jwks: keys[0] is an RSA key of 1024 bits; at least 2048 are required"},
 		{"jwt http jwks_uri", func(c *Client) { jwtClient(c); c.JWKS = nil; c.JWKSURI = "http://app.example.com/jwks" }, "jwks_uri: \"http://app.example.com/jwks\" is not an absolute https URL"},
 		{"unknown signing alg", func(c *Client) { jwtClient(c); c.TokenEndpointAuthSigningAlg = "HS256" }, "token_endpoint_auth_signing_alg: \"HS256\""},
 		{"unknown id token alg", func(c *Client) { c.IDTokenSignedResponseAlg = "none" }, "id_token_signed_response_alg: \"none\""},
@@ -196,4 +200,18 @@ func TestClientErrorsCarryTheirPath(t *testing.T) {
 	if len(errs) != 2 || errs[0].Field != "spec.redirectURIs[1]" || errs[0].Type != field.ErrorTypeInvalid || errs[1].Field != "token_endpoint_auth_method" {
 		t.Fatalf("errors = %v", errs)
 	}
+}
+
+// weakRSAJWKS is a key set with one 1024-bit RSA key (FAPI 2.0 §5.4.1
+// asks for at least 2048).
+func weakRSAJWKS() json.RawMessage {
+	k, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		panic(err)
+	}
+	b, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &k.PublicKey, KeyID: "weak", Use: "sig"}}})
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -83,18 +83,7 @@ func OfficialVerifiedClaimsSchema(specDir string) (*jsonschema.Schema, error) {
 	if s, ok := official[specDir]; ok {
 		return s, nil
 	}
-	c := jsonschema.NewCompiler()
-	var vcID string
-	for _, f := range []string{"claims_schema.json", "verified_claims.json", "verified_claims_request.json"} {
-		id, err := addSchemaFile(c, filepath.Join(specDir, "schema", f))
-		if err != nil {
-			return nil, err
-		}
-		if f == "verified_claims.json" {
-			vcID = id
-		}
-	}
-	s, err := c.Compile(vcID)
+	s, err := compileOfficial(specDir, "verified_claims.json")
 	if err != nil {
 		return nil, fmt.Errorf("compiling the official verified_claims schema: %w", err)
 	}
@@ -105,18 +94,24 @@ func OfficialVerifiedClaimsSchema(specDir string) (*jsonschema.Schema, error) {
 // OfficialRequestSchema compiles specDir/schema/verified_claims_request.json
 // (with its siblings, as OfficialVerifiedClaimsSchema).
 func OfficialRequestSchema(specDir string) (*jsonschema.Schema, error) {
+	return compileOfficial(specDir, "verified_claims_request.json")
+}
+
+// compileOfficial loads the three official schema files of specDir under
+// their $id and compiles the one named root.
+func compileOfficial(specDir, root string) (*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
-	var reqID string
+	var rootID string
 	for _, f := range []string{"claims_schema.json", "verified_claims.json", "verified_claims_request.json"} {
 		id, err := addSchemaFile(c, filepath.Join(specDir, "schema", f))
 		if err != nil {
 			return nil, err
 		}
-		if f == "verified_claims_request.json" {
-			reqID = id
+		if f == root {
+			rootID = id
 		}
 	}
-	return c.Compile(reqID)
+	return c.Compile(rootID)
 }
 
 func addSchemaFile(c *jsonschema.Compiler, path string) (string, error) {

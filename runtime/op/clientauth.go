@@ -222,10 +222,15 @@ func (p *Provider) checkClientAssertion(ctx context.Context, sv *served, c *clie
 		return errInvalidClient("client_assertion too large", false, sv.issuer)
 	}
 	ca := &clientAssertion{sv: sv, client: c, claims: &jwt.Claims{}, endpoint: endpoint, now: p.now()}
+	out := []any{ca.claims}
 	var raw struct {
 		Aud json.RawMessage `json:"aud"`
 	}
-	if why := p.verifyClientJWT(ctx, sv, c, assertion, ca.claims, &raw); why != "" {
+	if sv.fapi2() {
+		// Only FAPI 2.0 cares whether aud was a string or an array.
+		out = append(out, &raw)
+	}
+	if why := p.verifyClientJWT(ctx, sv, c, assertion, out...); why != "" {
 		return errInvalidClient("client_assertion "+why, false, sv.issuer)
 	}
 	ca.aud = raw.Aud

@@ -254,13 +254,12 @@ func (sv *served) rotatesRefreshTokens() bool { return !sv.fapi2() }
 // scope removed from its registration, or no longer offered by the
 // provider, stops working at the grant's next use.
 func (sv *served) grantedScope(c *client, scope string) string {
-	var out []string
-	for _, s := range strings.Fields(scope) {
-		if slices.Contains(c.Scopes, s) && slices.Contains(sv.scopes, s) {
-			out = append(out, s)
-		}
+	allowed := func(s string) bool { return slices.Contains(c.Scopes, s) && slices.Contains(sv.scopes, s) }
+	fields := strings.Fields(scope)
+	if !slices.ContainsFunc(fields, func(s string) bool { return !allowed(s) }) {
+		return scope // the usual case: nothing was removed
 	}
-	return strings.Join(out, " ")
+	return strings.Join(slices.DeleteFunc(fields, func(s string) bool { return !allowed(s) }), " ")
 }
 
 // requirePAR: the client's registration or the provider's profile.

@@ -225,6 +225,7 @@ func TestAdmissionRejections(t *testing.T) {
 		{"builtin source without builtin", validIdentityProvider, "spec.users", map[string]any{"type": "Builtin"}, "spec.users", "set builtin when type is Builtin"},
 		{"http source with builtin", validIdentityProvider, "spec.users", map[string]any{"type": "HTTP", "builtin": map[string]any{"secretRef": map[string]any{"name": "u"}}}, "spec.users", "set builtin when type is Builtin and http when type is HTTP"},
 		{"http source with a bad URL", validIdentityProvider, "spec.users", map[string]any{"type": "HTTP", "http": map[string]any{"url": "kyc.internal"}}, "spec.users.http.url", "absolute http(s) URL"},
+		{"http source over plain http", validIdentityProvider, "spec.users", map[string]any{"type": "HTTP", "http": map[string]any{"url": "http://kyc.internal/users"}}, "spec.users.http.url", "url must use https"},
 		{"redis store without redis", validIdentityProvider, "spec.sessionStore", map[string]any{"type": "Redis"}, "spec.sessionStore", "set redis exactly when type is Redis"},
 		{"memory store with redis", validIdentityProvider, "spec.sessionStore", map[string]any{"type": "Memory", "redis": map[string]any{"address": "redis:6379"}}, "spec.sessionStore", "set redis exactly when type is Redis"},
 		{"redis address without port", validIdentityProvider, "spec.sessionStore", map[string]any{"type": "Redis", "redis": map[string]any{"address": "redis"}}, "spec.sessionStore.redis.address", "should match"},

@@ -222,9 +222,12 @@ type BuiltinUserSource struct {
 
 // HTTPUserSource asks an existing KYC system for datasets.
 type HTTPUserSource struct {
-	// URL is called with the subject to fetch its datasets.
+	// URL is called with the subject to fetch its datasets, and with the
+	// credentials a person types to sign in: https, or http on loopback
+	// only.
 	// +kubebuilder:validation:MaxLength=512
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['https', 'http']",message="url must be an absolute http(s) URL"
+	// +kubebuilder:validation:XValidation:rule="!isURL(self) || url(self).getScheme() == 'https' || url(self).getHostname() in ['localhost', '127.0.0.1', '::1']",message="url must use https: the user source receives passwords; http is allowed only for loopback hosts (localhost, 127.0.0.1, [::1])"
 	URL string `json:"url"`
 
 	// Timeout bounds one call.

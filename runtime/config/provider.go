@@ -311,14 +311,15 @@ func ValidateIssuer(issuer string) error {
 	return nil
 }
 
-// validateServiceURL accepts http and https: a KYC system inside the
-// cluster is often reached over plain http on the pod network.
+// validateServiceURL: the HTTP user source receives passwords and returns
+// identity data, so it is called over https; http only on loopback (a
+// sidecar, or a test).
 func validateServiceURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%q is not an absolute http(s) URL", s)
 	}
-	return nil
+	return httpsOrLoopback(u)
 }
 
 func httpsOrLoopback(u *url.URL) error {

@@ -45,18 +45,19 @@ func TestProviderValidate(t *testing.T) {
 		{"unknown profile", func(p *Provider) { p.Security.Profile = "FAPI1" }, "security.profile: \"FAPI1\" is neither"},
 		{"unknown user source", func(p *Provider) { p.Users.Type = "LDAP" }, "users.type: \"LDAP\" is neither"},
 		{"builtin without secret", func(p *Provider) { p.Users.Builtin = nil }, "users.builtin.secret_name: required"},
-		{"builtin with http", func(p *Provider) { p.Users.HTTP = &HTTPUsers{URL: "http://kyc"} }, "users.http: must be empty when users.type is Builtin"},
+		{"builtin with http", func(p *Provider) { p.Users.HTTP = &HTTPUsers{URL: "https://kyc"} }, "users.http: must be empty when users.type is Builtin"},
 		{"http without http", func(p *Provider) { p.Users = UserSource{Type: UsersHTTP} }, "users.http: required when users.type is HTTP"},
 		{"http bad url", func(p *Provider) { p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "kyc.svc"}} }, "users.http.url: \"kyc.svc\" is not an absolute http(s) URL"},
+		{"http user source over plain http", func(p *Provider) { p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "http://kyc.svc/users"}} }, "users.http.url: \"http://kyc.svc/users\" must use https (http only for localhost and loopback addresses)"},
 		{"http negative timeout", func(p *Provider) {
-			p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "http://kyc.svc", Timeout: Duration{-1}}}
+			p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "https://kyc.svc", Timeout: Duration{-1}}}
 		}, "users.http.timeout: must not be negative"},
 		{"http credentials without key", func(p *Provider) {
-			p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "http://kyc.svc", CredentialsSecret: &SecretKeyRef{Name: "s"}}}
+			p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "https://kyc.svc", CredentialsSecret: &SecretKeyRef{Name: "s"}}}
 		}, "users.http.credentials_secret.key: must not be empty"},
 		{"http with builtin", func(p *Provider) {
 			p.Users.Type = UsersHTTP
-			p.Users.HTTP = &HTTPUsers{URL: "http://kyc.svc"}
+			p.Users.HTTP = &HTTPUsers{URL: "https://kyc.svc"}
 		}, "users.builtin: must be empty when users.type is HTTP"},
 		{"unknown store", func(p *Provider) { p.SessionStore.Type = "Etcd" }, "session_store.type: \"Etcd\" is neither"},
 		{"memory with redis", func(p *Provider) { p.SessionStore.Redis = &RedisStore{Address: "r:6379"} }, "session_store.redis: must be empty"},
@@ -97,7 +98,7 @@ func TestProviderValidateAcceptsLoopbackAndDefaults(t *testing.T) {
 		}
 	}
 	p := testProvider()
-	p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "http://kyc.kyc.svc:8080/subjects",
+	p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "https://kyc.kyc.svc:8443/subjects",
 		Timeout: Duration{2 * time.Second}, CredentialsSecret: &SecretKeyRef{Name: "kyc", Key: "token"}}}
 	p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{Address: "redis:6379",
 		PasswordSecret: &SecretKeyRef{Name: "redis", Key: "password"}}}

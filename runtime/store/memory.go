@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -276,6 +277,40 @@ func (m *Memory) Remember(ctx context.Context, kind Kind, key string, ttl time.D
 		return true, nil
 	})
 	return fresh, err
+}
+
+// Count adds one to the counter, kept as its decimal value.
+func (m *Memory) Count(ctx context.Context, kind Kind, key string, ttl time.Duration) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if ttl <= 0 {
+		return 0, ErrInvalidTTL
+	}
+	k := entryKey{kind, key}
+	s := m.shard(key)
+	var n int64
+	err := m.withRoom(s, func() (bool, error) {
+		now := m.now()
+		e, ok := s.m[k]
+		if !ok || e.expires <= now {
+			e = entry{expires: now + int64(ttl)}
+		}
+		n, _ = strconv.ParseInt(string(e.value), 10, 64)
+		n++
+		value := strconv.AppendInt(nil, n, 10)
+		delta := entryCost(key, value)
+		if old, ok := s.m[k]; ok {
+			delta -= entryCost(key, old.value)
+		}
+		if !m.reserve(delta) {
+			return false, nil
+		}
+		e.value = value
+		s.m[k] = e
+		return true, nil
+	})
+	return n, err
 }
 
 // Ping always succeeds unless ctx is done: memory is always there.

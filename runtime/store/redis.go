@@ -142,6 +142,27 @@ func (r *Redis) Remember(ctx context.Context, kind Kind, key string, ttl time.Du
 	}
 }
 
+// countScript is INCR with the ttl set by the first count only, atomic in
+// Redis.
+var countScript = redis.NewScript(`local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`)
+
+// Count runs countScript.
+func (r *Redis) Count(ctx context.Context, kind Kind, key string, ttl time.Duration) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if ttl <= 0 {
+		return 0, ErrInvalidTTL
+	}
+	n, err := countScript.Run(ctx, r.c, []string{r.key(kind, key)}, milliseconds(ttl)).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("store: redis count: %w", err)
+	}
+	return n, nil
+}
+
 // Ping is PING.
 func (r *Redis) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {

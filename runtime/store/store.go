@@ -29,6 +29,7 @@ const (
 	KindGrant        Kind = "grant"
 	KindJTI          Kind = "jti"
 	KindDPoPProof    Kind = "dpop"
+	KindThrottle     Kind = "throttle"
 )
 
 // ErrNotFound is returned for a key that is absent or has expired.
@@ -57,6 +58,11 @@ type Store interface {
 	// Remember records the key for ttl if it is not already recorded and
 	// reports whether it was fresh: jti and DPoP proof replay caches.
 	Remember(ctx context.Context, kind Kind, key string, ttl time.Duration) (fresh bool, err error)
+	// Count adds one to the counter at key and returns the new count, in
+	// one atomic step. The first count starts the counter's ttl, which
+	// later counts do not extend: a fixed window. Get reads a counter as
+	// its count in decimal.
+	Count(ctx context.Context, kind Kind, key string, ttl time.Duration) (int64, error)
 	// Ping reports whether the store can serve, for readiness.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

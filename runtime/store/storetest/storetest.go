@@ -36,6 +36,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"TakeExactlyOnceConcurrent", testTakeConcurrent},
 		{"Remember", testRemember},
 		{"RememberExactlyOnceConcurrent", testRememberConcurrent},
+		{"Count", testCount},
+		{"CountConcurrent", testCountConcurrent},
 		{"ContextCancelled", testContextCancelled},
 		{"Ping", testPing},
 	}
@@ -289,6 +291,43 @@ func testRemember(t *testing.T, s store.Store) {
 	if fresh, err := s.Remember(ctx, store.KindJTI, "put", long); err != nil || fresh {
 		t.Fatalf("Remember over Put = %v, %v; want not fresh", fresh, err)
 	}
+}
+
+func testCount(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for want := int64(1); want <= 3; want++ {
+		if n, err := s.Count(ctx, store.KindThrottle, "c", ttl); err != nil || n != want {
+			t.Fatalf("Count = %d, %v; want %d", n, err, want)
+		}
+	}
+	wantValue(t, s, store.KindThrottle, "c", []byte("3"))
+	if n, err := s.Count(ctx, store.KindThrottle, "other", long); err != nil || n != 1 {
+		t.Fatalf("another counter = %d, %v; want 1", n, err)
+	}
+	// A fixed window: counting does not extend the first count's ttl.
+	time.Sleep(ttl + 200*time.Millisecond)
+	if n, err := s.Count(ctx, store.KindThrottle, "c", ttl); err != nil || n != 1 {
+		t.Fatalf("Count after the window = %d, %v; want 1", n, err)
+	}
+	if _, err := s.Count(ctx, store.KindThrottle, "c", 0); !errors.Is(err, store.ErrInvalidTTL) {
+		t.Fatalf("Count with ttl 0 = %v, want ErrInvalidTTL", err)
+	}
+}
+
+func testCountConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const racers = 50
+	var wg sync.WaitGroup
+	seen := make([]atomic.Bool, racers+1)
+	for range racers {
+		wg.Go(func() {
+			n, err := s.Count(ctx, store.KindThrottle, "race", long)
+			if err != nil || n < 1 || n > racers || seen[n].Swap(true) {
+				t.Errorf("Count = %d, %v: out of range or returned twice", n, err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func testRememberConcurrent(t *testing.T, s store.Store) {

@@ -64,7 +64,8 @@ stop_pid containerd 15
 for p in /proc/[0-9]*; do
   pid="${p#/proc/}"
   [[ "$(readlink "${p}/exe" 2>/dev/null)" == */containerd-shim-runc-v2 ]] || continue
-  if tr '\0' ' ' <"${p}/cmdline" 2>/dev/null | grep -qF -- "-address ${SOCK}"; then
+  cmdline="$(tr '\0' ' ' <"${p}/cmdline" 2>/dev/null || true)"
+  if [[ "${cmdline}" == *"-address ${SOCK}"* ]]; then
     kill -KILL "${pid}" 2>/dev/null
   fi
 done

@@ -277,8 +277,11 @@ wait_for containerd 30 ctr --address "${SOCK}" version
 log "importing ${PAUSE_IMAGE} and ${IMG}"
 CTR images import "${IMAGES}/pause.tar" >&2
 CTR images import "${ROOT}/bin/image/ida-operator.tar" >&2
-CTR images ls -q | grep -qx "${PAUSE_IMAGE}" || die "the pause image was not imported"
-CTR images ls -q | grep -qx "${IMG}" || die "${IMG} was not imported (is IMG the tag of bin/image/ida-operator.tar?)"
+# The list is read whole first: with pipefail, grep -q leaving early would
+# fail the pipeline when ctr is still writing (SIGPIPE).
+imported="$(CTR images ls -q)"
+grep -qx "${PAUSE_IMAGE}" <<<"${imported}" || die "the pause image was not imported"
+grep -qx "${IMG}" <<<"${imported}" || die "${IMG} was not imported (is IMG the tag of bin/image/ida-operator.tar?)"
 
 # --- kubelet, kube-proxy ---------------------------------------------------
 log "kubelet"

@@ -76,6 +76,7 @@ func TestAuthorizeChecks(t *testing.T) {
 		{"an essential acr cannot be met yet", func(v url.Values) {
 			v.Set("claims", `{"id_token":{"acr":{"essential":true,"values":["urn:bank:acr:mfa"]}}}`)
 		}, false, "unmet_authentication_requirements", "acr"},
+		{"an essential acr spelled with an escape", func(v url.Values) { v.Set("claims", `{"id_token":{"\u0061cr":{"essential":true}}}`) }, false, "unmet_authentication_requirements", ""},
 		{"an essential acr at UserInfo neither", func(v url.Values) { v.Set("claims", `{"userinfo":{"acr":{"essential":true}}}`) }, false, "unmet_authentication_requirements", ""},
 		{"a voluntary acr is not refused", func(v url.Values) { v.Set("claims", `{"id_token":{"acr":{"values":["urn:bank:acr:mfa"]}}}`) }, false, "", ""},
 		{"an unoffered trust framework is left out, not refused", func(v url.Values) {

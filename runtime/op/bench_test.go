@@ -117,3 +117,26 @@ func BenchmarkUserInfoVerifiedClaims(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPAR: a pushed authorization request with client_secret_basic
+// and a claims parameter asking for verified_claims.
+func BenchmarkPAR(b *testing.B) {
+	f := newFixture(b)
+	h := f.p.Handler()
+	_, challenge := pkce()
+	u, _ := f.authorizeURL(clientBasic, nil)
+	q := u[strings.Index(u, "?")+1:]
+	form := q + "&claims=" + strings.ReplaceAll(strings.ReplaceAll(benchClaims, "{", "%7B"), "}", "%7D")
+	form = strings.Replace(form, "code_challenge=", "code_challenge="+challenge+"&x=", 1)
+	auth := basicAuth(clientBasic, testSecret)["Authorization"]
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, f.url(config.PathPAR), strings.NewReader(form))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Authorization", auth)
+		if w := serve(h, r); w.Code != http.StatusCreated {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+}

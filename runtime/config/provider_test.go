@@ -48,7 +48,9 @@ func TestProviderValidate(t *testing.T) {
 		{"builtin with http", func(p *Provider) { p.Users.HTTP = &HTTPUsers{URL: "https://kyc"} }, "users.http: must be empty when users.type is Builtin"},
 		{"http without http", func(p *Provider) { p.Users = UserSource{Type: UsersHTTP} }, "users.http: required when users.type is HTTP"},
 		{"http bad url", func(p *Provider) { p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "kyc.svc"}} }, "users.http.url: \"kyc.svc\" is not an absolute http(s) URL"},
-		{"http user source over plain http", func(p *Provider) { p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "http://kyc.svc/users"}} }, "users.http.url: \"http://kyc.svc/users\" must use https (http only for localhost and loopback addresses)"},
+		{"http user source over plain http", func(p *Provider) {
+			p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "http://kyc.svc/users"}}
+		}, "users.http.url: \"http://kyc.svc/users\" must use https (http only for localhost and loopback addresses)"},
 		{"http negative timeout", func(p *Provider) {
 			p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "https://kyc.svc", Timeout: Duration{-1}}}
 		}, "users.http.timeout: must not be negative"},

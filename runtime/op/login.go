@@ -39,17 +39,35 @@ func (p *Provider) login(sv *served, w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, req.UILocales, errUnavailable("no user source is configured"))
 		return
 	}
+	source := sourceAddress(r)
+	switch locked, err := p.grants.LoginLocked(ctx, username, source); {
+	case err != nil:
+		p.errorPage(w, r, req.UILocales, p.storeFailed(err))
+		return
+	case locked:
+		// The password is not checked: a guess during a lock learns
+		// nothing, right or wrong.
+		p.renderInteraction(w, r, sv, in, username, "too_many_attempts")
+		return
+	}
 	u, err := src.Authenticate(ctx, username, password)
 	switch {
 	case errors.Is(err, users.ErrInvalidCredentials), errors.Is(err, users.ErrNotFound):
 		// Which of the two is not said, here or in the event.
-		p.securityEvent(eventLoginFailed, in.client.ClientID, "invalid_credentials")
+		if err := p.loginFailed(ctx, in.client, username, source); err != nil {
+			p.errorPage(w, r, req.UILocales, p.storeFailed(err))
+			return
+		}
 		p.renderInteraction(w, r, sv, in, username, "invalid_credentials")
 		return
 	case err != nil:
 		p.log.Warn("user source failed", "op", "authenticate", "error", err)
 		p.errorPage(w, r, req.UILocales, errUnavailable("sign-in is not available right now"))
 		return
+	}
+	if err := p.grants.ClearLoginFailures(ctx, username); err != nil {
+		// The count then runs out with its window.
+		p.logStoreFailure(err)
 	}
 	now := p.now()
 	sess, err := p.newSession(ctx, w, r, sv, u.Subject, now)

@@ -19,6 +19,9 @@ const (
 	// eventReplay: a code, refresh token, client assertion or DPoP proof
 	// came back after it was used.
 	eventReplay = "replay_detected"
+	// eventLoginLocked: failed sign-ins locked an account or a source
+	// address for a while.
+	eventLoginLocked = "login_locked"
 )
 
 // securityEvent records one security event. clientID may come from the
@@ -35,7 +38,7 @@ func (p *Provider) securityEvent(event, clientID, reason string) {
 func newSecurityEventsCounter() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "ida", Subsystem: "op", Name: "security_events_total",
-		Help: "Security events by kind (login_failed, client_authentication_failed, replay_detected).",
+		Help: "Security events by kind (login_failed, login_locked, client_authentication_failed, replay_detected).",
 	}, []string{"event"})
 }
 

@@ -55,6 +55,7 @@ var en = catalog{
 	"login.error.unavailable":         "Sign-in is temporarily unavailable. Please try again in a few minutes.",
 	"login.error.expired":             "This page has expired. Go back to the application and start again.",
 	"login.error.generic":             "Sign-in did not work. Please try again.",
+	"login.error.too_many_attempts":   "Too many failed attempts. Please wait a few minutes, then try again.",
 
 	"consent.title":             "Share your information",
 	"consent.heading":           "%s is asking for access to your information",
@@ -153,6 +154,7 @@ var ja = catalog{
 	"login.error.unavailable":         "現在ログインできません。しばらくしてからもう一度お試しください。",
 	"login.error.expired":             "このページの有効期限が切れました。アプリケーションに戻り、最初からやり直してください。",
 	"login.error.generic":             "ログインできませんでした。もう一度お試しください。",
+	"login.error.too_many_attempts":   "ログインの失敗が続いたため、しばらくお待ちください。数分後にもう一度お試しください。",
 
 	"consent.title":             "情報の提供",
 	"consent.heading":           "%s があなたの情報へのアクセスを求めています",

@@ -49,7 +49,8 @@ type Renderer struct {
 }
 
 // LoginData fills the login page. ErrorKey selects a message from the
-// catalog: invalid_credentials, required, unavailable, expired; any other
+// catalog: invalid_credentials, required, unavailable, expired,
+// too_many_attempts; any other
 // non-empty key shows a generic failure.
 type LoginData struct {
 	Lang, ClientName, Action, CSRFToken, Interaction, Username, ErrorKey string
@@ -265,7 +266,7 @@ func (v *view) WithClient(key, client string) string {
 // LoginError is the message for an ErrorKey.
 func (v *view) LoginError(key string) string {
 	switch key {
-	case "invalid_credentials", "required", "unavailable", "expired":
+	case "invalid_credentials", "required", "unavailable", "expired", "too_many_attempts":
 		return v.T("login.error." + key)
 	}
 	return v.T("login.error.generic")

@@ -33,7 +33,7 @@ func (p *Provider) consent(sv *served, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := p.now()
-	sess, cookie := p.loadSession(ctx, r, now)
+	sess, cookie := p.loadSession(ctx, r, sv, now)
 	if sess == nil || sess.SID != in.rec.SessionID || sess.Subject != in.rec.Subject {
 		p.errorPage(w, r, req.UILocales, errInvalidRequest("the session changed; start again from the application"))
 		return

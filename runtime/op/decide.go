@@ -16,7 +16,7 @@ import (
 // code at once.
 func (p *Provider) decide(w http.ResponseWriter, r *http.Request, sv *served, c *client, req *grants.Request) {
 	now := p.now()
-	sess, _ := p.loadSession(r.Context(), r, now)
+	sess, _ := p.loadSession(r.Context(), r, sv, now)
 	stage := nextStage(req, sess, now, false)
 	if err := checkPromptNone(req, stage); err != nil {
 		p.redirectError(w, r, sv, req, err)

@@ -67,7 +67,7 @@ func (p *Provider) renderInteraction(w http.ResponseWriter, r *http.Request, sv 
 // must still be registered and enabled. When any of it fails it has
 // answered with the error page and returns nil.
 func (p *Provider) openInteraction(sv *served, w http.ResponseWriter, r *http.Request, stage string) *interaction {
-	in, oerr := p.loadInteraction(r, stage)
+	in, oerr := p.loadInteraction(r, sv, stage)
 	if oerr != nil {
 		p.errorPage(w, r, "", oerr)
 		return nil
@@ -81,13 +81,13 @@ func (p *Provider) openInteraction(sv *served, w http.ResponseWriter, r *http.Re
 	return in
 }
 
-func (p *Provider) loadInteraction(r *http.Request, stage string) (*interaction, *oauthError) {
+func (p *Provider) loadInteraction(r *http.Request, sv *served, stage string) (*interaction, *oauthError) {
 	form, perr := readParams(r)
 	if perr != nil {
 		return nil, perr
 	}
 	id := form.Get(ui.FieldInteraction)
-	ck, err := r.Cookie(interactionCookie)
+	ck, err := r.Cookie(sv.cookieName(interactionCookie))
 	if id == "" || err != nil || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(id)) != 1 {
 		return nil, errInvalidRequest("this sign-in is not in progress in this browser; start again from the application")
 	}

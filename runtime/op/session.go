@@ -11,32 +11,49 @@ import (
 
 // Cookies. Both are HttpOnly and SameSite=Lax (sent on the top-level
 // navigation from a relying party, never on its cross-site POSTs), and
-// Secure when the issuer is https.
+// Secure when the issuer is https; then their names carry a prefix that
+// browsers enforce (RFC 6265bis §4.1.3): __Host- for an issuer at the root
+// of its host (Secure, Path=/, no Domain: no subdomain or plain-http page
+// can set or shadow them), __Secure- for an issuer below a path, whose
+// cookies keep to that path.
 const (
 	sessionCookie     = "ida_session"
 	interactionCookie = "ida_interaction"
 )
+
+// cookieName is the name a cookie has at this issuer.
+func (sv *served) cookieName(name string) string {
+	switch {
+	case !sv.secure:
+		return name
+	case sv.basePath == "":
+		return "__Host-" + name
+	}
+	return "__Secure-" + name
+}
 
 // sessionLifetime is how long a sign-in lasts.
 const sessionLifetime = 12 * time.Hour
 
 func (p *Provider) setCookie(w http.ResponseWriter, sv *served, name, value, path string, maxAge time.Duration) {
 	http.SetCookie(w, &http.Cookie{
-		Name: name, Value: value, Path: path, MaxAge: int(maxAge / time.Second),
+		Name: sv.cookieName(name), Value: value, Path: path, MaxAge: int(maxAge / time.Second),
 		HttpOnly: true, Secure: sv.secure, SameSite: http.SameSiteLaxMode,
 	})
 }
 
+// cookiePath is where below the issuer a cookie is sent; a __Host- cookie
+// must have Path=/.
 func cookiePath(sv *served, suffix string) string {
-	if sv.basePath == "" && suffix == "" {
+	if sv.basePath == "" && (suffix == "" || sv.secure) {
 		return "/"
 	}
 	return sv.basePath + suffix
 }
 
 // loadSession returns the signed-in session of the browser, or nil.
-func (p *Provider) loadSession(ctx context.Context, r *http.Request, now time.Time) (*grants.Session, string) {
-	ck, err := r.Cookie(sessionCookie)
+func (p *Provider) loadSession(ctx context.Context, r *http.Request, sv *served, now time.Time) (*grants.Session, string) {
+	ck, err := r.Cookie(sv.cookieName(sessionCookie))
 	if err != nil || ck.Value == "" || len(ck.Value) > 128 {
 		return nil, ""
 	}
@@ -60,7 +77,7 @@ func (p *Provider) loadSession(ctx context.Context, r *http.Request, now time.Ti
 // same user in this browser carry over.
 func (p *Provider) newSession(ctx context.Context, w http.ResponseWriter, r *http.Request, sv *served, subject string, now time.Time) (*grants.Session, error) {
 	sess := &grants.Session{SID: grants.NewSecret()[:22], Subject: subject, AuthTime: now.Unix(), AuthTimeMillis: now.UnixMilli(), ExpiresAt: now.Add(sessionLifetime).Unix()}
-	if old, oldID := p.loadSession(ctx, r, now); old != nil {
+	if old, oldID := p.loadSession(ctx, r, sv, now); old != nil {
 		if old.Subject == subject {
 			sess.Consents = old.Consents
 		}

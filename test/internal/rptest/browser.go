@@ -207,13 +207,14 @@ func Cookies(t testing.TB, ctx context.Context, u string) []*http.Cookie {
 	return out
 }
 
-// SessionCookie is the tab's ida_session cookie for issuer's authorization
+// SessionCookie is the tab's ida_session cookie (under its __Host- or
+// __Secure- name when the issuer is https) for issuer's authorization
 // endpoint, or nil when it holds none.
 func SessionCookie(t testing.TB, ctx context.Context, issuer string) *http.Cookie {
 	t.Helper()
 	var session *http.Cookie
 	for _, c := range Cookies(t, ctx, issuer+"/authorize") {
-		if c.Name == "ida_session" {
+		if strings.TrimPrefix(strings.TrimPrefix(c.Name, "__Host-"), "__Secure-") == "ida_session" {
 			session = c
 		}
 	}

@@ -1,7 +1,8 @@
 // Package grants keeps what an authorization leaves behind between
-// requests: pushed requests, login and consent interactions, sessions,
-// authorization codes, access and refresh tokens, and the grants that tie
-// tokens together. The protocol (package op) speaks in its verbs (push,
+// requests: pushed requests, sessions, authorization codes, access and
+// refresh tokens, the grants that tie tokens together, and the markers and
+// counters that make things one-time or bounded (answered consent pages,
+// client assertions, DPoP proofs, failed sign-ins). The protocol (package op) speaks in its verbs (push,
 // redeem a code, rotate a refresh token, revoke a grant); the store keys,
 // the record encoding, the replay markers and which step must be atomic
 // are this package's business.

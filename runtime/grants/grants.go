@@ -72,40 +72,15 @@ func (g *Store) TakePushed(ctx context.Context, clientID, id string) (*Request, 
 // pushedKey binds a request_uri to its client (RFC 9126 §4).
 func pushedKey(clientID, id string) string { return keyOf(clientID + "\x00" + id) }
 
-// StartInteraction stores a login or consent in progress and returns its
-// id, which only the browser's cookie carries.
-func (g *Store) StartInteraction(ctx context.Context, ia *Interaction, ttl time.Duration) (string, error) {
-	id := NewSecret()
-	if err := g.UpdateInteraction(ctx, id, ia, ttl); err != nil {
-		return "", err
-	}
-	return id, nil
-}
-
-// Interaction returns the interaction with this id.
-func (g *Store) Interaction(ctx context.Context, id string) (*Interaction, error) {
-	ia, err := get[Interaction](ctx, g.s, store.KindInteraction, keyOf(id))
+// SpendInteraction marks an interaction answered until ttl ends and
+// reports whether it was the first answer: of concurrent answers exactly
+// one is.
+func (g *Store) SpendInteraction(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	fresh, err := g.s.Remember(ctx, store.KindInteraction, keyOf(id), max(ttl, time.Second))
 	if err != nil {
-		return nil, failed("get interaction", err)
+		return false, failed("spend interaction", err)
 	}
-	return ia, nil
-}
-
-// UpdateInteraction replaces the interaction with this id.
-func (g *Store) UpdateInteraction(ctx context.Context, id string, ia *Interaction, ttl time.Duration) error {
-	if err := put(ctx, g.s, g.local, store.KindInteraction, keyOf(id), ia, ttl); err != nil {
-		return failed("put interaction", err)
-	}
-	return nil
-}
-
-// FinishInteraction ends the interaction; of concurrent callers exactly
-// one gets nil, the others ErrNotFound.
-func (g *Store) FinishInteraction(ctx context.Context, id string) error {
-	if _, err := g.s.Take(ctx, store.KindInteraction, keyOf(id)); err != nil {
-		return failed("finish interaction", err)
-	}
-	return nil
+	return fresh, nil
 }
 
 // StartSession stores a new session and returns the cookie value that

@@ -115,7 +115,9 @@ type Session struct {
 	Consents []string `json:"consents,omitempty"`
 }
 
-// Interaction is a login or consent page in progress.
+// Interaction is a login or consent page in progress. It is not stored: it
+// travels sealed in its own form (package op), and only the answer to a
+// consent page leaves a marker (SpendInteraction).
 type Interaction struct {
 	CSRF    string  `json:"csrf"`
 	Request Request `json:"request"`

@@ -1,7 +1,6 @@
 package op
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 
@@ -20,21 +19,30 @@ func (p *Provider) consent(sv *served, w http.ResponseWriter, r *http.Request) {
 	if in == nil {
 		return
 	}
-	req := &in.rec.Request
-	switch in.form.Get(ui.FieldDecision) {
-	case ui.DecisionDeny:
-		// The interaction is over; left behind, it would only expire.
-		_ = p.grants.FinishInteraction(ctx, in.id)
-		p.redirectError(w, r, sv, req, newError("access_denied", "the user refused"))
-		return
-	case ui.DecisionApprove:
-	default:
+	rec := in.rec()
+	req := &rec.Request
+	decision := in.form.Get(ui.FieldDecision)
+	if decision != ui.DecisionApprove && decision != ui.DecisionDeny {
 		p.errorPage(w, r, req.UILocales, errInvalidRequest("decision must be approve or deny"))
+		return
+	}
+	// A consent page is answered once: of two answers (a double click, a
+	// replayed form) the second finds the page spent.
+	switch fresh, err := p.grants.SpendInteraction(ctx, in.sealed.ID, grants.Remaining(in.sealed.ExpiresAt, p.now())); {
+	case err != nil:
+		p.errorPage(w, r, req.UILocales, p.storeFailed(err))
+		return
+	case !fresh:
+		p.errorPage(w, r, req.UILocales, errInvalidRequest("this sign-in has already completed"))
+		return
+	}
+	if decision == ui.DecisionDeny {
+		p.redirectError(w, r, sv, req, newError("access_denied", "the user refused"))
 		return
 	}
 	now := p.now()
 	sess, cookie := p.loadSession(ctx, r, sv, now)
-	if sess == nil || sess.SID != in.rec.SessionID || sess.Subject != in.rec.Subject {
+	if sess == nil || sess.SID != rec.SessionID || sess.Subject != rec.Subject {
 		p.errorPage(w, r, req.UILocales, errInvalidRequest("the session changed; start again from the application"))
 		return
 	}
@@ -48,16 +56,7 @@ func (p *Provider) consent(sv *served, w http.ResponseWriter, r *http.Request) {
 			p.logStoreFailure(err)
 		}
 	}
-	switch err := p.grants.FinishInteraction(ctx, in.id); {
-	case errors.Is(err, grants.ErrNotFound):
-		// Two approvals raced; the first one answered.
-		p.errorPage(w, r, req.UILocales, errInvalidRequest("this sign-in has already completed"))
-		return
-	case err != nil:
-		p.errorPage(w, r, req.UILocales, p.storeFailed(err))
-		return
-	}
-	p.issueCode(w, r, sv, req, signedIn{subject: in.rec.Subject, authTime: in.rec.AuthTime, sid: in.rec.SessionID})
+	p.issueCode(w, r, sv, req, signedIn{subject: rec.Subject, authTime: rec.AuthTime, sid: rec.SessionID})
 }
 
 // consentClaims lists what the consent page shows for a request: what

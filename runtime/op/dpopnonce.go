@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"slices"
 	"time"
 
 	"github.com/idaop/ida-operator/runtime/config"
@@ -21,21 +20,11 @@ const dpopNonceWindow = 5 * time.Minute
 // DPoPNonceHeader carries a fresh nonce in answers to DPoP requests.
 const DPoPNonceHeader = "DPoP-Nonce"
 
-// nonceKeys derives one HMAC key per signing key. The first is the oldest
-// key's, which issues: it stays the same across rotations until that key
-// leaves the set, so replicas that apply a new key set at slightly
-// different moments keep agreeing.
-func nonceKeys(ks *config.KeySet) [][]byte {
-	keys := slices.Clone(ks.Keys)
-	slices.SortStableFunc(keys, func(a, b config.SigningKey) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	out := make([][]byte, 0, len(keys))
-	for _, k := range keys {
-		m := hmac.New(sha256.New, k.PrivateJWK)
-		m.Write([]byte("ida-operator DPoP nonce v1"))
-		out = append(out, m.Sum(nil))
-	}
-	return out
-}
+// nonceKeys derives one HMAC key per signing key (derivedKeys). The first
+// is the oldest key's, which issues: it stays the same across rotations
+// until that key leaves the set, so replicas that apply a new key set at
+// slightly different moments keep agreeing.
+func nonceKeys(ks *config.KeySet) [][]byte { return derivedKeys(ks, "ida-operator DPoP nonce v1") }
 
 // dpopNonce is the nonce of now's window.
 func (sv *served) dpopNonce(now time.Time) string {

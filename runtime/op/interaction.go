@@ -2,7 +2,6 @@ package op
 
 import (
 	"crypto/subtle"
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,27 +17,40 @@ const interactionLifetime = 10 * time.Minute
 // interaction is a posted login or consent form with what it belongs to.
 type interaction struct {
 	form url.Values
-	// id names the interaction; only the browser's cookie carries it.
-	id     string
-	rec    *grants.Interaction
+	// cookie is the interaction cookie's value, which the seal is bound to.
+	cookie string
+	sealed *sealedInteraction
 	client *client
 }
 
-// startInteraction stores the interaction and renders its page.
+// rec is the interaction's state.
+func (in *interaction) rec() *grants.Interaction { return &in.sealed.Interaction }
+
+// startInteraction renders the page of rec's stage in a new interaction:
+// a fresh cookie for this browser and the interaction sealed in the page.
+// Nothing is stored.
 func (p *Provider) startInteraction(w http.ResponseWriter, r *http.Request, sv *served, c *client, rec *grants.Interaction) {
 	rec.CSRF = grants.NewSecret()
-	id, err := p.grants.StartInteraction(r.Context(), rec, interactionLifetime)
-	if err != nil {
-		p.redirectError(w, r, sv, &rec.Request, p.storeFailed(err))
-		return
-	}
-	p.setCookie(w, sv, interactionCookie, id, cookiePath(sv, "/interaction"), interactionLifetime)
-	p.renderInteraction(w, r, sv, &interaction{id: id, rec: rec, client: c}, "", "")
+	cookie := grants.NewSecret()
+	in := &interaction{cookie: cookie, client: c, sealed: &sealedInteraction{
+		Interaction: *rec, ID: grants.NewSecret(), Browser: browserHash(cookie),
+		ExpiresAt: p.now().Add(interactionLifetime).Unix(),
+	}}
+	p.setCookie(w, sv, interactionCookie, cookie, cookiePath(sv, "/interaction"), interactionLifetime)
+	p.renderInteraction(w, r, sv, in, "", "")
 }
 
-// renderInteraction shows the page of the interaction's stage.
+// renderInteraction shows the page of the interaction's stage, with the
+// interaction sealed in its form.
 func (p *Provider) renderInteraction(w http.ResponseWriter, r *http.Request, sv *served, in *interaction, username, errKey string) {
-	req, c := &in.rec.Request, in.client
+	rec, c := in.rec(), in.client
+	req := &rec.Request
+	sealed, err := sv.seal(in.sealed)
+	if err != nil {
+		p.log.Error("sealing an interaction failed", "error", err)
+		p.errorPage(w, r, req.UILocales, errServer("the page could not be prepared"))
+		return
+	}
 	lang := ui.PickLanguage(req.UILocales, r.Header.Get("Accept-Language"))
 	// The form's answer redirects to the client, so form-action must allow
 	// its redirect URI's origin.
@@ -47,24 +59,24 @@ func (p *Provider) renderInteraction(w http.ResponseWriter, r *http.Request, sv 
 	if name == "" {
 		name = c.ClientID
 	}
-	if in.rec.Stage == grants.StageLogin {
+	if rec.Stage == grants.StageLogin {
 		p.rendered(w, sv.ui.Login(w, ui.LoginData{
-			Lang: lang, ClientName: name, Action: sv.basePath + pathLogin, CSRFToken: in.rec.CSRF,
-			Interaction: in.id, Username: username, ErrorKey: errKey,
+			Lang: lang, ClientName: name, Action: sv.basePath + pathLogin, CSRFToken: rec.CSRF,
+			Interaction: sealed, Username: username, ErrorKey: errKey,
 		}))
 		return
 	}
 	p.rendered(w, sv.ui.Consent(w, ui.ConsentData{
 		Lang: lang, ClientName: name, Purpose: req.Purpose, Action: sv.basePath + pathConsent,
-		CSRFToken: in.rec.CSRF, Interaction: in.id, Scopes: strings.Fields(req.Scope),
+		CSRFToken: rec.CSRF, Interaction: sealed, Scopes: strings.Fields(req.Scope),
 		Claims: p.consentClaims(c, req),
 	}))
 }
 
 // openInteraction reads a posted form of the stage and its interaction:
-// the form's id must be the browser's (cookie), the record must exist at
-// this stage, the CSRF token must match (constant time), and its client
-// must still be registered and enabled. When any of it fails it has
+// sealed by this provider, unexpired, for this browser (its cookie), with
+// the CSRF token it was given (constant time), at this stage, and for a
+// client still registered and enabled. When any of it fails it has
 // answered with the error page and returns nil.
 func (p *Provider) openInteraction(sv *served, w http.ResponseWriter, r *http.Request, stage string) *interaction {
 	in, oerr := p.loadInteraction(r, sv, stage)
@@ -72,9 +84,9 @@ func (p *Provider) openInteraction(sv *served, w http.ResponseWriter, r *http.Re
 		p.errorPage(w, r, "", oerr)
 		return nil
 	}
-	c, ok := sv.clients[in.rec.Request.ClientID]
+	c, ok := sv.clients[in.rec().Request.ClientID]
 	if !ok || c.Disabled {
-		p.errorPage(w, r, in.rec.Request.UILocales, errUnauthorizedClient("the client is no longer available"))
+		p.errorPage(w, r, in.rec().Request.UILocales, errUnauthorizedClient("the client is no longer available"))
 		return nil
 	}
 	in.client = c
@@ -86,25 +98,25 @@ func (p *Provider) loadInteraction(r *http.Request, sv *served, stage string) (*
 	if perr != nil {
 		return nil, perr
 	}
-	id := form.Get(ui.FieldInteraction)
+	notHere := errInvalidRequest("this sign-in is not in progress in this browser; start again from the application")
 	ck, err := r.Cookie(sv.cookieName(interactionCookie))
-	if id == "" || err != nil || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(id)) != 1 {
-		return nil, errInvalidRequest("this sign-in is not in progress in this browser; start again from the application")
+	if err != nil || form.Get(ui.FieldInteraction) == "" {
+		return nil, notHere
 	}
-	rec, err := p.grants.Interaction(r.Context(), id)
-	if errors.Is(err, grants.ErrNotFound) {
+	si, err := sv.open(form.Get(ui.FieldInteraction))
+	if err != nil || subtle.ConstantTimeCompare([]byte(si.Browser), []byte(browserHash(ck.Value))) != 1 {
+		return nil, notHere
+	}
+	if p.now().Unix() >= si.ExpiresAt {
 		return nil, errInvalidRequest("this sign-in has expired; start again from the application")
 	}
-	if err != nil {
-		return nil, p.storeFailed(err)
-	}
-	if subtle.ConstantTimeCompare([]byte(form.Get(ui.FieldCSRFToken)), []byte(rec.CSRF)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(form.Get(ui.FieldCSRFToken)), []byte(si.CSRF)) != 1 {
 		return nil, errInvalidRequest("the form's CSRF token does not match")
 	}
-	if rec.Stage != stage {
+	if si.Stage != stage {
 		return nil, errInvalidRequest("this step is not expected now")
 	}
-	return &interaction{form: form, id: id, rec: rec}, nil
+	return &interaction{form: form, cookie: ck.Value, sealed: si}, nil
 }
 
 // stylesheet serves the pages' CSS.

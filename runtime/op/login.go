@@ -24,7 +24,7 @@ func (p *Provider) login(sv *served, w http.ResponseWriter, r *http.Request) {
 	if in == nil {
 		return
 	}
-	req := &in.rec.Request
+	req := &in.rec().Request
 	username, password := in.form.Get(ui.FieldUsername), in.form.Get(ui.FieldPassword)
 	if username == "" || password == "" {
 		p.renderInteraction(w, r, sv, in, truncate(username, maxUsernameBytes), "required")
@@ -76,16 +76,11 @@ func (p *Provider) login(sv *served, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if nextStage(req, sess, now, true) == "" {
-		// The interaction is over; left behind, it would only expire.
-		_ = p.grants.FinishInteraction(ctx, in.id)
 		p.issueCode(w, r, sv, req, signedInAs(sess))
 		return
 	}
-	in.rec.Stage, in.rec.Subject, in.rec.AuthTime, in.rec.SessionID = grants.StageConsent, u.Subject, sess.AuthTime, sess.SID
-	if err := p.grants.UpdateInteraction(ctx, in.id, in.rec, interactionLifetime); err != nil {
-		p.errorPage(w, r, req.UILocales, p.storeFailed(err))
-		return
-	}
+	rec := in.rec()
+	rec.Stage, rec.Subject, rec.AuthTime, rec.SessionID = grants.StageConsent, u.Subject, sess.AuthTime, sess.SID
 	p.renderInteraction(w, r, sv, in, "", "")
 }
 

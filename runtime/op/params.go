@@ -5,6 +5,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+
+	"github.com/idaop/ida-operator/runtime/ui"
 )
 
 // Bounds on request parameters: real requests are far smaller, and every
@@ -76,6 +78,9 @@ func checkParamSizes(v url.Values) *oauthError {
 			limit = maxClaimsBytes
 		case "request":
 			limit = maxRequestObjectBytes
+		case ui.FieldInteraction:
+			// A sealed interaction carries its authorization request.
+			limit = maxRequestBytes
 		}
 		if len(k) > 256 {
 			return errInvalidRequest("parameter name too long")

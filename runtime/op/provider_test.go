@@ -60,6 +60,7 @@ func TestCookiePrefixes(t *testing.T) {
 		target := sv.basePath + u[strings.Index(u, config.PathAuthorize):]
 		w := httptest.NewRecorder()
 		f.p.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, target, nil))
+		pg := readPage(t, w.Result())
 		cookies := w.Result().Cookies()
 		if len(cookies) != 1 {
 			t.Fatalf("%q: cookies %v", tc.issuer, cookies)
@@ -69,7 +70,7 @@ func TestCookiePrefixes(t *testing.T) {
 			t.Fatalf("%q: cookie %s Path=%s Secure=%v Domain=%q", tc.issuer, c.Name, c.Path, c.Secure, c.Domain)
 		}
 		// The login form is read with the prefixed name.
-		r := httptest.NewRequest(http.MethodPost, sv.basePath+pathLogin, strings.NewReader(url.Values{"interaction": {c.Value}}.Encode()))
+		r := httptest.NewRequest(http.MethodPost, sv.basePath+pathLogin, strings.NewReader(url.Values{"interaction": {pg.interaction}}.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.AddCookie(c)
 		if _, err := f.p.loadInteraction(r, sv, "login"); err == nil || !strings.Contains(err.Description, "CSRF") {

@@ -1,6 +1,7 @@
 package op
 
 import (
+	"crypto/cipher"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -44,6 +45,8 @@ type served struct {
 	signers signerCache
 	// nonceKeys sign and check DPoP nonces; see dpopnonce.go.
 	nonceKeys [][]byte
+	// interactionAEADs seal login and consent forms; see sealed.go.
+	interactionAEADs []cipher.AEAD
 	// ui renders pages that link the stylesheet below basePath.
 	ui *ui.Renderer
 }
@@ -93,6 +96,9 @@ func buildServed(s *config.Snapshot, rend *ui.Renderer, now time.Time) (*served,
 	}
 	sv.ui = rend.WithBasePath(sv.basePath)
 	sv.nonceKeys = nonceKeys(s.Keys)
+	if sv.interactionAEADs, err = interactionAEADs(s.Keys); err != nil {
+		return nil, fmt.Errorf("op: interaction keys: %w", err)
+	}
 	for id, c := range s.Clients {
 		cs, err := buildClient(prov, c)
 		if err != nil {

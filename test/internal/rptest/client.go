@@ -70,6 +70,31 @@ func (c *Client) Discover() error {
 	return json.Unmarshal(raw, &c.Endpoints)
 }
 
+// At is a copy of c that sends its requests to base (a relay to one pod,
+// say) instead of the issuer, at the same paths; the issuer it expects in
+// responses stays the same. An empty base is c itself.
+func (c *Client) At(base string) *Client {
+	if base == "" {
+		return c
+	}
+	from, to := strings.TrimSuffix(c.Issuer, "/"), strings.TrimSuffix(base, "/")
+	move := func(u string) string {
+		if rest, ok := strings.CutPrefix(u, from); ok {
+			return to + rest
+		}
+		return u
+	}
+	cp := *c
+	cp.Endpoints = Endpoints{
+		Authorization: move(c.Endpoints.Authorization),
+		Token:         move(c.Endpoints.Token),
+		UserInfo:      move(c.Endpoints.UserInfo),
+		PAR:           move(c.Endpoints.PAR),
+		JWKS:          move(c.Endpoints.JWKS),
+	}
+	return &cp
+}
+
 func (c *Client) getJSON(u, bearer string, into any) (int, error) {
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
@@ -220,6 +245,16 @@ func (c *Client) post(endpoint string, form url.Values, into any) ([]byte, error
 		return nil, oe
 	}
 	return body, json.Unmarshal(body, into)
+}
+
+// Token posts form to the token endpoint and checks no more than that the
+// answer is a success.
+func (c *Client) Token(form url.Values) (*Tokens, error) {
+	var tr Tokens
+	if _, err := c.post(c.Endpoints.Token, form, &tr); err != nil {
+		return nil, err
+	}
+	return &tr, nil
 }
 
 // Exchange redeems a code of r; the response must hold an ID token and an

@@ -49,8 +49,9 @@ fmt: ## Run gofmt on the tree.
 	gofmt -s -w $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')
 
 .PHONY: vet
-vet: ## Run go vet.
+vet: ## Run go vet (the node tests too, which build only with their tag).
 	$(GO) vet ./...
+	$(GO) vet -tags nodee2e ./test/node/...
 
 .PHONY: envtest
 envtest: ## Build the test control plane (kube-apiserver, etcd) into bin/k8s/.

@@ -4,7 +4,7 @@
 #
 #   - Debian's chromium (headless browser for test/runtime, driven by chromedp)
 #   - Debian's redis-server (hack/redis.sh when present)
-#   - test/oidc-client/node_modules (npm ci: openid-client, pinned by the lock)
+#   - test/oidc-client/node_modules (npm ci: openid-client, oauth4webapi, pinned by the lock)
 #
 #   hack/test-deps.sh
 set -euo pipefail
@@ -54,7 +54,8 @@ else
   log "redis-server installed in $(( $(now) - t0 ))s: $(redis-server --version | awk '{print $3}' | sed 's/^v=//')"
 fi
 
-# openid-client for test/oidc-client, exactly as the lock file says.
+# openid-client and oauth4webapi for test/oidc-client, exactly as the lock
+# file says (a changed lock file means npm ci again).
 t0="$(now)"
 client="${root}/test/oidc-client"
 command -v node >/dev/null || { log "node not found: install Node.js >= 20"; exit 1; }

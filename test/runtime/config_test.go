@@ -27,6 +27,8 @@ const (
 	clientRS256 = "rp-go-oidc-rs256"
 	// clientSignedUserInfo registered userinfo_signed_response_alg PS256.
 	clientSignedUserInfo = "rp-go-oidc-signed-userinfo"
+	// clientFAPI2 is the oauth4webapi relying party of the FAPI2 runtime.
+	clientFAPI2 = "rp-oauth4webapi"
 )
 
 const demoPassword = "demo-password-for-tests"
@@ -46,15 +48,8 @@ func writeConfigDir(dir, issuer, redirectURI string) (*generated, error) {
 
 	// The openid-client relying party's key pair: the public half is
 	// registered, the private half goes to the node script.
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pubJWKS, err := g.newClientKey()
 	if err != nil {
-		return nil, err
-	}
-	pubJWKS, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: priv.Public(), KeyID: "rp-key-1", Algorithm: "ES256", Use: "sig"}}})
-	if err != nil {
-		return nil, err
-	}
-	if g.clientJWK, err = (jose.JSONWebKey{Key: priv, KeyID: "rp-key-1", Algorithm: "ES256", Use: "sig"}).MarshalJSON(); err != nil {
 		return nil, err
 	}
 	if g.clientSecret, err = config.NewClientSecret(); err != nil {
@@ -84,6 +79,40 @@ func writeConfigDir(dir, issuer, redirectURI string) (*generated, error) {
 	// use_dpop_nonce at PAR, token and UserInfo (RFC 9449 §8, §9).
 	p.Security.RequireDPoPNonce = true
 	if err := fixture.WriteConfigDir(dir, p, demoPassword, fapi, basic, ps, rs, su); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// newClientKey makes the private_key_jwt client's ES256 key pair: the
+// private JWK goes to the node script, the returned set is registered.
+func (g *generated) newClientKey() ([]byte, error) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	if g.clientJWK, err = (jose.JSONWebKey{Key: priv, KeyID: "rp-key-1", Algorithm: "ES256", Use: "sig"}).MarshalJSON(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: priv.Public(), KeyID: "rp-key-1", Algorithm: "ES256", Use: "sig"}}})
+}
+
+// writeFAPI2ConfigDir renders a provider under the FAPI2 profile (PAR,
+// DPoP with nonces, private_key_jwt, ES256 and PS256 only) with one
+// client, clientFAPI2, for the oauth4webapi relying party.
+func writeFAPI2ConfigDir(dir, issuer, redirectURI string) (*generated, error) {
+	g := &generated{dir: dir, clientNames: map[string]string{clientFAPI2: "Demo Bank (oauth4webapi, FAPI 2.0)"}}
+	pubJWKS, err := g.newClientKey()
+	if err != nil {
+		return nil, err
+	}
+	c := fixture.Client(clientFAPI2, g.clientNames[clientFAPI2], "team-a", redirectURI, "", "openid", "profile", "offline_access")
+	c.TokenEndpointAuthMethod, c.SecretHash = config.AuthPrivateKeyJWT, ""
+	c.JWKS, c.TokenEndpointAuthSigningAlg = pubJWKS, config.ES256
+	p := fixture.Provider(issuer, []string{config.ES256, config.PS256}, 10*time.Minute, time.Minute)
+	p.Security.Profile = config.ProfileFAPI2
+	p.Security.RequireDPoPNonce = true
+	if err := fixture.WriteConfigDir(dir, p, demoPassword, c); err != nil {
 		return nil, err
 	}
 	return g, nil

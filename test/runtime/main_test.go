@@ -33,6 +33,10 @@ var (
 	envOnce sync.Once
 	shared  *env
 	envErr  error
+
+	fapi2Once   sync.Once
+	sharedFAPI2 *env
+	fapi2Err    error
 )
 
 func TestMain(m *testing.M) {
@@ -43,6 +47,9 @@ func TestMain(m *testing.M) {
 	}
 	if shared != nil {
 		shared.close()
+	}
+	if sharedFAPI2 != nil {
+		sharedFAPI2.close()
 	}
 	os.Exit(code)
 }
@@ -65,14 +72,26 @@ type env struct {
 // getEnv starts the shared runtime on first use.
 func getEnv(t *testing.T) *env {
 	t.Helper()
-	envOnce.Do(func() { shared, envErr = startEnv() })
+	envOnce.Do(func() { shared, envErr = startEnv(writeConfigDir) })
 	if envErr != nil {
 		t.Fatal(envErr)
 	}
 	return shared
 }
 
-func startEnv() (*env, error) {
+// getFAPI2Env starts, on first use, a second runtime whose provider
+// follows the FAPI 2.0 Security Profile.
+func getFAPI2Env(t *testing.T) *env {
+	t.Helper()
+	fapi2Once.Do(func() { sharedFAPI2, fapi2Err = startEnv(writeFAPI2ConfigDir) })
+	if fapi2Err != nil {
+		t.Fatal(fapi2Err)
+	}
+	return sharedFAPI2
+}
+
+// startEnv starts a runtime on loopback from the config dir write renders.
+func startEnv(write func(dir, issuer, redirectURI string) (*generated, error)) (*env, error) {
 	root, err := rptest.FindProjectRoot()
 	if err != nil {
 		return nil, err
@@ -99,7 +118,7 @@ func startEnv() (*env, error) {
 		return nil, err
 	}
 	e.dir = dir
-	e.cfg, err = writeConfigDir(dir, e.issuer, e.cb.RedirectURI())
+	e.cfg, err = write(dir, e.issuer, e.cb.RedirectURI())
 	if err != nil {
 		ln.Close()
 		e.cb.Close()

@@ -24,8 +24,15 @@ type NodeRP struct {
 // it is stopped when t ends or ctx is done.
 func StartNodeRP(t testing.TB, ctx context.Context, root string, env ...string) *NodeRP {
 	t.Helper()
+	return StartNodeScript(t, ctx, root, "rp.mjs", env...)
+}
+
+// StartNodeScript is StartNodeRP for another relying party script of
+// test/oidc-client that speaks the same protocol (fapi2.mjs).
+func StartNodeScript(t testing.TB, ctx context.Context, root, script string, env ...string) *NodeRP {
+	t.Helper()
 	node, dir := RequireNodeClient(t, root)
-	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "rp.mjs"))
+	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, script))
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	rp := &NodeRP{cmd: cmd, stderr: &SyncBuffer{}}

@@ -1,0 +1,162 @@
+// A FAPI 2.0 relying party built directly on oauth4webapi (panva), the
+// strict OAuth library under openid-client: it checks the issuer of
+// every response (RFC 9207), DPoP nonces, the ID token, and sends client
+// assertions whose aud is the issuer identifier as a string, as FAPI 2.0
+// asks. The Go tests in test/runtime drive it against a runtime under the
+// FAPI2 profile, with the same JSON-lines protocol as rp.mjs:
+//
+//   1. {"event":"authorize","authorization_url":...,"state":...} after
+//      discovery and the pushed authorization request;
+//   2. one line on stdin: the callback URL;
+//   3. {"event":"result",...}: the token response, the ID token's claims,
+//      UserInfo, and two refresh grants with the same refresh token.
+//
+// Environment: ISSUER, CLIENT_ID, CLIENT_JWK (private JWK, ES256),
+// REDIRECT_URI, SCOPE, CLAIMS, PURPOSE.
+import { createInterface } from 'node:readline'
+import * as oauth from 'oauth4webapi'
+
+function out(obj) {
+  process.stdout.write(JSON.stringify(obj) + '\n')
+}
+
+function env(name, fallback) {
+  const v = process.env[name]
+  if (v === undefined || v === '') {
+    if (fallback === undefined) throw new Error(`${name} is required`)
+    return fallback
+  }
+  return v
+}
+
+function readLine() {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: process.stdin })
+    rl.once('line', (line) => {
+      resolve(line.trim())
+      rl.close()
+    })
+    rl.once('close', () => reject(new Error('stdin closed before the callback URL arrived')))
+  })
+}
+
+function errorDetails(err) {
+  const d = { message: String(err?.message ?? err) }
+  for (const k of ['code', 'error', 'error_description', 'status']) {
+    if (err?.[k] !== undefined) d[k] = err[k]
+  }
+  if (err?.cause !== undefined) {
+    try {
+      d.cause = JSON.parse(JSON.stringify(err.cause))
+    } catch {
+      d.cause = String(err.cause)
+    }
+  }
+  return d
+}
+
+// withNonce retries once when the server asks for a DPoP nonce (RFC 9449
+// §8): the DPoP handle has learnt it from the refusal.
+async function withNonce(fn) {
+  try {
+    return await fn()
+  } catch (err) {
+    if (oauth.isDPoPNonceError(err)) return await fn()
+    throw err
+  }
+}
+
+async function main() {
+  const issuer = new URL(env('ISSUER'))
+  const client = { client_id: env('CLIENT_ID') }
+  const redirectUri = env('REDIRECT_URI')
+  const jwk = JSON.parse(env('CLIENT_JWK'))
+  const { kid, alg, use, key_ops, ...material } = jwk
+  const key = await crypto.subtle.importKey('jwk', material, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])
+  const clientAuth = oauth.PrivateKeyJwt({ key, kid })
+  // Loopback tests only: the issuer is http.
+  const insecure = { [oauth.allowInsecureRequests]: true }
+
+  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }))
+  const dpop = oauth.DPoP(client, await oauth.generateKeyPair('ES256'))
+  const opts = { DPoP: dpop, ...insecure }
+
+  const codeVerifier = oauth.generateRandomCodeVerifier()
+  const state = oauth.generateRandomState()
+  const nonce = oauth.generateRandomNonce()
+  const params = new URLSearchParams({
+    response_type: 'code',
+    redirect_uri: redirectUri,
+    scope: env('SCOPE', 'openid'),
+    state,
+    nonce,
+    code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+  })
+  if (process.env.CLAIMS) params.set('claims', process.env.CLAIMS)
+  if (process.env.PURPOSE) params.set('purpose', process.env.PURPOSE)
+
+  const par = await withNonce(async () =>
+    oauth.processPushedAuthorizationResponse(as, client, await oauth.pushedAuthorizationRequest(as, client, clientAuth, params, opts)),
+  )
+  const authorizationUrl = new URL(as.authorization_endpoint)
+  authorizationUrl.searchParams.set('client_id', client.client_id)
+  authorizationUrl.searchParams.set('request_uri', par.request_uri)
+  out({
+    event: 'authorize',
+    authorization_url: authorizationUrl.href,
+    state,
+    discovery: {
+      token_endpoint_auth_methods_supported: as.token_endpoint_auth_methods_supported,
+      require_pushed_authorization_requests: as.require_pushed_authorization_requests,
+      dpop_signing_alg_values_supported: as.dpop_signing_alg_values_supported,
+    },
+  })
+
+  // The response must come from this issuer (RFC 9207) with our state.
+  const callback = oauth.validateAuthResponse(as, client, new URL(await readLine()), state)
+  const tokens = await withNonce(async () =>
+    oauth.processAuthorizationCodeResponse(
+      as,
+      client,
+      await oauth.authorizationCodeGrantRequest(as, client, clientAuth, callback, redirectUri, codeVerifier, opts),
+      { expectedNonce: nonce, requireIdToken: true },
+    ),
+  )
+  const idClaims = oauth.getValidatedIdTokenClaims(tokens)
+  const userinfo = await withNonce(async () =>
+    oauth.processUserInfoResponse(as, client, idClaims.sub, await oauth.userInfoRequest(as, client, tokens.access_token, opts)),
+  )
+  const result = {
+    event: 'result',
+    token_type: tokens.token_type,
+    scope: tokens.scope,
+    has_refresh_token: typeof tokens.refresh_token === 'string',
+    id_token_claims: idClaims,
+    userinfo,
+  }
+  if (result.has_refresh_token) {
+    // FAPI 2.0: the refresh token is not rotated, so the same one works
+    // again (a client whose answer was lost can retry).
+    const refresh = async () =>
+      withNonce(async () =>
+        oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, clientAuth, tokens.refresh_token, opts)),
+      )
+    const first = await refresh()
+    const second = await refresh()
+    result.refresh = {
+      token_type: first.token_type,
+      new_refresh_token: typeof first.refresh_token === 'string' && first.refresh_token !== tokens.refresh_token,
+      second_with_same_token: typeof second.access_token === 'string',
+      userinfo: await withNonce(async () =>
+        oauth.processUserInfoResponse(as, client, idClaims.sub, await oauth.userInfoRequest(as, client, second.access_token, opts)),
+      ),
+    }
+  }
+  out(result)
+}
+
+main().catch((err) => {
+  out({ event: 'error', ...errorDetails(err) })
+  process.exitCode = 1
+})

@@ -141,21 +141,14 @@ func (g *Store) Code(ctx context.Context, code string) (*Code, error) {
 	return c, nil
 }
 
-// RedeemCode uses a code up. Of concurrent callers exactly one succeeds;
-// the others get ErrReplayed, as any later caller does while the grant's
-// tokens can live (the replay marker's ttl).
+// RedeemCode uses a code up. One store operation decides (Remember, atomic
+// in both stores): of concurrent callers exactly one succeeds, and every
+// other one, then or later while the grant's tokens can live (markerTTL),
+// gets ErrReplayed and revokes the grant, the winner's tokens included
+// (RFC 9700 §4.2.4).
 func (g *Store) RedeemCode(ctx context.Context, code string, c *Code, markerTTL time.Duration) error {
 	key := keyOf(code)
-	if _, err := g.s.Take(ctx, store.KindCode, key); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return g.replayed(ctx, codeMarker(key))
-		}
-		return failed("redeem code", err)
-	}
-	if err := g.s.Put(ctx, store.KindGrant, codeMarker(key), []byte(c.GrantID), max(markerTTL, time.Second)); err != nil {
-		return failed("mark code redeemed", err)
-	}
-	return nil
+	return g.spend(ctx, store.KindCode, key, codeMarker(key), c.GrantID, max(markerTTL, time.Second))
 }
 
 // RefreshToken returns a refresh token's record. A rotated one is
@@ -176,21 +169,40 @@ func (g *Store) RefreshToken(ctx context.Context, token string) (*Token, error) 
 // presenting it again revokes its grant until it would have expired.
 func (g *Store) RotateRefreshToken(ctx context.Context, token string, t *Token) error {
 	key := keyOf(token)
-	if _, err := g.s.Take(ctx, store.KindRefreshToken, key); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return g.replayed(ctx, refreshMarker(key))
-		}
-		return failed("rotate refresh token", err)
+	return g.spend(ctx, store.KindRefreshToken, key, refreshMarker(key), t.GrantID, Remaining(t.ExpiresAt, g.now()))
+}
+
+// spend uses up the secret stored at kind/key. The marker, set once, is
+// the decision: the caller that sets it has the secret; any other is a
+// replay and revokes grantID. The marker then leads later presentations
+// to the grant, and the record goes.
+func (g *Store) spend(ctx context.Context, kind store.Kind, key, marker, grantID string, ttl time.Duration) error {
+	first, err := g.s.Remember(ctx, store.KindGrant, spentKey(marker), ttl)
+	if err != nil {
+		return failed("spend", err)
 	}
-	if err := g.s.Put(ctx, store.KindGrant, refreshMarker(key), []byte(t.GrantID), Remaining(t.ExpiresAt, g.now())); err != nil {
-		return failed("mark refresh token rotated", err)
+	if !first {
+		return g.revokeReplayed(ctx, grantID)
+	}
+	if err := g.s.Put(ctx, store.KindGrant, marker, []byte(grantID), ttl); err != nil {
+		return failed("mark spent", err)
+	}
+	// The marker decides from now on; the record only has to go before it
+	// would expire anyway.
+	if err := g.s.Delete(ctx, kind, key); err != nil {
+		return failed("delete spent record", err)
 	}
 	return nil
 }
 
-// The replay markers live beside the grants, under the used secret's key.
+// The markers live beside the grants, under the used secret's key: which
+// grant it belonged to, and whether it was spent.
 func codeMarker(key string) string    { return "code:" + key }
 func refreshMarker(key string) string { return "rt:" + key }
+func spentKey(marker string) string   { return "spent:" + marker }
+func revokedKey(grantID string) string {
+	return "revoked:" + grantID
+}
 
 // replayed answers a secret that is gone: ErrReplayed, with its grant
 // revoked, when the marker says it was used; else ErrNotFound.
@@ -202,7 +214,12 @@ func (g *Store) replayed(ctx context.Context, marker string) error {
 	case err != nil:
 		return failed("get replay marker", err)
 	}
-	if err := g.RevokeGrant(ctx, string(gid)); err != nil && !errors.Is(err, ErrNotFound) {
+	return g.revokeReplayed(ctx, string(gid))
+}
+
+// revokeReplayed revokes the grant of a replayed secret and says so.
+func (g *Store) revokeReplayed(ctx context.Context, grantID string) error {
+	if err := g.RevokeGrant(ctx, grantID); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("%w; revoking its grant: %w", ErrReplayed, err)
 	}
 	return ErrReplayed
@@ -217,13 +234,31 @@ func (g *Store) AccessToken(ctx context.Context, token string) (*Token, error) {
 	return t, nil
 }
 
-// Grant returns the grant with this id.
+// Grant returns the grant with this id; Revoked says whether it was
+// revoked, whatever a racing Issue wrote into its record since.
 func (g *Store) Grant(ctx context.Context, id string) (*Grant, error) {
 	gr, err := get[Grant](ctx, g.s, store.KindGrant, id)
 	if err != nil {
 		return nil, failed("get grant", err)
 	}
+	if !gr.Revoked {
+		if gr.Revoked, err = g.revoked(ctx, id); err != nil {
+			return nil, err
+		}
+	}
 	return gr, nil
+}
+
+// revoked reads a grant's revocation flag.
+func (g *Store) revoked(ctx context.Context, id string) (bool, error) {
+	_, err := g.s.Get(ctx, store.KindGrant, revokedKey(id))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	}
+	return false, failed("read revocation", err)
 }
 
 // Issuance is what the token endpoint stores for one response.
@@ -244,8 +279,28 @@ type Issuance struct {
 const maxTokenRefs = 64
 
 // Issue stores the tokens of one token response and adds them to their
-// grant.
+// grant. When the grant was revoked meanwhile (a replay of its code or
+// refresh token raced this request) the new tokens are deleted again and
+// the answer is ErrReplayed: RevokeGrant sets the flag before it reads the
+// grant's tokens, and Issue reads the flag after it wrote them, so one of
+// the two always sees the other.
 func (g *Store) Issue(ctx context.Context, is *Issuance) error {
+	if err := g.issue(ctx, is); err != nil {
+		return err
+	}
+	switch revoked, err := g.revoked(ctx, is.GrantID); {
+	case err != nil:
+		return err
+	case revoked:
+		if err := g.RevokeGrant(ctx, is.GrantID); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("%w; revoking its grant: %w", ErrReplayed, err)
+		}
+		return ErrReplayed
+	}
+	return nil
+}
+
+func (g *Store) issue(ctx context.Context, is *Issuance) error {
 	now := g.now()
 	atKey := keyOf(is.AccessToken)
 	if err := put(ctx, g.s, g.local, store.KindAccessToken, atKey, &is.Access, Remaining(is.Access.ExpiresAt, now)); err != nil {
@@ -268,12 +323,29 @@ func (g *Store) Issue(ctx context.Context, is *Issuance) error {
 	return nil
 }
 
-// RevokeGrant deletes every token of a grant and marks it revoked, so
-// that no refresh under it works again.
+// revokedFlagLifetime keeps the revocation of a grant that has no record
+// yet (its code was replayed while the first redemption was issuing) long
+// enough for that issue to see it.
+const revokedFlagLifetime = 24 * time.Hour
+
+// RevokeGrant marks a grant revoked, then deletes every token it lists, so
+// that no refresh under it works again and a racing Issue sees the mark.
 func (g *Store) RevokeGrant(ctx context.Context, id string) error {
-	gr, err := g.Grant(ctx, id)
-	if err != nil {
-		return err
+	gr, err := get[Grant](ctx, g.s, store.KindGrant, id)
+	ttl := revokedFlagLifetime
+	switch {
+	case err == nil:
+		ttl = max(ttl, Remaining(gr.ExpiresAt, g.now()))
+	case !errors.Is(err, store.ErrNotFound):
+		return failed("get grant", err)
+	}
+	if _, err := g.s.Remember(ctx, store.KindGrant, revokedKey(id), ttl); err != nil {
+		return failed("flag revoked grant", err)
+	}
+	// Read again after the flag: tokens an Issue wrote before it saw the
+	// flag are listed now.
+	if gr, err = get[Grant](ctx, g.s, store.KindGrant, id); err != nil {
+		return failed("get grant", err)
 	}
 	var errs []error
 	for _, t := range gr.Tokens {

@@ -275,3 +275,68 @@ func TestStoreFailure(t *testing.T) {
 		t.Fatalf("failed store: %v", err)
 	}
 }
+
+// TestReplayRaceRevokesEverything: two redemptions of one code race, each
+// the whole way (read, redeem, issue). When both read the code, the second
+// is a replay whatever the interleaving: one of them gets ErrReplayed and
+// no access token of the grant is left, the winner's included, even when
+// it was issued after the revocation started.
+func TestReplayRaceRevokesEverything(t *testing.T) {
+	backends(t, func(t *testing.T, g *Store, _ store.Store) {
+		ctx := t.Context()
+		both := 0
+		for round := range 100 {
+			c := newCode("rp")
+			code, err := g.PutCode(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var read [2]bool
+			var tokens [2]string
+			var errs [2]error
+			var start, wg sync.WaitGroup
+			start.Add(1)
+			for i := range 2 {
+				wg.Go(func() {
+					start.Wait()
+					rec, err := g.Code(ctx, code)
+					if err != nil {
+						errs[i] = err
+						return
+					}
+					read[i] = true
+					if errs[i] = g.RedeemCode(ctx, code, rec, time.Hour); errs[i] != nil {
+						return
+					}
+					tokens[i] = NewSecret()
+					exp := time.Now().Add(time.Hour).Unix()
+					errs[i] = g.Issue(ctx, &Issuance{GrantID: rec.GrantID, Grant: &Grant{ClientID: "rp", ExpiresAt: exp},
+						AccessToken: tokens[i], Access: Token{Info: rec.Info, ExpiresAt: exp}})
+				})
+			}
+			start.Done()
+			wg.Wait()
+			for i := range 2 {
+				if errs[i] != nil && !errors.Is(errs[i], ErrReplayed) && !errors.Is(errs[i], ErrNotFound) {
+					t.Fatalf("round %d: %v", round, errs[i])
+				}
+			}
+			if !read[0] || !read[1] {
+				continue // the second came after the first had used the code up
+			}
+			both++
+			if !errors.Is(errs[0], ErrReplayed) && !errors.Is(errs[1], ErrReplayed) {
+				t.Fatalf("round %d: both read the code, errors %v: no replay detected", round, errs)
+			}
+			for i := range 2 {
+				if tokens[i] == "" {
+					continue
+				}
+				if _, err := g.AccessToken(ctx, tokens[i]); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("round %d: errors %v: an access token survived the replay", round, errs)
+				}
+			}
+		}
+		t.Logf("both redemptions read the code in %d of 100 rounds", both)
+	})
+}

@@ -145,6 +145,9 @@ func TestAuthorizeRefusals(t *testing.T) {
 		{"PAR required", clientFAPI, nil, true, "invalid_request"},
 		{"prompt=none without session", clientBasic, url.Values{"prompt": {"none"}}, true, "login_required"},
 		{"bad request_uri", clientBasic, url.Values{"request_uri": {requestURIPrefix + "nope"}}, false, "invalid_request_uri"},
+		{"essential acr", clientBasic, url.Values{"claims": {`{"id_token":{"acr":{"essential":true,"values":["urn:bank:mfa"]}}}`}}, true, "unmet_authentication_requirements"},
+		{"id_token_hint not of this provider", clientBasic, url.Values{"id_token_hint": {f.signES256(mustKey(t), "k1", "JWT", map[string]any{"iss": f.issuer, "sub": testSubject})}}, true, "invalid_request"},
+		{"id_token_hint not a JWT", clientBasic, url.Values{"id_token_hint": {"hint"}}, true, "invalid_request"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -339,6 +342,28 @@ func TestUserInfoChallenges(t *testing.T) {
 	resp, body := f.userinfo("unknown")
 	if resp.StatusCode != 401 || body["error"] != "invalid_token" {
 		t.Fatalf("unknown token: %d %v", resp.StatusCode, body)
+	}
+	// A token in the query is refused, alone or beside a header token, and
+	// the token stays usable the proper way (RFC 6750 §2.3).
+	code, verifier := f.codeFor(clientBasic, nil)
+	_, tok := f.exchange(clientBasic, code, verifier)
+	at := tok["access_token"].(string)
+	for _, withHeader := range []bool{false, true} {
+		req, _ := http.NewRequest(http.MethodGet, f.url(config.PathUserInfo)+"?access_token="+url.QueryEscape(at), nil)
+		if withHeader {
+			req.Header.Set("Authorization", "Bearer "+at)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := decode(t, resp)
+		if resp.StatusCode != 400 || body["error"] != "invalid_request" {
+			t.Fatalf("token in the query (header too: %v): %d %v", withHeader, resp.StatusCode, body)
+		}
+	}
+	if resp, body := f.userinfo(at); resp.StatusCode != 200 || body["sub"] == nil {
+		t.Fatalf("the token after the refusals: %d %v", resp.StatusCode, body)
 	}
 }
 

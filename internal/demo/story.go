@@ -275,6 +275,11 @@ the command that exchanges it:
 %s
 
 UserInfo then holds verified_claims for the jp_oidf_ida scope.
+
+Mistype the password three times and the account is locked for a moment,
+right password included; each such failure is a security event in
+bin/demo/operator.log ("event":"login_failed", "login_locked") and in the
+runtime's ida_op_security_events_total metric.
 `, st.Issuer, st.Issuer, st.EnvPath, st.AuthorizeURL, st.RedirectURI, curlCommand(st, "<CODE>"))
 }
 

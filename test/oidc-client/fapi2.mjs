@@ -13,47 +13,8 @@
 //
 // Environment: ISSUER, CLIENT_ID, CLIENT_JWK (private JWK, ES256),
 // REDIRECT_URI, SCOPE, CLAIMS, PURPOSE.
-import { createInterface } from 'node:readline'
 import * as oauth from 'oauth4webapi'
-
-function out(obj) {
-  process.stdout.write(JSON.stringify(obj) + '\n')
-}
-
-function env(name, fallback) {
-  const v = process.env[name]
-  if (v === undefined || v === '') {
-    if (fallback === undefined) throw new Error(`${name} is required`)
-    return fallback
-  }
-  return v
-}
-
-function readLine() {
-  return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: process.stdin })
-    rl.once('line', (line) => {
-      resolve(line.trim())
-      rl.close()
-    })
-    rl.once('close', () => reject(new Error('stdin closed before the callback URL arrived')))
-  })
-}
-
-function errorDetails(err) {
-  const d = { message: String(err?.message ?? err) }
-  for (const k of ['code', 'error', 'error_description', 'status']) {
-    if (err?.[k] !== undefined) d[k] = err[k]
-  }
-  if (err?.cause !== undefined) {
-    try {
-      d.cause = JSON.parse(JSON.stringify(err.cause))
-    } catch {
-      d.cause = String(err.cause)
-    }
-  }
-  return d
-}
+import { env, errorDetails, importPrivateKey, out, readLine } from './lib.mjs'
 
 // withNonce retries once when the server asks for a DPoP nonce (RFC 9449
 // §8): the DPoP handle has learnt it from the refusal.
@@ -70,10 +31,7 @@ async function main() {
   const issuer = new URL(env('ISSUER'))
   const client = { client_id: env('CLIENT_ID') }
   const redirectUri = env('REDIRECT_URI')
-  const jwk = JSON.parse(env('CLIENT_JWK'))
-  const { kid, alg, use, key_ops, ...material } = jwk
-  const key = await crypto.subtle.importKey('jwk', material, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])
-  const clientAuth = oauth.PrivateKeyJwt({ key, kid })
+  const clientAuth = oauth.PrivateKeyJwt(await importPrivateKey(JSON.parse(env('CLIENT_JWK'))))
   // Loopback tests only: the issuer is http.
   const insecure = { [oauth.allowInsecureRequests]: true }
 

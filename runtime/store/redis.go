@@ -2,9 +2,15 @@ package store
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -14,11 +20,23 @@ import (
 // RedisOptions says how to reach the shared Redis.
 type RedisOptions struct {
 	// Address is host:port.
-	Address  string
+	Address string
+	// Username is the ACL user; empty means Redis' default user.
+	Username string
 	Password string
+	// TLS, when set, is used for every connection (NewRedisTLSConfig
+	// builds one); nil means plain TCP.
+	TLS *tls.Config
 	// Prefix goes before every key, so several providers (or tests) can
 	// share one Redis database.
 	Prefix string
+	// MaxMemory, when positive, is the budget in bytes: while Redis'
+	// used_memory (INFO memory) is over it, Put refuses with ErrFull.
+	// Zero means no budget of our own.
+	MaxMemory int64
+	// MemoryCheckEvery is how often used_memory is read; zero means every
+	// second.
+	MemoryCheckEvery time.Duration
 }
 
 // Redis is the store shared by several replicas. Each operation is one
@@ -27,9 +45,23 @@ type RedisOptions struct {
 //
 // Every method checks ctx before it sends anything, so a request that is
 // already cancelled changes nothing.
+//
+// With a MaxMemory budget, only Put refuses when Redis is over it: Remember
+// and Count (replay caches, counters) and Take, Get and Delete keep
+// working, so replay protection and live grants are never dropped for
+// want of room. used_memory is read in the background, never per request.
+// An OOM error from Redis' own maxmemory (under the noeviction policy)
+// is ErrFull too, from any write.
 type Redis struct {
 	c      *redis.Client
 	prefix string
+
+	maxMemory int64
+	// over is whether the last reading of used_memory was over maxMemory.
+	over      atomic.Bool
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 var _ Store = (*Redis)(nil)
@@ -41,8 +73,10 @@ func NewRedis(ctx context.Context, opts RedisOptions) (*Redis, error) {
 		return nil, errors.New("store: redis address is empty")
 	}
 	c := redis.NewClient(&redis.Options{
-		Addr:     opts.Address,
-		Password: opts.Password,
+		Addr:      opts.Address,
+		Username:  opts.Username,
+		Password:  opts.Password,
+		TLSConfig: opts.TLS,
 		// Deadlines of incoming requests bound the Redis round trips too.
 		ContextTimeoutEnabled: true,
 		// CLIENT SETINFO and maintenance notifications are extra round
@@ -50,12 +84,104 @@ func NewRedis(ctx context.Context, opts RedisOptions) (*Redis, error) {
 		DisableIdentity:          true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 	})
-	r := &Redis{c: c, prefix: opts.Prefix}
+	r := &Redis{c: c, prefix: opts.Prefix, maxMemory: opts.MaxMemory}
 	if err := r.Ping(ctx); err != nil {
 		_ = c.Close()
-		return nil, fmt.Errorf("store: redis at %s: %w", opts.Address, err)
+		return nil, fmt.Errorf("store: redis at %s: %w%s", opts.Address, err, connectHint(err, opts.TLS != nil))
+	}
+	if r.maxMemory > 0 {
+		// A user without INFO would leave the budget blind: fail at start.
+		if err := r.checkMemory(ctx); err != nil {
+			_ = c.Close()
+			return nil, fmt.Errorf("store: redis at %s: reading used_memory for the memory budget (the ACL user needs +info): %w", opts.Address, err)
+		}
+		every := opts.MemoryCheckEvery
+		if every <= 0 {
+			every = time.Second
+		}
+		r.stop, r.done = make(chan struct{}), make(chan struct{})
+		go r.watchMemory(every)
 	}
 	return r, nil
+}
+
+// connectHint names the setting to look at for the failures people meet
+// when they first configure TLS or an ACL user.
+func connectHint(err error, overTLS bool) string {
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &unknownCA):
+		return " (the server's certificate is not signed by the configured CA bundle)"
+	case errors.As(err, &hostname):
+		return " (the server's certificate does not name this host: set the TLS server name)"
+	case strings.Contains(msg, "certificate required"):
+		return " (the server requires a client certificate)"
+	case strings.Contains(msg, "handshake failure"):
+		return " (the server refused the TLS handshake: does it require a client certificate?)"
+	case !overTLS && errors.Is(err, io.EOF):
+		return " (the server closed the connection: does it expect TLS?)"
+	case strings.HasPrefix(msg, "WRONGPASS"):
+		return " (check the ACL username and the password Secret)"
+	case strings.HasPrefix(msg, "NOAUTH"):
+		return " (the server requires a password)"
+	}
+	return ""
+}
+
+// watchMemory reads used_memory every interval until Close. A failed
+// reading keeps the last verdict: if Redis is down, writes fail anyway.
+func (r *Redis) watchMemory(every time.Duration) {
+	defer close(r.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), max(every, time.Second))
+			_ = r.checkMemory(ctx)
+			cancel()
+		}
+	}
+}
+
+func (r *Redis) checkMemory(ctx context.Context) error {
+	info, err := r.c.Info(ctx, "memory").Result()
+	if err != nil {
+		return err
+	}
+	used, err := usedMemory(info)
+	if err != nil {
+		return err
+	}
+	r.over.Store(used > r.maxMemory)
+	return nil
+}
+
+// usedMemory reads the used_memory line of INFO memory.
+func usedMemory(info string) (int64, error) {
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("INFO memory: used_memory %q: %w", v, err)
+			}
+			return n, nil
+		}
+	}
+	return 0, errors.New("INFO memory has no used_memory")
+}
+
+// writeErr wraps a failed write; Redis' OOM answer (its maxmemory reached
+// under noeviction) is ErrFull, so handlers answer temporarily_unavailable.
+func writeErr(cmd string, err error) error {
+	if strings.HasPrefix(err.Error(), "OOM ") {
+		return fmt.Errorf("store: redis %s: %w: %w", cmd, ErrFull, err)
+	}
+	return fmt.Errorf("store: redis %s: %w", cmd, err)
 }
 
 func (r *Redis) key(kind Kind, key string) string {
@@ -68,7 +194,8 @@ func milliseconds(ttl time.Duration) string {
 	return strconv.FormatInt(int64((ttl+time.Millisecond-1)/time.Millisecond), 10)
 }
 
-// Put is SET key value PX ttl.
+// Put is SET key value PX ttl, refused with ErrFull while Redis is over
+// the budget.
 func (r *Redis) Put(ctx context.Context, kind Kind, key string, value []byte, ttl time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -76,8 +203,11 @@ func (r *Redis) Put(ctx context.Context, kind Kind, key string, value []byte, tt
 	if ttl <= 0 {
 		return ErrInvalidTTL
 	}
+	if r.maxMemory > 0 && r.over.Load() {
+		return ErrFull
+	}
 	if err := r.c.Do(ctx, "set", r.key(kind, key), value, "px", milliseconds(ttl)).Err(); err != nil {
-		return fmt.Errorf("store: redis set: %w", err)
+		return writeErr("set", err)
 	}
 	return nil
 }
@@ -138,7 +268,7 @@ func (r *Redis) Remember(ctx context.Context, kind Kind, key string, ttl time.Du
 	case errors.Is(err, redis.Nil):
 		return false, nil
 	default:
-		return false, fmt.Errorf("store: redis set nx: %w", err)
+		return false, writeErr("set nx", err)
 	}
 }
 
@@ -158,7 +288,7 @@ func (r *Redis) Count(ctx context.Context, kind Kind, key string, ttl time.Durat
 	}
 	n, err := countScript.Run(ctx, r.c, []string{r.key(kind, key)}, milliseconds(ttl)).Int64()
 	if err != nil {
-		return 0, fmt.Errorf("store: redis count: %w", err)
+		return 0, writeErr("count", err)
 	}
 	return n, nil
 }
@@ -171,5 +301,16 @@ func (r *Redis) Ping(ctx context.Context) error {
 	return r.c.Ping(ctx).Err()
 }
 
-// Close closes the connection pool.
-func (r *Redis) Close() error { return r.c.Close() }
+// Close stops the memory watch and closes the connection pool. It is safe
+// to call more than once.
+func (r *Redis) Close() error {
+	var err error
+	r.closeOnce.Do(func() {
+		if r.stop != nil {
+			close(r.stop)
+			<-r.done
+		}
+		err = r.c.Close()
+	})
+	return err
+}

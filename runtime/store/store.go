@@ -35,9 +35,11 @@ const (
 // ErrNotFound is returned for a key that is absent or has expired.
 var ErrNotFound = errors.New("store: not found")
 
-// ErrFull is returned by Memory when storing would pass its byte budget:
-// new state is refused (the handlers answer temporarily_unavailable) and
-// live state is kept, instead of the process growing until it is killed.
+// ErrFull is returned by Memory when storing would pass its byte budget,
+// and by Redis' Put when Redis is over the budget (or by any Redis write
+// at Redis' own maxmemory): new state is refused (the handlers answer
+// temporarily_unavailable) and live state is kept, instead of the process
+// or the server growing until it is killed.
 var ErrFull = errors.New("store: full")
 
 // ErrInvalidTTL is returned for a TTL that is not positive: state without an

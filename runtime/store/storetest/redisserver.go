@@ -2,9 +2,13 @@ package storetest
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +25,27 @@ import (
 // installs it.
 func StartRedis(t testing.TB) string {
 	t.Helper()
+	return StartRedisWith(t, RedisServer{})
+}
+
+// RedisServer says how StartRedisWith runs redis-server.
+type RedisServer struct {
+	// PKI, when set, makes the server speak TLS only (--port 0) with
+	// PKI's server certificate.
+	PKI *PKI
+	// ClientAuth requires a client certificate signed by PKI's CA
+	// (--tls-auth-clients yes).
+	ClientAuth bool
+	// Users are ACL rules, one --user flag each, such as
+	// "ida on >secret ~ida:* +@all".
+	Users []string
+	// Args are further flags, such as "--maxmemory", "64mb".
+	Args []string
+}
+
+// StartRedisWith is StartRedis with TLS, ACL users or other settings.
+func StartRedisWith(t testing.TB, srv RedisServer) string {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server not found on PATH (%v): run hack/redis.sh to install Debian's redis-server", err)
@@ -29,7 +54,7 @@ func StartRedis(t testing.TB) string {
 	// with another.
 	var lastErr error
 	for range 5 {
-		addr, err := startRedis(t, bin)
+		addr, err := startRedis(t, bin, srv)
 		if err == nil {
 			return addr
 		}
@@ -39,22 +64,51 @@ func StartRedis(t testing.TB) string {
 	return ""
 }
 
-func startRedis(t testing.TB, bin string) (string, error) {
+func startRedis(t testing.TB, bin string, srv RedisServer) (string, error) {
 	port, err := freePort()
 	if err != nil {
 		return "", err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	out := &testlog.Buffer{}
-	cmd := exec.Command(bin,
-		"--port", strconv.Itoa(port),
+	dir := t.TempDir()
+	args := []string{
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
-		"--dir", t.TempDir(),
+		"--dir", dir,
 		"--daemonize", "no",
 		"--logfile", "",
-	)
+	}
+	var probeTLS *tls.Config
+	if p := srv.PKI; p != nil {
+		files := map[string][]byte{"ca.crt": p.CA, "tls.crt": p.ServerCert, "tls.key": p.ServerKey}
+		for name, data := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+				return "", err
+			}
+		}
+		auth := "no"
+		if srv.ClientAuth {
+			auth = "yes"
+		}
+		args = append(args, "--port", "0", "--tls-port", strconv.Itoa(port),
+			"--tls-cert-file", filepath.Join(dir, "tls.crt"),
+			"--tls-key-file", filepath.Join(dir, "tls.key"),
+			"--tls-ca-cert-file", filepath.Join(dir, "ca.crt"),
+			"--tls-auth-clients", auth)
+		if probeTLS, err = clientTLS(p); err != nil {
+			return "", err
+		}
+	} else {
+		args = append(args, "--port", strconv.Itoa(port))
+	}
+	for _, u := range srv.Users {
+		// redis-server takes a directive's words as separate arguments.
+		args = append(append(args, "--user"), strings.Fields(u)...)
+	}
+	args = append(args, srv.Args...)
+	out := &testlog.Buffer{}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return "", err
@@ -80,7 +134,7 @@ func startRedis(t testing.TB, bin string) (string, error) {
 		}
 		// Our own log line first: PONG alone could come from another
 		// server that won the race for the port.
-		if strings.Contains(out.String(), "Ready to accept connections") && ping(addr) == nil {
+		if strings.Contains(out.String(), "Ready to accept connections") && ping(addr, probeTLS) == nil {
 			t.Cleanup(stop)
 			return addr, nil
 		}
@@ -101,9 +155,28 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// clientTLS trusts p's CA and presents its client certificate.
+func clientTLS(p *PKI) (*tls.Config, error) {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(p.CA)
+	cert, err := tls.X509KeyPair(p.ClientCert, p.ClientKey)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
 // ping speaks just enough RESP to know the server is up, without a client.
-func ping(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+// NOAUTH counts as up: the server answered, it only wants a password.
+func ping(addr string, tlsConfig *tls.Config) error {
+	d := &net.Dialer{Timeout: time.Second}
+	var c net.Conn
+	var err error
+	if tlsConfig != nil {
+		c, err = tls.DialWithDialer(d, "tcp", addr, tlsConfig)
+	} else {
+		c, err = d.Dial("tcp", addr)
+	}
 	if err != nil {
 		return err
 	}
@@ -116,7 +189,7 @@ func ping(addr string) error {
 	if err != nil {
 		return err
 	}
-	if !strings.HasPrefix(line, "+PONG") {
+	if !strings.HasPrefix(line, "+PONG") && !strings.HasPrefix(line, "-NOAUTH") {
 		return fmt.Errorf("PING answered %q", line)
 	}
 	return nil

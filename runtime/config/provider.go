@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/idaop/ida-operator/runtime/ida"
@@ -124,9 +125,40 @@ type SessionStore struct {
 
 // RedisStore is a shared store for more than one replica.
 type RedisStore struct {
-	Address        string        `json:"address"`
+	Address string `json:"address"`
+	// Username is the Redis ACL user; empty means the default user. It
+	// needs PasswordSecret.
+	Username       string        `json:"username,omitempty"`
 	PasswordSecret *SecretKeyRef `json:"password_secret,omitempty"`
+	// TLS, when set, connects over TLS 1.2 or newer; nil means plain TCP.
+	TLS *RedisTLS `json:"tls,omitempty"`
+	// MaxMemoryBytes, when set, refuses new state (not replay markers or
+	// counters) while Redis' used_memory is over it; zero means no budget.
+	MaxMemoryBytes int64 `json:"max_memory_bytes,omitempty"`
 }
+
+// MinRedisMaxMemory is the smallest budget accepted: an empty Redis
+// already uses about 1 MB, so a smaller one would refuse everything.
+const MinRedisMaxMemory = 1 << 20
+
+// RedisTLS says how to verify the Redis server and what to present to it.
+type RedisTLS struct {
+	// CASecret holds the PEM certificates that verify the server; nil
+	// means the system roots.
+	CASecret *SecretKeyRef `json:"ca_secret,omitempty"`
+	// ClientCertificateSecret names a Secret with tls.crt and tls.key (a
+	// kubernetes.io/tls Secret) presented for mutual TLS; empty means none.
+	ClientCertificateSecret string `json:"client_certificate_secret,omitempty"`
+	// ServerName is checked against the server's certificate; empty means
+	// the host of Address.
+	ServerName string `json:"server_name,omitempty"`
+}
+
+// Keys of the client certificate Secret, as in a kubernetes.io/tls Secret.
+const (
+	TLSCertKey = "tls.crt"
+	TLSKeyKey  = "tls.key"
+)
 
 // SecretKeyRef names one key of a Secret in the provider's namespace.
 type SecretKeyRef struct {
@@ -264,15 +296,47 @@ func (s *SessionStore) validate(path *field.Path) field.ErrorList {
 			errs = append(errs, field.Required(path.Child("redis"), "required when session_store.type is Redis"))
 			break
 		}
-		if _, _, err := net.SplitHostPort(s.Redis.Address); err != nil {
-			errs = append(errs, invalid(path.Child("redis", "address"), "%q is not host:port", s.Redis.Address))
-		}
-		errs = append(errs, s.Redis.PasswordSecret.validate(path.Child("redis", "password_secret"))...)
+		errs = append(errs, s.Redis.validate(path.Child("redis"))...)
 	default:
 		errs = append(errs, invalid(path.Child("type"), "%q is neither %s nor %s", s.Type, SessionStoreMemory, SessionStoreRedis))
 	}
 	return errs
 }
+
+// validate holds the rules the IdentityProvider CRD also checks at
+// admission (its CEL rules and patterns on sessionStore.redis).
+func (r *RedisStore) validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if _, _, err := net.SplitHostPort(r.Address); err != nil {
+		errs = append(errs, invalid(path.Child("address"), "%q is not host:port", r.Address))
+	}
+	if r.Username != "" {
+		if !redisUsername.MatchString(r.Username) {
+			errs = append(errs, invalid(path.Child("username"), "%q must be 1 to 128 printable ASCII characters without spaces", r.Username))
+		}
+		if r.PasswordSecret == nil {
+			errs = append(errs, field.Required(path.Child("password_secret"), "required with a username: an ACL user signs in with its password"))
+		}
+	}
+	errs = append(errs, r.PasswordSecret.validate(path.Child("password_secret"))...)
+	if r.MaxMemoryBytes < 0 || r.MaxMemoryBytes > 0 && r.MaxMemoryBytes < MinRedisMaxMemory {
+		errs = append(errs, invalid(path.Child("max_memory_bytes"), "%d must be at least %d (1Mi): an empty Redis already uses about 1 MB", r.MaxMemoryBytes, MinRedisMaxMemory))
+	}
+	if t := r.TLS; t != nil {
+		tp := path.Child("tls")
+		errs = append(errs, t.CASecret.validate(tp.Child("ca_secret"))...)
+		if t.ServerName != "" {
+			for _, msg := range validation.IsDNS1123Subdomain(t.ServerName) {
+				errs = append(errs, invalid(tp.Child("server_name"), "%q: %s", t.ServerName, msg))
+			}
+		}
+	}
+	return errs
+}
+
+// redisUsername is what a Redis ACL username may be here: Redis refuses
+// spaces, and a printable name is one a person can read in ACL LIST.
+var redisUsername = regexp.MustCompile(`^[!-~]{1,128}$`)
 
 func (r *SecretKeyRef) validate(path *field.Path) field.ErrorList {
 	if r == nil {

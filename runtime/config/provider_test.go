@@ -70,6 +70,25 @@ func TestProviderValidate(t *testing.T) {
 		{"redis password without name", func(p *Provider) {
 			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{Address: "redis:6379", PasswordSecret: &SecretKeyRef{Key: "k"}}}
 		}, "session_store.redis.password_secret.name: must not be empty"},
+		{"redis username without password", func(p *Provider) {
+			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{Address: "redis:6379", Username: "ida"}}
+		}, "session_store.redis.password_secret: required with a username: an ACL user signs in with its password"},
+		{"redis username with a space", func(p *Provider) {
+			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{Address: "redis:6379", Username: "ida op",
+				PasswordSecret: &SecretKeyRef{Name: "redis", Key: "password"}}}
+		}, "session_store.redis.username: \"ida op\" must be 1 to 128 printable ASCII characters without spaces"},
+		{"redis budget below 1Mi", func(p *Provider) {
+			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{Address: "redis:6379", MaxMemoryBytes: 1000}}
+		}, "session_store.redis.max_memory_bytes: 1000 must be at least 1048576 (1Mi)"},
+		{"redis negative budget", func(p *Provider) {
+			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{Address: "redis:6379", MaxMemoryBytes: -1}}
+		}, "session_store.redis.max_memory_bytes: -1 must be at least"},
+		{"redis TLS CA without key", func(p *Provider) {
+			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{Address: "redis:6379", TLS: &RedisTLS{CASecret: &SecretKeyRef{Name: "ca"}}}}
+		}, "session_store.redis.tls.ca_secret.key: must not be empty"},
+		{"redis TLS bad server name", func(p *Provider) {
+			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{Address: "redis:6379", TLS: &RedisTLS{ServerName: "Redis_Host"}}}
+		}, "session_store.redis.tls.server_name: \"Redis_Host\": a lowercase RFC 1123 subdomain"},
 		{"ida rule", func(p *Provider) { p.IDA.TrustFrameworks[1].Claims = nil }, "ida: trust_frameworks[1].claims: must list at least one claim"},
 		{"no trust frameworks", func(p *Provider) { p.IDA.TrustFrameworks = nil }, "ida.trust_frameworks: must list at least one trust framework"},
 		{"jp profile without jp framework", func(p *Provider) { p.IDA.Profiles = []string{ida.ProfileJPBasic} }, "ida: profiles: jp_basic needs the jp_oidf_ida trust framework"},
@@ -106,6 +125,16 @@ func TestProviderValidateAcceptsLoopbackAndDefaults(t *testing.T) {
 		PasswordSecret: &SecretKeyRef{Name: "redis", Key: "password"}}}
 	if err := p.Validate(); err != nil {
 		t.Error(err)
+	}
+	p.SessionStore.Redis = &RedisStore{Address: "redis.cache.svc:6380", Username: "idp-a",
+		PasswordSecret: &SecretKeyRef{Name: "redis", Key: "password"}, MaxMemoryBytes: MinRedisMaxMemory,
+		TLS: &RedisTLS{CASecret: &SecretKeyRef{Name: "redis-ca", Key: "ca.crt"}, ClientCertificateSecret: "redis-client", ServerName: "redis.example.com"}}
+	if err := p.Validate(); err != nil {
+		t.Errorf("redis with TLS, an ACL user and a budget: %v", err)
+	}
+	p.SessionStore.Redis.TLS = &RedisTLS{} // the system roots, no client certificate
+	if err := p.Validate(); err != nil {
+		t.Errorf("redis with TLS and the system roots: %v", err)
 	}
 }
 

@@ -303,15 +303,53 @@ func openStore(ctx context.Context, cfg config.SessionStore, secrets secretReade
 	if cfg.Type != config.SessionStoreRedis {
 		return store.NewMemory(), nil
 	}
-	opts := store.RedisOptions{Address: cfg.Redis.Address, Prefix: "ida:"}
-	if ref := cfg.Redis.PasswordSecret; ref != nil {
+	opts, err := redisOptions(ctx, cfg.Redis, secrets)
+	if err != nil {
+		return nil, err
+	}
+	return store.NewRedis(ctx, opts)
+}
+
+// redisOptions reads the password and TLS material from their Secrets,
+// once at start, as the password always was.
+func redisOptions(ctx context.Context, cfg *config.RedisStore, secrets secretReader) (store.RedisOptions, error) {
+	opts := store.RedisOptions{Address: cfg.Address, Username: cfg.Username, Prefix: "ida:", MaxMemory: cfg.MaxMemoryBytes}
+	if ref := cfg.PasswordSecret; ref != nil {
 		pw, err := secrets(ctx, ref)
 		if err != nil {
-			return nil, err
+			return opts, fmt.Errorf("redis password: %w", err)
 		}
 		opts.Password = pw
 	}
-	return store.NewRedis(ctx, opts)
+	t := cfg.TLS
+	if t == nil {
+		return opts, nil
+	}
+	material := store.RedisTLS{ServerName: t.ServerName}
+	if ref := t.CASecret; ref != nil {
+		ca, err := secrets(ctx, ref)
+		if err != nil {
+			return opts, fmt.Errorf("redis TLS CA bundle: %w", err)
+		}
+		material.CA = []byte(ca)
+	}
+	if name := t.ClientCertificateSecret; name != "" {
+		cert, err := secrets(ctx, &config.SecretKeyRef{Name: name, Key: config.TLSCertKey})
+		if err != nil {
+			return opts, fmt.Errorf("redis TLS client certificate: %w", err)
+		}
+		key, err := secrets(ctx, &config.SecretKeyRef{Name: name, Key: config.TLSKeyKey})
+		if err != nil {
+			return opts, fmt.Errorf("redis TLS client key: %w", err)
+		}
+		material.ClientCert, material.ClientKey = []byte(cert), []byte(key)
+	}
+	tlsConfig, err := store.NewRedisTLSConfig(material)
+	if err != nil {
+		return opts, err
+	}
+	opts.TLS = tlsConfig
+	return opts, nil
 }
 
 // userSource builds the user source an update asks for; nil keeps the

@@ -185,6 +185,50 @@ type admissionCase struct {
 	wantMsg   string
 }
 
+var redisPassword = map[string]any{"name": "redis", "key": "password"}
+
+// redisStore is a Redis session store at redis:6379 with fields added.
+func redisStore(fields map[string]any) map[string]any {
+	r := map[string]any{"address": "redis:6379"}
+	for k, v := range fields {
+		r[k] = v
+	}
+	return map[string]any{"type": "Redis", "redis": r}
+}
+
+// A Redis store with TLS, an ACL user and a budget is accepted; a tls
+// section alone means TLS.
+func TestRedisSessionStoreAccepted(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		redis    map[string]any
+		defaults map[string]any
+	}{
+		{"everything", map[string]any{
+			"username": "idp-a", "passwordSecretRef": redisPassword, "maxMemory": "256Mi",
+			"tls": map[string]any{"caSecretRef": map[string]any{"name": "redis-ca", "key": "ca.crt"},
+				"clientCertificateSecretRef": map[string]any{"name": "redis-client"}, "serverName": "redis.cache.svc"},
+		}, map[string]any{"spec.sessionStore.redis.tls.enabled": true, "spec.sessionStore.redis.maxMemory": "256Mi"}},
+		{"tls section alone", map[string]any{"tls": map[string]any{}}, map[string]any{"spec.sessionStore.redis.tls.enabled": true}},
+		{"tls off", map[string]any{"tls": map[string]any{"enabled": false}}, map[string]any{"spec.sessionStore.redis.tls.enabled": false}},
+		{"budget as an integer", map[string]any{"maxMemory": int64(1 << 20)}, map[string]any{"spec.sessionStore.redis.maxMemory": int64(1 << 20)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			idp := decode(t, validIdentityProvider)
+			set(idp, "spec.sessionStore", redisStore(tc.redis))
+			if err := createDryRun(idp); err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			for path, want := range tc.defaults {
+				got, _, _ := unstructured.NestedFieldCopy(idp.Object, strings.Split(path, ".")...)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s = %#v, want %#v", path, got, want)
+				}
+			}
+		})
+	}
+}
+
 func TestAdmissionRejections(t *testing.T) {
 	jwks := map[string]any{"keys": []any{map[string]any{"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}}}
 	cases := []admissionCase{
@@ -229,6 +273,14 @@ func TestAdmissionRejections(t *testing.T) {
 		{"redis store without redis", validIdentityProvider, "spec.sessionStore", map[string]any{"type": "Redis"}, "spec.sessionStore", "set redis exactly when type is Redis"},
 		{"memory store with redis", validIdentityProvider, "spec.sessionStore", map[string]any{"type": "Memory", "redis": map[string]any{"address": "redis:6379"}}, "spec.sessionStore", "set redis exactly when type is Redis"},
 		{"redis address without port", validIdentityProvider, "spec.sessionStore", map[string]any{"type": "Redis", "redis": map[string]any{"address": "redis"}}, "spec.sessionStore.redis.address", "should match"},
+		{"redis username without password", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"username": "idp-a"}), "spec.sessionStore.redis", "username needs passwordSecretRef"},
+		{"redis username with a space", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"username": "idp a", "passwordSecretRef": redisPassword}), "spec.sessionStore.redis.username", "should match"},
+		{"redis TLS off with a CA", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"tls": map[string]any{"enabled": false, "caSecretRef": map[string]any{"name": "ca", "key": "ca.crt"}}}), "spec.sessionStore.redis.tls", "apply only with TLS: remove them or set enabled to true"},
+		{"redis TLS off with a server name", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"tls": map[string]any{"enabled": false, "serverName": "redis.example"}}), "spec.sessionStore.redis.tls", "apply only with TLS"},
+		{"redis TLS server name uppercase", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"tls": map[string]any{"serverName": "Redis.Example"}}), "spec.sessionStore.redis.tls.serverName", "should match"},
+		{"redis budget below 1Mi", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"maxMemory": "512Ki"}), "spec.sessionStore.redis.maxMemory", "maxMemory must be at least 1Mi"},
+		{"redis budget negative", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"maxMemory": "-1Gi"}), "spec.sessionStore.redis.maxMemory", "maxMemory must be at least 1Mi"},
+		{"redis budget as a small integer", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"maxMemory": int64(1000)}), "spec.sessionStore.redis.maxMemory", "maxMemory must be at least 1Mi"},
 		{"selector without from Selector", validIdentityProvider, "spec.allowedRelyingParties", map[string]any{"namespaces": map[string]any{"from": "All", "selector": map[string]any{}}}, "spec.allowedRelyingParties.namespaces", "selector must be set exactly when from is Selector"},
 		{"from Selector without selector", validIdentityProvider, "spec.allowedRelyingParties", map[string]any{"namespaces": map[string]any{"from": "Selector"}}, "spec.allowedRelyingParties.namespaces", "selector must be set exactly when from is Selector"},
 		// IdentityProvider: enums and ranges.

@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -264,6 +265,7 @@ type SessionStoreSpec struct {
 }
 
 // RedisSpec configures a Redis server.
+// +kubebuilder:validation:XValidation:rule="!has(self.username) || has(self.passwordSecretRef)",message="username needs passwordSecretRef: an ACL user signs in with its password"
 type RedisSpec struct {
 	// Address is `host:port` of the Redis server.
 	// +kubebuilder:validation:MinLength=3
@@ -271,10 +273,71 @@ type RedisSpec struct {
 	// +kubebuilder:validation:Pattern=`^[^\s:/]+:[0-9]{1,5}$`
 	Address string `json:"address"`
 
+	// Username is the Redis ACL user (Redis 6 or newer) the runtime signs
+	// in as, with the password from passwordSecretRef, which it then
+	// needs. Give each provider a user of its own limited to its keys
+	// (`~ida:*`) and, with maxMemory, allowed `info`. Absent means Redis'
+	// `default` user.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[!-~]+$`
+	// +optional
+	Username string `json:"username,omitempty"`
+
 	// PasswordSecretRef names a key of a Secret in the provider's namespace
-	// holding the Redis password.
+	// holding the Redis password (of username when set, else of the
+	// `default` user). Absent means no password.
 	// +optional
 	PasswordSecretRef *SecretKeySelector `json:"passwordSecretRef,omitempty"`
+
+	// TLS connects to Redis over TLS 1.2 or newer. Absent means plain TCP.
+	// +optional
+	TLS *RedisTLSSpec `json:"tls,omitempty"`
+
+	// MaxMemory is this provider's budget for Redis: while Redis'
+	// used_memory (read at most every second) is over it, the runtime
+	// refuses new state (new sign-ins, codes, PAR requests) with
+	// temporarily_unavailable, while replay markers, counters and live
+	// state keep working. Set it below Redis' own maxmemory and run Redis
+	// with `maxmemory-policy noeviction`. used_memory is the whole
+	// server's, shared by every provider using it. At least 1Mi. Absent
+	// means no budget of the runtime's own.
+	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).compareTo(quantity('1Mi')) >= 0",message="maxMemory must be at least 1Mi: an empty Redis already uses about 1 MB"
+	// +optional
+	MaxMemory *resource.Quantity `json:"maxMemory,omitempty"`
+}
+
+// RedisTLSSpec says how the runtime verifies Redis and what it presents.
+// +kubebuilder:validation:XValidation:rule="!has(self.enabled) || self.enabled || (!has(self.caSecretRef) && !has(self.clientCertificateSecretRef) && !has(self.serverName))",message="caSecretRef, clientCertificateSecretRef and serverName apply only with TLS: remove them or set enabled to true"
+type RedisTLSSpec struct {
+	// Enabled turns TLS on. Defaults to true, so a `tls` section alone
+	// means TLS; false connects in plain text and allows no other field.
+	// +kubebuilder:default=true
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// CASecretRef names a key of a Secret in the provider's namespace
+	// holding the PEM certificates that verify the server (such as the
+	// `ca.crt` of a cert-manager Secret). Absent means the system roots of
+	// the runtime's image.
+	// +optional
+	CASecretRef *SecretKeySelector `json:"caSecretRef,omitempty"`
+
+	// ClientCertificateSecretRef names a Secret in the provider's
+	// namespace whose `tls.crt` and `tls.key` (a kubernetes.io/tls
+	// Secret) the runtime presents, for a Redis run with
+	// `tls-auth-clients yes`. Absent means no client certificate.
+	// +optional
+	ClientCertificateSecretRef *LocalSecretReference `json:"clientCertificateSecretRef,omitempty"`
+
+	// ServerName is the DNS name the server's certificate must carry,
+	// when it is not the host of address (an IP address, or a Service
+	// name the certificate does not list). Absent means the host of
+	// address.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +optional
+	ServerName string `json:"serverName,omitempty"`
 }
 
 // FromNamespaces says which namespaces may attach relying parties.

@@ -83,9 +83,27 @@ func sessionStore(s *idav1alpha1.SessionStoreSpec) config.SessionStore {
 		out.Type = string(idav1alpha1.DefaultSessionStore)
 	}
 	if s.Redis != nil {
-		out.Redis = &config.RedisStore{Address: s.Redis.Address}
-		if ref := s.Redis.PasswordSecretRef; ref != nil {
-			out.Redis.PasswordSecret = &config.SecretKeyRef{Name: ref.Name, Key: ref.Key}
+		out.Redis = redisStore(s.Redis)
+	}
+	return out
+}
+
+func redisStore(r *idav1alpha1.RedisSpec) *config.RedisStore {
+	out := &config.RedisStore{Address: r.Address, Username: r.Username}
+	if ref := r.PasswordSecretRef; ref != nil {
+		out.PasswordSecret = &config.SecretKeyRef{Name: ref.Name, Key: ref.Key}
+	}
+	if r.MaxMemory != nil {
+		out.MaxMemoryBytes = r.MaxMemory.Value()
+	}
+	// A tls section with enabled: false is plain TCP: nothing to render.
+	if t := r.TLS; t != nil && (t.Enabled == nil || *t.Enabled) {
+		out.TLS = &config.RedisTLS{ServerName: t.ServerName}
+		if ref := t.CASecretRef; ref != nil {
+			out.TLS.CASecret = &config.SecretKeyRef{Name: ref.Name, Key: ref.Key}
+		}
+		if ref := t.ClientCertificateSecretRef; ref != nil {
+			out.TLS.ClientCertificateSecret = ref.Name
 		}
 	}
 	return out

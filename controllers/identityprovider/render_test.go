@@ -1,11 +1,15 @@
 package identityprovider
 
 import (
+	"reflect"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/runtime/config"
 )
 
 // Every security switch of the spec reaches the runtime's configuration.
@@ -37,5 +41,55 @@ func TestRenderSecurity(t *testing.T) {
 	idp.Spec.Security.RequireDPoPNonce = false
 	if p, err = RenderProvider(idp, tfs); err != nil || p.Security.RequireDPoPNonce {
 		t.Fatalf("nonce off: %v %+v", err, p.Security)
+	}
+}
+
+// The Redis ACL user, TLS and budget reach the runtime's configuration; a
+// tls section with enabled: false renders as plain TCP.
+func TestRenderRedisStore(t *testing.T) {
+	idp := &idav1alpha1.IdentityProvider{
+		ObjectMeta: metav1.ObjectMeta{Name: "idp", Namespace: "ns"},
+		Spec: idav1alpha1.IdentityProviderSpec{
+			Issuer: "https://idp.example",
+			Users:  idav1alpha1.UserSourceSpec{Type: idav1alpha1.UserSourceBuiltin, Builtin: &idav1alpha1.BuiltinUserSource{SecretRef: idav1alpha1.LocalSecretReference{Name: "users"}}},
+			SessionStore: idav1alpha1.SessionStoreSpec{Type: idav1alpha1.SessionStoreRedis, Redis: &idav1alpha1.RedisSpec{
+				Address:           "redis.cache.svc:6380",
+				Username:          "idp-a",
+				PasswordSecretRef: &idav1alpha1.SecretKeySelector{Name: "redis", Key: "password"},
+				MaxMemory:         ptr.To(resource.MustParse("256Mi")),
+				TLS: &idav1alpha1.RedisTLSSpec{
+					Enabled:                    ptr.To(true),
+					CASecretRef:                &idav1alpha1.SecretKeySelector{Name: "redis-ca", Key: "ca.crt"},
+					ClientCertificateSecretRef: &idav1alpha1.LocalSecretReference{Name: "redis-client"},
+					ServerName:                 "redis.example.com",
+				},
+			}},
+		},
+	}
+	tfs := []idav1alpha1.TrustFramework{{Spec: idav1alpha1.TrustFrameworkSpec{Identifier: "jp_aml", Claims: []idav1alpha1.ClaimName{"given_name"}}}}
+	p, err := RenderProvider(idp, tfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &config.RedisStore{
+		Address: "redis.cache.svc:6380", Username: "idp-a",
+		PasswordSecret: &config.SecretKeyRef{Name: "redis", Key: "password"},
+		MaxMemoryBytes: 256 << 20,
+		TLS: &config.RedisTLS{CASecret: &config.SecretKeyRef{Name: "redis-ca", Key: "ca.crt"},
+			ClientCertificateSecret: "redis-client", ServerName: "redis.example.com"},
+	}
+	if got := p.SessionStore.Redis; !reflect.DeepEqual(got, want) {
+		t.Fatalf("rendered redis %+v (tls %+v), want %+v (tls %+v)", got, got.TLS, want, want.TLS)
+	}
+
+	// Absent enabled is the CRD's default, true.
+	idp.Spec.SessionStore.Redis.TLS.Enabled = nil
+	if p, err = RenderProvider(idp, tfs); err != nil || p.SessionStore.Redis.TLS == nil {
+		t.Fatalf("tls without enabled: %v, %+v", err, p.SessionStore.Redis)
+	}
+	idp.Spec.SessionStore.Redis.TLS = &idav1alpha1.RedisTLSSpec{Enabled: ptr.To(false)}
+	idp.Spec.SessionStore.Redis.MaxMemory = nil
+	if p, err = RenderProvider(idp, tfs); err != nil || p.SessionStore.Redis.TLS != nil || p.SessionStore.Redis.MaxMemoryBytes != 0 {
+		t.Fatalf("tls off and no budget: %v, %+v", err, p.SessionStore.Redis)
 	}
 }

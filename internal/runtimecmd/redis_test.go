@@ -30,7 +30,7 @@ func fakeSecrets(m map[string]string) secretReader {
 func TestOpenStoreRedisMutualTLS(t *testing.T) {
 	pki := storetest.NewPKI(t)
 	addr := storetest.StartRedisWith(t, storetest.RedisServer{PKI: pki, ClientAuth: true,
-		Users: []string{"idp-a on >pw ~ida:* &* +@all"}})
+		Users: []string{"idp-a on >pw resetchannels ~ida:* +get +set +getdel +del +incr +pexpire +eval +evalsha +ping +info"}})
 	secrets := fakeSecrets(map[string]string{
 		"redis/password":       "pw",
 		"redis-ca/ca.crt":      string(pki.CA),

@@ -18,8 +18,14 @@ import (
 	"github.com/idaop/ida-operator/runtime/store/storetest"
 )
 
-// aclUser may touch only its own keys, and may read INFO for the budget.
-const aclUser = "ida on >s3cret ~t* &* +@all"
+// aclUser may touch only its own keys, with only the commands the store
+// sends.
+const aclUser = "ida on >s3cret resetchannels ~t* " + runtimeCommands
+
+// runtimeCommands are the commands the store sends, which docs/deploy.md
+// recommends granting the runtime's ACL user; the suite passing under them
+// proves the list complete.
+const runtimeCommands = "+get +set +getdel +del +incr +pexpire +eval +evalsha +ping +info"
 
 func tlsConfig(t *testing.T, m store.RedisTLS) *tls.Config {
 	t.Helper()
@@ -40,6 +46,7 @@ func TestRedisTLS(t *testing.T) {
 		server     storetest.RedisServer
 		tls        store.RedisTLS
 		user, pass string
+		maxMemory  int64
 	}{
 		{
 			name:   "ServerVerified",
@@ -51,6 +58,8 @@ func TestRedisTLS(t *testing.T) {
 			server: storetest.RedisServer{PKI: pki, ClientAuth: true, Users: []string{aclUser}},
 			tls:    store.RedisTLS{CA: pki.CA, ClientCert: pki.ClientCert, ClientKey: pki.ClientKey},
 			user:   "ida", pass: "s3cret",
+			// The budget's INFO must pass the ACL too.
+			maxMemory: 1 << 30,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,7 +67,7 @@ func TestRedisTLS(t *testing.T) {
 			var n atomic.Int64
 			storetest.Run(t, func(t *testing.T) store.Store {
 				r, err := store.NewRedis(t.Context(), store.RedisOptions{
-					Address: addr, TLS: tlsConfig(t, tc.tls), Username: tc.user, Password: tc.pass,
+					Address: addr, TLS: tlsConfig(t, tc.tls), Username: tc.user, Password: tc.pass, MaxMemory: tc.maxMemory,
 					Prefix: "t" + strconv.FormatInt(n.Add(1), 10) + ":",
 				})
 				if err != nil {

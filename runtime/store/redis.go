@@ -93,7 +93,11 @@ func NewRedis(ctx context.Context, opts RedisOptions) (*Redis, error) {
 		// A user without INFO would leave the budget blind: fail at start.
 		if err := r.checkMemory(ctx); err != nil {
 			_ = c.Close()
-			return nil, fmt.Errorf("store: redis at %s: reading used_memory for the memory budget (the ACL user needs +info): %w", opts.Address, err)
+			hint := ""
+			if strings.HasPrefix(err.Error(), "NOPERM") {
+				hint = " (the ACL user needs +info)"
+			}
+			return nil, fmt.Errorf("store: redis at %s: reading used_memory for the memory budget: %w%s", opts.Address, err, hint)
 		}
 		every := opts.MemoryCheckEvery
 		if every <= 0 {
@@ -204,7 +208,7 @@ func (r *Redis) Put(ctx context.Context, kind Kind, key string, value []byte, tt
 		return ErrInvalidTTL
 	}
 	if r.maxMemory > 0 && r.over.Load() {
-		return ErrFull
+		return fmt.Errorf("store: redis is over the memory budget of %d bytes: %w", r.maxMemory, ErrFull)
 	}
 	if err := r.c.Do(ctx, "set", r.key(kind, key), value, "px", milliseconds(ttl)).Err(); err != nil {
 		return writeErr("set", err)

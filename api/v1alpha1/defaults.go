@@ -15,6 +15,7 @@ const (
 	DefaultAuthorizationCodeLifetime       = 60 * time.Second
 	DefaultHTTPUsersTimeout                = 2 * time.Second
 	DefaultReplicas                  int32 = 1
+	DefaultPushedRequestsPerClient   int32 = 10000
 
 	DefaultSecurityProfile = SecurityProfileDefault
 	DefaultSessionStore    = SessionStoreMemory

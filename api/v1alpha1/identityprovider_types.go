@@ -183,6 +183,18 @@ type SecuritySpec struct {
 	// answered with use_dpop_nonce and the nonce to retry with.
 	// +optional
 	RequireDPoPNonce bool `json:"requireDPoPNonce,omitempty"`
+
+	// PushedRequestsPerClient is how many pushed authorization requests
+	// (RFC 9126) one client may make within the 90 seconds a request_uri
+	// lives; more are refused with HTTP 429 and temporarily_unavailable
+	// until the window ends. It bounds the session store one client can
+	// fill, so a misbehaving client cannot lock out everyone else's
+	// sign-ins.
+	// +kubebuilder:default=10000
+	// +kubebuilder:validation:Minimum=10
+	// +kubebuilder:validation:Maximum=10000000
+	// +optional
+	PushedRequestsPerClient int32 `json:"pushedRequestsPerClient,omitempty"`
 }
 
 // UserSourceType is where end-users come from.

@@ -37,7 +37,8 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 			RequireDPoP: s.Security.RequireDPoP,
 			// Nonces only matter where proofs are checked; the runtime
 			// reads this through EffectiveSecurity.
-			RequireDPoPNonce: s.Security.RequireDPoPNonce,
+			RequireDPoPNonce:        s.Security.RequireDPoPNonce,
+			PushedRequestsPerClient: int(cmp.Or(s.Security.PushedRequestsPerClient, idav1alpha1.DefaultPushedRequestsPerClient)),
 		},
 		Users:        userSource(&s.Users),
 		SessionStore: sessionStore(&s.SessionStore),

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,7 +94,15 @@ type Security struct {
 	// RequireDPoPNonce accepts DPoP proofs only with a nonce the provider
 	// issued (RFC 9449 §8, §9).
 	RequireDPoPNonce bool `json:"require_dpop_nonce,omitempty"`
+	// PushedRequestsPerClient bounds one client's pushed authorization
+	// requests within a request_uri's lifetime; 0 means
+	// DefaultPushedRequestsPerClient.
+	PushedRequestsPerClient int `json:"pushed_requests_per_client,omitempty"`
 }
+
+// DefaultPushedRequestsPerClient is the bound of a configuration that
+// sets none.
+const DefaultPushedRequestsPerClient = 10000
 
 // UserSource says where end-users and their verified data come from.
 type UserSource struct {
@@ -238,6 +247,9 @@ func (p *Provider) Validate() field.ErrorList {
 		}
 	default:
 		errs = append(errs, invalid(field.NewPath("security", "profile"), "%q is neither %s nor %s", p.Security.Profile, ProfileDefault, ProfileFAPI2))
+	}
+	if n := p.Security.PushedRequestsPerClient; n < 0 {
+		errs = append(errs, invalid(field.NewPath("security", "pushed_requests_per_client"), "must not be negative"))
 	}
 
 	errs = append(errs, p.Users.validate(field.NewPath("users"))...)
@@ -422,6 +434,8 @@ type EffectiveSecurity struct {
 	RequireDPoP bool
 	// RequireDPoPNonce applies to every DPoP proof the provider checks.
 	RequireDPoPNonce bool
+	// PushedRequestsPerClient bounds one client's pushed requests.
+	PushedRequestsPerClient int
 	// TokenEndpointAuthMethods clients may register and use.
 	TokenEndpointAuthMethods []string
 	// SigningAlgorithms the provider signs ID tokens and UserInfo with, in
@@ -441,6 +455,7 @@ func (p *Provider) EffectiveSecurity() EffectiveSecurity {
 		RequirePAR:               p.Security.RequirePAR,
 		RequireDPoP:              p.Security.RequireDPoP,
 		RequireDPoPNonce:         p.Security.RequireDPoPNonce,
+		PushedRequestsPerClient:  cmp.Or(p.Security.PushedRequestsPerClient, DefaultPushedRequestsPerClient),
 		TokenEndpointAuthMethods: []string{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT},
 		SigningAlgorithms:        slices.Clone(p.SigningAlgorithms),
 		ClientSigningAlgorithms:  slices.Clone(SupportedAlgorithms),

@@ -204,6 +204,7 @@ func TestEffectiveSecurity(t *testing.T) {
 	want := EffectiveSecurity{
 		Profile: ProfileDefault, TokenEndpointAuthMethods: []string{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT},
 		SigningAlgorithms: []string{RS256, ES256, PS256}, ClientSigningAlgorithms: []string{ES256, PS256, RS256},
+		PushedRequestsPerClient: DefaultPushedRequestsPerClient,
 	}
 	if !reflect.DeepEqual(got, want) || got.DefaultSigningAlgorithm() != RS256 {
 		t.Errorf("default: %+v", got)
@@ -214,6 +215,7 @@ func TestEffectiveSecurity(t *testing.T) {
 		Profile: ProfileFAPI2, RequirePAR: true, RequireDPoP: true,
 		TokenEndpointAuthMethods: []string{AuthPrivateKeyJWT},
 		SigningAlgorithms:        []string{ES256, PS256}, ClientSigningAlgorithms: []string{ES256, PS256},
+		PushedRequestsPerClient: DefaultPushedRequestsPerClient,
 	}
 	if !reflect.DeepEqual(got, want) || got.DefaultSigningAlgorithm() != ES256 {
 		t.Errorf("FAPI2: %+v", got)

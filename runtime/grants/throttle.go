@@ -64,6 +64,16 @@ func (g *Store) LoginLocked(ctx context.Context, account, source string) (bool, 
 	return false, nil
 }
 
+// CountPush counts one pushed authorization request of a client in the
+// current window and returns the window's count.
+func (g *Store) CountPush(ctx context.Context, clientID string, window time.Duration) (int64, error) {
+	n, err := g.s.Count(ctx, store.KindThrottle, keyOf("push\x00"+clientID), window)
+	if err != nil {
+		return 0, failed("count push", err)
+	}
+	return n, nil
+}
+
 // ClearLoginFailures forgets the account's failures after a sign-in that
 // worked; the source address keeps its count.
 func (g *Store) ClearLoginFailures(ctx context.Context, account string) error {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 )
 
 // jpTrustFramework is the trust framework of the Japanese basic profile.
@@ -19,6 +20,8 @@ type oauthError struct {
 	Challenge string `json:"-"`
 	// DPoPNonce, when set, is sent as DPoP-Nonce (use_dpop_nonce).
 	DPoPNonce string `json:"-"`
+	// RetryAfter, when set, is sent as Retry-After, in seconds.
+	RetryAfter int `json:"-"`
 }
 
 func (e *oauthError) Error() string { return e.Code + ": " + e.Description }
@@ -95,6 +98,9 @@ func writeJSONError(w http.ResponseWriter, e *oauthError) {
 	}
 	if e.DPoPNonce != "" {
 		w.Header().Set(DPoPNonceHeader, e.DPoPNonce)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	setOutcome(w, e.Code)
 	writeJSON(w, status, e)

@@ -58,6 +58,10 @@ func (p *Provider) par(sv *served, w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, err)
 		return
 	}
+	if err := p.checkPushBudget(ctx, sv, c); err != nil {
+		writeJSONError(w, err)
+		return
+	}
 	a.req.ExpiresAt = p.now().Add(parLifetime).Unix()
 	id, serr := p.grants.Push(ctx, &a.req, parLifetime)
 	if serr != nil {
@@ -127,6 +131,22 @@ func (p *Provider) loadPushedRequest(ctx context.Context, a *authzCtx) *oauthErr
 	a.responseType, a.challengeMethod, a.responseMode = "code", "S256", ""
 	if pushed.MaxAge != nil {
 		a.maxAgeRaw = strconv.FormatInt(*pushed.MaxAge, 10)
+	}
+	return nil
+}
+
+// checkPushBudget: a client may push at most its bound of requests within
+// a request_uri's lifetime, so one client cannot fill the store that
+// every client's sign-ins share. Past it: 429 with temporarily_unavailable
+// and when to retry.
+func (p *Provider) checkPushBudget(ctx context.Context, sv *served, c *client) *oauthError {
+	n, err := p.grants.CountPush(ctx, c.ClientID, parLifetime)
+	if err != nil {
+		return p.storeFailed(err)
+	}
+	if n > int64(sv.sec.PushedRequestsPerClient) {
+		return &oauthError{Code: "temporarily_unavailable", Description: "too many pushed authorization requests; try again later",
+			Status: http.StatusTooManyRequests, RetryAfter: int(parLifetime / time.Second)}
 	}
 	return nil
 }

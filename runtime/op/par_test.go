@@ -1,10 +1,12 @@
 package op
 
 import (
+	"net/http"
 	"net/url"
 	"testing"
 	"time"
 
+	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/grants"
 )
 
@@ -77,5 +79,44 @@ func TestLoadPushedRequest(t *testing.T) {
 				t.Fatalf("pushed parameters not in place: %+v", a.req)
 			}
 		})
+	}
+}
+
+// TestPushBudget: a client that pushes more than its bound within a
+// request_uri's lifetime gets 429 temporarily_unavailable with
+// Retry-After; its pushed requests so far still work, and another client
+// is not affected, however the first one floods.
+func TestPushBudget(t *testing.T) {
+	f := newFixture(t, func(s *config.Snapshot) { s.Provider.Security.PushedRequestsPerClient = 5 })
+	push := func(clientID string) (*http.Response, map[string]any) {
+		_, challenge := pkce()
+		resp := f.post(config.PathPAR, url.Values{
+			"response_type": {"code"}, "redirect_uri": {redirectURI}, "scope": {"openid"},
+			"code_challenge": {challenge}, "code_challenge_method": {"S256"},
+		}, basicAuth(clientID, testSecret))
+		return resp, decode(t, resp)
+	}
+	var first string
+	for i := range 5 {
+		resp, body := push(clientBasic)
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("push %d within the bound: %d %v", i+1, resp.StatusCode, body)
+		}
+		if i == 0 {
+			first = body["request_uri"].(string)
+		}
+	}
+	for range 20 {
+		resp, body := push(clientBasic)
+		if resp.StatusCode != http.StatusTooManyRequests || body["error"] != "temporarily_unavailable" || resp.Header.Get("Retry-After") != "90" {
+			t.Fatalf("push past the bound: %d %v Retry-After %q", resp.StatusCode, body, resp.Header.Get("Retry-After"))
+		}
+	}
+	if resp, body := push(clientSigned); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("another client during the flood: %d %v", resp.StatusCode, body)
+	}
+	pg := f.get(f.browser(), f.url(config.PathAuthorize)+"?"+url.Values{"client_id": {clientBasic}, "request_uri": {first}}.Encode())
+	if pg.status != http.StatusOK || pg.interaction == "" {
+		t.Fatalf("a request pushed before the bound: %d %.200s", pg.status, pg.body)
 	}
 }

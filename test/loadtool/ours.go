@@ -99,6 +99,8 @@ func serveOurs(secret, password, redirectURI string) error {
 // password and the load client.
 func writeOursConfig(dir, issuer, secret, password, redirectURI string) error {
 	p := fixture.Provider(issuer, []string{config.ES256, config.PS256}, time.Hour, 10*time.Minute)
+	// One client makes all the load, hundreds of thousands of pushes.
+	p.Security.PushedRequestsPerClient = 10_000_000
 	c := fixture.Client(oursClientID, "Load test RP", "bench", redirectURI, secret, "openid", "profile", "email", "offline_access")
 	return fixture.WriteConfigDir(dir, p, password, c)
 }

@@ -2,13 +2,19 @@
 // authorization requests, authorization with login and consent, token,
 // UserInfo and revocation, built on net/http and go-jose.
 //
-// Every endpoint is a pipeline: parse the request, run the checks (one
-// function per rule, named after it, each returning one OAuth error), decide,
-// then respond. What is released as verified_claims is decided by the IDA
-// engine (package ida); this package carries out the decision, records an
-// audit event for it and never logs secrets, tokens or claim values.
+// An endpoint is a step file: it parses its request into a small context,
+// runs an ordered list of named checks over it (checks.go; each rule of
+// the standard in one check, named after it, with a table test beside
+// the file), decides, then responds. authorize_checks.go, par.go,
+// grant_code.go, grant_refresh.go and clientauth.go hold the lists;
+// decide.go the one login/consent decision. What is released as
+// verified_claims is decided by the IDA engine (package ida); this package
+// carries out the decision, records an audit event for it and never logs
+// secrets, tokens or claim values.
 //
-// The configuration is a config.Snapshot swapped atomically by Apply; the
-// per-request state (codes, sessions, tokens, replay caches) lives in a
-// store.Store, so several replicas can share it.
+// The configuration is a config.Snapshot, served as a whole (served.go)
+// and swapped atomically by Apply. What outlives a request (codes,
+// sessions, tokens, grants, replay markers) is kept through package
+// grants, never as store keys here; login and consent pages carry their
+// own state, sealed (sealed.go).
 package op

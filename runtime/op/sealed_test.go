@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,12 +74,16 @@ func TestSeal(t *testing.T) {
 
 // TestAuthorizeFloodStoresNothing: anonymous authorization requests (a
 // registered client_id and redirect URI are public) from many addresses
-// leave nothing in the store, so a store with a small budget still has
+// leave nothing in the store, and a client flooding PAR at the same time
+// gets no more than its bound in, so a store with a small budget still has
 // room for a person who signs in during the flood.
 func TestAuthorizeFloodStoresNothing(t *testing.T) {
 	budget := store.NewMemoryWithBudget(64 << 10)
 	t.Cleanup(func() { budget.Close() })
-	f := newFixtureWith(t, func(o *Options) { o.Store = budget })
+	const pushBound = 20
+	f := newFixtureWith(t, func(o *Options) { o.Store = budget }, func(s *config.Snapshot) {
+		s.Provider.Security.PushedRequestsPerClient = pushBound
+	})
 	h := f.p.Handler()
 	big := `{"userinfo":{"verified_claims":{"verification":{"trust_framework":null},"claims":{"given_name":{"purpose":"` + strings.Repeat("p", 290) + `"}}}},"x":"` + strings.Repeat("x", 20<<10) + `"}`
 	u, _ := f.authorizeURL(clientBasic, url.Values{"claims": {big}})
@@ -87,6 +92,29 @@ func TestAuthorizeFloodStoresNothing(t *testing.T) {
 	const requests, workers = 4000, 8
 	var wg sync.WaitGroup
 	var signedIn url.Values
+	var pushed, refused atomic.Int64
+	_, challenge := pkce()
+	parForm := url.Values{"response_type": {"code"}, "redirect_uri": {redirectURI}, "scope": {"openid"},
+		"code_challenge": {challenge}, "code_challenge_method": {"S256"}, "state": {strings.Repeat("s", 500)}}.Encode()
+	auth := basicAuth(clientSigned, testSecret)["Authorization"]
+	wg.Go(func() {
+		for range 1000 {
+			r := httptest.NewRequest(http.MethodPost, tenantPath+config.PathPAR, strings.NewReader(parForm))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Header.Set("Authorization", auth)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			switch rec.Code {
+			case http.StatusCreated:
+				pushed.Add(1)
+			case http.StatusTooManyRequests:
+				refused.Add(1)
+			default:
+				t.Errorf("PAR flood: %d %s", rec.Code, rec.Body)
+				return
+			}
+		}
+	})
 	start := time.Now()
 	for w := range workers {
 		wg.Go(func() {
@@ -110,11 +138,15 @@ func TestAuthorizeFloodStoresNothing(t *testing.T) {
 	if signedIn.Get("code") == "" {
 		t.Fatalf("sign-in during the flood: %v", signedIn)
 	}
-	// What the store holds is the person's session and code, nothing of
-	// the flood's 4,000 requests of 20 KiB each.
-	if used := budget.Used(); used > 4<<10 {
+	if pushed.Load() != pushBound || refused.Load() != 1000-pushBound {
+		t.Fatalf("PAR flood: %d pushed, %d refused; want %d and %d", pushed.Load(), refused.Load(), pushBound, 1000-pushBound)
+	}
+	// What the store holds is the person's session and code, the bound's
+	// worth of pushed requests and the counters; nothing of the 4,000
+	// authorization requests of 20 KiB each.
+	if used := budget.Used(); used > 32<<10 {
 		t.Fatalf("the store holds %d bytes after the flood", used)
 	}
-	t.Logf("%d anonymous authorization requests with a 20 KiB claims parameter in %v (%.0f/s); store %d bytes",
-		requests, elapsed.Round(time.Millisecond), float64(requests)/elapsed.Seconds(), budget.Used())
+	t.Logf("%d anonymous authorization requests with a 20 KiB claims parameter in %v (%.0f/s) beside 1,000 pushes (%d in, %d refused); store %d bytes",
+		requests, elapsed.Round(time.Millisecond), float64(requests)/elapsed.Seconds(), pushed.Load(), refused.Load(), budget.Used())
 }

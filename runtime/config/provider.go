@@ -507,13 +507,14 @@ func (p *Provider) ScopesSupported() []string {
 
 // Endpoint paths below the issuer.
 const (
-	PathDiscovery = "/.well-known/openid-configuration"
-	PathAuthorize = "/authorize"
-	PathToken     = "/token"
-	PathUserInfo  = "/userinfo"
-	PathJWKS      = "/jwks"
-	PathPAR       = "/par"
-	PathRevoke    = "/revoke"
+	PathDiscovery  = "/.well-known/openid-configuration"
+	PathAuthorize  = "/authorize"
+	PathToken      = "/token"
+	PathUserInfo   = "/userinfo"
+	PathJWKS       = "/jwks"
+	PathPAR        = "/par"
+	PathRevoke     = "/revoke"
+	PathIntrospect = "/introspect"
 )
 
 // URL is the absolute URL of an endpoint path below the issuer; a trailing

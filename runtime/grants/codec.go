@@ -208,6 +208,7 @@ func (k *Code) fields(c *codec) {
 func (t *Token) fields(c *codec) {
 	t.Info.infoFields(c)
 	c.str(&t.JKT)
+	c.int(&t.IssuedAt)
 	c.int(&t.ExpiresAt)
 }
 

@@ -79,6 +79,7 @@ type Token struct {
 	Info
 	// JKT binds an access token to a DPoP key (RFC 9449 §6).
 	JKT       string `json:"jkt,omitempty"`
+	IssuedAt  int64  `json:"iat,omitempty"`
 	ExpiresAt int64  `json:"exp"`
 }
 

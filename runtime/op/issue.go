@@ -59,7 +59,7 @@ func (p *Provider) issueTokens(ctx context.Context, sv *served, ti *tokenIssue) 
 	}
 	is := &grants.Issuance{
 		GrantID: info.GrantID, Grant: ti.grant, AccessToken: resp.AccessToken,
-		Access: grants.Token{Info: *info, ExpiresAt: now.Add(life).Unix()},
+		Access: grants.Token{Info: *info, IssuedAt: now.Unix(), ExpiresAt: now.Add(life).Unix()},
 	}
 	if ti.proof != nil {
 		is.Access.JKT, resp.TokenType = ti.proof.JKT, "DPoP"
@@ -78,7 +78,7 @@ func (p *Provider) issueTokens(ctx context.Context, sv *served, ti *tokenIssue) 
 	}
 	if issuesRefreshToken(c, info.Scope) && ti.refreshExpiresAt > now.Unix() {
 		resp.RefreshToken = grants.NewSecret()
-		is.RefreshToken, is.Refresh = resp.RefreshToken, grants.Token{Info: *info, ExpiresAt: ti.refreshExpiresAt}
+		is.RefreshToken, is.Refresh = resp.RefreshToken, grants.Token{Info: *info, IssuedAt: now.Unix(), ExpiresAt: ti.refreshExpiresAt}
 	}
 	if err := p.grants.Issue(ctx, is); err != nil {
 		return nil, p.storeFailed(err)

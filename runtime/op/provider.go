@@ -161,6 +161,7 @@ const (
 	epToken      = "token"
 	epUserInfo   = "userinfo"
 	epRevoke     = "revocation"
+	epIntrospect = "introspection"
 	epLogin      = "login"
 	epConsent    = "consent"
 	epStylesheet = "stylesheet"
@@ -180,15 +181,16 @@ type route struct {
 }
 
 var routes = map[string]route{
-	config.PathDiscovery: {epDiscovery, []string{http.MethodGet, http.MethodHead}, (*Provider).discovery},
-	config.PathJWKS:      {epJWKS, []string{http.MethodGet, http.MethodHead}, (*Provider).jwks},
-	config.PathPAR:       {epPAR, []string{http.MethodPost}, (*Provider).par},
-	config.PathAuthorize: {epAuthorize, []string{http.MethodGet, http.MethodPost}, (*Provider).authorize},
-	config.PathToken:     {epToken, []string{http.MethodPost}, (*Provider).token},
-	config.PathUserInfo:  {epUserInfo, []string{http.MethodGet, http.MethodPost}, (*Provider).userinfo},
-	config.PathRevoke:    {epRevoke, []string{http.MethodPost}, (*Provider).revoke},
-	pathLogin:            {epLogin, []string{http.MethodPost}, (*Provider).login},
-	pathConsent:          {epConsent, []string{http.MethodPost}, (*Provider).consent},
+	config.PathDiscovery:  {epDiscovery, []string{http.MethodGet, http.MethodHead}, (*Provider).discovery},
+	config.PathJWKS:       {epJWKS, []string{http.MethodGet, http.MethodHead}, (*Provider).jwks},
+	config.PathPAR:        {epPAR, []string{http.MethodPost}, (*Provider).par},
+	config.PathAuthorize:  {epAuthorize, []string{http.MethodGet, http.MethodPost}, (*Provider).authorize},
+	config.PathToken:      {epToken, []string{http.MethodPost}, (*Provider).token},
+	config.PathUserInfo:   {epUserInfo, []string{http.MethodGet, http.MethodPost}, (*Provider).userinfo},
+	config.PathRevoke:     {epRevoke, []string{http.MethodPost}, (*Provider).revoke},
+	config.PathIntrospect: {epIntrospect, []string{http.MethodPost}, (*Provider).introspect},
+	pathLogin:             {epLogin, []string{http.MethodPost}, (*Provider).login},
+	pathConsent:           {epConsent, []string{http.MethodPost}, (*Provider).consent},
 }
 
 func (p *Provider) serveHTTP(w http.ResponseWriter, r *http.Request) {

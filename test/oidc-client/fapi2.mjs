@@ -9,7 +9,8 @@
 //      discovery and the pushed authorization request;
 //   2. one line on stdin: the callback URL;
 //   3. {"event":"result",...}: the token response, the ID token's claims,
-//      UserInfo, and two refresh grants with the same refresh token.
+//      UserInfo, the introspection of the access token, and two refresh
+//      grants with the same refresh token.
 //
 // Environment: ISSUER, CLIENT_ID, CLIENT_JWK (private JWK, ES256),
 // REDIRECT_URI, SCOPE, CLAIMS, PURPOSE.
@@ -85,6 +86,13 @@ async function main() {
   const userinfo = await withNonce(async () =>
     oauth.processUserInfoResponse(as, client, idClaims.sub, await oauth.userInfoRequest(as, client, tokens.access_token, opts)),
   )
+  // The client asks about its own access token (RFC 7662), as a resource
+  // server of its own would.
+  const introspected = await oauth.processIntrospectionResponse(
+    as,
+    client,
+    await oauth.introspectionRequest(as, client, clientAuth, tokens.access_token, insecure),
+  )
   const result = {
     event: 'result',
     token_type: tokens.token_type,
@@ -92,6 +100,7 @@ async function main() {
     has_refresh_token: typeof tokens.refresh_token === 'string',
     id_token_claims: idClaims,
     userinfo,
+    introspection: introspected,
   }
   if (result.has_refresh_token) {
     // FAPI 2.0: the refresh token is not rotated, so the same one works

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -16,7 +17,8 @@ import (
 // and a DPoP proof, DPoP nonces, Chromium signs in and consents, the
 // authorization response's iss checked, the code redeemed with PKCE, the
 // ID token validated, UserInfo with verified_claims; then two refresh
-// grants with the same refresh token, since FAPI 2.0 does not rotate it.
+// grants with the same refresh token, since FAPI 2.0 does not rotate it;
+// and the access token introspected (RFC 7662) with its DPoP binding.
 func TestOAuth4WebAPIFAPI2(t *testing.T) {
 	t.Parallel()
 	e := getFAPI2Env(t)
@@ -62,6 +64,13 @@ func TestOAuth4WebAPIFAPI2(t *testing.T) {
 	}
 	if rptest.ValidateVerifiedClaims(t, e.specDir, "UserInfo", ui) == 0 || rptest.DatasetUnder(ui, "jp_aml") == nil {
 		t.Errorf("UserInfo has no jp_aml verified_claims: %v", ui["verified_claims"])
+	}
+	// Introspection (RFC 7662) of the DPoP-bound access token: active, the
+	// client's, and its key's thumbprint as cnf.jkt (RFC 9449 §6.2).
+	in, _ := res["introspection"].(map[string]any)
+	cnf, _ := in["cnf"].(map[string]any)
+	if in["active"] != true || in["client_id"] != clientFAPI2 || in["sub"] != idc["sub"] || !strings.EqualFold(fmt.Sprint(in["token_type"]), "DPoP") || cnf["jkt"] == nil {
+		t.Errorf("introspection: %v", in)
 	}
 	ref, _ := res["refresh"].(map[string]any)
 	if res["has_refresh_token"] != true || ref == nil {

@@ -1,0 +1,88 @@
+package op
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/grants"
+)
+
+// introspection is the answer of the introspection endpoint (RFC 7662
+// §2.2): active, and for an active token what a resource server needs to
+// decide; cnf carries a DPoP-bound token's key thumbprint (RFC 9449 §6.2).
+type introspection struct {
+	Active    bool               `json:"active"`
+	Scope     string             `json:"scope,omitempty"`
+	ClientID  string             `json:"client_id,omitempty"`
+	Subject   string             `json:"sub,omitempty"`
+	Audience  string             `json:"aud,omitempty"`
+	Issuer    string             `json:"iss,omitempty"`
+	IssuedAt  int64              `json:"iat,omitempty"`
+	ExpiresAt int64              `json:"exp,omitempty"`
+	TokenType string             `json:"token_type,omitempty"`
+	Cnf       *introspectionConf `json:"cnf,omitempty"`
+}
+
+type introspectionConf struct {
+	JKT string `json:"jkt"`
+}
+
+// inactive is the whole answer for a token the caller learns nothing of.
+var inactive = &introspection{Active: false}
+
+// introspect is the introspection endpoint (RFC 7662): the caller
+// authenticates as a client and names an access token; the answer
+// describes it when it is active and the caller's own.
+func (p *Provider) introspect(sv *served, w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	form, perr := readParams(r)
+	if perr != nil {
+		writeJSONError(w, perr)
+		return
+	}
+	caller, err := p.authenticateClient(ctx, sv, r, form, sv.url(config.PathIntrospect))
+	if err != nil {
+		writeJSONError(w, err)
+		return
+	}
+	tok := form.Get("token")
+	if tok == "" {
+		writeJSONError(w, errInvalidRequest("token is required"))
+		return
+	}
+	rec, serr := p.grants.AccessToken(ctx, tok)
+	switch {
+	case errors.Is(serr, grants.ErrNotFound):
+		rec = nil
+	case serr != nil:
+		writeJSONError(w, p.storeFailed(serr))
+		return
+	}
+	writeJSON(w, http.StatusOK, describeToken(sv, caller, rec, p.now()))
+}
+
+// describeToken decides what the caller learns about an access token
+// record (nil: unknown, revoked or spent). Only the client the token was
+// issued to may see it; for anyone else, and for a token that expired or
+// whose client was disabled or removed, the answer is active: false and
+// nothing more (RFC 7662 §2.2), so the answer never tells whether a token
+// exists. Refresh tokens are not introspected: resource servers never see
+// them.
+func describeToken(sv *served, caller *client, rec *grants.Token, now time.Time) *introspection {
+	if rec == nil || rec.ClientID != caller.ClientID || now.Unix() >= rec.ExpiresAt {
+		return inactive
+	}
+	if c, ok := sv.clients[rec.ClientID]; !ok || c.Disabled {
+		return inactive
+	}
+	in := &introspection{
+		Active: true, Scope: sv.grantedScope(caller, rec.Scope), ClientID: rec.ClientID, Subject: rec.Subject,
+		Audience: rec.ClientID, Issuer: sv.issuer, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt, TokenType: "Bearer",
+	}
+	if rec.JKT != "" {
+		in.TokenType, in.Cnf = "DPoP", &introspectionConf{JKT: rec.JKT}
+	}
+	return in
+}

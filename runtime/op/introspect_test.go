@@ -1,0 +1,87 @@
+package op
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/grants"
+)
+
+// TestDescribeToken: what a caller learns of an access token (RFC 7662
+// §2.2): everything when it is active and the caller's, active: false and
+// nothing else otherwise.
+func TestDescribeToken(t *testing.T) {
+	_, sv := servedFor(t)
+	now := time.Unix(1_800_000_000, 0)
+	rec := func() *grants.Token {
+		return &grants.Token{Info: grants.Info{ClientID: clientBasic, Subject: "sub-1", Scope: "openid email"},
+			IssuedAt: now.Unix() - 10, ExpiresAt: now.Unix() + 60}
+	}
+	cases := []struct {
+		name   string
+		caller string
+		rec    func() *grants.Token
+		active bool
+	}{
+		{"the caller's active token", clientBasic, rec, true},
+		{"unknown, revoked or spent", clientBasic, func() *grants.Token { return nil }, false},
+		{"another client's token", clientPost, rec, false},
+		{"expired, at its expiry second", clientBasic, func() *grants.Token { r := rec(); r.ExpiresAt = now.Unix(); return r }, false},
+		{"its client disabled", clientDisabled, func() *grants.Token { r := rec(); r.ClientID = clientDisabled; return r }, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := describeToken(sv, sv.clients[tc.caller], tc.rec(), now)
+			if got.Active != tc.active {
+				t.Fatalf("active %v, want %v", got.Active, tc.active)
+			}
+			if !got.Active && *got != (introspection{}) {
+				t.Fatalf("an inactive answer says more: %+v", got)
+			}
+			if got.Active && (got.Subject != "sub-1" || got.Scope != "openid email" || got.Issuer != sv.issuer ||
+				got.IssuedAt != now.Unix()-10 || got.TokenType != "Bearer" || got.Cnf != nil) {
+				t.Fatalf("active answer %+v", got)
+			}
+		})
+	}
+	bound := rec()
+	bound.JKT = "thumb"
+	if got := describeToken(sv, sv.clients[clientBasic], bound, now); got.TokenType != "DPoP" || got.Cnf == nil || got.Cnf.JKT != "thumb" {
+		t.Fatalf("a DPoP-bound token: %+v", got)
+	}
+}
+
+// TestIntrospection: the endpoint answers its own client about a live
+// token, active: false once the token is revoked, and refuses a caller
+// that does not authenticate.
+func TestIntrospection(t *testing.T) {
+	f := newFixture(t)
+	code, verifier := f.codeFor(clientBasic, nil)
+	_, tok := f.exchange(clientBasic, code, verifier)
+	at := tok["access_token"].(string)
+	ask := func(auth map[string]string, token string) (*http.Response, map[string]any) {
+		resp := f.post(config.PathIntrospect, url.Values{"token": {token}}, auth)
+		return resp, decode(t, resp)
+	}
+	resp, body := ask(basicAuth(clientBasic, testSecret), at)
+	if resp.StatusCode != http.StatusOK || body["active"] != true || body["client_id"] != clientBasic || body["sub"] != testSubject ||
+		body["scope"] != "openid email" || body["iss"] != f.issuer || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("own live token: %d %v", resp.StatusCode, body)
+	}
+	if _, body := ask(basicAuth(clientSigned, testSecret), at); body["active"] != false || len(body) != 1 {
+		t.Fatalf("another client's token: %v", body)
+	}
+	if resp, body := ask(nil, at); resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_client" {
+		t.Fatalf("without client authentication: %d %v", resp.StatusCode, body)
+	}
+	if resp, body := ask(basicAuth(clientBasic, testSecret), ""); resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_request" {
+		t.Fatalf("without a token: %d %v", resp.StatusCode, body)
+	}
+	f.post(config.PathRevoke, url.Values{"token": {at}}, basicAuth(clientBasic, testSecret))
+	if _, body := ask(basicAuth(clientBasic, testSecret), at); body["active"] != false {
+		t.Fatalf("a revoked token: %v", body)
+	}
+}

@@ -17,9 +17,10 @@ const (
 	DefaultReplicas                  int32 = 1
 	DefaultPushedRequestsPerClient   int32 = 10000
 
-	DefaultSecurityProfile = SecurityProfileDefault
-	DefaultSessionStore    = SessionStoreMemory
-	DefaultClientAuth      = ClientSecretBasic
+	DefaultSecurityProfile   = SecurityProfileDefault
+	DefaultAccessTokenFormat = AccessTokenOpaque
+	DefaultSessionStore      = SessionStoreMemory
+	DefaultClientAuth        = ClientSecretBasic
 )
 
 // DefaultSigningAlgorithms are the algorithms a provider keeps keys for

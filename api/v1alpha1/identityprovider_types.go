@@ -145,7 +145,34 @@ type TokenSpec struct {
 	// most 60s under FAPI2.
 	// +kubebuilder:default="60s"
 	AuthorizationCodeLifetime *metav1.Duration `json:"authorizationCodeLifetime,omitempty"`
+
+	// AccessTokenFormat is `Opaque` (a random handle that only this
+	// provider can look up) or `JWT` (RFC 9068: an `at+jwt` signed with the
+	// provider's keys that a resource server can check with the published
+	// JWKS). Both are revocable and introspectable.
+	// +kubebuilder:default=Opaque
+	// +optional
+	AccessTokenFormat AccessTokenFormat `json:"accessTokenFormat,omitempty"`
+
+	// AccessTokenAudience is the `aud` of JWT access tokens: the
+	// identifier of the resource server that accepts them. Absent means
+	// the issuer, whose UserInfo endpoint is the resource.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	AccessTokenAudience string `json:"accessTokenAudience,omitempty"`
 }
+
+// AccessTokenFormat is how access tokens look to resource servers.
+// +kubebuilder:validation:Enum=Opaque;JWT
+type AccessTokenFormat string
+
+const (
+	// AccessTokenOpaque: random handles.
+	AccessTokenOpaque AccessTokenFormat = "Opaque"
+	// AccessTokenJWT: JWT access tokens (RFC 9068).
+	AccessTokenJWT AccessTokenFormat = "JWT"
+)
 
 // SecurityProfile is the security profile a provider enforces.
 // +kubebuilder:validation:Enum=Default;FAPI2

@@ -26,10 +26,12 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 		Scopes:            slices.Clone(s.Scopes),
 		SigningAlgorithms: algorithms(s.Signing.Algorithms),
 		Tokens: config.Lifetimes{
-			IDToken:           duration(s.Tokens.IDTokenLifetime, idav1alpha1.DefaultIDTokenLifetime),
-			AccessToken:       duration(s.Tokens.AccessTokenLifetime, idav1alpha1.DefaultAccessTokenLifetime),
-			RefreshToken:      duration(s.Tokens.RefreshTokenLifetime, idav1alpha1.DefaultRefreshTokenLifetime),
-			AuthorizationCode: duration(s.Tokens.AuthorizationCodeLifetime, idav1alpha1.DefaultAuthorizationCodeLifetime),
+			IDToken:             duration(s.Tokens.IDTokenLifetime, idav1alpha1.DefaultIDTokenLifetime),
+			AccessToken:         duration(s.Tokens.AccessTokenLifetime, idav1alpha1.DefaultAccessTokenLifetime),
+			RefreshToken:        duration(s.Tokens.RefreshTokenLifetime, idav1alpha1.DefaultRefreshTokenLifetime),
+			AuthorizationCode:   duration(s.Tokens.AuthorizationCodeLifetime, idav1alpha1.DefaultAuthorizationCodeLifetime),
+			AccessTokenFormat:   string(cmp.Or(s.Tokens.AccessTokenFormat, idav1alpha1.DefaultAccessTokenFormat)),
+			AccessTokenAudience: s.Tokens.AccessTokenAudience,
 		},
 		Security: config.Security{
 			Profile:     string(s.Security.Profile),

@@ -76,7 +76,19 @@ type Lifetimes struct {
 	AccessToken       Duration `json:"access_token"`
 	RefreshToken      Duration `json:"refresh_token"`
 	AuthorizationCode Duration `json:"authorization_code"`
+	// AccessTokenFormat is AccessTokenOpaque (also when empty) or
+	// AccessTokenJWT (RFC 9068).
+	AccessTokenFormat string `json:"access_token_format,omitempty"`
+	// AccessTokenAudience is the aud of JWT access tokens; empty means the
+	// issuer, whose UserInfo is the resource.
+	AccessTokenAudience string `json:"access_token_audience,omitempty"`
 }
+
+// Access token formats.
+const (
+	AccessTokenOpaque = "Opaque"
+	AccessTokenJWT    = "JWT"
+)
 
 // Longest is the longest lifetime of anything signed or bound to a key; a
 // retired signing key must stay published longer than this.
@@ -247,6 +259,11 @@ func (p *Provider) Validate() field.ErrorList {
 		}
 	default:
 		errs = append(errs, invalid(field.NewPath("security", "profile"), "%q is neither %s nor %s", p.Security.Profile, ProfileDefault, ProfileFAPI2))
+	}
+	switch p.Tokens.AccessTokenFormat {
+	case "", AccessTokenOpaque, AccessTokenJWT:
+	default:
+		errs = append(errs, field.NotSupported(field.NewPath("tokens", "access_token_format"), p.Tokens.AccessTokenFormat, []string{AccessTokenOpaque, AccessTokenJWT}))
 	}
 	if n := p.Security.PushedRequestsPerClient; n < 0 {
 		errs = append(errs, invalid(field.NewPath("security", "pushed_requests_per_client"), "must not be negative"))

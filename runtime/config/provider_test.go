@@ -47,6 +47,7 @@ func TestProviderValidate(t *testing.T) {
 		{"builtin without secret", func(p *Provider) { p.Users.Builtin = nil }, "users.builtin.secret_name: required"},
 		{"builtin with http", func(p *Provider) { p.Users.HTTP = &HTTPUsers{URL: "https://kyc"} }, "users.http: must be empty when users.type is Builtin"},
 		{"http without http", func(p *Provider) { p.Users = UserSource{Type: UsersHTTP} }, "users.http: required when users.type is HTTP"},
+		{"unknown access token format", func(p *Provider) { p.Tokens.AccessTokenFormat = "PASETO" }, "tokens.access_token_format: supported values: \"Opaque\", \"JWT\""},
 		{"http bad url", func(p *Provider) { p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "kyc.svc"}} }, "users.http.url: \"kyc.svc\" is not an absolute http(s) URL"},
 		{"http user source over plain http", func(p *Provider) {
 			p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "http://kyc.svc/users"}}

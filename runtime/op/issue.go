@@ -53,16 +53,25 @@ func grantLifetime(sv *served, c *client, scope string) time.Duration {
 func (p *Provider) issueTokens(ctx context.Context, sv *served, ti *tokenIssue) (*tokenResponse, *oauthError) {
 	c, info, now := ti.client, &ti.info, ti.now
 	life := sv.provider.Tokens.AccessToken.Duration
+	jkt := ""
+	if ti.proof != nil {
+		jkt = ti.proof.JKT
+	}
+	at, err := p.newAccessToken(sv, c, info, jkt, now)
+	if err != nil {
+		p.log.Error("signing the access token failed", "client_id", c.ClientID, "error", err)
+		return nil, errServer("signing the access token failed")
+	}
 	resp := &tokenResponse{
-		AccessToken: grants.NewSecret(), TokenType: "Bearer",
+		AccessToken: at, TokenType: "Bearer",
 		ExpiresIn: int64(life / time.Second), Scope: info.Scope,
 	}
 	is := &grants.Issuance{
 		GrantID: info.GrantID, Grant: ti.grant, AccessToken: resp.AccessToken,
 		Access: grants.Token{Info: *info, IssuedAt: now.Unix(), ExpiresAt: now.Add(life).Unix()},
 	}
-	if ti.proof != nil {
-		is.Access.JKT, resp.TokenType = ti.proof.JKT, "DPoP"
+	if jkt != "" {
+		is.Access.JKT, resp.TokenType = jkt, "DPoP"
 	}
 	if slices.Contains(strings.Fields(info.Scope), "openid") {
 		var claims map[string]json.RawMessage

@@ -196,11 +196,18 @@ func etag(b []byte) string {
 
 // signer returns a signer for alg at now and the key's id.
 func (sv *served) signer(alg string, now time.Time) (jose.Signer, error) {
+	return sv.signerOfType(alg, "JWT", now)
+}
+
+// signerOfType is signer with the JWT's typ header: JWT, or at+jwt for
+// access tokens (RFC 9068 §2.1).
+func (sv *served) signerOfType(alg, typ string, now time.Time) (jose.Signer, error) {
 	k, ok := sv.snap.Keys.Signer(alg, now)
 	if !ok {
 		return nil, fmt.Errorf("no active %s signing key", alg)
 	}
-	if s, ok := sv.signers.m.Load(k.ID); ok {
+	cacheKey := k.ID + " " + typ
+	if s, ok := sv.signers.m.Load(cacheKey); ok {
 		return s.(jose.Signer), nil
 	}
 	jwk, err := k.JWK()
@@ -209,11 +216,11 @@ func (sv *served) signer(alg string, now time.Time) (jose.Signer, error) {
 	}
 	jwk.KeyID = k.ID
 	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: jwk},
-		(&jose.SignerOptions{}).WithType("JWT"))
+		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
 	if err != nil {
 		return nil, fmt.Errorf("key %s: %w", k.ID, err)
 	}
-	sv.signers.m.Store(k.ID, s)
+	sv.signers.m.Store(cacheKey, s)
 	return s, nil
 }
 

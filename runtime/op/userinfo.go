@@ -113,7 +113,8 @@ func readAccessToken(r *http.Request) (*presentedToken, *oauthError) {
 		// No error code: the client did not try (RFC 6750 §3.1).
 		return nil, &oauthError{Status: http.StatusUnauthorized}
 	case 1:
-		if len(found[0].token) > 1024 {
+		// Room for a JWT access token (RFC 9068) with a long scope.
+		if len(found[0].token) > 4096 {
 			return nil, &oauthError{Code: "invalid_token", Description: "the access token is invalid", Status: http.StatusUnauthorized}
 		}
 		return found[0], nil

@@ -28,7 +28,7 @@ func TestReadAccessToken(t *testing.T) {
 		{"token in two places", http.MethodPost, "Bearer tok", form, "access_token=tok", "", "invalid_request", http.StatusBadRequest},
 		{"token in the query", http.MethodGet, "", "", "", "", "invalid_request", http.StatusBadRequest},
 		{"token in the header and the query", http.MethodGet, "Bearer tok", "", "", "", "invalid_request", http.StatusBadRequest},
-		{"token too long", http.MethodGet, "Bearer " + strings.Repeat("t", 1025), "", "", "", "invalid_token", http.StatusUnauthorized},
+		{"token too long", http.MethodGet, "Bearer " + strings.Repeat("t", 4097), "", "", "", "invalid_token", http.StatusUnauthorized},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

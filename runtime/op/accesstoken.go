@@ -1,0 +1,55 @@
+package op
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/grants"
+)
+
+// newAccessToken makes the value of an access token. Opaque by default: a
+// random handle into the store. With the JWT format (RFC 9068) it is a
+// JWT a resource server can check with the provider's published keys;
+// either way the token's record is stored under its hash, so UserInfo,
+// revocation and introspection treat both alike, and a JWT access token
+// stays revocable.
+func (p *Provider) newAccessToken(sv *served, c *client, info *grants.Info, jkt string, now time.Time) (string, error) {
+	if sv.provider.Tokens.AccessTokenFormat != config.AccessTokenJWT {
+		return grants.NewSecret(), nil
+	}
+	aud := sv.provider.Tokens.AccessTokenAudience
+	if aud == "" {
+		aud = sv.issuer
+	}
+	claims := map[string]json.RawMessage{
+		"iss":       jsonString(sv.issuer),
+		"sub":       jsonString(info.Subject),
+		"aud":       jsonString(aud),
+		"client_id": jsonString(c.ClientID),
+		"scope":     jsonString(info.Scope),
+		"jti":       jsonString(grants.NewSecret()),
+		"iat":       jsonInt(now.Unix()),
+		"exp":       jsonInt(now.Add(sv.provider.Tokens.AccessToken.Duration).Unix()),
+	}
+	if info.AuthTime != 0 {
+		claims["auth_time"] = jsonInt(info.AuthTime)
+	}
+	if jkt != "" {
+		// The key a DPoP proof must be signed with (RFC 9449 §6.1).
+		claims["cnf"] = json.RawMessage(`{"jkt":` + string(jsonString(jkt)) + `}`)
+	}
+	payload, err := marshalRawObject(claims)
+	if err != nil {
+		return "", err
+	}
+	s, err := sv.signerOfType(sv.sec.DefaultSigningAlgorithm(), "at+jwt", now)
+	if err != nil {
+		return "", err
+	}
+	jws, err := s.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return jws.CompactSerialize()
+}

@@ -69,6 +69,7 @@ func RenderDiscovery(p *Provider) ([]byte, error) {
 		{"revocation_endpoint_auth_signing_alg_values_supported", sec.ClientSigningAlgorithms},
 		{"introspection_endpoint_auth_methods_supported", sec.TokenEndpointAuthMethods},
 		{"introspection_endpoint_auth_signing_alg_values_supported", sec.ClientSigningAlgorithms},
+		{"introspection_signing_alg_values_supported", sec.SigningAlgorithms},
 		{"code_challenge_methods_supported", []string{"S256"}},
 		{"require_pushed_authorization_requests", sec.RequirePAR},
 		{"dpop_signing_alg_values_supported", sec.ClientSigningAlgorithms},

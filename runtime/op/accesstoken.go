@@ -39,17 +39,5 @@ func (p *Provider) newAccessToken(sv *served, c *client, info *grants.Info, jkt 
 		// The key a DPoP proof must be signed with (RFC 9449 §6.1).
 		claims["cnf"] = json.RawMessage(`{"jkt":` + string(jsonString(jkt)) + `}`)
 	}
-	payload, err := marshalRawObject(claims)
-	if err != nil {
-		return "", err
-	}
-	s, err := sv.signerOfType(sv.sec.DefaultSigningAlgorithm(), "at+jwt", now)
-	if err != nil {
-		return "", err
-	}
-	jws, err := s.Sign(payload)
-	if err != nil {
-		return "", err
-	}
-	return jws.CompactSerialize()
+	return signClaims(sv, sv.sec.DefaultSigningAlgorithm(), "at+jwt", claims, now)
 }

@@ -1,8 +1,6 @@
 package op
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,27 +34,14 @@ func TestJWTAccessTokens(t *testing.T) {
 	if typ := parsed.Headers[0].ExtraHeaders[jose.HeaderType]; typ != "at+jwt" {
 		t.Fatalf("typ %v, want at+jwt", typ)
 	}
-	resp, err := http.Get(f.url(config.PathJWKS))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	var jwks jose.JSONWebKeySet
-	if err := json.Unmarshal(raw, &jwks); err != nil {
-		t.Fatal(err)
-	}
-	keys := jwks.Key(parsed.Headers[0].KeyID)
-	if len(keys) != 1 {
-		t.Fatalf("kid %q not published", parsed.Headers[0].KeyID)
-	}
+	key := publishedKey(t, f, parsed.Headers[0].KeyID)
 	var std jwt.Claims
 	var extra struct {
 		ClientID string `json:"client_id"`
 		Scope    string `json:"scope"`
 		AuthTime int64  `json:"auth_time"`
 	}
-	if err := parsed.Claims(keys[0].Key, &std, &extra); err != nil {
+	if err := parsed.Claims(key, &std, &extra); err != nil {
 		t.Fatalf("signature: %v", err)
 	}
 	if err := std.Validate(jwt.Expected{Issuer: f.issuer, Subject: testSubject, AnyAudience: jwt.Audience{"https://api.bank.example"}, Time: f.clock.now()}); err != nil {

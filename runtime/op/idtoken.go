@@ -48,11 +48,17 @@ func (p *Provider) signIDToken(sv *served, c *client, g *grants.Info, nonce, acc
 // signJWT signs claims with the provider's active key for alg. The
 // payload is the same JSON that encoding/json would write.
 func (p *Provider) signJWT(sv *served, alg string, claims map[string]json.RawMessage, now time.Time) (string, error) {
+	return signClaims(sv, alg, "JWT", claims, now)
+}
+
+// signClaims signs claims as a JWT of the given typ (JWT, at+jwt,
+// token-introspection+jwt) with the provider's active key for alg.
+func signClaims(sv *served, alg, typ string, claims map[string]json.RawMessage, now time.Time) (string, error) {
 	payload, err := marshalRawObject(claims)
 	if err != nil {
 		return "", err
 	}
-	s, err := sv.signer(alg, now)
+	s, err := sv.signerOfType(alg, typ, now)
 	if err != nil {
 		return "", err
 	}

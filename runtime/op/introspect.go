@@ -1,8 +1,11 @@
 package op
 
 import (
+	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/idaop/ida-operator/runtime/config"
@@ -60,7 +63,58 @@ func (p *Provider) introspect(sv *served, w http.ResponseWriter, r *http.Request
 		writeJSONError(w, p.storeFailed(serr))
 		return
 	}
-	writeJSON(w, http.StatusOK, describeToken(sv, caller, rec, p.now()))
+	answer := describeToken(sv, caller, rec, p.now())
+	if !wantsJWT(r) {
+		writeJSON(w, http.StatusOK, answer)
+		return
+	}
+	jwt, jerr := p.signIntrospection(sv, caller, answer)
+	if jerr != nil {
+		p.log.Error("signing the introspection response failed", "client_id", caller.ClientID, "error", jerr)
+		writeJSONError(w, errServer("signing the response failed"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", introspectionJWT)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(jwt))
+}
+
+// introspectionJWT is the media type, and the JWT typ, of a signed
+// introspection response (RFC 9701 §4, §5).
+const introspectionJWT = "application/token-introspection+jwt"
+
+// wantsJWT: the caller asked for a signed response (RFC 9701 §4).
+func wantsJWT(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		for part := range strings.SplitSeq(v, ",") {
+			mt, _, _ := mime.ParseMediaType(strings.TrimSpace(part))
+			if mt == introspectionJWT {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// signIntrospection is a signed introspection response (RFC 9701 §5): the
+// answer as the token_introspection claim, for the caller, signed with
+// the provider's default algorithm so a resource server can keep it as
+// evidence of what the provider said.
+func (p *Provider) signIntrospection(sv *served, caller *client, answer *introspection) (string, error) {
+	body, err := json.Marshal(answer)
+	if err != nil {
+		return "", err
+	}
+	now := p.now()
+	claims := map[string]json.RawMessage{
+		"iss":                 jsonString(sv.issuer),
+		"aud":                 jsonString(caller.ClientID),
+		"iat":                 jsonInt(now.Unix()),
+		"token_introspection": body,
+	}
+	return signClaims(sv, sv.sec.DefaultSigningAlgorithm(), "token-introspection+jwt", claims, now)
 }
 
 // describeToken decides what the caller learns about an access token

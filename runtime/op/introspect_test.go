@@ -1,11 +1,15 @@
 package op
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/grants"
 )
@@ -84,4 +88,62 @@ func TestIntrospection(t *testing.T) {
 	if _, body := ask(basicAuth(clientBasic, testSecret), at); body["active"] != false {
 		t.Fatalf("a revoked token: %v", body)
 	}
+}
+
+// TestIntrospectionJWT: asked for application/token-introspection+jwt,
+// the answer is a JWT of that typ signed with the provider's key, for the
+// caller, with the answer as its token_introspection claim (RFC 9701).
+func TestIntrospectionJWT(t *testing.T) {
+	f := newFixture(t)
+	code, verifier := f.codeFor(clientBasic, nil)
+	_, tok := f.exchange(clientBasic, code, verifier)
+	at := tok["access_token"].(string)
+	for _, accept := range []string{"application/token-introspection+jwt", "application/json;q=0.5, application/token-introspection+jwt"} {
+		resp := f.post(config.PathIntrospect, url.Values{"token": {at}}, map[string]string{
+			"Authorization": basicAuth(clientBasic, testSecret)["Authorization"], "Accept": accept,
+		})
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/token-introspection+jwt" {
+			t.Fatalf("Accept %q: %d %s %s", accept, resp.StatusCode, resp.Header.Get("Content-Type"), raw)
+		}
+		parsed, err := jwt.ParseSigned(string(raw), []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ := parsed.Headers[0].ExtraHeaders[jose.HeaderType]; typ != "token-introspection+jwt" {
+			t.Fatalf("typ %v", typ)
+		}
+		key := publishedKey(t, f, parsed.Headers[0].KeyID)
+		var std jwt.Claims
+		var body struct {
+			TI map[string]any `json:"token_introspection"`
+		}
+		if err := parsed.Claims(key, &std, &body); err != nil {
+			t.Fatalf("signature: %v", err)
+		}
+		if std.Issuer != f.issuer || !std.Audience.Contains(clientBasic) || std.IssuedAt == nil ||
+			body.TI["active"] != true || body.TI["sub"] != testSubject {
+			t.Fatalf("claims %+v %v", std, body.TI)
+		}
+	}
+}
+
+// publishedKey is the provider's public key kid from its JWKS.
+func publishedKey(t *testing.T, f *fixture, kid string) any {
+	t.Helper()
+	resp, err := http.Get(f.url(config.PathJWKS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		t.Fatal(err)
+	}
+	keys := set.Key(kid)
+	if len(keys) != 1 {
+		t.Fatalf("kid %q not published", kid)
+	}
+	return keys[0].Key
 }

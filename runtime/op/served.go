@@ -194,13 +194,9 @@ func etag(b []byte) string {
 	return `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
 }
 
-// signer returns a signer for alg at now and the key's id.
-func (sv *served) signer(alg string, now time.Time) (jose.Signer, error) {
-	return sv.signerOfType(alg, "JWT", now)
-}
-
-// signerOfType is signer with the JWT's typ header: JWT, or at+jwt for
-// access tokens (RFC 9068 §2.1).
+// signerOfType returns a signer for alg at now whose JWTs carry typ (JWT;
+// at+jwt for access tokens, RFC 9068 §2.1), cached per key and typ:
+// parsing a JWK per token would cost more than signing.
 func (sv *served) signerOfType(alg, typ string, now time.Time) (jose.Signer, error) {
 	k, ok := sv.snap.Keys.Signer(alg, now)
 	if !ok {

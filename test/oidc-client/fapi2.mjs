@@ -87,12 +87,14 @@ async function main() {
     oauth.processUserInfoResponse(as, client, idClaims.sub, await oauth.userInfoRequest(as, client, tokens.access_token, opts)),
   )
   // The client asks about its own access token (RFC 7662), as a resource
-  // server of its own would.
-  const introspected = await oauth.processIntrospectionResponse(
-    as,
-    client,
-    await oauth.introspectionRequest(as, client, clientAuth, tokens.access_token, insecure),
-  )
+  // server of its own would, for a signed answer (RFC 9701), whose
+  // signature it then checks against the provider's JWKS.
+  const introspectionResponse = await oauth.introspectionRequest(as, client, clientAuth, tokens.access_token, {
+    requestJwtResponse: true,
+    ...insecure,
+  })
+  const introspected = await oauth.processIntrospectionResponse(as, client, introspectionResponse)
+  await oauth.validateApplicationLevelSignature(as, introspectionResponse, insecure)
   const result = {
     event: 'result',
     token_type: tokens.token_type,

@@ -73,6 +73,13 @@ type RelyingPartySpec struct {
 	// client, e.g. while an incident is investigated.
 	// +optional
 	Disabled bool `json:"disabled,omitempty"`
+
+	// ResourceServer lets this client introspect (RFC 7662) the access
+	// tokens of every client of its provider, as the API that receives
+	// them would; without it a client introspects only its own. Absent
+	// means false.
+	// +optional
+	ResourceServer bool `json:"resourceServer,omitempty"`
 }
 
 // ProviderReference names an IdentityProvider.

@@ -303,6 +303,7 @@ func Registration(rp *idav1alpha1.RelyingParty, secret string) *config.Client {
 		UserInfoSignedResponseAlg:   string(s.Security.UserInfoSignedResponseAlg),
 		IDTokenSignedResponseAlg:    string(s.Security.IDTokenSignedResponseAlg),
 		Disabled:                    s.Disabled,
+		ResourceServer:              s.ResourceServer,
 		Scopes:                      s.Scopes,
 	}
 	if c.TokenEndpointAuthMethod == "" {

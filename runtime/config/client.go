@@ -56,6 +56,8 @@ type Client struct {
 	UserInfoSignedResponseAlg string `json:"userinfo_signed_response_alg,omitempty"`
 	IDTokenSignedResponseAlg  string `json:"id_token_signed_response_alg,omitempty"`
 	Disabled                  bool   `json:"disabled,omitempty"`
+	// ResourceServer may introspect every client's access tokens.
+	ResourceServer bool `json:"resource_server,omitempty"`
 }
 
 // secretHashPrefix names the hash, so another can be introduced later

@@ -118,21 +118,22 @@ func (p *Provider) signIntrospection(sv *served, caller *client, answer *introsp
 }
 
 // describeToken decides what the caller learns about an access token
-// record (nil: unknown, revoked or spent). Only the client the token was
-// issued to may see it; for anyone else, and for a token that expired or
-// whose client was disabled or removed, the answer is active: false and
-// nothing more (RFC 7662 §2.2), so the answer never tells whether a token
-// exists. Refresh tokens are not introspected: resource servers never see
-// them.
+// record (nil: unknown, revoked or spent). The client the token was issued
+// to may see it, and a client registered as a resource server may see any
+// client's; for anyone else, and for a token that expired or whose client
+// was disabled or removed, the answer is active: false and nothing more
+// (RFC 7662 §2.2), so the answer never tells whether a token exists.
+// Refresh tokens are not introspected: resource servers never see them.
 func describeToken(sv *served, caller *client, rec *grants.Token, now time.Time) *introspection {
-	if rec == nil || rec.ClientID != caller.ClientID || now.Unix() >= rec.ExpiresAt {
+	if rec == nil || (rec.ClientID != caller.ClientID && !caller.ResourceServer) || now.Unix() >= rec.ExpiresAt {
 		return inactive
 	}
-	if c, ok := sv.clients[rec.ClientID]; !ok || c.Disabled {
+	owner, ok := sv.clients[rec.ClientID]
+	if !ok || owner.Disabled {
 		return inactive
 	}
 	in := &introspection{
-		Active: true, Scope: sv.grantedScope(caller, rec.Scope), ClientID: rec.ClientID, Subject: rec.Subject,
+		Active: true, Scope: sv.grantedScope(owner, rec.Scope), ClientID: rec.ClientID, Subject: rec.Subject,
 		Audience: rec.ClientID, Issuer: sv.issuer, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt, TokenType: "Bearer",
 	}
 	if rec.JKT != "" {

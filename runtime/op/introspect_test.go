@@ -18,7 +18,8 @@ import (
 // §2.2): everything when it is active and the caller's, active: false and
 // nothing else otherwise.
 func TestDescribeToken(t *testing.T) {
-	_, sv := servedFor(t)
+	f := newFixture(t, func(s *config.Snapshot) { s.Clients[clientSigned].ResourceServer = true })
+	sv := f.p.served.Load()
 	now := time.Unix(1_800_000_000, 0)
 	rec := func() *grants.Token {
 		return &grants.Token{Info: grants.Info{ClientID: clientBasic, Subject: "sub-1", Scope: "openid email"},
@@ -33,6 +34,7 @@ func TestDescribeToken(t *testing.T) {
 		{"the caller's active token", clientBasic, rec, true},
 		{"unknown, revoked or spent", clientBasic, func() *grants.Token { return nil }, false},
 		{"another client's token", clientPost, rec, false},
+		{"another client's token, to a resource server", clientSigned, rec, true},
 		{"expired, at its expiry second", clientBasic, func() *grants.Token { r := rec(); r.ExpiresAt = now.Unix(); return r }, false},
 		{"its client disabled", clientDisabled, func() *grants.Token { r := rec(); r.ClientID = clientDisabled; return r }, false},
 	}

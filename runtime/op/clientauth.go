@@ -352,3 +352,22 @@ func (p *Provider) spendAssertionID(ctx context.Context, ca *clientAssertion) *o
 	}
 	return nil
 }
+
+// readNamedToken reads a request in which an authenticated client names a
+// token (RFC 7009 §2.1, RFC 7662 §2.1): the form, the client and the
+// token. path is the endpoint's, an accepted assertion audience.
+func (p *Provider) readNamedToken(sv *served, r *http.Request, path string) (url.Values, *client, string, *oauthError) {
+	form, err := readParams(r)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	c, err := p.authenticateClient(r.Context(), sv, r, form, sv.url(path))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	tok := form.Get("token")
+	if tok == "" {
+		return nil, nil, "", errInvalidRequest("token is required")
+	}
+	return form, c, tok, nil
+}

@@ -40,19 +40,9 @@ var inactive = &introspection{Active: false}
 // describes it when it is active and the caller's own.
 func (p *Provider) introspect(sv *served, w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	form, perr := readParams(r)
-	if perr != nil {
-		writeJSONError(w, perr)
-		return
-	}
-	caller, err := p.authenticateClient(ctx, sv, r, form, sv.url(config.PathIntrospect))
+	_, caller, tok, err := p.readNamedToken(sv, r, config.PathIntrospect)
 	if err != nil {
 		writeJSONError(w, err)
-		return
-	}
-	tok := form.Get("token")
-	if tok == "" {
-		writeJSONError(w, errInvalidRequest("token is required"))
 		return
 	}
 	rec, serr := p.grants.AccessToken(ctx, tok)

@@ -11,19 +11,9 @@ import (
 // it. Unknown tokens, and tokens of other clients, get the same 200.
 func (p *Provider) revoke(sv *served, w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	form, perr := readParams(r)
-	if perr != nil {
-		writeJSONError(w, perr)
-		return
-	}
-	c, err := p.authenticateClient(ctx, sv, r, form, sv.url(config.PathRevoke))
+	form, c, tok, err := p.readNamedToken(sv, r, config.PathRevoke)
 	if err != nil {
 		writeJSONError(w, err)
-		return
-	}
-	tok := form.Get("token")
-	if tok == "" {
-		writeJSONError(w, errInvalidRequest("token is required"))
 		return
 	}
 	if err := p.grants.RevokeToken(ctx, tok, c.ClientID, form.Get("token_type_hint") == "refresh_token"); err != nil {

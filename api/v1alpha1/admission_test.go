@@ -78,16 +78,8 @@ spec:
 `
 
 // fapi2IdentityProvider is a valid provider under FAPI2, with the longest
-// code lifetime FAPI 2.0 allows.
-const fapi2IdentityProvider = `
-apiVersion: ida.idaop.dev/v1alpha1
-kind: IdentityProvider
-metadata: {name: test-idp, namespace: default}
-spec:
-  issuer: https://id.bank.example
-  trustFrameworks: {names: [test-tf]}
-  users: {type: Builtin, builtin: {secretRef: {name: users}}}
-  signing: {algorithms: [ES256]}
+// code lifetime FAPI 2.0 allows: validIdentityProvider's spec, extended.
+const fapi2IdentityProvider = validIdentityProvider + `  signing: {algorithms: [ES256]}
   security: {profile: FAPI2}
   tokens: {authorizationCodeLifetime: 60s}
 `

@@ -257,6 +257,8 @@ func TestAdmissionRejections(t *testing.T) {
 		{"replicas without shared store", validIdentityProvider, "spec.runtime", map[string]any{"replicas": int64(2)}, "spec", "more than one runtime replica needs a shared session store"},
 		{"FAPI2 with RS256", validIdentityProvider, "spec.security", map[string]any{"profile": "FAPI2"}, "spec", "FAPI2 allows only PS256 and ES256"},
 		{"unknown access token format", validIdentityProvider, "spec.tokens", map[string]any{"accessTokenFormat": "PASETO"}, "spec.tokens.accessTokenFormat", `Unsupported value: "PASETO"`},
+		{"resource with a fragment", validIdentityProvider, "spec.tokens", map[string]any{"resources": []any{"https://api.bank.example/#accounts"}}, "spec.tokens.resources", "absolute URI without a fragment (RFC 8707)"},
+		{"resource not absolute", validIdentityProvider, "spec.tokens", map[string]any{"resources": []any{"/accounts"}}, "spec.tokens.resources", "absolute URI without a fragment (RFC 8707)"},
 		{"pushed requests bound too low", validIdentityProvider, "spec.security", map[string]any{"pushedRequestsPerClient": int64(9)}, "spec.security.pushedRequestsPerClient", "should be greater than or equal to 10"},
 		{"FAPI2 with a 61s code lifetime", fapi2IdentityProvider, "spec.tokens", map[string]any{"authorizationCodeLifetime": "61s"}, "spec", "FAPI2 allows authorization codes to live at most 60s"},
 		{"lead time longer than rotation", validIdentityProvider, "spec.signing", map[string]any{"rotationPeriod": "24h", "publishLeadTime": "48h"}, "spec.signing", "rotationPeriod must be longer than publishLeadTime"},

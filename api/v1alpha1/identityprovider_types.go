@@ -161,6 +161,19 @@ type TokenSpec struct {
 	// +kubebuilder:validation:MaxLength=512
 	// +optional
 	AccessTokenAudience string `json:"accessTokenAudience,omitempty"`
+
+	// Resources are the resource indicators (RFC 8707) clients may name in
+	// a `resource` parameter: the identifiers of the APIs that accept this
+	// provider's access tokens. A token asked for with `resource` has those
+	// as its `aud` (and works at UserInfo only if the issuer is among
+	// them); one asked for without has accessTokenAudience. The issuer is
+	// always allowed. Absent means only the issuer.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.all(r, !r.contains('#') && r.matches('^[a-zA-Z][a-zA-Z0-9+.-]*:.+'))",message="each resource must be an absolute URI without a fragment (RFC 8707)"
+	Resources []string `json:"resources,omitempty"`
 }
 
 // AccessTokenFormat is how access tokens look to resource servers.

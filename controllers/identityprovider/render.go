@@ -32,6 +32,7 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 			AuthorizationCode:   duration(s.Tokens.AuthorizationCodeLifetime, idav1alpha1.DefaultAuthorizationCodeLifetime),
 			AccessTokenFormat:   string(cmp.Or(s.Tokens.AccessTokenFormat, idav1alpha1.DefaultAccessTokenFormat)),
 			AccessTokenAudience: s.Tokens.AccessTokenAudience,
+			Resources:           s.Tokens.Resources,
 		},
 		Security: config.Security{
 			Profile:     string(s.Security.Profile),

@@ -82,6 +82,9 @@ type Lifetimes struct {
 	// AccessTokenAudience is the aud of JWT access tokens; empty means the
 	// issuer, whose UserInfo is the resource.
 	AccessTokenAudience string `json:"access_token_audience,omitempty"`
+	// Resources are the resource indicators (RFC 8707) clients may ask
+	// tokens for, besides the issuer itself (whose resource is UserInfo).
+	Resources []string `json:"resources,omitempty"`
 }
 
 // Access token formats.
@@ -265,6 +268,7 @@ func (p *Provider) Validate() field.ErrorList {
 	default:
 		errs = append(errs, field.NotSupported(field.NewPath("tokens", "access_token_format"), p.Tokens.AccessTokenFormat, []string{AccessTokenOpaque, AccessTokenJWT}))
 	}
+	errs = append(errs, validateResources(field.NewPath("tokens", "resources"), p.Tokens.Resources)...)
 	if n := p.Security.PushedRequestsPerClient; n < 0 {
 		errs = append(errs, invalid(field.NewPath("security", "pushed_requests_per_client"), "must not be negative"))
 	}

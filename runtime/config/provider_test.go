@@ -48,6 +48,8 @@ func TestProviderValidate(t *testing.T) {
 		{"builtin with http", func(p *Provider) { p.Users.HTTP = &HTTPUsers{URL: "https://kyc"} }, "users.http: must be empty when users.type is Builtin"},
 		{"http without http", func(p *Provider) { p.Users = UserSource{Type: UsersHTTP} }, "users.http: required when users.type is HTTP"},
 		{"unknown access token format", func(p *Provider) { p.Tokens.AccessTokenFormat = "PASETO" }, "tokens.access_token_format: supported values: \"Opaque\", \"JWT\""},
+		{"resource with a fragment", func(p *Provider) { p.Tokens.Resources = []string{"https://api.example/#x"} }, "tokens.resources[0]: has a fragment"},
+		{"resource twice", func(p *Provider) { p.Tokens.Resources = []string{"urn:api", "urn:api"} }, "tokens.resources[1]: listed twice"},
 		{"http bad url", func(p *Provider) { p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "kyc.svc"}} }, "users.http.url: \"kyc.svc\" is not an absolute http(s) URL"},
 		{"http user source over plain http", func(p *Provider) {
 			p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "http://kyc.svc/users"}}

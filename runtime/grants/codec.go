@@ -194,6 +194,7 @@ func (g *Info) infoFields(c *codec) {
 	c.bool(&g.ViaPAR)
 	c.bool(&g.Signed)
 	c.int(&g.AuthTime)
+	c.strs(&g.Resources)
 }
 
 func (k *Code) fields(c *codec) {
@@ -224,6 +225,7 @@ func (a *Request) fields(c *codec) {
 		&a.Claims, &a.Purpose, &a.Prompt, &a.UILocales, &a.DPoPJKT, &a.HintSubject} {
 		c.str(s)
 	}
+	c.strs(&a.Resources)
 	c.optInt(&a.MaxAge)
 	c.bool(&a.ViaPAR)
 	c.bool(&a.Signed)

@@ -21,6 +21,8 @@ type Request struct {
 	MaxAge        *int64 `json:"max_age,omitempty"`
 	UILocales     string `json:"ui_locales,omitempty"`
 	DPoPJKT       string `json:"dpop_jkt,omitempty"`
+	// Resources are the resource indicators the request names (RFC 8707).
+	Resources []string `json:"resource,omitempty"`
 	// HintSubject is the subject of a verified id_token_hint: the user the
 	// client expects to be signed in.
 	HintSubject string `json:"hint_sub,omitempty"`
@@ -50,6 +52,10 @@ type Info struct {
 	Signed    bool   `json:"signed,omitempty"`
 	AuthTime  int64  `json:"auth_time"`
 	SessionID string `json:"sid,omitempty"`
+	// Resources are the resource indicators (RFC 8707) the record stands
+	// for: a code's and a refresh token's what the authorization named,
+	// an access token's its audience. Empty means none were named.
+	Resources []string `json:"resource,omitempty"`
 }
 
 // SignedInFor is how long ago the user signed in, to the millisecond

@@ -18,14 +18,10 @@ func (p *Provider) newAccessToken(sv *served, c *client, info *grants.Info, jkt 
 	if sv.provider.Tokens.AccessTokenFormat != config.AccessTokenJWT {
 		return grants.NewSecret(), nil
 	}
-	aud := sv.provider.Tokens.AccessTokenAudience
-	if aud == "" {
-		aud = sv.issuer
-	}
 	claims := map[string]json.RawMessage{
 		"iss":       jsonString(sv.issuer),
 		"sub":       jsonString(info.Subject),
-		"aud":       jsonString(aud),
+		"aud":       jsonAudience(tokenAudience(sv, info.Resources)),
 		"client_id": jsonString(c.ClientID),
 		"scope":     jsonString(info.Scope),
 		"jti":       jsonString(grants.NewSecret()),

@@ -42,6 +42,7 @@ func readAuthzRequest(v url.Values) *authzCtx {
 			Prompt:        v.Get("prompt"),
 			UILocales:     v.Get("ui_locales"),
 			DPoPJKT:       v.Get("dpop_jkt"),
+			Resources:     v["resource"],
 		},
 		responseType:    v.Get("response_type"),
 		responseMode:    v.Get("response_mode"),
@@ -68,6 +69,7 @@ var requestChecks = []check[*authzCtx]{
 	checkPARUsedWhenRequired,
 	checkScopeHasOpenID,
 	checkScopeAllowed,
+	checkResourcesOffered,
 	checkPKCE,
 	checkPrompt,
 	checkMaxAge,
@@ -169,6 +171,12 @@ var pkceValue = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
 
 // checkPKCE: a code_challenge with method S256 is required; plain is
 // refused (RFC 7636, RFC 9700 §2.1.1, FAPI 2.0).
+// checkResourcesOffered: the resources named are ones the provider
+// issues tokens for (RFC 8707 §2).
+func checkResourcesOffered(a *authzCtx) *oauthError {
+	return checkResources(a.sv, a.req.Resources)
+}
+
 func checkPKCE(a *authzCtx) *oauthError {
 	if a.req.CodeChallenge == "" {
 		return errInvalidRequest("code_challenge is required (PKCE)")

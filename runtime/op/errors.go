@@ -35,6 +35,10 @@ func errUnauthorizedClient(desc string) *oauthError {
 	return newError("unauthorized_client", desc)
 }
 func errInvalidDPoP(desc string) *oauthError { return newError("invalid_dpop_proof", desc) }
+
+// errInvalidTarget: a resource indicator is malformed or names a resource
+// the client may not have a token for (RFC 8707 §2).
+func errInvalidTarget(desc string) *oauthError { return newError("invalid_target", desc) }
 func errServer(desc string) *oauthError {
 	return &oauthError{Code: "server_error", Description: desc, Status: http.StatusInternalServerError}
 }

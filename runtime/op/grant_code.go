@@ -14,12 +14,15 @@ import (
 // codeRedemption is a token request with grant_type=authorization_code
 // whose code was found.
 type codeRedemption struct {
+	sv     *served
 	client *client
 	form   url.Values
 	proof  *dpop.Proof
 	code   string
 	rec    *grants.Code
 	now    time.Time
+	// audience is the access token's, set by checkCodeResources.
+	audience []string
 }
 
 // codeChecks run before the code is used up, so a refused request leaves
@@ -30,6 +33,7 @@ var codeChecks = []check[*codeRedemption]{
 	checkRedirectURIMatches,
 	checkPKCEVerifier,
 	checkCodeDPoPBinding,
+	checkCodeResources,
 }
 
 // codeGrant redeems an authorization code (RFC 6749 §4.1.3): find it, run
@@ -38,7 +42,7 @@ var codeChecks = []check[*codeRedemption]{
 // replay: the grant's tokens are revoked (RFC 6749 §4.1.2, RFC 9700
 // §4.2.4).
 func (p *Provider) codeGrant(ctx context.Context, sv *served, c *client, form url.Values, proof *dpop.Proof) (*tokenResponse, *oauthError) {
-	cr := &codeRedemption{client: c, form: form, proof: proof, code: form.Get("code"), now: p.now()}
+	cr := &codeRedemption{sv: sv, client: c, form: form, proof: proof, code: form.Get("code"), now: p.now()}
 	if cr.code == "" {
 		return nil, errInvalidRequest("code is required")
 	}
@@ -59,7 +63,7 @@ func (p *Provider) codeGrant(ctx context.Context, sv *served, c *client, form ur
 		return nil, p.spentSecret(err, "authorization code", c.ClientID)
 	}
 	return p.issueTokens(ctx, sv, &tokenIssue{
-		client: c, info: rec.Info, nonce: rec.Nonce, proof: proof, released: released,
+		client: c, info: rec.Info, audience: cr.audience, nonce: rec.Nonce, proof: proof, released: released,
 		grant:            &grants.Grant{ClientID: c.ClientID, ExpiresAt: cr.now.Add(life).Unix()},
 		refreshExpiresAt: cr.now.Add(sv.provider.Tokens.RefreshToken.Duration).Unix(),
 		now:              cr.now,
@@ -123,4 +127,12 @@ func checkCodeDPoPBinding(cr *codeRedemption) *oauthError {
 		return errInvalidGrant("the code is bound to another DPoP key")
 	}
 	return nil
+}
+
+// checkCodeResources: the token request may narrow the resources the
+// authorization named (RFC 8707 §2.2).
+func checkCodeResources(cr *codeRedemption) *oauthError {
+	aud, err := narrowResources(cr.sv, cr.rec.Resources, cr.form["resource"])
+	cr.audience = aud
+	return err
 }

@@ -26,6 +26,8 @@ type refreshRequest struct {
 	// info is what the new tokens carry: the record's, with the scope
 	// checkScopeNarrowed settled.
 	info grants.Info
+	// audience is the new access token's, set by checkRefreshResources.
+	audience []string
 }
 
 // refreshChecks run before the refresh token is used up.
@@ -34,6 +36,7 @@ var refreshChecks = []check[*refreshRequest]{
 	checkRefreshNotExpired,
 	checkGrantNotRevoked,
 	checkScopeNarrowed,
+	checkRefreshResources,
 }
 
 // refreshGrant serves a refresh token (RFC 6749 §6): find it and its
@@ -64,7 +67,7 @@ func (p *Provider) refreshGrant(ctx context.Context, sv *served, c *client, form
 	if oerr != nil {
 		return nil, oerr
 	}
-	ti := &tokenIssue{client: c, info: rr.info, proof: proof, released: released, grant: rr.grant, now: rr.now}
+	ti := &tokenIssue{client: c, info: rr.info, audience: rr.audience, proof: proof, released: released, grant: rr.grant, now: rr.now}
 	if sv.rotatesRefreshTokens() {
 		if err := p.grants.RotateRefreshToken(ctx, rr.token, rec); err != nil {
 			return nil, p.spentSecret(err, "refresh token", c.ClientID)
@@ -125,4 +128,13 @@ func narrowScope(granted, asked string) (string, *oauthError) {
 		}
 	}
 	return strings.Join(out, " "), nil
+}
+
+// checkRefreshResources: a refresh may ask for a token for some of the
+// resources the authorization named (RFC 8707 §2.2); the refresh token
+// keeps them all.
+func checkRefreshResources(rr *refreshRequest) *oauthError {
+	aud, err := narrowResources(rr.sv, rr.rec.Resources, rr.form["resource"])
+	rr.audience = aud
+	return err
 }

@@ -82,6 +82,16 @@ func jsonString(s string) json.RawMessage {
 
 func jsonInt(n int64) json.RawMessage { return strconv.AppendInt(nil, n, 10) }
 
+// jsonAudience is an aud claim: a string for one audience, an array for
+// more (RFC 7519 §4.1.3).
+func jsonAudience(aud []string) json.RawMessage {
+	if len(aud) == 1 {
+		return jsonString(aud[0])
+	}
+	b, _ := json.Marshal(aud) // strings always encode
+	return b
+}
+
 // leftHalfHash is at_hash: the left half of the SHA-256 of the token, the
 // hash of every algorithm this provider signs with (ES256, PS256, RS256).
 func leftHalfHash(token string) string {

@@ -20,7 +20,7 @@ type introspection struct {
 	Scope     string             `json:"scope,omitempty"`
 	ClientID  string             `json:"client_id,omitempty"`
 	Subject   string             `json:"sub,omitempty"`
-	Audience  string             `json:"aud,omitempty"`
+	Audience  json.RawMessage    `json:"aud,omitempty"`
 	Issuer    string             `json:"iss,omitempty"`
 	IssuedAt  int64              `json:"iat,omitempty"`
 	ExpiresAt int64              `json:"exp,omitempty"`
@@ -124,7 +124,7 @@ func describeToken(sv *served, caller *client, rec *grants.Token, now time.Time)
 	}
 	in := &introspection{
 		Active: true, Scope: sv.grantedScope(owner, rec.Scope), ClientID: rec.ClientID, Subject: rec.Subject,
-		Audience: rec.ClientID, Issuer: sv.issuer, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt, TokenType: "Bearer",
+		Audience: jsonAudience(tokenAudience(sv, rec.Resources)), Issuer: sv.issuer, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt, TokenType: "Bearer",
 	}
 	if rec.JKT != "" {
 		in.TokenType, in.Cnf = "DPoP", &introspectionConf{JKT: rec.JKT}

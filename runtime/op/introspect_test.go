@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"testing"
 	"time"
 
@@ -44,14 +45,19 @@ func TestDescribeToken(t *testing.T) {
 			if got.Active != tc.active {
 				t.Fatalf("active %v, want %v", got.Active, tc.active)
 			}
-			if !got.Active && *got != (introspection{}) {
+			if !got.Active && !reflect.DeepEqual(*got, introspection{}) {
 				t.Fatalf("an inactive answer says more: %+v", got)
 			}
 			if got.Active && (got.Subject != "sub-1" || got.Scope != "openid email" || got.Issuer != sv.issuer ||
-				got.IssuedAt != now.Unix()-10 || got.TokenType != "Bearer" || got.Cnf != nil) {
+				got.IssuedAt != now.Unix()-10 || got.TokenType != "Bearer" || got.Cnf != nil || string(got.Audience) != `"`+sv.issuer+`"`) {
 				t.Fatalf("active answer %+v", got)
 			}
 		})
+	}
+	api := rec()
+	api.Resources = []string{"https://api.bank.example/", "urn:bank:payments"}
+	if got := describeToken(sv, sv.clients[clientBasic], api, now); string(got.Audience) != `["https://api.bank.example/","urn:bank:payments"]` {
+		t.Fatalf("a token for two resources has aud %s", got.Audience)
 	}
 	bound := rec()
 	bound.JKT = "thumb"

@@ -19,6 +19,9 @@ type tokenIssue struct {
 	client *client
 	// info is what the tokens carry; its scope is the one granted now.
 	info grants.Info
+	// audience are the resources the access token is for (RFC 8707);
+	// empty for the configured audience.
+	audience []string
 	// grant is the grant the tokens join (a new one for a code).
 	grant *grants.Grant
 	// nonce goes into the ID token (a code grant's only).
@@ -57,7 +60,9 @@ func (p *Provider) issueTokens(ctx context.Context, sv *served, ti *tokenIssue) 
 	if ti.proof != nil {
 		jkt = ti.proof.JKT
 	}
-	at, err := p.newAccessToken(sv, c, info, jkt, now)
+	access := *info
+	access.Resources = ti.audience
+	at, err := p.newAccessToken(sv, c, &access, jkt, now)
 	if err != nil {
 		p.log.Error("signing the access token failed", "client_id", c.ClientID, "error", err)
 		return nil, errServer("signing the access token failed")
@@ -68,7 +73,7 @@ func (p *Provider) issueTokens(ctx context.Context, sv *served, ti *tokenIssue) 
 	}
 	is := &grants.Issuance{
 		GrantID: info.GrantID, Grant: ti.grant, AccessToken: resp.AccessToken,
-		Access: grants.Token{Info: *info, IssuedAt: now.Unix(), ExpiresAt: now.Add(life).Unix()},
+		Access: grants.Token{Info: access, IssuedAt: now.Unix(), ExpiresAt: now.Add(life).Unix()},
 	}
 	if jkt != "" {
 		is.Access.JKT, resp.TokenType = jkt, "DPoP"

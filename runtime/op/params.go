@@ -95,10 +95,11 @@ func checkParamSizes(v url.Values) *oauthError {
 }
 
 // checkNoRepeatedParams: request and response parameters must not be
-// included more than once (RFC 6749 §3.1, §3.2).
+// included more than once (RFC 6749 §3.1, §3.2), except resource, which
+// names one resource per value (RFC 8707 §2).
 func checkNoRepeatedParams(v url.Values) *oauthError {
 	for k, vs := range v {
-		if len(vs) > 1 {
+		if len(vs) > 1 && k != "resource" {
 			return errInvalidRequest(sanitize(k) + ": repeated parameter")
 		}
 	}

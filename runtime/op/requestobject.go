@@ -87,6 +87,14 @@ func (p *Provider) verifyRequestObject(ctx context.Context, sv *served, c *clien
 		if slices.Contains(requestObjectMeta, k) || v == nil {
 			continue
 		}
+		if k == "resource" {
+			rs, ok := resourceValues(v)
+			if !ok {
+				return nil, errInvalidRequestObject("the request object's resource must be a string or an array of strings")
+			}
+			params[k] = rs
+			continue
+		}
 		s, ok := paramValue(v)
 		if !ok {
 			return nil, errInvalidRequestObject("the request object's " + sanitize(k) + " cannot be an authorization parameter")
@@ -118,4 +126,25 @@ func paramValue(v any) (string, bool) {
 		return string(b), err == nil
 	}
 	return "", false
+}
+
+// resourceValues reads the resource claim of a request object: one
+// indicator as a string, or several as an array (RFC 8707 §2, whose
+// parameter may repeat).
+func resourceValues(v any) ([]string, bool) {
+	switch v := v.(type) {
+	case string:
+		return []string{v}, true
+	case []any:
+		rs := make([]string, 0, len(v))
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, false
+			}
+			rs = append(rs, s)
+		}
+		return rs, len(rs) > 0
+	}
+	return nil, false
 }

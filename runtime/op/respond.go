@@ -27,6 +27,7 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, sv *served,
 		Info: grants.Info{
 			GrantID: grants.NewSecret(), ClientID: req.ClientID, Subject: who.subject, Scope: req.Scope,
 			Claims: req.Claims, Purpose: req.Purpose, ViaPAR: req.ViaPAR, Signed: req.Signed, AuthTime: who.authTime, SessionID: who.sid,
+			Resources: req.Resources,
 		},
 		RedirectURI: req.RedirectURI, CodeChallenge: req.CodeChallenge, Nonce: req.Nonce,
 		DPoPJKT: req.DPoPJKT, ExpiresAt: p.now().Add(sv.codeLifetime()).Unix(),

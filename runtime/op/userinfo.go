@@ -123,7 +123,7 @@ func readAccessToken(r *http.Request) (*presentedToken, *oauthError) {
 }
 
 // checkAccessToken finds the token's record and applies its rules: known,
-// unexpired, its client still enabled, and, when bound, presented with the
+// unexpired, its client still enabled, meant for UserInfo (RFC 8707), and, when bound, presented with the
 // DPoP scheme and a proof of its key (RFC 9449 §7).
 func (p *Provider) checkAccessToken(ctx context.Context, sv *served, r *http.Request, pt *presentedToken) (*grants.Token, *client, *oauthError) {
 	invalid := &oauthError{Code: "invalid_token", Description: "the access token is invalid or expired", Status: http.StatusUnauthorized}
@@ -140,6 +140,9 @@ func (p *Provider) checkAccessToken(ctx context.Context, sv *served, r *http.Req
 	c, ok := sv.clients[rec.ClientID]
 	if !ok || c.Disabled {
 		return nil, nil, invalid
+	}
+	if !servesUserInfo(sv, rec.Resources) {
+		return nil, nil, &oauthError{Code: "invalid_token", Description: "the access token was issued for another resource", Status: http.StatusUnauthorized}
 	}
 	if err := checkTokenScheme(rec, pt); err != nil {
 		return nil, nil, err

@@ -9,13 +9,16 @@
 //      discovery and the pushed authorization request;
 //   2. one line on stdin: the callback URL;
 //   3. {"event":"result",...}: the token response, the ID token's claims,
-//      UserInfo, the introspection of the access token, and two refresh
-//      grants with the same refresh token.
+//      UserInfo, the introspection of the access token, two refresh
+//      grants with the same refresh token and, with RESOURCE, what a
+//      resource server built on oauth4webapi says of the tokens.
 //
 // Environment: ISSUER, CLIENT_ID, CLIENT_JWK (private JWK, ES256),
-// REDIRECT_URI, SCOPE, CLAIMS, PURPOSE.
+// REDIRECT_URI, SCOPE, CLAIMS, PURPOSE, RESOURCE (an API's resource
+// indicator: the tokens are asked for it and the issuer, RFC 8707).
 import * as oauth from 'oauth4webapi'
 import { env, errorDetails, importPrivateKey, out, readLine } from './lib.mjs'
+import { callResourceServer, startResourceServer } from './resourceserver.mjs'
 
 // withNonce retries once when the server asks for a DPoP nonce (RFC 9449
 // §8): the DPoP handle has learnt it from the refusal.
@@ -54,6 +57,11 @@ async function main() {
   })
   if (process.env.CLAIMS) params.set('claims', process.env.CLAIMS)
   if (process.env.PURPOSE) params.set('purpose', process.env.PURPOSE)
+  const resource = process.env.RESOURCE
+  if (resource) {
+    params.append('resource', resource)
+    params.append('resource', env('ISSUER'))
+  }
 
   const par = await withNonce(async () =>
     oauth.processPushedAuthorizationResponse(as, client, await oauth.pushedAuthorizationRequest(as, client, clientAuth, params, opts)),
@@ -122,7 +130,47 @@ async function main() {
       ),
     }
   }
+  if (resource) result.resource_server = await useResourceServer(as, client, clientAuth, tokens, idClaims.sub, dpop, resource, insecure)
   out(result)
+}
+
+// useResourceServer presents the access token to an API that checks it
+// with oauth4webapi: with the DPoP key it is bound to, with another key,
+// and as a Bearer token; then refreshes for the API alone (RFC 8707
+// §2.2) and presents that token at the API and at UserInfo.
+async function useResourceServer(as, client, clientAuth, tokens, sub, dpop, resource, insecure) {
+  const rs = await startResourceServer(as, resource, insecure)
+  try {
+    const otherKey = oauth.DPoP(client, await oauth.generateKeyPair('ES256'))
+    const bearer = await fetch(rs.url, { headers: { authorization: `Bearer ${tokens.access_token}` } })
+    const forAPI = await withNonce(async () =>
+      oauth.processRefreshTokenResponse(
+        as,
+        client,
+        await oauth.refreshTokenGrantRequest(as, client, clientAuth, tokens.refresh_token, {
+          DPoP: dpop,
+          additionalParameters: { resource },
+          ...insecure,
+        }),
+      ),
+    )
+    let userinfoWithAPIToken
+    try {
+      await oauth.processUserInfoResponse(as, client, sub, await oauth.userInfoRequest(as, client, forAPI.access_token, { DPoP: dpop, ...insecure }))
+      userinfoWithAPIToken = { accepted: true }
+    } catch (err) {
+      userinfoWithAPIToken = { accepted: false, ...errorDetails(err) }
+    }
+    return {
+      own_key: await callResourceServer(rs, tokens.access_token, { DPoP: dpop, ...insecure }),
+      other_key: await callResourceServer(rs, tokens.access_token, { DPoP: otherKey, ...insecure }),
+      bearer: { status: bearer.status, body: await bearer.json() },
+      api_only: await callResourceServer(rs, forAPI.access_token, { DPoP: dpop, ...insecure }),
+      userinfo_with_api_token: userinfoWithAPIToken,
+    }
+  } finally {
+    rs.close()
+  }
 }
 
 main().catch((err) => {

@@ -112,6 +112,9 @@ func writeFAPI2ConfigDir(dir, issuer, redirectURI string) (*generated, error) {
 	p := fixture.Provider(issuer, []string{config.ES256, config.PS256}, 10*time.Minute, time.Minute)
 	p.Security.Profile = config.ProfileFAPI2
 	p.Security.RequireDPoPNonce = true
+	// JWT access tokens for the accounts API (RFC 9068, RFC 8707), which
+	// the oauth4webapi resource server checks.
+	p.Tokens.AccessTokenFormat, p.Tokens.Resources = config.AccessTokenJWT, []string{fapiResource}
 	if err := fixture.WriteConfigDir(dir, p, demoPassword, c); err != nil {
 		return nil, err
 	}

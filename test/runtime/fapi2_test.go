@@ -11,6 +11,10 @@ import (
 	"github.com/idaop/ida-operator/test/internal/rptest"
 )
 
+// fapiResource is the accounts API of the FAPI2 provider's resource
+// indicators.
+const fapiResource = "https://api.bank.example/accounts"
+
 // TestOAuth4WebAPIFAPI2: oauth4webapi, the strict library under
 // openid-client, runs the FAPI 2.0 flow against a provider under the FAPI2
 // profile: discovery, PAR with private_key_jwt (aud the issuer, a string)
@@ -18,7 +22,11 @@ import (
 // authorization response's iss checked, the code redeemed with PKCE, the
 // ID token validated, UserInfo with verified_claims; then two refresh
 // grants with the same refresh token, since FAPI 2.0 does not rotate it;
-// and the access token introspected (RFC 7662) with its DPoP binding.
+// the access token introspected (RFC 7662) with its DPoP binding; and a
+// resource server built on oauth4webapi checks the JWT access tokens
+// (RFC 9068): with their DPoP key they pass, with another key or as Bearer
+// tokens they do not, and a token refreshed for the API alone (RFC 8707)
+// passes there and is refused at UserInfo.
 func TestOAuth4WebAPIFAPI2(t *testing.T) {
 	t.Parallel()
 	e := getFAPI2Env(t)
@@ -29,7 +37,7 @@ func TestOAuth4WebAPIFAPI2(t *testing.T) {
 	rp := rptest.StartNodeScript(t, ctx, e.root, "fapi2.mjs",
 		"ISSUER="+e.issuer, "CLIENT_ID="+clientFAPI2, "CLIENT_JWK="+string(e.cfg.clientJWK),
 		"REDIRECT_URI="+e.cb.RedirectURI(), "SCOPE=openid profile offline_access",
-		"CLAIMS={"+userinfoClaims+"}", "PURPOSE="+fapiPurpose)
+		"CLAIMS={"+userinfoClaims+"}", "PURPOSE="+fapiPurpose, "RESOURCE="+fapiResource)
 	authz := rp.Next(t, "authorize")
 	disc, _ := authz["discovery"].(map[string]any)
 	if disc["require_pushed_authorization_requests"] != true || !containsAny(disc["token_endpoint_auth_methods_supported"], "private_key_jwt") {
@@ -81,5 +89,35 @@ func TestOAuth4WebAPIFAPI2(t *testing.T) {
 	}
 	if ui2, _ := ref["userinfo"].(map[string]any); rptest.DatasetUnder(ui2, "jp_aml") == nil {
 		t.Errorf("UserInfo after refresh: %v", ui2)
+	}
+	checkResourceServer(t, res, e.issuer, idc["sub"], cnf["jkt"])
+}
+
+// checkResourceServer reads what the oauth4webapi resource server said.
+func checkResourceServer(t *testing.T, res map[string]any, issuer string, sub, jkt any) {
+	t.Helper()
+	rs, _ := res["resource_server"].(map[string]any)
+	call := func(name string) (float64, map[string]any) {
+		c, _ := rs[name].(map[string]any)
+		status, _ := c["status"].(float64)
+		body, _ := c["body"].(map[string]any)
+		return status, body
+	}
+	status, body := call("own_key")
+	if status != 200 || body["sub"] != sub || body["jkt"] != jkt || body["client_id"] != clientFAPI2 ||
+		!containsAny(body["aud"], fapiResource) || !containsAny(body["aud"], issuer) {
+		t.Errorf("the resource server refused the token with its own DPoP key, or its claims are wrong: %v %v", status, body)
+	}
+	for _, name := range []string{"other_key", "bearer"} {
+		if status, body := call(name); status != 401 || body["error"] != "invalid_token" {
+			t.Errorf("the resource server accepted the DPoP-bound token (%s): %v %v", name, status, body)
+		}
+	}
+	if status, body := call("api_only"); status != 200 || body["aud"] != fapiResource {
+		t.Errorf("a token refreshed for the API alone: %v %v", status, body)
+	}
+	ui, _ := rs["userinfo_with_api_token"].(map[string]any)
+	if ui["accepted"] != false || !strings.Contains(fmt.Sprint(ui), "another resource") {
+		t.Errorf("UserInfo with a token for the API alone: %v", ui)
 	}
 }

@@ -80,6 +80,12 @@ type RelyingPartySpec struct {
 	// means false.
 	// +optional
 	ResourceServer bool `json:"resourceServer,omitempty"`
+
+	// AccessTokenFormat overrides the provider's spec.tokens.accessTokenFormat
+	// for this client's access tokens: `Opaque` or `JWT` (RFC 9068). Absent
+	// means the provider's.
+	// +optional
+	AccessTokenFormat AccessTokenFormat `json:"accessTokenFormat,omitempty"`
 }
 
 // ProviderReference names an IdentityProvider.

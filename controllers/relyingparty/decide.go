@@ -123,6 +123,7 @@ var specPaths = func() config.ClientPaths {
 	p.VerifiedClaims = spec.Child("verifiedClaims", "claims")
 	p.UserInfoSignedResponseAlg = spec.Child("security", "userInfoSignedResponseAlg")
 	p.IDTokenSignedResponseAlg = spec.Child("security", "idTokenSignedResponseAlg")
+	p.AccessTokenFormat = spec.Child("accessTokenFormat")
 	return p
 }()
 

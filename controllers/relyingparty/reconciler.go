@@ -304,6 +304,7 @@ func Registration(rp *idav1alpha1.RelyingParty, secret string) *config.Client {
 		IDTokenSignedResponseAlg:    string(s.Security.IDTokenSignedResponseAlg),
 		Disabled:                    s.Disabled,
 		ResourceServer:              s.ResourceServer,
+		AccessTokenFormat:           string(s.AccessTokenFormat),
 		Scopes:                      s.Scopes,
 	}
 	if c.TokenEndpointAuthMethod == "" {

@@ -58,6 +58,9 @@ type Client struct {
 	Disabled                  bool   `json:"disabled,omitempty"`
 	// ResourceServer may introspect every client's access tokens.
 	ResourceServer bool `json:"resource_server,omitempty"`
+	// AccessTokenFormat overrides the provider's for this client's access
+	// tokens; empty means the provider's.
+	AccessTokenFormat string `json:"access_token_format,omitempty"`
 }
 
 // secretHashPrefix names the hash, so another can be introduced later
@@ -116,6 +119,7 @@ type ClientPaths struct {
 	SecretHash, JWKS, JWKSURI                            *field.Path
 	TrustFrameworks, VerifiedClaims                      *field.Path
 	UserInfoSignedResponseAlg, IDTokenSignedResponseAlg  *field.Path
+	AccessTokenFormat                                    *field.Path
 }
 
 // JSONPaths names the members as in the registration's JSON.
@@ -136,6 +140,7 @@ var JSONPaths = ClientPaths{
 	VerifiedClaims:              field.NewPath("verified_claims"),
 	UserInfoSignedResponseAlg:   field.NewPath("userinfo_signed_response_alg"),
 	IDTokenSignedResponseAlg:    field.NewPath("id_token_signed_response_alg"),
+	AccessTokenFormat:           field.NewPath("access_token_format"),
 }
 
 // clientIDChars is RFC 6749 Appendix A.1 (VSCHAR), without the
@@ -232,6 +237,11 @@ func (c *Client) ValidateWith(paths ClientPaths) field.ErrorList {
 		if a.alg != "" && !slices.Contains(SupportedAlgorithms, a.alg) {
 			errs = append(errs, invalid(a.path, "%q is not one of %s", a.alg, strings.Join(SupportedAlgorithms, ", ")))
 		}
+	}
+	switch c.AccessTokenFormat {
+	case "", AccessTokenOpaque, AccessTokenJWT:
+	default:
+		errs = append(errs, field.NotSupported(paths.AccessTokenFormat, c.AccessTokenFormat, []string{AccessTokenOpaque, AccessTokenJWT}))
 	}
 	for i, tf := range c.TrustFrameworks {
 		if tf == "" || slices.Contains(c.TrustFrameworks[:i], tf) {

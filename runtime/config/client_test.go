@@ -101,6 +101,7 @@ func TestClientValidate(t *testing.T) {
 		{"jwt weak RSA key", func(c *Client) { jwtClient(c); c.JWKS = weakRSAJWKS() }, "jwks: keys[0] is an RSA key of 1024 bits; at least 2048 are required"},
 		{"jwt http jwks_uri", func(c *Client) { jwtClient(c); c.JWKS = nil; c.JWKSURI = "http://app.example.com/jwks" }, "jwks_uri: \"http://app.example.com/jwks\" is not an absolute https URL"},
 		{"unknown signing alg", func(c *Client) { jwtClient(c); c.TokenEndpointAuthSigningAlg = "HS256" }, "token_endpoint_auth_signing_alg: \"HS256\""},
+		{"unknown access token format", func(c *Client) { c.AccessTokenFormat = "PASETO" }, "access_token_format: supported values: \"Opaque\", \"JWT\""},
 		{"unknown id token alg", func(c *Client) { c.IDTokenSignedResponseAlg = "none" }, "id_token_signed_response_alg: \"none\""},
 		{"unknown userinfo alg", func(c *Client) { c.UserInfoSignedResponseAlg = "HS256" }, "userinfo_signed_response_alg: \"HS256\""},
 		{"framework twice", func(c *Client) { c.TrustFrameworks = []string{"de_aml", "de_aml"} }, "trust_frameworks[1]:"},

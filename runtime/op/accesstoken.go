@@ -1,6 +1,7 @@
 package op
 
 import (
+	"cmp"
 	"encoding/json"
 	"time"
 
@@ -8,14 +9,15 @@ import (
 	"github.com/idaop/ida-operator/runtime/grants"
 )
 
-// newAccessToken makes the value of an access token. Opaque by default: a
+// newAccessToken makes the value of an access token in the client's
+// format, else the provider's. Opaque by default: a
 // random handle into the store. With the JWT format (RFC 9068) it is a
 // JWT a resource server can check with the provider's published keys;
 // either way the token's record is stored under its hash, so UserInfo,
 // revocation and introspection treat both alike, and a JWT access token
 // stays revocable.
 func (p *Provider) newAccessToken(sv *served, c *client, info *grants.Info, jkt string, now time.Time) (string, error) {
-	if sv.provider.Tokens.AccessTokenFormat != config.AccessTokenJWT {
+	if cmp.Or(c.AccessTokenFormat, sv.provider.Tokens.AccessTokenFormat) != config.AccessTokenJWT {
 		return grants.NewSecret(), nil
 	}
 	claims := map[string]json.RawMessage{

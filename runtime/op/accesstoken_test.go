@@ -83,3 +83,28 @@ func TestJWTAccessTokenDPoP(t *testing.T) {
 		t.Fatalf("payload %s: want cnf.jkt and the issuer as the default audience", payload)
 	}
 }
+
+// TestAccessTokenFormatPerClient: a client's format overrides the
+// provider's, both ways.
+func TestAccessTokenFormatPerClient(t *testing.T) {
+	f := newFixture(t, func(s *config.Snapshot) {
+		s.Provider.Tokens.AccessTokenFormat = config.AccessTokenJWT
+		s.Clients[clientPost].AccessTokenFormat = config.AccessTokenOpaque
+		s.Clients[clientSigned].AccessTokenFormat = config.AccessTokenJWT
+	})
+	for client, jwtWanted := range map[string]bool{clientBasic: true, clientPost: false, clientSigned: true} {
+		code, verifier := f.codeFor(client, nil)
+		var resp *http.Response
+		var tok map[string]any
+		if client == clientPost {
+			resp, tok = postForm(f, config.PathToken, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI},
+				"code_verifier": {verifier}, "client_id": {client}, "client_secret": {testSecret}})
+		} else {
+			resp, tok = f.exchange(client, code, verifier)
+		}
+		at, _ := tok["access_token"].(string)
+		if isJWT := strings.Count(at, ".") == 2; resp.StatusCode != 200 || isJWT != jwtWanted {
+			t.Errorf("%s: status %d, access token %q is a JWT: %v, want %v", client, resp.StatusCode, at, isJWT, jwtWanted)
+		}
+	}
+}

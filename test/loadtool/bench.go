@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,16 +28,22 @@ const (
 	epPAR       = "par"
 	epTokenCode = "token (authorization_code)"
 	epTokenRT   = "token (refresh_token)"
-	epUserInfo  = "userinfo"
+	// epTokenJWT is the code grant of a client whose access tokens are
+	// JWTs (RFC 9068): one more signature per response.
+	epTokenJWT = "token (authorization_code, JWT access token)"
+	epUserInfo = "userinfo"
 	// epUserInfoStd is UserInfo for a token without a claims request:
 	// standard claims of the profile and email scopes only, what the
 	// peers' UserInfo answers. Only ida-operator is driven on it; its
 	// ratios are taken against the peers' userinfo rows.
 	epUserInfoStd = "userinfo (standard claims only)"
-	epFlow        = "complete code flow"
+	// epIntrospect is token introspection (RFC 7662) of the client's own
+	// access tokens, JSON answers.
+	epIntrospect = "introspection"
+	epFlow       = "complete code flow"
 )
 
-var endpoints = []string{epDiscovery, epJWKS, epPAR, epTokenCode, epTokenRT, epUserInfo, epUserInfoStd, epFlow}
+var endpoints = []string{epDiscovery, epJWKS, epPAR, epTokenCode, epTokenJWT, epTokenRT, epUserInfo, epUserInfoStd, epIntrospect, epFlow}
 
 // settings bound every run; they are the same for every server.
 type settings struct {
@@ -240,20 +247,6 @@ func suite(ctx context.Context, t *target, s settings) ([]row, error) {
 		repeat(epPAR, post(t.PAR, func(int) []byte { return []byte(t.parForm().Encode()) }), http.StatusCreated)
 	}
 
-	// Token, authorization_code: codes are one-time, so mint them first
-	// (outside the timed window), then fire them.
-	total := s.WarmCodes + s.Codes
-	logf("  minting %d codes ...", total)
-	codes := make([]string, total)
-	mst, mw := loop(ctx, s.Concurrency, 10*time.Minute, total, func(i int) error {
-		c, err := t.mint(ctx, hc)
-		codes[i] = c
-		return err
-	})
-	if mst.errs > 0 {
-		return rows, fmt.Errorf("minting codes: %d failed: %s", mst.errs, mst.firstErr)
-	}
-	logf("  minted %d codes in %.1fs", total, mw.Seconds())
 	var mu sync.Mutex
 	var refresh, access []string
 	collect := func(b []byte) {
@@ -272,33 +265,60 @@ func suite(ctx context.Context, t *target, s settings) ([]row, error) {
 			mu.Unlock()
 		}
 	}
-	fromList := func(list []string, form func(string) url.Values) requestSource {
+	fromList := func(tt *target, list []string, form func(string) url.Values) requestSource {
+		hdr := tt.basicAuth()
+		hdr.Set("Content-Type", "application/x-www-form-urlencoded")
 		var i atomic.Int64
 		return func(tgt *vegeta.Target) bool {
 			n := int(i.Add(1) - 1)
 			if n >= len(list) {
 				return false
 			}
-			tgt.Method, tgt.URL, tgt.Header, tgt.Body = http.MethodPost, t.Token, formHdr, []byte(form(list[n]).Encode())
+			tgt.Method, tgt.URL, tgt.Header, tgt.Body = http.MethodPost, tt.Token, hdr, []byte(form(list[n]).Encode())
 			return true
 		}
 	}
-	attack(s, "token warm-up", 0, 0, fromList(codes[:s.WarmCodes], t.codeForm), http.StatusOK, collect)
-	wait := profile(s, t.Name, epTokenCode, 1)
-	m := startMeter(t.PID)
-	st, w := attack(s, epTokenCode, s.Duration, 0, fromList(codes[s.WarmCodes:], t.codeForm), http.StatusOK, collect)
-	add(m.fill(st.row(t.Name, epTokenCode, w, t.PID)))
-	wait()
+	// Token, authorization_code: codes are one-time, so mint them first
+	// (outside the timed window), then fire them.
+	redeemCodes := func(tt *target, ep string, collect func([]byte)) error {
+		total := s.WarmCodes + s.Codes
+		logf("  minting %d codes ...", total)
+		codes := make([]string, total)
+		mst, mw := loop(ctx, s.Concurrency, 10*time.Minute, total, func(i int) error {
+			c, err := tt.mint(ctx, hc)
+			codes[i] = c
+			return err
+		})
+		if mst.errs > 0 {
+			return fmt.Errorf("minting codes: %d failed: %s", mst.errs, mst.firstErr)
+		}
+		logf("  minted %d codes in %.1fs", total, mw.Seconds())
+		attack(s, ep+" warm-up", 0, 0, fromList(tt, codes[:s.WarmCodes], tt.codeForm), http.StatusOK, collect)
+		wait := profile(s, t.Name, ep, 1)
+		m := startMeter(t.PID)
+		st, w := attack(s, ep, s.Duration, 0, fromList(tt, codes[s.WarmCodes:], tt.codeForm), http.StatusOK, collect)
+		add(m.fill(st.row(t.Name, ep, w, t.PID)))
+		wait()
+		return nil
+	}
+	if err := redeemCodes(t, epTokenCode, collect); err != nil {
+		return rows, err
+	}
+	if t.jwtTokens == nil {
+		skip(epTokenJWT, t.skipped[epTokenJWT])
+	} else if err := redeemCodes(t.jwtTokens, epTokenJWT, nil); err != nil {
+		return rows, fmt.Errorf("JWT access tokens: %w", err)
+	}
 
 	// Token, refresh_token: the refresh tokens the code grants just issued
 	// (one-time each: rotation).
 	if len(refresh) <= s.WarmCodes {
 		skip(epTokenRT, fmt.Sprintf("only %d refresh tokens were issued", len(refresh)))
 	} else {
-		attack(s, "refresh warm-up", 0, 0, fromList(refresh[:s.WarmCodes], refreshForm), http.StatusOK, nil)
+		attack(s, "refresh warm-up", 0, 0, fromList(t, refresh[:s.WarmCodes], refreshForm), http.StatusOK, nil)
 		wait := profile(s, t.Name, epTokenRT, 1)
 		m := startMeter(t.PID)
-		st, w := attack(s, epTokenRT, s.Duration, 0, fromList(refresh[s.WarmCodes:], refreshForm), http.StatusOK, nil)
+		st, w := attack(s, epTokenRT, s.Duration, 0, fromList(t, refresh[s.WarmCodes:], refreshForm), http.StatusOK, nil)
 		add(m.fill(st.row(t.Name, epTokenRT, w, t.PID)))
 		wait()
 	}
@@ -327,6 +347,20 @@ func suite(ctx context.Context, t *target, s settings) ([]row, error) {
 			return rows, fmt.Errorf("tokens for standard claims: %w", err)
 		}
 		repeat(epUserInfoStd, cycle(pool), http.StatusOK)
+	}
+
+	// Introspection: the client asks about its own access tokens.
+	if t.Introspect == "" || t.skipped[epIntrospect] != "" {
+		skip(epIntrospect, cmp.Or(t.skipped[epIntrospect], "no introspection_endpoint in discovery"))
+	} else {
+		repeat(epIntrospect, func() requestSource {
+			var i atomic.Int64
+			return func(tgt *vegeta.Target) bool {
+				at := access[int(i.Add(1)-1)%len(access)]
+				tgt.Method, tgt.URL, tgt.Header, tgt.Body = http.MethodPost, t.Introspect, formHdr, []byte(url.Values{"token": {at}}.Encode())
+				return true
+			}
+		}, http.StatusOK)
 	}
 
 	// The complete flow with a signed-in, consented user.

@@ -277,6 +277,10 @@ func runOurs(ctx context.Context, s settings) ([]row, error) {
 	std.Extra, std.Scope = nil, "openid profile email"
 	std.mint = std.mintWithSession
 	t.standard = &std
+	jwt := *t
+	jwt.ClientID = oursJWTClientID
+	jwt.mint = jwt.mintWithSession
+	t.jwtTokens = &jwt
 	s.PprofURL = f[3]
 	return prepareAndRun(ctx, t, s, demoUsername, password, checkVerifiedClaims)
 }
@@ -292,10 +296,13 @@ func prepareAndRun(ctx context.Context, t *target, s settings, user, password st
 		if err := t.signIn(ctx, user, password); err != nil {
 			return nil, fmt.Errorf("signing in: %w", err)
 		}
-		if t.standard != nil {
-			t.standard.discover(ctx, hc)
-			if err := t.standard.signIn(ctx, user, password); err != nil {
-				return nil, fmt.Errorf("signing in for standard claims: %w", err)
+		for _, other := range []*target{t.standard, t.jwtTokens} {
+			if other == nil {
+				continue
+			}
+			other.discover(ctx, hc)
+			if err := other.signIn(ctx, user, password); err != nil {
+				return nil, fmt.Errorf("signing in as %s: %w", other.ClientID, err)
 			}
 		}
 	}
@@ -312,6 +319,20 @@ func prepareAndRun(ctx context.Context, t *target, s settings, user, password st
 		return nil, fmt.Errorf("first UserInfo: %w", err)
 	}
 	logf("  check: ID token alg %s, refresh token %v, UserInfo %d bytes", jwtAlg(tr.IDToken), tr.RefreshToken != "", len(ui))
+	if t.Introspect != "" && t.skipped[epIntrospect] == "" {
+		if err := t.introspect(ctx, hc, tr.AccessToken); err != nil {
+			return nil, err
+		}
+	}
+	if jt := t.jwtTokens; jt != nil {
+		tr, err := jt.tokens(ctx, hc)
+		if err != nil {
+			return nil, fmt.Errorf("first JWT access token: %w", err)
+		}
+		if alg := jwtAlg(tr.AccessToken); alg == "?" {
+			return nil, fmt.Errorf("the access token of %s is not a JWT: %.40s", jt.ClientID, tr.AccessToken)
+		}
+	}
 	if check != nil {
 		if err := check(ui); err != nil {
 			return nil, err
@@ -370,6 +391,7 @@ func runOIDCProvider(ctx context.Context, s settings, root string) ([]row, error
 		ClientID: "rp-load", Secret: secret, RedirectURI: redirectURI,
 		Scope:    "openid profile email address offline_access",
 		Verifier: verifier, Challenge: challenge, PID: cmd.Process.Pid, flow: true,
+		skipped: map[string]string{epTokenJWT: "its JWT access tokens come with resource indicators, not set up here"},
 	}
 	t.mint = t.mintWithSession
 	return prepareAndRun(ctx, t, s, "248289761001", "any", nil)

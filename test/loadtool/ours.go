@@ -21,10 +21,12 @@ import (
 // authorization_code and refresh_token, ID tokens in the provider's
 // default algorithm (ES256, listed first).
 const (
-	oursClientID  = "rp-load"
-	demoUsername  = "demo"
-	loadPurpose   = "To deliver your order to your verified address"
-	claimsPurpose = "To send your order to where you live"
+	oursClientID = "rp-load"
+	// oursJWTClientID is the same client with JWT access tokens.
+	oursJWTClientID = "rp-load-jwt"
+	demoUsername    = "demo"
+	loadPurpose     = "To deliver your order to your verified address"
+	claimsPurpose   = "To send your order to where you live"
 )
 
 // oursClaims asks for verified claims in the ID token (uk_tfida) and in
@@ -102,5 +104,7 @@ func writeOursConfig(dir, issuer, secret, password, redirectURI string) error {
 	// One client makes all the load, hundreds of thousands of pushes.
 	p.Security.PushedRequestsPerClient = 10_000_000
 	c := fixture.Client(oursClientID, "Load test RP", "bench", redirectURI, secret, "openid", "profile", "email", "offline_access")
-	return fixture.WriteConfigDir(dir, p, password, c)
+	jwt := fixture.Client(oursJWTClientID, "Load test RP (JWT access tokens)", "bench", redirectURI, secret, "openid", "profile", "email", "offline_access")
+	jwt.AccessTokenFormat = config.AccessTokenJWT
+	return fixture.WriteConfigDir(dir, p, password, c, jwt)
 }

@@ -29,6 +29,7 @@ type target struct {
 	UserInfo     string
 	JWKS         string
 	PAR          string // "" when the provider has no PAR
+	Introspect   string // "" when it has no introspection endpoint
 
 	ClientID, Secret, RedirectURI, Scope string
 	Extra                                url.Values // claims, purpose
@@ -47,6 +48,8 @@ type target struct {
 	// only (no claims parameter): its UserInfo answers are the same kind
 	// of work as the peers' answers.
 	standard *target
+	// jwtTokens, when set, is a client whose access tokens are JWTs.
+	jwtTokens *target
 }
 
 func newHTTPClient(conns int) *http.Client {
@@ -91,6 +94,7 @@ func (t *target) discover(ctx context.Context, hc *http.Client) error {
 		UserInfo string `json:"userinfo_endpoint"`
 		JWKS     string `json:"jwks_uri"`
 		PAR      string `json:"pushed_authorization_request_endpoint"`
+		Intro    string `json:"introspection_endpoint"`
 	}
 	if err := json.Unmarshal(body, &d); err != nil {
 		return fmt.Errorf("discovery: %w", err)
@@ -108,6 +112,7 @@ func (t *target) discover(ctx context.Context, hc *http.Client) error {
 		return u.String()
 	}
 	t.Authz, t.Token, t.UserInfo, t.JWKS, t.PAR = fix(d.Authz), fix(d.Token), fix(d.UserInfo), fix(d.JWKS), fix(d.PAR)
+	t.Introspect = fix(d.Intro)
 	if t.Authz == "" || t.Token == "" || t.UserInfo == "" || t.JWKS == "" {
 		return fmt.Errorf("discovery lacks an endpoint: %+v", d)
 	}
@@ -394,5 +399,21 @@ func (t *target) signIn(ctx context.Context, username, password string) error {
 		return errors.New("no session cookie after sign-in")
 	}
 	t.SessionCookie = strings.Join(parts, "; ")
+	return nil
+}
+
+// introspect asks about one of the client's access tokens and wants it
+// active, so that a peer answering active: false (less work) is caught.
+func (t *target) introspect(ctx context.Context, hc *http.Client, at string) error {
+	b, _, err := t.do(ctx, hc, http.MethodPost, t.Introspect, url.Values{"token": {at}}, t.basicAuth(), http.StatusOK)
+	if err != nil {
+		return err
+	}
+	var r struct {
+		Active bool `json:"active"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil || !r.Active {
+		return fmt.Errorf("introspection of a live token: %.300s", b)
+	}
 	return nil
 }

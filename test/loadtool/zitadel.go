@@ -67,8 +67,10 @@ func zitadelInner(ctx context.Context, s settings, bin string) ([]row, error) {
 		Scope:    "openid profile email offline_access",
 		Verifier: verifier, Challenge: challenge, PID: cmd.Process.Pid,
 		skipped: map[string]string{
-			epPAR:  "no PAR endpoint (zitadel/oidc v3 has no RFC 9126 support)",
-			epFlow: "no browser session in the example: every authorization request goes through its login form, so PAR + authorize with an existing session cannot be done",
+			epPAR:        "no PAR endpoint (zitadel/oidc v3 has no RFC 9126 support)",
+			epIntrospect: "the example's introspection answers its own API (resource server) clients only, not the relying party",
+			epTokenJWT:   "the example's JWT access tokens are not set up here",
+			epFlow:       "no browser session in the example: every authorization request goes through its login form, so PAR + authorize with an existing session cannot be done",
 		},
 	}
 	t.mint = t.mintZitadel

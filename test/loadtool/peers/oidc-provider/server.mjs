@@ -122,6 +122,12 @@ const provider = new Provider(issuer, {
     pushedAuthorizationRequests: { enabled: true },
     dPoP: { enabled: true },
     revocation: { enabled: true },
+    // A client introspects its own access tokens, as in ida-operator
+    // (whose resource-server clients may see every client's).
+    introspection: {
+      enabled: true,
+      allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+    },
     userinfo: { enabled: true },
   },
   // Refresh tokens for every code of a client allowed the grant (the

@@ -96,6 +96,28 @@ func TestIntrospection(t *testing.T) {
 	if _, body := ask(basicAuth(clientBasic, testSecret), at); body["active"] != false {
 		t.Fatalf("a revoked token: %v", body)
 	}
+
+	// A refresh token is never described, even to its own client; an
+	// access token is not once it has expired.
+	code, verifier = f.codeFor(clientPost, url.Values{"scope": {"openid offline_access"}})
+	_, tok = postForm(f, config.PathToken, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI},
+		"code_verifier": {verifier}, "client_id": {clientPost}, "client_secret": {testSecret}})
+	own := func(token string) map[string]any {
+		_, body := postForm(f, config.PathIntrospect, url.Values{"token": {token}, "client_id": {clientPost}, "client_secret": {testSecret}})
+		return body
+	}
+	rt, _ := tok["refresh_token"].(string)
+	if body := own(rt); rt == "" || body["active"] != false || len(body) != 1 {
+		t.Fatalf("a refresh token (%q): %v", rt, body)
+	}
+	at = tok["access_token"].(string)
+	if body := own(at); body["active"] != true {
+		t.Fatalf("a live access token: %v", body)
+	}
+	f.clock.advance(10*time.Minute + time.Second)
+	if body := own(at); body["active"] != false || len(body) != 1 {
+		t.Fatalf("an expired access token: %v", body)
+	}
 }
 
 // TestIntrospectionJWT: asked for application/token-introspection+jwt,

@@ -329,9 +329,10 @@ func prepareAndRun(ctx context.Context, t *target, s settings, user, password st
 		if err != nil {
 			return nil, fmt.Errorf("first JWT access token: %w", err)
 		}
-		if alg := jwtAlg(tr.AccessToken); alg == "?" {
-			return nil, fmt.Errorf("the access token of %s is not a JWT: %.40s", jt.ClientID, tr.AccessToken)
+		if alg := jwtAlg(tr.AccessToken); alg == "?" || tr.IDToken == "" {
+			return nil, fmt.Errorf("the token response of %s lacks a JWT access token or an ID token: %.40s", jt.ClientID, tr.AccessToken)
 		}
+		logf("  check: %s gets a %s JWT access token and an ID token", jt.ClientID, jwtAlg(tr.AccessToken))
 	}
 	if check != nil {
 		if err := check(ui); err != nil {
@@ -391,9 +392,12 @@ func runOIDCProvider(ctx context.Context, s settings, root string) ([]row, error
 		ClientID: "rp-load", Secret: secret, RedirectURI: redirectURI,
 		Scope:    "openid profile email address offline_access",
 		Verifier: verifier, Challenge: challenge, PID: cmd.Process.Pid, flow: true,
-		skipped: map[string]string{epTokenJWT: "its JWT access tokens come with resource indicators, not set up here"},
 	}
 	t.mint = t.mintWithSession
+	jwt := *t
+	jwt.ClientID = "rp-load-jwt"
+	jwt.mint = jwt.mintWithSession
+	t.jwtTokens = &jwt
 	return prepareAndRun(ctx, t, s, "248289761001", "any", nil)
 }
 

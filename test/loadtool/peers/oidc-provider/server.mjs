@@ -12,7 +12,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
+
+const jwtResource = 'https://api.load.example/';
 
 const { values: args } = parseArgs({
   options: {
@@ -99,15 +101,15 @@ const issuer = `http://127.0.0.1:${server.address().port}`;
 
 const provider = new Provider(issuer, {
   adapter: MapAdapter,
-  clients: [{
-    client_id: 'rp-load',
+  clients: ['rp-load', 'rp-load-jwt'].map((id) => ({
+    client_id: id,
     client_secret: args.secret,
     redirect_uris: [args['redirect-uri']],
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
     id_token_signed_response_alg: 'ES256',
-  }],
+  })),
   jwks: { keys: [signingKey] },
   claims: {
     openid: ['sub'],
@@ -124,6 +126,18 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true },
     // A client introspects its own access tokens, as in ida-operator
     // (whose resource-server clients may see every client's).
+    // rp-load-jwt's access tokens are JWTs (RFC 9068) for an API, as
+    // ida-operator's rp-load-jwt: oidc-provider issues JWT access tokens
+    // for a resource indicator, here the client's default one.
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: async (_ctx, client) => (client?.clientId === 'rp-load-jwt' ? jwtResource : undefined),
+      useGrantedResource: async () => true,
+      getResourceServerInfo: async (_ctx, resource) => {
+        if (resource !== jwtResource) throw new errors.InvalidTarget();
+        return { scope: 'openid profile email offline_access', audience: jwtResource, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+      },
+    },
     introspection: {
       enabled: true,
       allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,

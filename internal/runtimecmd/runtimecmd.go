@@ -313,13 +313,24 @@ func openStore(ctx context.Context, cfg config.SessionStore, secrets secretReade
 // redisOptions reads the password and TLS material from their Secrets,
 // once at start, as the password always was.
 func redisOptions(ctx context.Context, cfg *config.RedisStore, secrets secretReader) (store.RedisOptions, error) {
-	opts := store.RedisOptions{Address: cfg.Address, Username: cfg.Username, Prefix: "ida:", MaxMemory: cfg.MaxMemoryBytes}
+	opts := store.RedisOptions{Address: cfg.Address, ClusterAddresses: cfg.ClusterAddresses, ReplicaAcks: cfg.ReplicaAcks,
+		Username: cfg.Username, Prefix: "ida:", MaxMemory: cfg.MaxMemoryBytes}
 	if ref := cfg.PasswordSecret; ref != nil {
 		pw, err := secrets(ctx, ref)
 		if err != nil {
 			return opts, fmt.Errorf("redis password: %w", err)
 		}
 		opts.Password = pw
+	}
+	if s := cfg.Sentinel; s != nil {
+		opts.Sentinel = &store.RedisSentinel{MasterName: s.MasterName, Addresses: s.Addresses, Username: s.Username}
+		if ref := s.PasswordSecret; ref != nil {
+			pw, err := secrets(ctx, ref)
+			if err != nil {
+				return opts, fmt.Errorf("redis sentinel password: %w", err)
+			}
+			opts.Sentinel.Password = pw
+		}
 	}
 	t := cfg.TLS
 	if t == nil {

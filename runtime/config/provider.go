@@ -149,7 +149,16 @@ type SessionStore struct {
 
 // RedisStore is a shared store for more than one replica.
 type RedisStore struct {
-	Address string `json:"address"`
+	// Address is host:port of a single Redis; exactly one of Address,
+	// Sentinel and ClusterAddresses is set.
+	Address string `json:"address,omitempty"`
+	// Sentinel finds the master through Redis Sentinel.
+	Sentinel *RedisSentinel `json:"sentinel,omitempty"`
+	// ClusterAddresses are seed nodes of a Redis Cluster.
+	ClusterAddresses []string `json:"cluster_addresses,omitempty"`
+	// ReplicaAcks, when positive, makes each write wait until that many
+	// replicas have it (WAIT), so a failover loses none of them.
+	ReplicaAcks int `json:"replica_acks,omitempty"`
 	// Username is the Redis ACL user; empty means the default user. It
 	// needs PasswordSecret.
 	Username       string        `json:"username,omitempty"`
@@ -160,6 +169,20 @@ type RedisStore struct {
 	// counters) while Redis' used_memory is over it; zero means no budget.
 	MaxMemoryBytes int64 `json:"max_memory_bytes,omitempty"`
 }
+
+// RedisSentinel is a master monitored by Redis Sentinel.
+type RedisSentinel struct {
+	MasterName string   `json:"master_name"`
+	Addresses  []string `json:"addresses"`
+	// Username and PasswordSecret authenticate to the sentinels
+	// themselves; empty means they need no password.
+	Username       string        `json:"username,omitempty"`
+	PasswordSecret *SecretKeyRef `json:"password_secret,omitempty"`
+}
+
+// MaxRedisReplicaAcks bounds ReplicaAcks: more replicas than this per
+// master is not a session store.
+const MaxRedisReplicaAcks = 5
 
 // MinRedisMaxMemory is the smallest budget accepted: an empty Redis
 // already uses about 1 MB, so a smaller one would refuse everything.
@@ -340,8 +363,44 @@ func (s *SessionStore) validate(path *field.Path) field.ErrorList {
 // admission (its CEL rules and patterns on sessionStore.redis).
 func (r *RedisStore) validate(path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if _, _, err := net.SplitHostPort(r.Address); err != nil {
-		errs = append(errs, invalid(path.Child("address"), "%q is not host:port", r.Address))
+	hostPort := func(p *field.Path, addr string) {
+		if _, _, err := net.SplitHostPort(addr); err != nil || addr == "" {
+			errs = append(errs, invalid(p, "%q is not host:port", addr))
+		}
+	}
+	set := 0
+	if r.Address != "" {
+		set++
+		hostPort(path.Child("address"), r.Address)
+	}
+	if s := r.Sentinel; s != nil {
+		set++
+		sp := path.Child("sentinel")
+		if s.MasterName == "" {
+			errs = append(errs, field.Required(sp.Child("master_name"), "the name the sentinels monitor the master under"))
+		}
+		if len(s.Addresses) == 0 {
+			errs = append(errs, field.Required(sp.Child("addresses"), "at least one sentinel"))
+		}
+		for i, a := range s.Addresses {
+			hostPort(sp.Child("addresses").Index(i), a)
+		}
+		if s.Username != "" && s.PasswordSecret == nil {
+			errs = append(errs, field.Required(sp.Child("password_secret"), "required with a username"))
+		}
+		errs = append(errs, s.PasswordSecret.validate(sp.Child("password_secret"))...)
+	}
+	if len(r.ClusterAddresses) > 0 {
+		set++
+		for i, a := range r.ClusterAddresses {
+			hostPort(path.Child("cluster_addresses").Index(i), a)
+		}
+	}
+	if set != 1 {
+		errs = append(errs, invalid(path, "set exactly one of address, sentinel and cluster_addresses"))
+	}
+	if r.ReplicaAcks < 0 || r.ReplicaAcks > MaxRedisReplicaAcks {
+		errs = append(errs, invalid(path.Child("replica_acks"), "%d must be between 0 and %d", r.ReplicaAcks, MaxRedisReplicaAcks))
 	}
 	if r.Username != "" {
 		if !redisUsername.MatchString(r.Username) {

@@ -70,6 +70,25 @@ func TestProviderValidate(t *testing.T) {
 		{"redis bad address", func(p *Provider) {
 			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{Address: "redis"}}
 		}, "session_store.redis.address: \"redis\" is not host:port"},
+		{"redis address and sentinel", func(p *Provider) {
+			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{Address: "redis:6379",
+				Sentinel: &RedisSentinel{MasterName: "ida", Addresses: []string{"s:26379"}}}}
+		}, "session_store.redis: set exactly one of address, sentinel and cluster_addresses"},
+		{"redis nothing", func(p *Provider) {
+			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{}}
+		}, "session_store.redis: set exactly one of address, sentinel and cluster_addresses"},
+		{"sentinel without master name", func(p *Provider) {
+			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{Sentinel: &RedisSentinel{Addresses: []string{"s:26379"}}}}
+		}, "session_store.redis.sentinel.master_name: the name the sentinels monitor the master under"},
+		{"sentinel bad address", func(p *Provider) {
+			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{Sentinel: &RedisSentinel{MasterName: "ida", Addresses: []string{"s"}}}}
+		}, "session_store.redis.sentinel.addresses[0]: \"s\" is not host:port"},
+		{"cluster bad address", func(p *Provider) {
+			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{ClusterAddresses: []string{"a:1", "b"}}}
+		}, "session_store.redis.cluster_addresses[1]: \"b\" is not host:port"},
+		{"too many replica acks", func(p *Provider) {
+			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{Address: "redis:6379", ReplicaAcks: 6}}
+		}, "session_store.redis.replica_acks: 6 must be between 0 and 5"},
 		{"redis password without name", func(p *Provider) {
 			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{Address: "redis:6379", PasswordSecret: &SecretKeyRef{Key: "k"}}}
 		}, "session_store.redis.password_secret.name: must not be empty"},

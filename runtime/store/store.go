@@ -42,6 +42,11 @@ var ErrNotFound = errors.New("store: not found")
 // or the server growing until it is killed.
 var ErrFull = errors.New("store: full")
 
+// ErrUnreplicated is returned by a Redis write that too few replicas
+// acknowledged in time (RedisOptions.ReplicaAcks): it is on the master
+// but might not survive a failover, so the request it served fails.
+var ErrUnreplicated = errors.New("store: write not replicated")
+
 // ErrInvalidTTL is returned for a TTL that is not positive: state without an
 // end would outlive every token it belongs to.
 var ErrInvalidTTL = errors.New("store: ttl must be positive")

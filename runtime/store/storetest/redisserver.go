@@ -41,10 +41,55 @@ type RedisServer struct {
 	Users []string
 	// Args are further flags, such as "--maxmemory", "64mb".
 	Args []string
+
+	// sentinel runs the server as a Sentinel from this configuration
+	// (without its port, which startRedis chooses).
+	sentinel string
+}
+
+// RedisProcess is one redis-server a test started; it is stopped when the
+// test ends, or earlier by Kill.
+type RedisProcess struct {
+	// Addr is its loopback host:port.
+	Addr   string
+	out    *testlog.Buffer
+	proc   *os.Process
+	exited chan error
+	done   bool
+}
+
+// Kill ends the server at once (SIGKILL), as a lost node would end.
+func (p *RedisProcess) Kill() {
+	if p.done {
+		return
+	}
+	p.done = true
+	_ = p.proc.Kill()
+	<-p.exited
+}
+
+func (p *RedisProcess) stop() {
+	if p.done {
+		return
+	}
+	p.done = true
+	_ = p.proc.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		_ = p.proc.Kill()
+		<-p.exited
+	}
 }
 
 // StartRedisWith is StartRedis with TLS, ACL users or other settings.
 func StartRedisWith(t testing.TB, srv RedisServer) string {
+	t.Helper()
+	return StartRedisProcess(t, srv).Addr
+}
+
+// StartRedisProcess is StartRedisWith, keeping the process for Kill.
+func StartRedisProcess(t testing.TB, srv RedisServer) *RedisProcess {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -54,37 +99,47 @@ func StartRedisWith(t testing.TB, srv RedisServer) string {
 	// with another.
 	var lastErr error
 	for range 5 {
-		addr, err := startRedis(t, bin, srv)
+		p, err := startRedis(t, bin, srv)
 		if err == nil {
-			return addr
+			return p
 		}
 		lastErr = err
 	}
 	t.Fatalf("starting redis-server: %v", lastErr)
-	return ""
+	return nil
 }
 
-func startRedis(t testing.TB, bin string, srv RedisServer) (string, error) {
+func startRedis(t testing.TB, bin string, srv RedisServer) (*RedisProcess, error) {
 	port, err := freePort()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	dir := t.TempDir()
-	args := []string{
+	var args []string
+	ready := "Ready to accept connections"
+	if srv.sentinel != "" {
+		// Sentinel rewrites its configuration file: it must be its own.
+		conf := filepath.Join(dir, "sentinel.conf")
+		if err := os.WriteFile(conf, []byte(srv.sentinel), 0o600); err != nil {
+			return nil, err
+		}
+		args, ready = []string{conf, "--sentinel"}, "+monitor master"
+	}
+	args = append(args,
 		"--bind", "127.0.0.1",
 		"--save", "",
 		"--appendonly", "no",
 		"--dir", dir,
 		"--daemonize", "no",
 		"--logfile", "",
-	}
+	)
 	var probeTLS *tls.Config
 	if p := srv.PKI; p != nil {
 		files := map[string][]byte{"ca.crt": p.CA, "tls.crt": p.ServerCert, "tls.key": p.ServerKey}
 		for name, data := range files {
 			if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-				return "", err
+				return nil, err
 			}
 		}
 		auth := "no"
@@ -97,7 +152,7 @@ func startRedis(t testing.TB, bin string, srv RedisServer) (string, error) {
 			"--tls-ca-cert-file", filepath.Join(dir, "ca.crt"),
 			"--tls-auth-clients", auth)
 		if probeTLS, err = clientTLS(p); err != nil {
-			return "", err
+			return nil, err
 		}
 	} else {
 		args = append(args, "--port", strconv.Itoa(port))
@@ -111,36 +166,27 @@ func startRedis(t testing.TB, bin string, srv RedisServer) (string, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
-		return "", err
+		return nil, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
+	p := &RedisProcess{Addr: addr, out: out, proc: cmd.Process, exited: make(chan error, 1)}
+	go func() { p.exited <- cmd.Wait() }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		select {
-		case err := <-exited:
-			return "", fmt.Errorf("redis-server exited (%v):\n%s", err, out.String())
+		case err := <-p.exited:
+			p.done = true
+			return nil, fmt.Errorf("redis-server exited (%v):\n%s", err, out.String())
 		default:
 		}
 		// Our own log line first: PONG alone could come from another
 		// server that won the race for the port.
-		if strings.Contains(out.String(), "Ready to accept connections") && ping(addr, probeTLS) == nil {
-			t.Cleanup(stop)
-			return addr, nil
+		if strings.Contains(out.String(), ready) && ping(addr, probeTLS) == nil {
+			t.Cleanup(p.stop)
+			return p, nil
 		}
 		if time.Now().After(deadline) {
-			stop()
-			return "", fmt.Errorf("redis-server did not answer PING on %s within 10s:\n%s", addr, out.String())
+			p.stop()
+			return nil, fmt.Errorf("redis-server did not answer PING on %s within 10s:\n%s", addr, out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

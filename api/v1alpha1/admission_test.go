@@ -179,10 +179,15 @@ type admissionCase struct {
 
 var redisPassword = map[string]any{"name": "redis", "key": "password"}
 
-// redisStore is a Redis session store at redis:6379 with fields added.
+// redisStore is a Redis session store at redis:6379 with fields added
+// (or, given as nil, removed).
 func redisStore(fields map[string]any) map[string]any {
 	r := map[string]any{"address": "redis:6379"}
 	for k, v := range fields {
+		if v == nil {
+			delete(r, k)
+			continue
+		}
 		r[k] = v
 	}
 	return map[string]any{"type": "Redis", "redis": r}
@@ -204,6 +209,10 @@ func TestRedisSessionStoreAccepted(t *testing.T) {
 		{"tls section alone", map[string]any{"tls": map[string]any{}}, map[string]any{"spec.sessionStore.redis.tls.enabled": true}},
 		{"tls off", map[string]any{"tls": map[string]any{"enabled": false}}, map[string]any{"spec.sessionStore.redis.tls.enabled": false}},
 		{"budget as an integer", map[string]any{"maxMemory": int64(1 << 20)}, map[string]any{"spec.sessionStore.redis.maxMemory": int64(1 << 20)}},
+		{"sentinel", map[string]any{"address": nil, "replicaAcknowledgements": int64(1), "sentinel": map[string]any{
+			"masterName": "ida", "addresses": []any{"sentinel-0.redis:26379", "sentinel-1.redis:26379"},
+			"username": "sentinel-user", "passwordSecretRef": redisPassword}}, nil},
+		{"cluster", map[string]any{"address": nil, "cluster": map[string]any{"addresses": []any{"redis-0:6379", "redis-1:6379"}}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			idp := decode(t, validIdentityProvider)
@@ -274,6 +283,12 @@ func TestAdmissionRejections(t *testing.T) {
 		{"redis TLS off with a CA", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"tls": map[string]any{"enabled": false, "caSecretRef": map[string]any{"name": "ca", "key": "ca.crt"}}}), "spec.sessionStore.redis.tls", "apply only with TLS: remove them or set enabled to true"},
 		{"redis TLS off with a server name", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"tls": map[string]any{"enabled": false, "serverName": "redis.example"}}), "spec.sessionStore.redis.tls", "apply only with TLS"},
 		{"redis TLS server name uppercase", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"tls": map[string]any{"serverName": "Redis.Example"}}), "spec.sessionStore.redis.tls.serverName", "should match"},
+		{"redis address and sentinel", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"sentinel": map[string]any{"masterName": "ida", "addresses": []any{"s:26379"}}}), "spec.sessionStore.redis", "set exactly one of address, sentinel and cluster"},
+		{"redis with nothing to reach", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"address": nil}), "spec.sessionStore.redis", "set exactly one of address, sentinel and cluster"},
+		{"sentinel address without port", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"address": nil, "sentinel": map[string]any{"masterName": "ida", "addresses": []any{"s"}}}), "spec.sessionStore.redis.sentinel.addresses[0]", "should match"},
+		{"sentinel user without password", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"address": nil, "sentinel": map[string]any{"masterName": "ida", "addresses": []any{"s:1"}, "username": "u"}}), "spec.sessionStore.redis.sentinel", "username needs passwordSecretRef"},
+		{"cluster without nodes", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"address": nil, "cluster": map[string]any{"addresses": []any{}}}), "spec.sessionStore.redis.cluster.addresses", "should have at least 1 items"},
+		{"too many replica acknowledgements", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"replicaAcknowledgements": int64(6)}), "spec.sessionStore.redis.replicaAcknowledgements", "should be less than or equal to 5"},
 		{"redis budget below 1Mi", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"maxMemory": "512Ki"}), "spec.sessionStore.redis.maxMemory", "maxMemory must be at least 1Mi"},
 		{"redis budget negative", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"maxMemory": "-1Gi"}), "spec.sessionStore.redis.maxMemory", "maxMemory must be at least 1Mi"},
 		{"redis budget as a small integer", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"maxMemory": int64(1000)}), "spec.sessionStore.redis.maxMemory", "maxMemory must be at least 1Mi"},

@@ -316,14 +316,38 @@ type SessionStoreSpec struct {
 	Redis *RedisSpec `json:"redis,omitempty"`
 }
 
-// RedisSpec configures a Redis server.
+// RedisSpec configures Redis: one server, a master found through
+// Sentinel, or a Cluster.
 // +kubebuilder:validation:XValidation:rule="!has(self.username) || has(self.passwordSecretRef)",message="username needs passwordSecretRef: an ACL user signs in with its password"
+// +kubebuilder:validation:XValidation:rule="[has(self.address), has(self.sentinel), has(self.cluster)].filter(b, b).size() == 1",message="set exactly one of address, sentinel and cluster"
 type RedisSpec struct {
-	// Address is `host:port` of the Redis server.
+	// Address is `host:port` of a single Redis server.
 	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[^\s:/]+:[0-9]{1,5}$`
-	Address string `json:"address"`
+	// +optional
+	Address string `json:"address,omitempty"`
+
+	// Sentinel reaches the master through Redis Sentinel and follows it
+	// when a replica is promoted.
+	// +optional
+	Sentinel *RedisSentinelSpec `json:"sentinel,omitempty"`
+
+	// Cluster reaches a Redis Cluster through its seed nodes.
+	// +optional
+	Cluster *RedisClusterSpec `json:"cluster,omitempty"`
+
+	// ReplicaAcknowledgements makes each write (codes, tokens, sessions,
+	// replay markers) wait until this many replicas have it (Redis'
+	// WAIT, at most 100ms), so that a failover right after loses none of
+	// them; a write not acknowledged in time fails with
+	// temporarily_unavailable. Keep it below the number of replicas a
+	// master has after a failover. Absent or 0 means Redis' asynchronous
+	// replication: a failover may lose the last writes before it.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=5
+	// +optional
+	ReplicaAcknowledgements int32 `json:"replicaAcknowledgements,omitempty"`
 
 	// Username is the Redis ACL user (Redis 6 or newer) the runtime signs
 	// in as, with the password from passwordSecretRef, which it then
@@ -357,6 +381,47 @@ type RedisSpec struct {
 	// +kubebuilder:validation:XValidation:rule="isQuantity(string(self)) && quantity(string(self)).compareTo(quantity('1Mi')) >= 0",message="maxMemory must be at least 1Mi: an empty Redis already uses about 1 MB"
 	// +optional
 	MaxMemory *resource.Quantity `json:"maxMemory,omitempty"`
+}
+
+// RedisSentinelSpec names a master that Redis Sentinel monitors.
+// +kubebuilder:validation:XValidation:rule="!has(self.username) || has(self.passwordSecretRef)",message="username needs passwordSecretRef"
+type RedisSentinelSpec struct {
+	// MasterName is the name the sentinels monitor the master under.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	MasterName string `json:"masterName"`
+
+	// Addresses are `host:port` of the sentinels; the runtime asks them in
+	// turn where the master is.
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=9
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^[^\s:/]+:[0-9]{1,5}$`
+	Addresses []string `json:"addresses"`
+
+	// Username is the ACL user for the sentinels themselves (the data
+	// nodes use the redis section's). Absent means the default user.
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[!-~]+$`
+	// +optional
+	Username string `json:"username,omitempty"`
+
+	// PasswordSecretRef holds the sentinels' password. Absent means none.
+	// +optional
+	PasswordSecretRef *SecretKeySelector `json:"passwordSecretRef,omitempty"`
+}
+
+// RedisClusterSpec names the seed nodes of a Redis Cluster.
+type RedisClusterSpec struct {
+	// Addresses are `host:port` of some of the cluster's nodes; the
+	// runtime learns the rest, and the slots, from them.
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:items:Pattern=`^[^\s:/]+:[0-9]{1,5}$`
+	Addresses []string `json:"addresses"`
 }
 
 // RedisTLSSpec says how the runtime verifies Redis and what it presents.

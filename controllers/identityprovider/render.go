@@ -93,7 +93,16 @@ func sessionStore(s *idav1alpha1.SessionStoreSpec) config.SessionStore {
 }
 
 func redisStore(r *idav1alpha1.RedisSpec) *config.RedisStore {
-	out := &config.RedisStore{Address: r.Address, Username: r.Username}
+	out := &config.RedisStore{Address: r.Address, Username: r.Username, ReplicaAcks: int(r.ReplicaAcknowledgements)}
+	if s := r.Sentinel; s != nil {
+		out.Sentinel = &config.RedisSentinel{MasterName: s.MasterName, Addresses: s.Addresses, Username: s.Username}
+		if ref := s.PasswordSecretRef; ref != nil {
+			out.Sentinel.PasswordSecret = &config.SecretKeyRef{Name: ref.Name, Key: ref.Key}
+		}
+	}
+	if c := r.Cluster; c != nil {
+		out.ClusterAddresses = c.Addresses
+	}
 	if ref := r.PasswordSecretRef; ref != nil {
 		out.PasswordSecret = &config.SecretKeyRef{Name: ref.Name, Key: ref.Key}
 	}

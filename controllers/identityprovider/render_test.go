@@ -92,4 +92,19 @@ func TestRenderRedisStore(t *testing.T) {
 	if p, err = RenderProvider(idp, tfs); err != nil || p.SessionStore.Redis.TLS != nil || p.SessionStore.Redis.MaxMemoryBytes != 0 {
 		t.Fatalf("tls off and no budget: %v, %+v", err, p.SessionStore.Redis)
 	}
+
+	// Sentinel, with its own credentials, and replica acknowledgements.
+	idp.Spec.SessionStore.Redis.Address = ""
+	idp.Spec.SessionStore.Redis.ReplicaAcknowledgements = 1
+	idp.Spec.SessionStore.Redis.Sentinel = &idav1alpha1.RedisSentinelSpec{MasterName: "ida", Addresses: []string{"s0:26379", "s1:26379"},
+		Username: "watch", PasswordSecretRef: &idav1alpha1.SecretKeySelector{Name: "sentinel", Key: "password"}}
+	if p, err = RenderProvider(idp, tfs); err != nil || p.SessionStore.Redis.ReplicaAcks != 1 || !reflect.DeepEqual(p.SessionStore.Redis.Sentinel, &config.RedisSentinel{
+		MasterName: "ida", Addresses: []string{"s0:26379", "s1:26379"}, Username: "watch", PasswordSecret: &config.SecretKeyRef{Name: "sentinel", Key: "password"}}) {
+		t.Fatalf("sentinel: %v, %+v", err, p.SessionStore.Redis)
+	}
+	idp.Spec.SessionStore.Redis.Sentinel = nil
+	idp.Spec.SessionStore.Redis.Cluster = &idav1alpha1.RedisClusterSpec{Addresses: []string{"r0:6379", "r1:6379"}}
+	if p, err = RenderProvider(idp, tfs); err != nil || !reflect.DeepEqual(p.SessionStore.Redis.ClusterAddresses, []string{"r0:6379", "r1:6379"}) {
+		t.Fatalf("cluster: %v, %+v", err, p.SessionStore.Redis)
+	}
 }

@@ -4,6 +4,7 @@
 #
 #   - Debian's chromium (headless browser for test/runtime, driven by chromedp)
 #   - Debian's redis-server (hack/redis.sh when present)
+#   - Debian's softhsm2 (a PKCS#11 token for runtime/hsm)
 #   - test/oidc-client/node_modules (npm ci: openid-client, oauth4webapi, pinned by the lock)
 #
 #   hack/test-deps.sh
@@ -52,6 +53,16 @@ elif command -v redis-server >/dev/null; then
 else
   apt_install redis-server
   log "redis-server installed in $(( $(now) - t0 ))s: $(redis-server --version | awk '{print $3}' | sed 's/^v=//')"
+fi
+
+# SoftHSM2: a real PKCS#11 token for runtime/hsm's tests (softhsm2-util
+# and the module the tests dlopen).
+t0="$(now)"
+if command -v softhsm2-util >/dev/null; then
+  log "softhsm2 present: $(softhsm2-util --version 2>/dev/null || echo '?')"
+else
+  apt_install softhsm2
+  log "softhsm2 installed in $(( $(now) - t0 ))s: $(softhsm2-util --version 2>/dev/null || echo '?')"
 fi
 
 # openid-client and oauth4webapi for test/oidc-client, exactly as the lock

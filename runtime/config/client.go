@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/idaop/ida-operator/runtime/jwe"
 	"github.com/idaop/ida-operator/runtime/keystrength"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -61,6 +62,59 @@ type Client struct {
 	// AccessTokenFormat overrides the provider's for this client's access
 	// tokens; empty means the provider's.
 	AccessTokenFormat string `json:"access_token_format,omitempty"`
+
+	// Encrypted responses (OIDC Registration §2, RFC 9701 §6): the JWE
+	// alg and enc that ID tokens, UserInfo and signed introspection
+	// answers are encrypted with, to a key of the client's jwks or
+	// jwks_uri. No alg: not encrypted; no enc: A128CBC-HS256.
+	IDTokenEncryptedResponseAlg       string `json:"id_token_encrypted_response_alg,omitempty"`
+	IDTokenEncryptedResponseEnc       string `json:"id_token_encrypted_response_enc,omitempty"`
+	UserInfoEncryptedResponseAlg      string `json:"userinfo_encrypted_response_alg,omitempty"`
+	UserInfoEncryptedResponseEnc      string `json:"userinfo_encrypted_response_enc,omitempty"`
+	IntrospectionEncryptedResponseAlg string `json:"introspection_encrypted_response_alg,omitempty"`
+	IntrospectionEncryptedResponseEnc string `json:"introspection_encrypted_response_enc,omitempty"`
+}
+
+// Encryption is how one kind of response is encrypted to the client.
+// The zero value means not at all.
+type Encryption struct {
+	Alg, Enc string
+}
+
+// On reports whether the response is encrypted.
+func (e Encryption) On() bool { return e.Alg != "" }
+
+// encryption applies the registration's default: enc A128CBC-HS256 when
+// only alg is set (OIDC Registration §2).
+func encryption(alg, enc string) Encryption {
+	if alg == "" {
+		return Encryption{}
+	}
+	if enc == "" {
+		enc = jwe.DefaultContentAlgorithm
+	}
+	return Encryption{Alg: alg, Enc: enc}
+}
+
+// IDTokenEncryption is how the client's ID tokens are encrypted.
+func (c *Client) IDTokenEncryption() Encryption {
+	return encryption(c.IDTokenEncryptedResponseAlg, c.IDTokenEncryptedResponseEnc)
+}
+
+// UserInfoEncryption is how the client's UserInfo responses are encrypted.
+func (c *Client) UserInfoEncryption() Encryption {
+	return encryption(c.UserInfoEncryptedResponseAlg, c.UserInfoEncryptedResponseEnc)
+}
+
+// IntrospectionEncryption is how the JWT introspection answers the client
+// asks for are encrypted.
+func (c *Client) IntrospectionEncryption() Encryption {
+	return encryption(c.IntrospectionEncryptedResponseAlg, c.IntrospectionEncryptedResponseEnc)
+}
+
+// encrypts reports whether the client asked for any encrypted response.
+func (c *Client) encrypts() bool {
+	return c.IDTokenEncryptedResponseAlg != "" || c.UserInfoEncryptedResponseAlg != "" || c.IntrospectionEncryptedResponseAlg != ""
 }
 
 // secretHashPrefix names the hash, so another can be introduced later
@@ -120,6 +174,10 @@ type ClientPaths struct {
 	TrustFrameworks, VerifiedClaims                      *field.Path
 	UserInfoSignedResponseAlg, IDTokenSignedResponseAlg  *field.Path
 	AccessTokenFormat                                    *field.Path
+
+	IDTokenEncryptedResponseAlg, IDTokenEncryptedResponseEnc             *field.Path
+	UserInfoEncryptedResponseAlg, UserInfoEncryptedResponseEnc           *field.Path
+	IntrospectionEncryptedResponseAlg, IntrospectionEncryptedResponseEnc *field.Path
 }
 
 // JSONPaths names the members as in the registration's JSON.
@@ -141,6 +199,13 @@ var JSONPaths = ClientPaths{
 	UserInfoSignedResponseAlg:   field.NewPath("userinfo_signed_response_alg"),
 	IDTokenSignedResponseAlg:    field.NewPath("id_token_signed_response_alg"),
 	AccessTokenFormat:           field.NewPath("access_token_format"),
+
+	IDTokenEncryptedResponseAlg:       field.NewPath("id_token_encrypted_response_alg"),
+	IDTokenEncryptedResponseEnc:       field.NewPath("id_token_encrypted_response_enc"),
+	UserInfoEncryptedResponseAlg:      field.NewPath("userinfo_encrypted_response_alg"),
+	UserInfoEncryptedResponseEnc:      field.NewPath("userinfo_encrypted_response_enc"),
+	IntrospectionEncryptedResponseAlg: field.NewPath("introspection_encrypted_response_alg"),
+	IntrospectionEncryptedResponseEnc: field.NewPath("introspection_encrypted_response_enc"),
 }
 
 // clientIDChars is RFC 6749 Appendix A.1 (VSCHAR), without the
@@ -200,31 +265,26 @@ func (c *Client) ValidateWith(paths ClientPaths) field.ErrorList {
 		if !secretHashForm.MatchString(c.SecretHash) {
 			errs = append(errs, invalid(paths.SecretHash, "must be a sha256: hash for %s", c.TokenEndpointAuthMethod))
 		}
-		if len(c.JWKS) > 0 || c.JWKSURI != "" || c.TokenEndpointAuthSigningAlg != "" {
-			errs = append(errs, field.Forbidden(paths.TokenEndpointAuthMethod, "jwks, jwks_uri and token_endpoint_auth_signing_alg are for private_key_jwt only"))
+		if c.TokenEndpointAuthSigningAlg != "" {
+			errs = append(errs, field.Forbidden(paths.TokenEndpointAuthMethod, "token_endpoint_auth_signing_alg is for private_key_jwt only"))
+		}
+		if (len(c.JWKS) > 0 || c.JWKSURI != "") && !c.encrypts() {
+			errs = append(errs, field.Forbidden(paths.TokenEndpointAuthMethod, "jwks and jwks_uri are for private_key_jwt or encrypted responses only"))
 		}
 	case AuthPrivateKeyJWT:
 		if c.SecretHash != "" {
 			errs = append(errs, field.Forbidden(paths.SecretHash, "must be empty for private_key_jwt"))
 		}
-		switch {
-		case len(c.JWKS) > 0 && c.JWKSURI != "":
-			errs = append(errs, field.Forbidden(paths.JWKS, "set either jwks or jwks_uri, not both"))
-		case len(c.JWKS) > 0:
-			if err := checkClientJWKS(c.JWKS); err != nil {
-				errs = append(errs, invalid(paths.JWKS, "%v", err))
-			}
-		case c.JWKSURI != "":
-			if u, err := url.Parse(c.JWKSURI); err != nil || u.Scheme != "https" || u.Host == "" {
-				errs = append(errs, invalid(paths.JWKSURI, "%q is not an absolute https URL", c.JWKSURI))
-			}
-		default:
+		if len(c.JWKS) == 0 && c.JWKSURI == "" {
 			errs = append(errs, field.Required(paths.JWKS, "private_key_jwt needs jwks or jwks_uri"))
 		}
 	default:
 		errs = append(errs, invalid(paths.TokenEndpointAuthMethod, "%q is not one of %s, %s, %s", c.TokenEndpointAuthMethod,
 			AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT))
 	}
+
+	errs = append(errs, c.validateKeys(paths)...)
+	errs = append(errs, c.validateEncryption(paths)...)
 
 	for _, a := range []struct {
 		path *field.Path
@@ -251,6 +311,71 @@ func (c *Client) ValidateWith(paths ClientPaths) field.ErrorList {
 	for i, cl := range c.VerifiedClaims {
 		if cl == "" || slices.Contains(c.VerifiedClaims[:i], cl) {
 			errs = append(errs, invalid(paths.VerifiedClaims.Index(i), "%q is empty or listed twice", cl))
+		}
+	}
+	return errs
+}
+
+// validateKeys: at most one of jwks and jwks_uri; a jwks_uri is https; an
+// inline set is sound (checkClientJWKS).
+func (c *Client) validateKeys(paths ClientPaths) field.ErrorList {
+	switch {
+	case len(c.JWKS) > 0 && c.JWKSURI != "":
+		return field.ErrorList{field.Forbidden(paths.JWKS, "set either jwks or jwks_uri, not both")}
+	case len(c.JWKS) > 0:
+		if err := checkClientJWKS(c.JWKS); err != nil {
+			return field.ErrorList{invalid(paths.JWKS, "%v", err)}
+		}
+	case c.JWKSURI != "":
+		if u, err := url.Parse(c.JWKSURI); err != nil || u.Scheme != "https" || u.Host == "" {
+			return field.ErrorList{invalid(paths.JWKSURI, "%q is not an absolute https URL", c.JWKSURI)}
+		}
+	}
+	return nil
+}
+
+// validateEncryption: each encrypted response names an offered alg and
+// enc, enc never without alg, and the client registered keys, one of
+// which can receive alg when the set is inline (a jwks_uri's set is
+// checked when it is fetched). The key rule itself is jwe.SelectKey.
+func (c *Client) validateEncryption(paths ClientPaths) field.ErrorList {
+	var errs field.ErrorList
+	var keys []jose.JSONWebKey
+	if len(c.JWKS) > 0 {
+		var set jose.JSONWebKeySet
+		if json.Unmarshal(c.JWKS, &set) == nil {
+			keys = set.Keys
+		}
+	}
+	for _, e := range []struct {
+		algPath, encPath *field.Path
+		alg, enc, what   string
+	}{
+		{paths.IDTokenEncryptedResponseAlg, paths.IDTokenEncryptedResponseEnc, c.IDTokenEncryptedResponseAlg, c.IDTokenEncryptedResponseEnc, "ID tokens"},
+		{paths.UserInfoEncryptedResponseAlg, paths.UserInfoEncryptedResponseEnc, c.UserInfoEncryptedResponseAlg, c.UserInfoEncryptedResponseEnc, "UserInfo responses"},
+		{paths.IntrospectionEncryptedResponseAlg, paths.IntrospectionEncryptedResponseEnc, c.IntrospectionEncryptedResponseAlg, c.IntrospectionEncryptedResponseEnc, "introspection responses"},
+	} {
+		switch {
+		case e.alg == "" && e.enc != "":
+			errs = append(errs, field.Required(e.algPath, "the enc of encrypted "+e.what+" needs an alg too"))
+			continue
+		case e.alg == "":
+			continue
+		}
+		if !slices.Contains(jwe.KeyAlgorithms, e.alg) {
+			errs = append(errs, invalid(e.algPath, "%q is not one of %s", e.alg, strings.Join(jwe.KeyAlgorithms, ", ")))
+			continue
+		}
+		if e.enc != "" && !slices.Contains(jwe.ContentAlgorithms, e.enc) {
+			errs = append(errs, invalid(e.encPath, "%q is not one of %s", e.enc, strings.Join(jwe.ContentAlgorithms, ", ")))
+		}
+		switch {
+		case len(c.JWKS) == 0 && c.JWKSURI == "":
+			errs = append(errs, field.Required(paths.JWKS, "encrypted "+e.what+" need the client's public encryption key in jwks or jwks_uri"))
+		case keys != nil:
+			if _, err := jwe.SelectKey(keys, e.alg); err != nil {
+				errs = append(errs, invalid(e.algPath, "jwks: %v", err))
+			}
 		}
 	}
 	return errs

@@ -66,6 +66,21 @@ func TestClientValidate(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("private_key_jwt client: %v", err)
 	}
+	for name, change := range map[string]func(c *Client){
+		"secret client with an encryption key": func(c *Client) {
+			c.JWKS, c.IDTokenEncryptedResponseAlg, c.UserInfoEncryptedResponseAlg = encJWKS(), "ECDH-ES", "ECDH-ES+A128KW"
+			c.UserInfoEncryptedResponseEnc = "A256GCM"
+		},
+		"secret client with a jwks_uri": func(c *Client) {
+			c.JWKSURI, c.IntrospectionEncryptedResponseAlg = "https://app.example.com/jwks", "RSA-OAEP-256"
+		},
+	} {
+		c := testClient()
+		change(c)
+		if err := AsError(c.Validate()); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 	cases := []struct {
 		name   string
 		change func(c *Client)
@@ -88,7 +103,18 @@ func TestClientValidate(t *testing.T) {
 		{"unknown auth method", func(c *Client) { c.TokenEndpointAuthMethod = "none" }, "token_endpoint_auth_method: \"none\" is not one of"},
 		{"secret method without hash", func(c *Client) { c.SecretHash = "" }, "client_secret_hash: must be a sha256: hash for client_secret_basic"},
 		{"plain secret as hash", func(c *Client) { c.SecretHash = secretForTests }, "client_secret_hash:"},
-		{"secret method with jwks", func(c *Client) { c.JWKS = json.RawMessage(clientJWKS) }, "token_endpoint_auth_method: jwks, jwks_uri and token_endpoint_auth_signing_alg are for private_key_jwt only"},
+		{"secret method with jwks", func(c *Client) { c.JWKS = json.RawMessage(clientJWKS) }, "token_endpoint_auth_method: jwks and jwks_uri are for private_key_jwt or encrypted responses only"},
+		{"secret method with a signing alg", func(c *Client) { c.TokenEndpointAuthSigningAlg = ES256 }, "token_endpoint_auth_signing_alg is for private_key_jwt only"},
+		{"encryption without keys", func(c *Client) { c.IDTokenEncryptedResponseAlg = "RSA-OAEP-256" }, "jwks: encrypted ID tokens need the client's public encryption key in jwks or jwks_uri"},
+		{"enc without alg", func(c *Client) { c.UserInfoEncryptedResponseEnc = "A128GCM" }, "userinfo_encrypted_response_alg: the enc of encrypted UserInfo responses needs an alg too"},
+		{"RSA1_5", func(c *Client) { c.JWKS = encJWKS(); c.IDTokenEncryptedResponseAlg = "RSA1_5" }, `id_token_encrypted_response_alg: "RSA1_5" is not one of RSA-OAEP-256, ECDH-ES`},
+		{"RSA-OAEP with SHA-1", func(c *Client) { c.JWKS = encJWKS(); c.IntrospectionEncryptedResponseAlg = "RSA-OAEP" }, `introspection_encrypted_response_alg: "RSA-OAEP" is not one of`},
+		{"unknown enc", func(c *Client) {
+			c.JWKS, c.UserInfoEncryptedResponseAlg, c.UserInfoEncryptedResponseEnc = encJWKS(), "ECDH-ES", "A192GCM"
+		}, `userinfo_encrypted_response_enc: "A192GCM" is not one of A128GCM, A256GCM, A128CBC-HS256, A256CBC-HS512`},
+		{"a signature key cannot encrypt", func(c *Client) { jwtClient(c); c.IDTokenEncryptedResponseAlg = "ECDH-ES" }, `id_token_encrypted_response_alg: jwks: no key can encrypt with ECDH-ES (it needs a public EC key on P-256, P-384 or P-521 whose use is "enc" or absent): keys[0] (kid "rp-1") has use "sig"`},
+		{"an EC key does not fit RSA-OAEP-256", func(c *Client) { c.JWKS = encJWKS(); c.IDTokenEncryptedResponseAlg = "RSA-OAEP-256" }, `keys[0] (kid "rp-enc") is an EC key`},
+		{"a weak RSA key cannot encrypt", func(c *Client) { c.JWKS = weakRSAJWKS(); c.IDTokenEncryptedResponseAlg = "RSA-OAEP-256" }, "jwks: keys[0] is an RSA key of 1024 bits"},
 		{"jwt with hash", func(c *Client) { jwtClient(c); c.SecretHash = HashClientSecret("x") }, "client_secret_hash: must be empty for private_key_jwt"},
 		{"jwt without keys", func(c *Client) { jwtClient(c); c.JWKS = nil }, "jwks: private_key_jwt needs jwks or jwks_uri"},
 		{"jwt with both", func(c *Client) { jwtClient(c); c.JWKSURI = "https://app.example.com/jwks" }, "jwks: set either jwks or jwks_uri, not both"},
@@ -200,6 +226,26 @@ func TestClientErrorsCarryTheirPath(t *testing.T) {
 	errs := c.ValidateWith(paths)
 	if len(errs) != 2 || errs[0].Field != "spec.redirectURIs[1]" || errs[0].Type != field.ErrorTypeInvalid || errs[1].Field != "token_endpoint_auth_method" {
 		t.Fatalf("errors = %v", errs)
+	}
+}
+
+// encJWKS is a key set with one P-256 key for encryption.
+func encJWKS() json.RawMessage {
+	return json.RawMessage(`{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"rp-enc","use":"enc"}]}`)
+}
+
+func TestEncryptionDefaults(t *testing.T) {
+	c := testClient()
+	if c.IDTokenEncryption().On() || c.UserInfoEncryption() != (Encryption{}) {
+		t.Errorf("a client without alg encrypts: %v %v", c.IDTokenEncryption(), c.UserInfoEncryption())
+	}
+	c.IDTokenEncryptedResponseAlg = "ECDH-ES"
+	c.IntrospectionEncryptedResponseAlg, c.IntrospectionEncryptedResponseEnc = "RSA-OAEP-256", "A256GCM"
+	if got := c.IDTokenEncryption(); got != (Encryption{"ECDH-ES", "A128CBC-HS256"}) {
+		t.Errorf("ID token encryption = %v, want enc A128CBC-HS256 by default (OIDC Registration §2)", got)
+	}
+	if got := c.IntrospectionEncryption(); got != (Encryption{"RSA-OAEP-256", "A256GCM"}) {
+		t.Errorf("introspection encryption = %v", got)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/idaop/ida-operator/runtime/ida"
+	"github.com/idaop/ida-operator/runtime/jwe"
 )
 
 // standardClaims are the end-user claims of OpenID Connect Core §5.1 that
@@ -20,7 +21,7 @@ var standardClaims = []string{
 }
 
 // RenderDiscovery renders the OpenID Provider metadata (OpenID Connect
-// Discovery §3, RFC 8414 §2, RFC 9126 §5, RFC 9449 §5.1, RFC 9207 §3) with
+// Discovery §3, RFC 8414 §2, RFC 9126 §5, RFC 9449 §5.1, RFC 9207 §3, RFC 9701 §7) with
 // the identity assurance metadata of the provider's policy (IDA §8, ATT §8,
 // ASC). claims_supported also names verified_claims and every claim a trust
 // framework vouches for, so that a client that reads only the Discovery
@@ -63,6 +64,12 @@ func RenderDiscovery(p *Provider) ([]byte, error) {
 		{"subject_types_supported", []string{"public"}},
 		{"id_token_signing_alg_values_supported", sec.SigningAlgorithms},
 		{"userinfo_signing_alg_values_supported", sec.SigningAlgorithms},
+		// Encrypted responses (OIDC Discovery §3, RFC 9701 §7), to a key
+		// of the client's.
+		{"id_token_encryption_alg_values_supported", jwe.KeyAlgorithms},
+		{"id_token_encryption_enc_values_supported", jwe.ContentAlgorithms},
+		{"userinfo_encryption_alg_values_supported", jwe.KeyAlgorithms},
+		{"userinfo_encryption_enc_values_supported", jwe.ContentAlgorithms},
 		{"token_endpoint_auth_methods_supported", sec.TokenEndpointAuthMethods},
 		{"token_endpoint_auth_signing_alg_values_supported", sec.ClientSigningAlgorithms},
 		{"revocation_endpoint_auth_methods_supported", sec.TokenEndpointAuthMethods},
@@ -70,6 +77,8 @@ func RenderDiscovery(p *Provider) ([]byte, error) {
 		{"introspection_endpoint_auth_methods_supported", sec.TokenEndpointAuthMethods},
 		{"introspection_endpoint_auth_signing_alg_values_supported", sec.ClientSigningAlgorithms},
 		{"introspection_signing_alg_values_supported", sec.SigningAlgorithms},
+		{"introspection_encryption_alg_values_supported", jwe.KeyAlgorithms},
+		{"introspection_encryption_enc_values_supported", jwe.ContentAlgorithms},
 		{"code_challenge_methods_supported", []string{"S256"}},
 		{"require_pushed_authorization_requests", sec.RequirePAR},
 		{"dpop_signing_alg_values_supported", sec.ClientSigningAlgorithms},

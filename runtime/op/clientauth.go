@@ -263,6 +263,9 @@ func (p *Provider) verifyClientJWT(ctx context.Context, sv *served, c *client, r
 			// Fetch failures are logged by the cache, without the keys.
 			return "cannot be checked: " + jwksErrorDescription(err)
 		}
+		if keys = signatureKeys(keys); len(keys) == 0 {
+			return "cannot be checked: the client's jwks_uri holds no signature keys"
+		}
 	}
 	for i := range keys {
 		k := &keys[i]

@@ -41,7 +41,7 @@ var codeChecks = []check[*codeRedemption]{
 // issue the tokens of a new grant. A code that was redeemed before is a
 // replay: the grant's tokens are revoked (RFC 6749 §4.1.2, RFC 9700
 // §4.2.4).
-func (p *Provider) codeGrant(ctx context.Context, sv *served, c *client, form url.Values, proof *dpop.Proof) (*tokenResponse, *oauthError) {
+func (p *Provider) codeGrant(ctx context.Context, sv *served, c *client, form url.Values, proof *dpop.Proof, idTokenTo *recipient) (*tokenResponse, *oauthError) {
 	cr := &codeRedemption{sv: sv, client: c, form: form, proof: proof, code: form.Get("code"), now: p.now()}
 	if cr.code == "" {
 		return nil, errInvalidRequest("code is required")
@@ -63,7 +63,7 @@ func (p *Provider) codeGrant(ctx context.Context, sv *served, c *client, form ur
 		return nil, p.spentSecret(err, "authorization code", c.ClientID)
 	}
 	return p.issueTokens(ctx, sv, &tokenIssue{
-		client: c, info: rec.Info, audience: cr.audience, nonce: rec.Nonce, proof: proof, released: released,
+		client: c, info: rec.Info, audience: cr.audience, nonce: rec.Nonce, proof: proof, released: released, idTokenTo: idTokenTo,
 		grant:            &grants.Grant{ClientID: c.ClientID, ExpiresAt: cr.now.Add(life).Unix()},
 		refreshExpiresAt: cr.now.Add(sv.provider.Tokens.RefreshToken.Duration).Unix(),
 		now:              cr.now,

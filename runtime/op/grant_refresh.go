@@ -45,7 +45,7 @@ var refreshChecks = []check[*refreshRequest]{
 // 9700 §4.14.2) the old one is used up and a new one issued, and
 // presenting a rotated token again revokes the grant; under FAPI 2.0 the
 // client keeps its refresh token.
-func (p *Provider) refreshGrant(ctx context.Context, sv *served, c *client, form url.Values, proof *dpop.Proof) (*tokenResponse, *oauthError) {
+func (p *Provider) refreshGrant(ctx context.Context, sv *served, c *client, form url.Values, proof *dpop.Proof, idTokenTo *recipient) (*tokenResponse, *oauthError) {
 	rr := &refreshRequest{sv: sv, client: c, form: form, token: form.Get("refresh_token"), now: p.now()}
 	if rr.token == "" {
 		return nil, errInvalidRequest("refresh_token is required")
@@ -67,7 +67,7 @@ func (p *Provider) refreshGrant(ctx context.Context, sv *served, c *client, form
 	if oerr != nil {
 		return nil, oerr
 	}
-	ti := &tokenIssue{client: c, info: rr.info, audience: rr.audience, proof: proof, released: released, grant: rr.grant, now: rr.now}
+	ti := &tokenIssue{client: c, info: rr.info, audience: rr.audience, proof: proof, released: released, grant: rr.grant, idTokenTo: idTokenTo, now: rr.now}
 	if sv.rotatesRefreshTokens() {
 		if err := p.grants.RotateRefreshToken(ctx, rr.token, rec); err != nil {
 			return nil, p.spentSecret(err, "refresh token", c.ClientID)

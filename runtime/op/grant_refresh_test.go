@@ -81,11 +81,11 @@ func TestRefreshRotationByProfile(t *testing.T) {
 				t.Fatal(err)
 			}
 			form := url.Values{"refresh_token": {rt}}
-			first, err := p.refreshGrant(t.Context(), sv, c, form, nil)
+			first, err := p.refreshGrant(t.Context(), sv, c, form, nil, nil)
 			if err != nil {
 				t.Fatalf("first refresh: %v", err)
 			}
-			second, err := p.refreshGrant(t.Context(), sv, c, form, nil)
+			second, err := p.refreshGrant(t.Context(), sv, c, form, nil, nil)
 			switch {
 			case fapi2 && (err != nil || first.RefreshToken != "" || second.AccessToken == ""):
 				t.Fatalf("FAPI2: the same refresh token must keep working and no new one be issued: %v, %+v", err, first)

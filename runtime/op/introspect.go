@@ -58,9 +58,19 @@ func (p *Provider) introspect(sv *served, w http.ResponseWriter, r *http.Request
 		writeJSON(w, http.StatusOK, answer)
 		return
 	}
+	// RFC 9701 §5: signed, then encrypted when the caller registered
+	// introspection_encrypted_response_alg.
+	to, oerr := p.encryptionRecipient(ctx, caller, caller.IntrospectionEncryption(), "introspection response")
+	if oerr != nil {
+		writeJSONError(w, oerr)
+		return
+	}
 	jwt, jerr := p.signIntrospection(sv, caller, answer)
+	if jerr == nil {
+		jwt, jerr = to.seal(jwt)
+	}
 	if jerr != nil {
-		p.log.Error("signing the introspection response failed", "client_id", caller.ClientID, "error", jerr)
+		p.log.Error("signing or encrypting the introspection response failed", "client_id", caller.ClientID, "error", jerr)
 		writeJSONError(w, errServer("signing the response failed"))
 		return
 	}

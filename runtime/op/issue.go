@@ -33,7 +33,10 @@ type tokenIssue struct {
 	// refreshExpiresAt is when a refresh token issued now expires: a
 	// rotated token keeps its predecessor's end.
 	refreshExpiresAt int64
-	now              time.Time
+	// idTokenTo, when set, is the client's key the ID token is encrypted
+	// to.
+	idTokenTo *recipient
+	now       time.Time
 }
 
 // issuesRefreshToken: refresh tokens go to clients registered for the
@@ -87,6 +90,10 @@ func (p *Provider) issueTokens(ctx context.Context, sv *served, ti *tokenIssue) 
 		if err != nil {
 			p.log.Error("signing the ID token failed", "client_id", c.ClientID, "error", err)
 			return nil, errServer("signing the ID token failed")
+		}
+		if idt, err = ti.idTokenTo.seal(idt); err != nil {
+			p.log.Error("encrypting the ID token failed", "client_id", c.ClientID, "error", err)
+			return nil, errServer("encrypting the ID token failed")
 		}
 		resp.IDToken = idt
 	}

@@ -219,13 +219,13 @@ func fetchJWKS(ctx context.Context, hc *http.Client, uri string) ([]jose.JSONWeb
 
 // parsePublicJWKS refuses a set holding any private or symmetric key (a
 // published private key is compromised, and the client must fix it) or a
-// key too weak to accept.
+// key too weak to accept. It keeps signature and encryption keys alike:
+// each use picks its own (signatureKeys, jwe.SelectKey).
 func parsePublicJWKS(body []byte) ([]jose.JSONWebKey, error) {
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(body, &set); err != nil {
 		return nil, fmt.Errorf("%w: not a JWK set", errJWKSInvalid)
 	}
-	var keys []jose.JSONWebKey
 	for i, k := range set.Keys {
 		if !k.IsPublic() {
 			return nil, fmt.Errorf("%w: keys[%d] is a private or symmetric key", errJWKSInvalid, i)
@@ -233,14 +233,23 @@ func parsePublicJWKS(body []byte) ([]jose.JSONWebKey, error) {
 		if err := keystrength.Check(k.Key); err != nil {
 			return nil, fmt.Errorf("%w: keys[%d] is %v", errJWKSInvalid, i, err)
 		}
+	}
+	if len(set.Keys) == 0 {
+		return nil, fmt.Errorf("%w: no keys", errJWKSInvalid)
+	}
+	return set.Keys, nil
+}
+
+// signatureKeys are the keys of a set that may verify signatures: use
+// "sig" or no use (RFC 7517 §4.2).
+func signatureKeys(keys []jose.JSONWebKey) []jose.JSONWebKey {
+	var out []jose.JSONWebKey
+	for _, k := range keys {
 		if k.Use == "" || k.Use == "sig" {
-			keys = append(keys, k)
+			out = append(out, k)
 		}
 	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("%w: no signature keys", errJWKSInvalid)
-	}
-	return keys, nil
+	return out
 }
 
 func hasKID(keys []jose.JSONWebKey, kid string) bool {

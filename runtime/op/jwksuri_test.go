@@ -266,7 +266,6 @@ func TestJWKSURIRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	oversized := []byte(`{"keys":[],"pad":"` + strings.Repeat("x", jwksMaxBytes) + `"}`)
-	encKey := publicSetUse(t, key, "enc")
 	cases := []struct {
 		name, path string
 		body       []byte
@@ -279,8 +278,7 @@ func TestJWKSURIRefusals(t *testing.T) {
 		{"oversized", "/jwks.json", oversized, false, "larger than 64 KiB"},
 		{"not JSON", "/jwks.json", []byte("<html>hello</html>"), false, "not a JWK set"},
 		{"not a key set", "/jwks.json", []byte(`{"keys":[{"kty":"nope"}]}`), false, "not a JWK set"},
-		{"empty set", "/jwks.json", []byte(`{"keys":[]}`), false, "no signature keys"},
-		{"encryption keys only", "/jwks.json", encKey, false, "no signature keys"},
+		{"empty set", "/jwks.json", []byte(`{"keys":[]}`), false, "did not return a valid public JWK set: no keys"},
 		{"private key", "/jwks.json", private, false, "private or symmetric key"},
 		{"symmetric key", "/jwks.json", symmetric, false, "private or symmetric key"},
 		{"RSA key under 2048 bits", "/jwks.json", weak, false, "at least 2048"},
@@ -311,6 +309,14 @@ func TestJWKSURIRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestJWKSURIEncryptionKeysOnly: a set whose keys are all for encryption
+// cannot check an assertion, and the client is told so.
+func TestJWKSURIEncryptionKeysOnly(t *testing.T) {
+	key := mustKey(t)
+	f := newJWKSURIFixture(t, newJWKSServer(t, publicSetUse(t, key, "enc")), "/jwks.json")
+	f.authRefused(key, "k1", "the client's jwks_uri holds no signature keys")
 }
 
 func publicSetUse(t *testing.T, key *ecdsa.PrivateKey, use string) []byte {

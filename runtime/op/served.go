@@ -57,8 +57,10 @@ type client struct {
 	// engine applies the provider's policy narrowed to the trust
 	// frameworks and claims this client may receive.
 	engine *ida.Engine
-	// keys verify private_key_jwt assertions.
+	// keys verify private_key_jwt assertions and request objects.
 	keys []jose.JSONWebKey
+	// jwks is the whole registered set, encryption keys included.
+	jwks []jose.JSONWebKey
 }
 
 func buildServed(s *config.Snapshot, rend *ui.Renderer, now time.Time) (*served, error) {
@@ -123,11 +125,7 @@ func buildClient(prov *config.Provider, c *config.Client) (*client, error) {
 		if err := json.Unmarshal(c.JWKS, &set); err != nil {
 			return nil, fmt.Errorf("jwks: %w", err)
 		}
-		for _, k := range set.Keys {
-			if k.Use == "" || k.Use == "sig" {
-				cs.keys = append(cs.keys, k)
-			}
-		}
+		cs.jwks, cs.keys = set.Keys, signatureKeys(set.Keys)
 	}
 	return cs, nil
 }
@@ -280,6 +278,20 @@ func (sv *served) idTokenAlg(c *client) string {
 		return c.IDTokenSignedResponseAlg
 	}
 	return sv.sec.DefaultSigningAlgorithm()
+}
+
+// userInfoAlg is the algorithm a client's UserInfo is signed with, or ""
+// for plain JSON: its userinfo_signed_response_alg, or the provider's
+// default when it asked for encryption alone, since the provider always
+// signs what it encrypts (a nested JWT, as client libraries expect).
+func (sv *served) userInfoAlg(c *client) string {
+	switch {
+	case c.UserInfoSignedResponseAlg != "":
+		return c.UserInfoSignedResponseAlg
+	case c.UserInfoEncryption().On():
+		return sv.sec.DefaultSigningAlgorithm()
+	}
+	return ""
 }
 
 // clientAlgs are the algorithms accepted on a client's assertions.

@@ -18,7 +18,8 @@ type tokenResponse struct {
 }
 
 // token is the token endpoint: authenticate the client, check the grant
-// type and the DPoP proof, then run the grant.
+// type and the DPoP proof, find the key an encrypted ID token goes to,
+// then run the grant.
 func (p *Provider) token(sv *served, w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	form, perr := readParams(r)
@@ -43,12 +44,19 @@ func (p *Provider) token(sv *served, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.offerDPoPNonce(w, sv, proof != nil)
+	// The ID token's recipient is found before the grant uses up a code
+	// or refresh token.
+	to, err := p.encryptionRecipient(ctx, c, c.IDTokenEncryption(), "ID token")
+	if err != nil {
+		writeJSONError(w, err)
+		return
+	}
 	var resp *tokenResponse
 	switch grantType {
 	case "authorization_code":
-		resp, err = p.codeGrant(ctx, sv, c, form, proof)
+		resp, err = p.codeGrant(ctx, sv, c, form, proof, to)
 	case "refresh_token":
-		resp, err = p.refreshGrant(ctx, sv, c, form, proof)
+		resp, err = p.refreshGrant(ctx, sv, c, form, proof, to)
 	}
 	if err != nil {
 		writeJSONError(w, err)

@@ -32,7 +32,8 @@ type presentedToken struct {
 
 // userinfo is the UserInfo endpoint (OIDC Core §5.3): standard claims by
 // scope, the claims request's userinfo members and the verified_claims the
-// engine releases, as JSON or, when the client registered for it, a JWT.
+// engine releases, as JSON or, when the client registered for it, a JWT:
+// signed (OIDC Core §5.3.2), or signed then encrypted to the client's key.
 func (p *Provider) userinfo(sv *served, w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	pt, err := readAccessToken(r)
@@ -50,12 +51,19 @@ func (p *Provider) userinfo(sv *served, w http.ResponseWriter, r *http.Request) 
 		p.resourceError(w, sv, pt, &oauthError{Code: "insufficient_scope", Description: "the token has no openid scope", Status: http.StatusForbidden})
 		return
 	}
+	// The recipient of an encrypted response is found before any claim
+	// is read or its release recorded.
+	to, err := p.encryptionRecipient(ctx, c, c.UserInfoEncryption(), "UserInfo response")
+	if err != nil {
+		writeJSONError(w, err)
+		return
+	}
 	body, err := p.userinfoClaims(ctx, c, rec, sv.grantedScope(c, rec.Scope))
 	if err != nil {
 		p.resourceError(w, sv, pt, err)
 		return
 	}
-	if alg := c.UserInfoSignedResponseAlg; alg != "" {
+	if alg := sv.userInfoAlg(c); alg != "" {
 		now := p.now()
 		body["iss"], _ = json.Marshal(sv.issuer)
 		body["aud"], _ = json.Marshal(c.ClientID)
@@ -64,6 +72,11 @@ func (p *Provider) userinfo(sv *served, w http.ResponseWriter, r *http.Request) 
 		if serr != nil {
 			p.log.Error("signing UserInfo failed", "client_id", c.ClientID, "error", serr)
 			p.resourceError(w, sv, pt, errServer("signing the response failed"))
+			return
+		}
+		if jwt, serr = to.seal(jwt); serr != nil {
+			p.log.Error("encrypting UserInfo failed", "client_id", c.ClientID, "error", serr)
+			p.resourceError(w, sv, pt, errServer("encrypting the response failed"))
 			return
 		}
 		w.Header().Set("Content-Type", "application/jwt")

@@ -251,6 +251,46 @@ func TestRelyingPartyPrivateKeyJWT(t *testing.T) {
 	}
 }
 
+// TestRelyingPartyEncryptedResponses: a client_secret_basic relying party
+// that asks for encrypted responses registers its encryption key and gets
+// the registration rendered; one whose keys cannot encrypt is not Ready,
+// and the condition says which key and why.
+func TestRelyingPartyEncryptedResponses(t *testing.T) {
+	idp := providerFixture(t, "rp-jwe", idav1alpha1.RelyingPartyNamespaces{From: idav1alpha1.NamespacesFromSame})
+	key := func(use string) *apiextensionsv1.JSON {
+		return &apiextensionsv1.JSON{Raw: []byte(`{"keys":[{"kty":"EC","crv":"P-256","kid":"k-` + use + `","use":"` + use + `",` +
+			`"x":"9I9W0EI4_DSQPJ2BWlVj65a31Rp_7keQULTJd68-Bdo","y":"DQBfzxU99tKISe4SLK1HZe5bh_UQk4EsCtFLNcymtmE"}]}`)}
+	}
+	rp := newRelyingParty("rp-jwe", "sealed", idp)
+	rp.Spec.ClientAuthentication.JWKS = key("enc")
+	rp.Spec.Security.IDTokenEncryptedResponseAlg = "ECDH-ES"
+	rp.Spec.Security.UserInfoEncryptedResponseAlg = "ECDH-ES+A256KW"
+	rp.Spec.Security.UserInfoEncryptedResponseEnc = "A256GCM"
+	create(t, rp)
+	waitCondition(t, rp, idav1alpha1.ConditionReady, metav1.ConditionTrue, idav1alpha1.ReasonReconciled)
+	_, c, err := registration(t, rp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IDTokenEncryption() != (config.Encryption{Alg: "ECDH-ES", Enc: "A128CBC-HS256"}) ||
+		c.UserInfoEncryption() != (config.Encryption{Alg: "ECDH-ES+A256KW", Enc: "A256GCM"}) || c.IntrospectionEncryption().On() || len(c.JWKS) == 0 {
+		t.Errorf("registration = %+v", c)
+	}
+
+	sigOnly := newRelyingParty("rp-jwe", "sig-only", idp)
+	sigOnly.Spec.ClientAuthentication.JWKS = key("sig")
+	sigOnly.Spec.Security.IDTokenEncryptedResponseAlg = "ECDH-ES"
+	create(t, sigOnly)
+	got := waitCondition(t, sigOnly, idav1alpha1.ConditionReady, metav1.ConditionFalse, idav1alpha1.ReasonInvalidSpec)
+	if msg := conditions.Find(got.Status.Conditions, idav1alpha1.ConditionReady).Message; !strings.Contains(msg,
+		`spec.security.idTokenEncryptedResponseAlg: jwks: no key can encrypt with ECDH-ES`) || !strings.Contains(msg, `keys[0] (kid "k-sig") has use "sig"`) {
+		t.Errorf("message does not say why: %s", msg)
+	}
+	if _, _, err := registration(t, sigOnly); !apierrors.IsNotFound(err) {
+		t.Errorf("a registration that cannot encrypt was written (%v)", err)
+	}
+}
+
 func TestRelyingPartyAsksForWhatIsNotOffered(t *testing.T) {
 	idp := providerFixture(t, "rp-bad", idav1alpha1.RelyingPartyNamespaces{From: idav1alpha1.NamespacesFromSame})
 	rp := newRelyingParty("rp-bad", "greedy", idp)

@@ -128,6 +128,26 @@ func TestValidObjectsAreAccepted(t *testing.T) {
 	}
 }
 
+// TestEncryptingRelyingPartyAccepted: a client_secret_basic relying party
+// may register keys when it asks for encrypted responses.
+func TestEncryptingRelyingPartyAccepted(t *testing.T) {
+	encKey := map[string]any{"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "use": "enc"}
+	for name, auth := range map[string]map[string]any{
+		"jwks":    {"jwks": map[string]any{"keys": []any{encKey}}},
+		"jwksURI": {"jwksURI": "https://app.example/jwks"},
+	} {
+		u := decode(t, validRelyingParty)
+		set(u, "spec.clientAuthentication", auth)
+		set(u, "spec.security", map[string]any{
+			"idTokenEncryptedResponseAlg": "ECDH-ES", "userInfoEncryptedResponseAlg": "ECDH-ES+A128KW",
+			"userInfoEncryptedResponseEnc": "A256GCM", "introspectionEncryptedResponseAlg": "ECDH-ES+A256KW",
+		})
+		if err := createDryRun(u); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
 func TestDefaultsAreApplied(t *testing.T) {
 	idp := decode(t, validIdentityProvider)
 	if err := createDryRun(idp); err != nil {
@@ -315,8 +335,13 @@ func TestAdmissionRejections(t *testing.T) {
 		{"token response type", validRelyingParty, "spec.responseTypes", []any{"token"}, "spec.responseTypes[0]", `Unsupported value: "token"`},
 		{"auth method none", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "none"}, "spec.clientAuthentication.method", `Unsupported value: "none"`},
 		{"private_key_jwt without keys", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "private_key_jwt"}, "spec.clientAuthentication", "private_key_jwt needs exactly one of jwks or jwksURI"},
-		{"private_key_jwt with both", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "private_key_jwt", "jwks": jwks, "jwksURI": "https://app.example/jwks"}, "spec.clientAuthentication", "private_key_jwt needs exactly one of jwks or jwksURI"},
-		{"jwks with a secret method", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "client_secret_post", "jwks": jwks}, "spec.clientAuthentication", "jwks and jwksURI are only used with private_key_jwt"},
+		{"private_key_jwt with both", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "private_key_jwt", "jwks": jwks, "jwksURI": "https://app.example/jwks"}, "spec.clientAuthentication", "set either jwks or jwksURI, not both"},
+		{"jwks with a secret method", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "client_secret_post", "jwks": jwks}, "spec", "clientAuthentication.jwks and jwksURI hold keys for private_key_jwt or for encrypted responses"},
+		{"encryption without keys", validRelyingParty, "spec.security", map[string]any{"idTokenEncryptedResponseAlg": "RSA-OAEP-256"}, "spec", "encrypted responses need your public encryption key: set clientAuthentication.jwks or jwksURI"},
+		{"enc without alg", validRelyingParty, "spec.security", map[string]any{"userInfoEncryptedResponseEnc": "A128GCM"}, "spec.security", "userInfoEncryptedResponseEnc needs userInfoEncryptedResponseAlg"},
+		{"RSA1_5", validRelyingParty, "spec.security", map[string]any{"idTokenEncryptedResponseAlg": "RSA1_5"}, "spec.security.idTokenEncryptedResponseAlg", `Unsupported value: "RSA1_5"`},
+		{"RSA-OAEP with SHA-1", validRelyingParty, "spec.security", map[string]any{"introspectionEncryptedResponseAlg": "RSA-OAEP"}, "spec.security.introspectionEncryptedResponseAlg", `Unsupported value: "RSA-OAEP"`},
+		{"unknown enc", validRelyingParty, "spec.security", map[string]any{"userInfoEncryptedResponseAlg": "ECDH-ES", "userInfoEncryptedResponseEnc": "A192GCM"}, "spec.security.userInfoEncryptedResponseEnc", `Unsupported value: "A192GCM"`},
 		{"jwksURI over http", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "private_key_jwt", "jwksURI": "http://app.example/jwks"}, "spec.clientAuthentication.jwksURI", "jwksURI must be an absolute https URL"},
 		{"existing credentials without name", validRelyingParty, "spec.credentials", map[string]any{"source": "Existing"}, "spec.credentials", "credentials.source Existing needs secretName"},
 		{"existing credentials for private_key_jwt", validRelyingParty, "spec", map[string]any{

@@ -7,6 +7,8 @@ import (
 
 // RelyingPartySpec declares one OAuth client of an IdentityProvider.
 // +kubebuilder:validation:XValidation:rule="self.grantTypes.exists(g, g == 'authorization_code')",message="grantTypes must include authorization_code"
+// +kubebuilder:validation:XValidation:rule="(has(self.clientAuthentication.method) && self.clientAuthentication.method == 'private_key_jwt') || (!has(self.clientAuthentication.jwks) && !has(self.clientAuthentication.jwksURI)) || (has(self.security) && (has(self.security.idTokenEncryptedResponseAlg) || has(self.security.userInfoEncryptedResponseAlg) || has(self.security.introspectionEncryptedResponseAlg)))",message="clientAuthentication.jwks and jwksURI hold keys for private_key_jwt or for encrypted responses; set method private_key_jwt or an *EncryptedResponseAlg in security, or remove them"
+// +kubebuilder:validation:XValidation:rule="!has(self.security) || !(has(self.security.idTokenEncryptedResponseAlg) || has(self.security.userInfoEncryptedResponseAlg) || has(self.security.introspectionEncryptedResponseAlg)) || has(self.clientAuthentication.jwks) || has(self.clientAuthentication.jwksURI)",message="encrypted responses need your public encryption key: set clientAuthentication.jwks or jwksURI"
 // +kubebuilder:validation:XValidation:rule="self.clientAuthentication.method != 'private_key_jwt' || self.credentials.source == 'Generate'",message="credentials.source Existing names a client secret; private_key_jwt clients have none"
 type RelyingPartySpec struct {
 	// ProviderRef names the IdentityProvider. A provider in another
@@ -119,23 +121,26 @@ const (
 	PrivateKeyJWT     ClientAuthMethod = "private_key_jwt"
 )
 
-// ClientAuthentication configures client authentication.
+// ClientAuthentication configures client authentication, and holds the
+// client's public keys: for private_key_jwt and for encrypted responses.
 // +kubebuilder:validation:XValidation:rule="!has(self.method) || self.method != 'private_key_jwt' || (has(self.jwks) != has(self.jwksURI))",message="private_key_jwt needs exactly one of jwks or jwksURI"
-// +kubebuilder:validation:XValidation:rule="(has(self.method) && self.method == 'private_key_jwt') || (!has(self.jwks) && !has(self.jwksURI))",message="jwks and jwksURI are only used with private_key_jwt"
+// +kubebuilder:validation:XValidation:rule="!has(self.jwks) || !has(self.jwksURI)",message="set either jwks or jwksURI, not both"
 type ClientAuthentication struct {
 	// Method is `client_secret_basic` (the default), `client_secret_post`
 	// or `private_key_jwt`.
 	// +kubebuilder:default=client_secret_basic
 	Method ClientAuthMethod `json:"method,omitempty"`
 
-	// JWKS is the client's public JSON Web Key Set, for private_key_jwt.
+	// JWKS is the client's public JSON Web Key Set: signature keys for
+	// private_key_jwt and request objects, encryption keys (use "enc")
+	// for encrypted responses.
 	// +optional
 	// +kubebuilder:validation:Type=object
 	// +kubebuilder:pruning:PreserveUnknownFields
 	JWKS *apiextensionsv1.JSON `json:"jwks,omitempty"`
 
-	// JWKSURI is where the provider fetches the client's public keys, for
-	// private_key_jwt. https only.
+	// JWKSURI is where the provider fetches the client's public keys, as
+	// jwks but served by the client, so it can rotate them. https only.
 	// +optional
 	// +kubebuilder:validation:MaxLength=512
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() == 'https'",message="jwksURI must be an absolute https URL"
@@ -194,6 +199,9 @@ type VerifiedClaimsPolicy struct {
 }
 
 // ClientSecurity adds per-client requirements.
+// +kubebuilder:validation:XValidation:rule="!has(self.idTokenEncryptedResponseEnc) || has(self.idTokenEncryptedResponseAlg)",message="idTokenEncryptedResponseEnc needs idTokenEncryptedResponseAlg"
+// +kubebuilder:validation:XValidation:rule="!has(self.userInfoEncryptedResponseEnc) || has(self.userInfoEncryptedResponseAlg)",message="userInfoEncryptedResponseEnc needs userInfoEncryptedResponseAlg"
+// +kubebuilder:validation:XValidation:rule="!has(self.introspectionEncryptedResponseEnc) || has(self.introspectionEncryptedResponseAlg)",message="introspectionEncryptedResponseEnc needs introspectionEncryptedResponseAlg"
 type ClientSecurity struct {
 	// RequireDPoP accepts only DPoP-bound tokens for this client.
 	// +optional
@@ -213,7 +221,55 @@ type ClientSecurity struct {
 	// algorithm instead of the provider's first.
 	// +optional
 	IDTokenSignedResponseAlg SigningAlgorithm `json:"idTokenSignedResponseAlg,omitempty"`
+
+	// IDTokenEncryptedResponseAlg encrypts this client's ID tokens to its
+	// public key (clientAuthentication.jwks or jwksURI, a key with use
+	// "enc" or none) after signing them: a nested JWT (OIDC Core §10.2).
+	// Absent: ID tokens are signed only.
+	// +optional
+	IDTokenEncryptedResponseAlg KeyEncryptionAlgorithm `json:"idTokenEncryptedResponseAlg,omitempty"`
+
+	// IDTokenEncryptedResponseEnc is the content encryption of encrypted
+	// ID tokens; needs idTokenEncryptedResponseAlg. Absent: A128CBC-HS256
+	// (OIDC Dynamic Client Registration §2).
+	// +optional
+	IDTokenEncryptedResponseEnc ContentEncryptionAlgorithm `json:"idTokenEncryptedResponseEnc,omitempty"`
+
+	// UserInfoEncryptedResponseAlg makes UserInfo a JWT signed (with
+	// userInfoSignedResponseAlg, else the provider's first algorithm) and
+	// then encrypted to the client's public key. Absent: not encrypted.
+	// +optional
+	UserInfoEncryptedResponseAlg KeyEncryptionAlgorithm `json:"userInfoEncryptedResponseAlg,omitempty"`
+
+	// UserInfoEncryptedResponseEnc is the content encryption of encrypted
+	// UserInfo; needs userInfoEncryptedResponseAlg. Absent: A128CBC-HS256.
+	// +optional
+	UserInfoEncryptedResponseEnc ContentEncryptionAlgorithm `json:"userInfoEncryptedResponseEnc,omitempty"`
+
+	// IntrospectionEncryptedResponseAlg encrypts the signed introspection
+	// answers (RFC 9701) this client asks for to its public key. Absent:
+	// they are signed only.
+	// +optional
+	IntrospectionEncryptedResponseAlg KeyEncryptionAlgorithm `json:"introspectionEncryptedResponseAlg,omitempty"`
+
+	// IntrospectionEncryptedResponseEnc is the content encryption of
+	// encrypted introspection answers; needs
+	// introspectionEncryptedResponseAlg. Absent: A128CBC-HS256.
+	// +optional
+	IntrospectionEncryptedResponseEnc ContentEncryptionAlgorithm `json:"introspectionEncryptedResponseEnc,omitempty"`
 }
+
+// KeyEncryptionAlgorithm is a JWE key management algorithm (RFC 7518
+// §4): RSA-OAEP-256 to an RSA key of at least 2048 bits, or ECDH-ES
+// (direct, or wrapping with AES key wrap) to an EC key on P-256, P-384 or
+// P-521. RSA1_5 and RSA-OAEP (SHA-1) are not offered.
+// +kubebuilder:validation:Enum=RSA-OAEP-256;ECDH-ES;ECDH-ES+A128KW;ECDH-ES+A256KW
+type KeyEncryptionAlgorithm string
+
+// ContentEncryptionAlgorithm is a JWE content encryption algorithm (RFC
+// 7518 §5).
+// +kubebuilder:validation:Enum=A128GCM;A256GCM;A128CBC-HS256;A256CBC-HS512
+type ContentEncryptionAlgorithm string
 
 // RelyingPartyStatus is the observed state of a RelyingParty.
 type RelyingPartyStatus struct {

@@ -124,6 +124,12 @@ var specPaths = func() config.ClientPaths {
 	p.UserInfoSignedResponseAlg = spec.Child("security", "userInfoSignedResponseAlg")
 	p.IDTokenSignedResponseAlg = spec.Child("security", "idTokenSignedResponseAlg")
 	p.AccessTokenFormat = spec.Child("accessTokenFormat")
+	p.IDTokenEncryptedResponseAlg = spec.Child("security", "idTokenEncryptedResponseAlg")
+	p.IDTokenEncryptedResponseEnc = spec.Child("security", "idTokenEncryptedResponseEnc")
+	p.UserInfoEncryptedResponseAlg = spec.Child("security", "userInfoEncryptedResponseAlg")
+	p.UserInfoEncryptedResponseEnc = spec.Child("security", "userInfoEncryptedResponseEnc")
+	p.IntrospectionEncryptedResponseAlg = spec.Child("security", "introspectionEncryptedResponseAlg")
+	p.IntrospectionEncryptedResponseEnc = spec.Child("security", "introspectionEncryptedResponseEnc")
 	return p
 }()
 

@@ -155,6 +155,18 @@ func TestAccept(t *testing.T) {
 			rp.Spec.ResponseTypes = nil
 			rp.Spec.Scopes = []string{"not-offered"}
 		}), attachment{idp, ns("identity"), offering, ""}, false, idav1alpha1.ReasonInvalidSpec, "spec.responseTypes"},
+		{"encryption asked of a signature key", asks(func(rp *idav1alpha1.RelyingParty) {
+			rp.Spec.ClientAuthentication.JWKS = &apiextensionsv1.JSON{Raw: []byte(`{"keys":[{"kty":"EC","crv":"P-256","use":"sig","kid":"s1",` +
+				`"x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`)}
+			rp.Spec.Security.IDTokenEncryptedResponseAlg = "ECDH-ES"
+		}), attachment{idp, ns("identity"), offering, ""}, false, idav1alpha1.ReasonInvalidSpec,
+			`spec.security.idTokenEncryptedResponseAlg: jwks: no key can encrypt with ECDH-ES (it needs a public EC key on P-256, P-384 or P-521 whose use is "enc" or absent): keys[0] (kid "s1") has use "sig"`},
+		{"encryption with an encryption key", asks(func(rp *idav1alpha1.RelyingParty) {
+			rp.Spec.ClientAuthentication.JWKS = &apiextensionsv1.JSON{Raw: []byte(`{"keys":[{"kty":"EC","crv":"P-256","use":"enc","kid":"e1",` +
+				`"x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`)}
+			rp.Spec.Security.IDTokenEncryptedResponseAlg = "ECDH-ES"
+			rp.Spec.Security.UserInfoEncryptedResponseAlg = "ECDH-ES+A128KW"
+		}), attachment{idp, ns("identity"), offering, ""}, true, idav1alpha1.ReasonAccepted, "accepts"},
 		{"claim not offered", asks(func(rp *idav1alpha1.RelyingParty) {
 			rp.Spec.VerifiedClaims.Claims = []idav1alpha1.ClaimName{"nationalities"}
 		}), attachment{idp, ns("identity"), offering, ""}, false, idav1alpha1.ReasonNotOfferedByProvider, `spec.verifiedClaims.claims[0]: "nationalities"`},

@@ -306,6 +306,13 @@ func Registration(rp *idav1alpha1.RelyingParty, secret string) *config.Client {
 		ResourceServer:              s.ResourceServer,
 		AccessTokenFormat:           string(s.AccessTokenFormat),
 		Scopes:                      s.Scopes,
+
+		IDTokenEncryptedResponseAlg:       string(s.Security.IDTokenEncryptedResponseAlg),
+		IDTokenEncryptedResponseEnc:       string(s.Security.IDTokenEncryptedResponseEnc),
+		UserInfoEncryptedResponseAlg:      string(s.Security.UserInfoEncryptedResponseAlg),
+		UserInfoEncryptedResponseEnc:      string(s.Security.UserInfoEncryptedResponseEnc),
+		IntrospectionEncryptedResponseAlg: string(s.Security.IntrospectionEncryptedResponseAlg),
+		IntrospectionEncryptedResponseEnc: string(s.Security.IntrospectionEncryptedResponseEnc),
 	}
 	if c.TokenEndpointAuthMethod == "" {
 		c.TokenEndpointAuthMethod = string(idav1alpha1.DefaultClientAuth)

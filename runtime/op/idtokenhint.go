@@ -3,6 +3,7 @@ package op
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -32,6 +33,11 @@ func (sv *served) ownIDTokenSubject(raw string, now time.Time) (string, error) {
 	var algs []jose.SignatureAlgorithm
 	for _, a := range sv.provider.SigningAlgorithms {
 		algs = append(algs, jose.SignatureAlgorithm(a))
+	}
+	if strings.Count(raw, ".") == 4 {
+		// The provider holds no key to decrypt with; the client has the
+		// signed ID token inside (OIDC Core §3.1.2.1).
+		return "", errors.New("is encrypted: send the signed ID token inside it")
 	}
 	tok, err := jwt.ParseSigned(raw, algs)
 	if err != nil || len(tok.Headers) != 1 {

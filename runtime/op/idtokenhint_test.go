@@ -3,6 +3,7 @@ package op
 import (
 	"encoding/json"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/idaop/ida-operator/runtime/config"
@@ -23,6 +24,9 @@ func (f *fixture) idToken(claims map[string]any) string {
 	return tok
 }
 
+// encryptedHint has the shape of a compact JWE.
+const encryptedHint = "eyJhbGciOiJFQ0RILUVTIn0..aXY.Y2lwaGVy.dGFn"
+
 // TestIDTokenHintChecks: a hint is one of this provider's ID tokens (OIDC
 // Core §3.1.2.1), expired or not; its subject is kept for the decision.
 func TestIDTokenHintChecks(t *testing.T) {
@@ -39,6 +43,10 @@ func TestIDTokenHintChecks(t *testing.T) {
 		{"no subject", f.idToken(map[string]any{"iss": f.issuer}), "invalid_request", ""},
 		{"signed by another key", f.signES256(mustKey(t), "k1", "JWT", map[string]any{"iss": f.issuer, "sub": "alice-sub"}), "invalid_request", ""},
 		{"not a JWT", "not-a-jwt", "invalid_request", ""},
+		{"an encrypted ID token", encryptedHint, "invalid_request", ""},
+	}
+	if _, err := sv.ownIDTokenSubject(encryptedHint, now); err == nil || !strings.Contains(err.Error(), "send the signed ID token inside it") {
+		t.Errorf("an encrypted hint: %v", err)
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

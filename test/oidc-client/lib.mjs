@@ -36,6 +36,26 @@ export async function importPrivateKey(jwk) {
   return { key, kid }
 }
 
+// importDecryptionKey imports a private JWK for decrypting responses, as
+// openid-client's enableDecryptingResponses takes it: RSA for RSA-OAEP-256,
+// EC for the ECDH-ES family.
+export async function importDecryptionKey(jwk) {
+  const { kid, alg, use, key_ops, ...material } = jwk
+  const [algorithm, usages] =
+    jwk.kty === 'RSA'
+      ? [{ name: 'RSA-OAEP', hash: 'SHA-256' }, ['decrypt', 'unwrapKey']]
+      : [{ name: 'ECDH', namedCurve: jwk.crv }, ['deriveBits']]
+  const key = await crypto.subtle.importKey('jwk', material, algorithm, false, usages)
+  return kid ? { key, kid } : { key }
+}
+
+// joseHeader is the decoded protected header of a compact JWS or JWE, and
+// how many parts it has (3: signed, 5: encrypted).
+export function joseHeader(compact) {
+  const parts = compact.split('.')
+  return { parts: parts.length, header: JSON.parse(Buffer.from(parts[0], 'base64url').toString()) }
+}
+
 export function readLine() {
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: process.stdin })

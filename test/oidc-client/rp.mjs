@@ -35,8 +35,15 @@
 //                     which must refuse it
 //   EXPOSE_TOKENS     "1": the result also carries the raw id_token and
 //                     refresh_token, for the caller to verify and use
+//   DECRYPT_JWKS      a JSON array of private JWKs (with kid): openid-client
+//                     decrypts encrypted ID tokens, UserInfo and
+//                     introspection answers with them, and the result's
+//                     "wire" member tells what each response was on the
+//                     wire (content type, JOSE header, parts)
+//   INTROSPECT        "jwt": after UserInfo, introspect the access token
+//                     asking for a JWT answer (RFC 9701)
 import * as client from 'openid-client'
-import { env, errorDetails, importPrivateKey, out, readLine } from './lib.mjs'
+import { env, errorDetails, importDecryptionKey, importPrivateKey, joseHeader, out, readLine } from './lib.mjs'
 
 async function main() {
   const issuer = new URL(env('ISSUER'))
@@ -64,8 +71,33 @@ async function main() {
 
   const execute = [client.allowInsecureRequests]
   if (nonRepudiation) execute.push(client.enableNonRepudiationChecks)
+  // An answer in a JWT is asked for by the client's metadata.
+  if (process.env.INTROSPECT === 'jwt') metadata.introspection_signed_response_alg = 'ES256'
   const config = await client.discovery(issuer, clientId, metadata, clientAuth, { execute })
   const meta = config.serverMetadata()
+
+  // What the responses were on the wire, before openid-client decrypted
+  // them: the last successful answer of each endpoint.
+  const wire = {}
+  if (process.env.DECRYPT_JWKS) {
+    const keys = await Promise.all(JSON.parse(process.env.DECRYPT_JWKS).map(importDecryptionKey))
+    client.enableDecryptingResponses(config, undefined, ...keys)
+    config[client.customFetch] = async (url, options) => {
+      const res = await fetch(url, options)
+      if (res.status === 200) {
+        const path = new URL(url).pathname.split('/').pop()
+        const type = res.headers.get('content-type') || ''
+        const body = await res.clone().text()
+        if (path === 'token') {
+          const idt = JSON.parse(body).id_token
+          if (idt) wire.id_token = { content_type: type, ...joseHeader(idt) }
+        } else if ((path === 'userinfo' || path === 'introspect') && !type.includes('json')) {
+          wire[path] = { content_type: type, ...joseHeader(body) }
+        }
+      }
+      return res
+    }
+  }
 
   const dpop = useDPoP ? client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256')) : undefined
   const codeVerifier = client.randomPKCECodeVerifier()
@@ -126,9 +158,13 @@ async function main() {
     scope: tokens.scope,
     expires_in: tokens.expiresIn(),
     has_refresh_token: typeof tokens.refresh_token === 'string',
-    id_token_header: JSON.parse(Buffer.from(tokens.id_token.split('.')[0], 'base64url').toString()),
+    id_token_header: joseHeader(tokens.id_token).header,
     id_token_claims: idClaims,
     userinfo,
+    wire,
+  }
+  if (process.env.INTROSPECT === 'jwt') {
+    result.introspection = await client.tokenIntrospection(config, tokens.access_token)
   }
   if (process.env.EXPOSE_TOKENS === '1') {
     result.id_token = tokens.id_token

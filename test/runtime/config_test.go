@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"time"
 
@@ -29,6 +30,11 @@ const (
 	clientSignedUserInfo = "rp-go-oidc-signed-userinfo"
 	// clientFAPI2 is the oauth4webapi relying party of the FAPI2 runtime.
 	clientFAPI2 = "rp-oauth4webapi"
+	// clientJWE is clientFAPI with encrypted responses: ID tokens to its
+	// RSA key (RSA-OAEP-256, A256GCM), UserInfo to its EC key (ECDH-ES,
+	// the default A128CBC-HS256), JWT introspection answers to the same
+	// EC key (ECDH-ES+A256KW, A128GCM).
+	clientJWE = "rp-openid-client-jwe"
 )
 
 const demoPassword = "demo-password-for-tests"
@@ -38,7 +44,10 @@ type generated struct {
 	dir          string
 	clientSecret string // of every client_secret_basic client
 	clientJWK    []byte // private JWK of clientFAPI, for openid-client
-	clientNames  map[string]string
+	// decryptJWKs are clientJWE's private encryption keys (a JSON array),
+	// for openid-client.
+	decryptJWKs []byte
+	clientNames map[string]string
 }
 
 // writeConfigDir renders the --config-dir layout: provider.json, keys.json,
@@ -71,6 +80,16 @@ func writeConfigDir(dir, issuer, redirectURI string) (*generated, error) {
 	rs.IDTokenSignedResponseAlg = config.RS256
 	su := base(clientSignedUserInfo, "Demo Shop signed UserInfo")
 	su.UserInfoSignedResponseAlg = config.PS256
+	enc := base(clientJWE, "Demo Bank (openid-client, encrypted)")
+	enc.TokenEndpointAuthMethod, enc.SecretHash = config.AuthPrivateKeyJWT, ""
+	enc.TokenEndpointAuthSigningAlg = config.ES256
+	enc.RequireDPoP, enc.RequirePAR = true, true
+	if enc.JWKS, err = g.newEncryptionKeys(pubJWKS); err != nil {
+		return nil, err
+	}
+	enc.IDTokenEncryptedResponseAlg, enc.IDTokenEncryptedResponseEnc = "RSA-OAEP-256", "A256GCM"
+	enc.UserInfoEncryptedResponseAlg = "ECDH-ES"
+	enc.IntrospectionEncryptedResponseAlg, enc.IntrospectionEncryptedResponseEnc = "ECDH-ES+A256KW", "A128GCM"
 
 	// ES256, the default, PS256 and RS256 keys; ten-minute access tokens
 	// and one-minute codes.
@@ -78,7 +97,7 @@ func writeConfigDir(dir, issuer, redirectURI string) (*generated, error) {
 	// DPoP nonces on: openid-client, the DPoP client here, has to follow
 	// use_dpop_nonce at PAR, token and UserInfo (RFC 9449 §8, §9).
 	p.Security.RequireDPoPNonce = true
-	if err := fixture.WriteConfigDir(dir, p, demoPassword, fapi, basic, ps, rs, su); err != nil {
+	if err := fixture.WriteConfigDir(dir, p, demoPassword, fapi, basic, ps, rs, su, enc); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -95,6 +114,29 @@ func (g *generated) newClientKey() ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: priv.Public(), KeyID: "rp-key-1", Algorithm: "ES256", Use: "sig"}}})
+}
+
+// newEncryptionKeys makes clientJWE's encryption keys, an RSA and an EC
+// one with use "enc": the private halves go to the node script, and the
+// returned set is sigSet (the signing key) with the public halves added.
+func (g *generated) newEncryptionKeys(sigSet []byte) ([]byte, error) {
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	ek, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	if g.decryptJWKs, err = json.Marshal([]jose.JSONWebKey{{Key: rk, KeyID: "rp-enc-rsa", Use: "enc"}, {Key: ek, KeyID: "rp-enc-ec", Use: "enc"}}); err != nil {
+		return nil, err
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(sigSet, &set); err != nil {
+		return nil, err
+	}
+	set.Keys = append(set.Keys, jose.JSONWebKey{Key: rk.Public(), KeyID: "rp-enc-rsa", Use: "enc"}, jose.JSONWebKey{Key: ek.Public(), KeyID: "rp-enc-ec", Use: "enc"})
+	return json.Marshal(set)
 }
 
 // writeFAPI2ConfigDir renders a provider under the FAPI2 profile (PAR,

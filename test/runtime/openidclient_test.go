@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -121,20 +122,66 @@ func TestOpenIDClientCodeFlow(t *testing.T) {
 	})
 }
 
+// TestOpenIDClientEncryptedResponses: openid-client decrypts, with the
+// keys the relying party registered, an ID token encrypted to its RSA key
+// and UserInfo and a JWT introspection answer encrypted to its EC key,
+// each signed by the provider inside (the non-repudiation checks verify
+// the inner signatures against the JWKS); the verified_claims inside
+// validate against the schema.
+func TestOpenIDClientEncryptedResponses(t *testing.T) {
+	t.Parallel()
+	e := getEnv(t)
+	e.dumpLogsOnFailure(t)
+	res := openIDClientFlowAs(t, e, getBrowser(t), clientJWE, "openid profile", "{"+idTokenClaims+",\n"+userinfoClaims+"}",
+		[]string{fapiPurpose, givenNamePurpose, familyNamePurpose, birthdatePurpose},
+		"DECRYPT_JWKS="+string(e.cfg.decryptJWKs), "INTROSPECT=jwt")
+	wire, _ := res["wire"].(map[string]any)
+	for _, w := range []struct {
+		response, contentType, alg, enc, kid string
+	}{
+		{"id_token", "application/json", "RSA-OAEP-256", "A256GCM", "rp-enc-rsa"},
+		{"userinfo", "application/jwt", "ECDH-ES", "A128CBC-HS256", "rp-enc-ec"},
+		{"introspect", "application/token-introspection+jwt", "ECDH-ES+A256KW", "A128GCM", "rp-enc-ec"},
+	} {
+		got, _ := wire[w.response].(map[string]any)
+		hdr, _ := got["header"].(map[string]any)
+		if got["parts"] != float64(5) || !strings.HasPrefix(fmt.Sprint(got["content_type"]), w.contentType) ||
+			hdr["alg"] != w.alg || hdr["enc"] != w.enc || hdr["kid"] != w.kid || hdr["cty"] != "JWT" {
+			t.Errorf("%s on the wire = %v; want a JWE %s/%s to %s, cty JWT, as %s", w.response, got, w.alg, w.enc, w.kid, w.contentType)
+		}
+	}
+	ui, _ := res["userinfo"].(map[string]any)
+	if rptest.DatasetUnder(ui, "jp_aml") == nil || ui["aud"] != clientJWE {
+		t.Errorf("decrypted UserInfo: %v", ui)
+	}
+	in, _ := res["introspection"].(map[string]any)
+	idc, _ := res["id_token_claims"].(map[string]any)
+	if in["active"] != true || in["client_id"] != clientJWE || in["sub"] != idc["sub"] {
+		t.Errorf("decrypted introspection: %v", in)
+	}
+}
+
 // openIDClientFlow runs one openid-client flow and returns its result,
 // after the checks every flow shares.
 func openIDClientFlow(t *testing.T, e *env, br *rptest.Browser, scope, claims string, purposes []string, extraEnv ...string) map[string]any {
 	t.Helper()
+	return openIDClientFlowAs(t, e, br, clientFAPI, scope, claims, purposes, extraEnv...)
+}
+
+// openIDClientFlowAs is openIDClientFlow for another client registered
+// like clientFAPI.
+func openIDClientFlowAs(t *testing.T, e *env, br *rptest.Browser, clientID, scope, claims string, purposes []string, extraEnv ...string) map[string]any {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	rp := startNodeRP(t, ctx, e, append([]string{"SCOPE=" + scope, "CLAIMS=" + claims, "PURPOSE=" + fapiPurpose}, extraEnv...)...)
+	rp := startNodeRP(t, ctx, e, append([]string{"CLIENT_ID=" + clientID, "SCOPE=" + scope, "CLAIMS=" + claims, "PURPOSE=" + fapiPurpose}, extraEnv...)...)
 	authz := rp.Next(t, "authorize")
 	au, err := url.Parse(authz["authorization_url"].(string))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// PAR: the front channel carries client_id and request_uri only.
-	if q := au.Query(); len(q) != 2 || q.Get("client_id") != clientFAPI || !strings.HasPrefix(q.Get("request_uri"), "urn:ietf:params:oauth:request_uri:") {
+	if q := au.Query(); len(q) != 2 || q.Get("client_id") != clientID || !strings.HasPrefix(q.Get("request_uri"), "urn:ietf:params:oauth:request_uri:") {
 		t.Errorf("authorization URL is not a PAR reference: %s", au)
 	}
 	if disc, _ := authz["discovery"].(map[string]any); disc["authorization_response_iss_parameter_supported"] != true {
@@ -145,7 +192,7 @@ func openIDClientFlow(t *testing.T, e *env, br *rptest.Browser, scope, claims st
 	got := e.cb.Expect(state)
 	tab := br.Tab(t, 30*time.Second)
 	pages := signInWithBrowser(t, e, tab, au.String(), "approve", false)
-	for _, s := range append(purposes, e.cfg.clientNames[clientFAPI]) {
+	for _, s := range append(purposes, e.cfg.clientNames[clientID]) {
 		if !strings.Contains(pages.ConsentText, s) {
 			t.Errorf("consent page does not show %q:\n%s", s, pages.ConsentText)
 		}
@@ -166,13 +213,13 @@ func openIDClientFlow(t *testing.T, e *env, br *rptest.Browser, scope, claims st
 	if tt, _ := res["token_type"].(string); !strings.EqualFold(tt, "DPoP") {
 		t.Errorf("token_type = %q, want DPoP", tt)
 	}
-	hdr, _ := res["id_token_header"].(map[string]any)
-	if hdr["alg"] != "ES256" {
+	// An encrypted ID token's header is the JWE's, checked by its test.
+	if hdr, _ := res["id_token_header"].(map[string]any); hdr["alg"] != "ES256" && hdr["enc"] == nil {
 		t.Errorf("ID token alg = %v, want ES256 (the provider's first algorithm)", hdr["alg"])
 	}
 	idc, _ := res["id_token_claims"].(map[string]any)
 	ui, _ := res["userinfo"].(map[string]any)
-	if idc["iss"] != e.issuer || (idc["aud"] != clientFAPI && !containsAny(idc["aud"], clientFAPI)) {
+	if idc["iss"] != e.issuer || (idc["aud"] != clientID && !containsAny(idc["aud"], clientID)) {
 		t.Errorf("ID token iss/aud: %v / %v", idc["iss"], idc["aud"])
 	}
 	if ui["sub"] != idc["sub"] || idc["sub"] == nil {

@@ -362,12 +362,12 @@ func (c *Client) validateEncryption(paths ClientPaths) field.ErrorList {
 		case e.alg == "":
 			continue
 		}
-		if !slices.Contains(jwe.KeyAlgorithms, e.alg) {
-			errs = append(errs, invalid(e.algPath, "%q is not one of %s", e.alg, strings.Join(jwe.KeyAlgorithms, ", ")))
+		if err := jwe.CheckKeyAlgorithm(e.alg); err != nil {
+			errs = append(errs, invalid(e.algPath, "%v", err))
 			continue
 		}
-		if e.enc != "" && !slices.Contains(jwe.ContentAlgorithms, e.enc) {
-			errs = append(errs, invalid(e.encPath, "%q is not one of %s", e.enc, strings.Join(jwe.ContentAlgorithms, ", ")))
+		if err := jwe.CheckContentAlgorithm(e.enc); err != nil {
+			errs = append(errs, invalid(e.encPath, "%v", err))
 		}
 		switch {
 		case len(c.JWKS) == 0 && c.JWKSURI == "":

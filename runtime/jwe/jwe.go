@@ -50,12 +50,17 @@ var (
 	ContentAlgorithms = []string{A128GCM, A256GCM, A128CBCHS256, A256CBCHS512}
 )
 
-// CheckAlgorithms says what is wrong with a registered alg and enc pair;
-// enc may be empty (the default).
-func CheckAlgorithms(alg, enc string) error {
+// CheckKeyAlgorithm says why a registered alg is not offered, or nil.
+func CheckKeyAlgorithm(alg string) error {
 	if !slices.Contains(KeyAlgorithms, alg) {
 		return fmt.Errorf("%q is not one of %s", alg, strings.Join(KeyAlgorithms, ", "))
 	}
+	return nil
+}
+
+// CheckContentAlgorithm says why a registered enc is not offered, or nil;
+// empty is the default.
+func CheckContentAlgorithm(enc string) error {
 	if enc != "" && !slices.Contains(ContentAlgorithms, enc) {
 		return fmt.Errorf("%q is not one of %s", enc, strings.Join(ContentAlgorithms, ", "))
 	}
@@ -142,7 +147,7 @@ func Encrypt(signed string, key jose.JSONWebKey, alg, enc string) (string, error
 	if enc == "" {
 		enc = DefaultContentAlgorithm
 	}
-	if err := CheckAlgorithms(alg, enc); err != nil {
+	if err := errors.Join(CheckKeyAlgorithm(alg), CheckContentAlgorithm(enc)); err != nil {
 		return "", err
 	}
 	if reason := unfit(&key, alg); reason != "" {

@@ -109,8 +109,8 @@ func TestCheckAlgorithms(t *testing.T) {
 		{"", A128GCM, false},
 	}
 	for _, tc := range tests {
-		if err := CheckAlgorithms(tc.alg, tc.enc); (err == nil) != tc.ok {
-			t.Errorf("CheckAlgorithms(%q, %q) = %v, want ok %v", tc.alg, tc.enc, err, tc.ok)
+		if err := errors.Join(CheckKeyAlgorithm(tc.alg), CheckContentAlgorithm(tc.enc)); (err == nil) != tc.ok {
+			t.Errorf("alg %q, enc %q: %v, want ok %v", tc.alg, tc.enc, err, tc.ok)
 		}
 	}
 }

@@ -64,14 +64,23 @@ func main() {
 		zitadelBinF = flag.String("zitadel-bin", "", "internal: the zitadel example binary")
 		engineF     = flag.String("engine", engineConn, "load engine: conn (one raw HTTP/1.1 keep-alive connection per worker) or vegeta (vegeta/v12's attacker)")
 		pinF        = flag.Bool("pin", true, "run the load generator on CPU 0 and every server on CPU 1 (needs 2 or more CPUs)")
+		storeF      = flag.String("store", "memory", "session store of ida-operator and oidc-provider: memory, or redis (a redis-server of their own, started here on the servers' CPU)")
+		redisF      = flag.String("redis", "", "internal: the Redis address of -serve-ours")
 	)
 	flag.Parse()
 	if *serveOursF {
-		if err := serveOurs(*secretF, *passwordF, redirectURI); err != nil {
+		if err := serveOurs(*secretF, *passwordF, *redisF, redirectURI); err != nil {
 			logf("serve-ours: %v", err)
 			os.Exit(1)
 		}
 		return
+	}
+	switch *storeF {
+	case "memory", "redis":
+		storeKind = *storeF
+	default:
+		logf("unknown -store %q (memory or redis)", *storeF)
+		os.Exit(2)
 	}
 	switch *engineF {
 	case engineConn, engineVegeta:
@@ -127,8 +136,8 @@ func main() {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	defer cancel()
 
-	logf("loadtool: %s, %d CPUs, Go %s; engine %s, concurrency %d, window %s (max %d requests), warm-up %s, %d+%d codes; %s",
-		cpuModel(), runtime.NumCPU(), runtime.Version(), engine, s.Concurrency, s.Duration, s.MaxRequests, s.Warmup, s.WarmCodes, s.Codes, placementNote())
+	logf("loadtool: %s, %d CPUs, Go %s; engine %s, concurrency %d, window %s (max %d requests), warm-up %s, %d+%d codes; %s store; %s",
+		cpuModel(), runtime.NumCPU(), runtime.Version(), engine, s.Concurrency, s.Duration, s.MaxRequests, s.Warmup, s.WarmCodes, s.Codes, storeKind, placementNote())
 	var rows []row
 	failed := false
 	for _, name := range strings.Split(*servers, ",") {
@@ -241,11 +250,16 @@ func (p *process) stop() {
 }
 
 func runOurs(ctx context.Context, s settings) ([]row, error) {
-	logf("\n== ida-operator runtime (ES256, in-memory store, builtin users, verified_claims) ==")
+	logf("\n== ida-operator runtime (ES256, %s store, builtin users, verified_claims) ==", storeKind)
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
+	redisAddr, stopRedis, err := startStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer stopRedis()
 	secret, password := randomString()+randomString(), randomString()
 	logFile, err := os.CreateTemp("", "loadtool-ours-*.log")
 	if err != nil {
@@ -253,7 +267,7 @@ func runOurs(ctx context.Context, s settings) ([]row, error) {
 	}
 	defer os.Remove(logFile.Name())
 	defer logFile.Close()
-	cmd := exec.Command(self, "-serve-ours", "-secret", secret, "-password", password)
+	cmd := exec.Command(self, "-serve-ours", "-secret", secret, "-password", password, "-redis", redisAddr)
 	// The runtime's JSON log goes through a pipe that this process drains
 	// into a file, as a container runtime collects a container's stderr
 	// (a FIFO read by its shim), not straight into a file: hiding the
@@ -364,7 +378,7 @@ func jwtAlg(jwt string) string {
 }
 
 func runOIDCProvider(ctx context.Context, s settings, root string) ([]row, error) {
-	logf("\n== oidc-provider (npm, Node %s) ==", nodeVersion())
+	logf("\n== oidc-provider (npm, Node %s, %s store) ==", nodeVersion(), storeKind)
 	dir := filepath.Join(root, "test", "loadtool", "peers", "oidc-provider")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider", "package.json")); err != nil {
 		logf("  npm ci in %s", dir)
@@ -377,13 +391,29 @@ func runOIDCProvider(ctx context.Context, s settings, root string) ([]row, error
 		}
 	}
 	secret := randomString() + randomString()
-	cmd := exec.Command("node", "server.mjs", "--port", "0", "--redirect-uri", redirectURI, "--secret", secret)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NODE_ENV=production")
-	cmd.Stderr = io.Discard
-	p, f, err := start(cmd, "LISTEN", 30*time.Second)
+	redisAddr, stopRedis, err := startStore(ctx)
 	if err != nil {
 		return nil, err
+	}
+	defer stopRedis()
+	args := []string{"server.mjs", "--port", "0", "--redirect-uri", redirectURI, "--secret", secret}
+	if redisAddr != "" {
+		args = append(args, "--redis", "redis://"+redisAddr)
+	}
+	cmd := exec.Command("node", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NODE_ENV=production")
+	errLog, err := os.CreateTemp("", "loadtool-oidc-provider-*.log")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(errLog.Name())
+	defer errLog.Close()
+	cmd.Stderr = errLog
+	p, f, err := start(cmd, "LISTEN", 30*time.Second)
+	if err != nil {
+		b, _ := os.ReadFile(errLog.Name())
+		return nil, fmt.Errorf("%w\n%s", err, b)
 	}
 	defer p.stop()
 	verifier, challenge := pkcePair()
@@ -398,7 +428,13 @@ func runOIDCProvider(ctx context.Context, s settings, root string) ([]row, error
 	jwt.ClientID = "rp-load-jwt"
 	jwt.mint = jwt.mintWithSession
 	t.jwtTokens = &jwt
-	return prepareAndRun(ctx, t, s, "248289761001", "any", nil)
+	rows, err := prepareAndRun(ctx, t, s, "248289761001", "any", nil)
+	if err != nil {
+		if b, _ := os.ReadFile(errLog.Name()); len(b) > 0 {
+			err = fmt.Errorf("%w\noidc-provider's log:\n%.2000s", err, b)
+		}
+	}
+	return rows, err
 }
 
 func nodeVersion() string {

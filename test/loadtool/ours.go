@@ -39,7 +39,7 @@ const oursClaims = `{"id_token":{"verified_claims":{"verification":{"trust_frame
 // (the same code as `ida-operator runtime`, logging JSON at Info to
 // stderr), serves net/http/pprof on a second loopback port, prints
 // "LISTEN <issuer> PPROF <url>" and runs until SIGTERM.
-func serveOurs(secret, password, redirectURI string) error {
+func serveOurs(secret, password, redisAddr, redirectURI string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -52,7 +52,7 @@ func serveOurs(secret, password, redirectURI string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if err := writeOursConfig(dir, issuer, secret, password, redirectURI); err != nil {
+	if err := writeOursConfig(dir, issuer, secret, password, redisAddr, redirectURI); err != nil {
 		return err
 	}
 
@@ -98,9 +98,12 @@ func serveOurs(secret, password, redirectURI string) error {
 
 // writeOursConfig writes the --config-dir: ES256 (the default) and PS256
 // keys, one-hour access tokens and ten-minute codes, the demo users with
-// password and the load client.
-func writeOursConfig(dir, issuer, secret, password, redirectURI string) error {
+// password, the load clients, and Redis as the store when redisAddr is set.
+func writeOursConfig(dir, issuer, secret, password, redisAddr, redirectURI string) error {
 	p := fixture.Provider(issuer, []string{config.ES256, config.PS256}, time.Hour, 10*time.Minute)
+	if redisAddr != "" {
+		p.SessionStore = config.SessionStore{Type: config.SessionStoreRedis, Redis: &config.RedisStore{Address: redisAddr}}
+	}
 	// One client makes all the load, hundreds of thousands of pushes.
 	p.Security.PushedRequestsPerClient = 10_000_000
 	c := fixture.Client(oursClientID, "Load test RP", "bench", redirectURI, secret, "openid", "profile", "email", "offline_access")

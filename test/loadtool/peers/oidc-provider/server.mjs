@@ -1,10 +1,12 @@
 // Starts panva's oidc-provider on loopback as a peer for test/loadtool.
 //
-//   node server.mjs --port 0 --redirect-uri http://127.0.0.1:9/cb --secret S
+//   node server.mjs --port 0 --redirect-uri http://127.0.0.1:9/cb --secret S [--redis redis://127.0.0.1:6379]
 //
 // It prints one line, "LISTEN http://127.0.0.1:PORT", once it serves.
 // Everything is kept in memory (a plain Map adapter: the bundled memory
-// adapter is an LRU of 1,000 entries, too small for pre-minted codes). The
+// adapter is an LRU of 1,000 entries, too small for pre-minted codes), or
+// with --redis in Redis through ioredis, as oidc-provider's documentation
+// suggests for more than one process (RedisAdapter below). The
 // one client mirrors ida-operator's load client: client_secret_basic, PKCE,
 // ES256 ID tokens, authorization_code and refresh_token grants. Sign-in
 // uses the provider's built-in development interactions (any login).
@@ -12,6 +14,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
+import Redis from 'ioredis';
 import Provider, { errors } from 'oidc-provider';
 
 const jwtResource = 'https://api.load.example/';
@@ -21,6 +24,7 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '0' },
     'redirect-uri': { type: 'string' },
     secret: { type: 'string' },
+    redis: { type: 'string' },
   },
 });
 if (!args['redirect-uri'] || !args.secret) {
@@ -83,6 +87,58 @@ class MapAdapter {
   }
 }
 
+// RedisAdapter keeps each model's payload in Redis with its expiry, as a
+// hash so that consume (codes, refresh tokens, pushed requests) marks it
+// in place. Grant members are listed per grant for revokeByGrantId,
+// sessions indexed by uid.
+const redis = args.redis ? new Redis(args.redis, { keyPrefix: 'oidc:' }) : undefined;
+
+class RedisAdapter {
+  constructor(model) { this.model = model; }
+
+  key(id) { return `${this.model}:${id}`; }
+
+  async upsert(id, payload, expiresIn) {
+    const key = this.key(id);
+    const multi = redis.multi();
+    multi.hset(key, { payload: JSON.stringify(payload) });
+    if (expiresIn) multi.expire(key, expiresIn);
+    if (payload.grantId) {
+      const grantKey = `grant:${payload.grantId}`;
+      multi.rpush(grantKey, key);
+      if (expiresIn) multi.expire(grantKey, expiresIn, 'GT');
+    }
+    if (this.model === 'Session' && payload.uid) {
+      multi.set(`sessionUid:${payload.uid}`, id);
+      if (expiresIn) multi.expire(`sessionUid:${payload.uid}`, expiresIn);
+    }
+    await multi.exec();
+  }
+
+  async find(id) {
+    const { payload, consumed } = await redis.hgetall(this.key(id));
+    if (!payload) return undefined;
+    return { ...JSON.parse(payload), ...(consumed ? { consumed: Number(consumed) } : {}) };
+  }
+
+  async findByUid(uid) {
+    const id = await redis.get(`sessionUid:${uid}`);
+    return id ? this.find(id) : undefined;
+  }
+
+  async findByUserCode() { return undefined; }
+
+  async consume(id) { await redis.hset(this.key(id), 'consumed', now()); }
+
+  async destroy(id) { await redis.del(this.key(id)); }
+
+  async revokeByGrantId(grantId) {
+    const grantKey = `grant:${grantId}`;
+    const members = await redis.lrange(grantKey, 0, -1);
+    await redis.del(...members, grantKey);
+  }
+}
+
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'es256-1', alg: 'ES256', use: 'sig' };
 
@@ -100,7 +156,7 @@ await new Promise((resolve) => { server.listen(port, '127.0.0.1', resolve); });
 const issuer = `http://127.0.0.1:${server.address().port}`;
 
 const provider = new Provider(issuer, {
-  adapter: MapAdapter,
+  adapter: redis ? RedisAdapter : MapAdapter,
   clients: ['rp-load', 'rp-load-jwt'].map((id) => ({
     client_id: id,
     client_secret: args.secret,

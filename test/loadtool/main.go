@@ -64,7 +64,7 @@ func main() {
 		zitadelBinF = flag.String("zitadel-bin", "", "internal: the zitadel example binary")
 		engineF     = flag.String("engine", engineConn, "load engine: conn (one raw HTTP/1.1 keep-alive connection per worker) or vegeta (vegeta/v12's attacker)")
 		pinF        = flag.Bool("pin", true, "run the load generator on CPU 0 and every server on CPU 1 (needs 2 or more CPUs)")
-		storeF      = flag.String("store", "memory", "session store of ida-operator and oidc-provider: memory, or redis (a redis-server of their own, started here on the servers' CPU)")
+		storeF      = flag.String("store", "memory", "session store of ida-operator and oidc-provider: memory, redis (a redis-server of their own, started here on the servers' CPU) or sentinel (a master, two replicas and three sentinels of their own; ida-operator waits for one replica per write)")
 		redisF      = flag.String("redis", "", "internal: the Redis address of -serve-ours")
 	)
 	flag.Parse()
@@ -76,10 +76,10 @@ func main() {
 		return
 	}
 	switch *storeF {
-	case "memory", "redis":
+	case "memory", "redis", "sentinel":
 		storeKind = *storeF
 	default:
-		logf("unknown -store %q (memory or redis)", *storeF)
+		logf("unknown -store %q (memory, redis or sentinel)", *storeF)
 		os.Exit(2)
 	}
 	switch *engineF {
@@ -267,7 +267,7 @@ func runOurs(ctx context.Context, s settings) ([]row, error) {
 	}
 	defer os.Remove(logFile.Name())
 	defer logFile.Close()
-	cmd := exec.Command(self, "-serve-ours", "-secret", secret, "-password", password, "-redis", redisAddr)
+	cmd := exec.Command(self, "-serve-ours", "-secret", secret, "-password", password, "-redis", redisAddr.flag())
 	// The runtime's JSON log goes through a pipe that this process drains
 	// into a file, as a container runtime collects a container's stderr
 	// (a FIFO read by its shim), not straight into a file: hiding the
@@ -397,8 +397,11 @@ func runOIDCProvider(ctx context.Context, s settings, root string) ([]row, error
 	}
 	defer stopRedis()
 	args := []string{"server.mjs", "--port", "0", "--redirect-uri", redirectURI, "--secret", secret}
-	if redisAddr != "" {
-		args = append(args, "--redis", "redis://"+redisAddr)
+	switch {
+	case redisAddr.Addr != "":
+		args = append(args, "--redis", "redis://"+redisAddr.Addr)
+	case redisAddr.Master != "":
+		args = append(args, "--sentinels", strings.Join(redisAddr.Sentinels, ","), "--master-name", redisAddr.Master)
 	}
 	cmd := exec.Command("node", args...)
 	cmd.Dir = dir

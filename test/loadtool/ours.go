@@ -101,8 +101,12 @@ func serveOurs(secret, password, redisAddr, redirectURI string) error {
 // password, the load clients, and Redis as the store when redisAddr is set.
 func writeOursConfig(dir, issuer, secret, password, redisAddr, redirectURI string) error {
 	p := fixture.Provider(issuer, []string{config.ES256, config.PS256}, time.Hour, 10*time.Minute)
-	if redisAddr != "" {
-		p.SessionStore = config.SessionStore{Type: config.SessionStoreRedis, Redis: &config.RedisStore{Address: redisAddr}}
+	switch sa := parseStoreFlag(redisAddr); {
+	case sa.Addr != "":
+		p.SessionStore = config.SessionStore{Type: config.SessionStoreRedis, Redis: &config.RedisStore{Address: sa.Addr}}
+	case sa.Master != "":
+		p.SessionStore = config.SessionStore{Type: config.SessionStoreRedis, Redis: &config.RedisStore{
+			Sentinel: &config.RedisSentinel{MasterName: sa.Master, Addresses: sa.Sentinels}, ReplicaAcks: 1}}
 	}
 	// One client makes all the load, hundreds of thousands of pushes.
 	p.Security.PushedRequestsPerClient = 10_000_000

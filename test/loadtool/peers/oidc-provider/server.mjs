@@ -1,6 +1,7 @@
 // Starts panva's oidc-provider on loopback as a peer for test/loadtool.
 //
-//   node server.mjs --port 0 --redirect-uri http://127.0.0.1:9/cb --secret S [--redis redis://127.0.0.1:6379]
+//   node server.mjs --port 0 --redirect-uri http://127.0.0.1:9/cb --secret S
+//     [--redis redis://127.0.0.1:6379 | --sentinels host:port,... --master-name NAME]
 //
 // It prints one line, "LISTEN http://127.0.0.1:PORT", once it serves.
 // Everything is kept in memory (a plain Map adapter: the bundled memory
@@ -25,6 +26,8 @@ const { values: args } = parseArgs({
     'redirect-uri': { type: 'string' },
     secret: { type: 'string' },
     redis: { type: 'string' },
+    sentinels: { type: 'string' },
+    'master-name': { type: 'string' },
   },
 });
 if (!args['redirect-uri'] || !args.secret) {
@@ -91,7 +94,15 @@ class MapAdapter {
 // hash so that consume (codes, refresh tokens, pushed requests) marks it
 // in place. Grant members are listed per grant for revokeByGrantId,
 // sessions indexed by uid.
-const redis = args.redis ? new Redis(args.redis, { keyPrefix: 'oidc:' }) : undefined;
+function connectRedis() {
+  if (args.redis) return new Redis(args.redis, { keyPrefix: 'oidc:' });
+  if (args.sentinels) {
+    const sentinels = args.sentinels.split(',').map((a) => ({ host: a.split(':')[0], port: Number(a.split(':')[1]) }));
+    return new Redis({ sentinels, name: args['master-name'], keyPrefix: 'oidc:' });
+  }
+  return undefined;
+}
+const redis = connectRedis();
 
 class RedisAdapter {
   constructor(model) { this.model = model; }

@@ -40,6 +40,7 @@ type Options struct {
 	ConfigMap     string
 	SigningKeys   string
 	UsersSecret   string
+	SaltSecret    string
 	Kubeconfig    string
 	StartTimeout  time.Duration
 	ShutdownGrace time.Duration
@@ -74,6 +75,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.ConfigMap, "config-map", "", "the provider ConfigMap (in a cluster)")
 	fs.StringVar(&o.SigningKeys, "signing-keys", "", "the signing key Secret (in a cluster)")
 	fs.StringVar(&o.UsersSecret, "users-secret", "", "the Secret holding users.json for the builtin user source (in a cluster)")
+	fs.StringVar(&o.SaltSecret, "pairwise-salt-secret", "", "the Secret holding the pairwise subject salt (in a cluster)")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig to use outside a pod; in-cluster config otherwise")
 	fs.DurationVar(&o.StartTimeout, "start-timeout", 60*time.Second, "how long to wait for a first valid configuration")
 	fs.DurationVar(&o.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
@@ -258,7 +260,7 @@ func (o *Options) source() (source.Source, secretReader, error) {
 		}
 		return string(v), nil
 	}
-	return source.NewKubernetes(cs, o.Namespace, o.ConfigMap, o.SigningKeys, o.UsersSecret), read, nil
+	return source.NewKubernetes(cs, o.Namespace, o.ConfigMap, o.SigningKeys, o.UsersSecret, o.SaltSecret), read, nil
 }
 
 func envName(s string) string {

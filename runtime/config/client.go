@@ -73,6 +73,14 @@ type Client struct {
 	UserInfoEncryptedResponseEnc      string `json:"userinfo_encrypted_response_enc,omitempty"`
 	IntrospectionEncryptedResponseAlg string `json:"introspection_encrypted_response_alg,omitempty"`
 	IntrospectionEncryptedResponseEnc string `json:"introspection_encrypted_response_enc,omitempty"`
+
+	// SubjectType is SubjectPublic or SubjectPairwise; empty means the
+	// provider's default (Provider.PairwiseSector decides).
+	SubjectType string `json:"subject_type,omitempty"`
+	// SectorIdentifierURI, when set, gives pairwise subjects its host as
+	// their sector. The operator has checked that it lists every redirect
+	// URI; a hand-written configuration is trusted as it is.
+	SectorIdentifierURI string `json:"sector_identifier_uri,omitempty"`
 }
 
 // Encryption is how one kind of response is encrypted to the client.
@@ -178,6 +186,7 @@ type ClientPaths struct {
 	IDTokenEncryptedResponseAlg, IDTokenEncryptedResponseEnc             *field.Path
 	UserInfoEncryptedResponseAlg, UserInfoEncryptedResponseEnc           *field.Path
 	IntrospectionEncryptedResponseAlg, IntrospectionEncryptedResponseEnc *field.Path
+	SubjectType, SectorIdentifierURI                                     *field.Path
 }
 
 // JSONPaths names the members as in the registration's JSON.
@@ -206,6 +215,8 @@ var JSONPaths = ClientPaths{
 	UserInfoEncryptedResponseEnc:      field.NewPath("userinfo_encrypted_response_enc"),
 	IntrospectionEncryptedResponseAlg: field.NewPath("introspection_encrypted_response_alg"),
 	IntrospectionEncryptedResponseEnc: field.NewPath("introspection_encrypted_response_enc"),
+	SubjectType:                       field.NewPath("subject_type"),
+	SectorIdentifierURI:               field.NewPath("sector_identifier_uri"),
 }
 
 // clientIDChars is RFC 6749 Appendix A.1 (VSCHAR), without the
@@ -302,6 +313,14 @@ func (c *Client) ValidateWith(paths ClientPaths) field.ErrorList {
 	case "", AccessTokenOpaque, AccessTokenJWT:
 	default:
 		errs = append(errs, field.NotSupported(paths.AccessTokenFormat, c.AccessTokenFormat, []string{AccessTokenOpaque, AccessTokenJWT}))
+	}
+	if err := validSubjectType(c.SubjectType); err != nil {
+		errs = append(errs, invalid(paths.SubjectType, "%v", err))
+	}
+	if c.SectorIdentifierURI != "" {
+		if err := validateSectorURI(c.SectorIdentifierURI); err != nil {
+			errs = append(errs, invalid(paths.SectorIdentifierURI, "%v", err))
+		}
 	}
 	for i, tf := range c.TrustFrameworks {
 		if tf == "" || slices.Contains(c.TrustFrameworks[:i], tf) {

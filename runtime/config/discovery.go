@@ -61,7 +61,7 @@ func RenderDiscovery(p *Provider) ([]byte, error) {
 		{"response_types_supported", []string{"code"}},
 		{"response_modes_supported", []string{"query"}},
 		{"grant_types_supported", []string{"authorization_code", "refresh_token"}},
-		{"subject_types_supported", []string{"public"}},
+		{"subject_types_supported", SubjectTypes},
 		{"id_token_signing_alg_values_supported", sec.SigningAlgorithms},
 		{"userinfo_signing_alg_values_supported", sec.SigningAlgorithms},
 		// Encrypted responses (OIDC Discovery §3, RFC 9701 §7), to a key

@@ -65,6 +65,9 @@ type Provider struct {
 	Security          Security     `json:"security"`
 	Users             UserSource   `json:"users"`
 	SessionStore      SessionStore `json:"session_store"`
+	// Subjects says which sub clients see: public or pairwise (OIDC Core
+	// §8), and where the pairwise salt is.
+	Subjects Subjects `json:"subjects,omitzero"`
 	// IDA is the identity assurance policy: the trust framework catalog,
 	// profiles, attachments and transformed claims.
 	IDA ida.Policy `json:"ida"`
@@ -298,6 +301,7 @@ func (p *Provider) Validate() field.ErrorList {
 
 	errs = append(errs, p.Users.validate(field.NewPath("users"))...)
 	errs = append(errs, p.SessionStore.validate(field.NewPath("session_store"))...)
+	errs = append(errs, p.Subjects.validate(field.NewPath("subjects"))...)
 
 	if err := p.IDA.Validate(); err != nil {
 		errs = append(errs, invalid(field.NewPath("ida"), "%v", err))

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,10 +17,14 @@ type Snapshot struct {
 	Keys     *KeySet
 	// Clients by client_id.
 	Clients map[string]*Client
+	// PairwiseSalt keys the pairwise subjects' HMAC; nil when the
+	// provider has none, and then no client is pairwise.
+	PairwiseSalt []byte
 }
 
-// LoadDir reads the --config-dir layout: provider.json, keys.json and
-// clients/*.json (the clients directory may be absent). Every error names
+// LoadDir reads the --config-dir layout: provider.json, keys.json,
+// clients/*.json (the clients directory may be absent) and an optional
+// pairwise-salt. Every error names
 // the file it came from. A ConfigMap or Secret mounted as a volume has this
 // shape already, its symlinks included.
 func LoadDir(dir string) (*Snapshot, error) {
@@ -36,6 +41,17 @@ func LoadDir(dir string) (*Snapshot, error) {
 		return nil, fmt.Errorf("%s: %w", keysPath, err)
 	}
 
+	saltPath := filepath.Join(dir, PairwiseSaltKey)
+	switch salt, err := os.ReadFile(saltPath); {
+	case err == nil:
+		s.PairwiseSalt = salt
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+	if err := s.checkSalt(); err != nil {
+		return nil, fmt.Errorf("%s: %w", saltPath, err)
+	}
+
 	files, err := filepath.Glob(filepath.Join(dir, ClientsDir, "*.json"))
 	if err != nil {
 		return nil, err
@@ -48,6 +64,9 @@ func LoadDir(dir string) (*Snapshot, error) {
 			return nil, err
 		}
 		if err := AsError(s.Provider.CheckClient(c)); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if err := s.CheckSubject(c); err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		if prev, dup := from[c.ClientID]; dup {
@@ -87,6 +106,9 @@ func (s *Snapshot) Validate() error {
 	if err := s.checkKeys(); err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
+	if err := s.checkSalt(); err != nil {
+		return err
+	}
 	for id, c := range s.Clients {
 		if err := AsError(c.Validate()); err != nil {
 			return fmt.Errorf("client %s: %w", id, err)
@@ -97,6 +119,38 @@ func (s *Snapshot) Validate() error {
 		if err := AsError(s.Provider.CheckClient(c)); err != nil {
 			return fmt.Errorf("client %s: %w", id, err)
 		}
+		if err := s.CheckSubject(c); err != nil {
+			return fmt.Errorf("client %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// checkSalt: a salt present is the recorded one; a recorded salt, or a
+// provider whose default is pairwise, needs one. A runtime refusing such a
+// snapshot keeps serving with the salt it has.
+func (s *Snapshot) checkSalt() error {
+	if s.PairwiseSalt != nil {
+		return s.Provider.CheckSalt(s.PairwiseSalt)
+	}
+	if f := s.Provider.Subjects.SaltFingerprint; f != "" {
+		return fmt.Errorf("the pairwise salt recorded as %s is missing", f)
+	}
+	if s.Provider.Subjects.Type == SubjectPairwise {
+		return errors.New("pairwise subjects are the default and there is no pairwise salt")
+	}
+	return nil
+}
+
+// CheckSubject reports why c's `sub` cannot be computed: a pairwise
+// client needs a sector and a salt.
+func (s *Snapshot) CheckSubject(c *Client) error {
+	sector, err := s.Provider.PairwiseSector(c)
+	if err != nil {
+		return err
+	}
+	if sector != "" && s.PairwiseSalt == nil {
+		return errors.New("its subjects are pairwise and there is no pairwise salt")
 	}
 	return nil
 }

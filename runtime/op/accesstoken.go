@@ -22,7 +22,7 @@ func (p *Provider) newAccessToken(sv *served, c *client, info *grants.Info, jkt 
 	}
 	claims := map[string]json.RawMessage{
 		"iss":       jsonString(sv.issuer),
-		"sub":       jsonString(info.Subject),
+		"sub":       jsonString(subjectFor(sv, c, info.Subject)),
 		"aud":       jsonAudience(tokenAudience(sv, info.Resources)),
 		"client_id": jsonString(c.ClientID),
 		"scope":     jsonString(info.Scope),

@@ -10,9 +10,13 @@ import (
 
 // auditRelease records one release of verified claims: who received what
 // kind of data about whom, under which trust frameworks and for what
-// purpose; never a claim's value. rel describes the released
+// purpose; never a claim's value. subject is the provider's own id of the
+// person, which its other logs and the user source share; client_subject
+// is the sub the client received (the same for public clients, pairwise
+// otherwise), what an auditor matches against the relying party's records.
+// Neither is more personal than the other. rel describes the released
 // verified_claims objects (ida.Result), so nothing is parsed again here.
-func (p *Provider) auditRelease(c *client, g *grants.Info, target string, rel []ida.Release) {
+func (p *Provider) auditRelease(sv *served, c *client, g *grants.Info, target string, rel []ida.Release) {
 	if len(rel) == 0 {
 		return
 	}
@@ -35,6 +39,7 @@ func (p *Provider) auditRelease(c *client, g *grants.Info, target string, rel []
 		slog.String("event", "verified_claims_released"),
 		slog.String("client_id", c.ClientID),
 		slog.String("subject", g.Subject),
+		slog.String("client_subject", subjectFor(sv, c, g.Subject)),
 		slog.String("target", target),
 		slog.Any("trust_frameworks", tfs),
 		slog.Any("claims", names),

@@ -17,7 +17,7 @@ import (
 func (p *Provider) decide(w http.ResponseWriter, r *http.Request, sv *served, c *client, req *grants.Request) {
 	now := p.now()
 	sess, _ := p.loadSession(r.Context(), r, sv, now)
-	stage := nextStage(req, sess, now, false)
+	stage := nextStage(req, sess, sv.seenBy(c), now, false)
 	if err := checkPromptNone(req, stage); err != nil {
 		p.redirectError(w, r, sv, req, err)
 		return
@@ -42,13 +42,16 @@ func (p *Provider) decide(w http.ResponseWriter, r *http.Request, sv *served, c 
 // asks or this session has not approved this very request. Else nothing,
 // and a code is issued. justSignedIn: the user signed in during this
 // interaction, which is what prompt=login, max_age and a hint ask for.
-func nextStage(req *grants.Request, sess *grants.Session, now time.Time, justSignedIn bool) string {
+//
+// The hint's sub is the client's view of the person (subjectFor); seenAs
+// turns the session's local id into that view to compare them.
+func nextStage(req *grants.Request, sess *grants.Session, seenAs func(localSub string) string, now time.Time, justSignedIn bool) string {
 	prompts := strings.Fields(req.Prompt)
 	switch {
 	case sess == nil:
 		return grants.StageLogin
 	case justSignedIn:
-	case req.HintSubject != "" && req.HintSubject != sess.Subject:
+	case req.HintSubject != "" && req.HintSubject != seenAs(sess.Subject):
 		return grants.StageLogin
 	case slices.Contains(prompts, "login"), slices.Contains(prompts, "select_account"):
 		return grants.StageLogin

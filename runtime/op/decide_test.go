@@ -51,7 +51,7 @@ func TestNextStage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.req
 			r.Prompt, r.MaxAge = tc.prompt, tc.maxAge
-			if got := nextStage(&r, tc.sess, now, tc.justSignedIn); got != tc.want {
+			if got := nextStage(&r, tc.sess, func(s string) string { return s }, now, tc.justSignedIn); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})

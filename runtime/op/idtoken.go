@@ -28,7 +28,7 @@ func (p *Provider) signIDToken(sv *served, c *client, g *grants.Info, nonce, acc
 		}
 	}
 	claims["iss"] = jsonString(sv.issuer)
-	claims["sub"] = jsonString(g.Subject)
+	claims["sub"] = jsonString(subjectFor(sv, c, g.Subject))
 	claims["aud"] = jsonString(c.ClientID)
 	claims["iat"] = jsonInt(now.Unix())
 	claims["exp"] = jsonInt(now.Add(sv.provider.Tokens.IDToken.Duration).Unix())

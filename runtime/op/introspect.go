@@ -133,7 +133,7 @@ func describeToken(sv *served, caller *client, rec *grants.Token, now time.Time)
 		return inactive
 	}
 	in := &introspection{
-		Active: true, Scope: sv.grantedScope(owner, rec.Scope), ClientID: rec.ClientID, Subject: rec.Subject,
+		Active: true, Scope: sv.grantedScope(owner, rec.Scope), ClientID: rec.ClientID, Subject: subjectFor(sv, owner, rec.Subject),
 		Audience: jsonAudience(tokenAudience(sv, rec.Resources)), Issuer: sv.issuer, IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt, TokenType: "Bearer",
 	}
 	if rec.JKT != "" {

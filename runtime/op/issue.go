@@ -111,7 +111,7 @@ func (p *Provider) issueTokens(ctx context.Context, sv *served, ti *tokenIssue) 
 	if resp.IDToken != "" {
 		p.metrics.tokenIssued("id_token")
 		if ti.released != nil {
-			p.auditRelease(c, info, "id_token", ti.released.IDTokenReleases)
+			p.auditRelease(sv, c, info, "id_token", ti.released.IDTokenReleases)
 		}
 	}
 	return resp, nil

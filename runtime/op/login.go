@@ -75,7 +75,7 @@ func (p *Provider) login(sv *served, w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, req.UILocales, p.storeFailed(err))
 		return
 	}
-	if nextStage(req, sess, now, true) == "" {
+	if nextStage(req, sess, sv.seenBy(in.client), now, true) == "" {
 		p.issueCode(w, r, sv, req, signedInAs(sess))
 		return
 	}

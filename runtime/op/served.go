@@ -61,6 +61,9 @@ type client struct {
 	keys []jose.JSONWebKey
 	// jwks is the whole registered set, encryption keys included.
 	jwks []jose.JSONWebKey
+	// sector is the sector identifier of the client's pairwise subjects;
+	// empty for public ones (see subjectFor).
+	sector string
 }
 
 func buildServed(s *config.Snapshot, rend *ui.Renderer, now time.Time) (*served, error) {
@@ -119,7 +122,11 @@ func buildClient(prov *config.Provider, c *config.Client) (*client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ida policy for the client: %w", err)
 	}
-	cs := &client{Client: c, engine: eng}
+	sector, err := prov.PairwiseSector(c)
+	if err != nil {
+		return nil, err
+	}
+	cs := &client{Client: c, engine: eng, sector: sector}
 	if len(c.JWKS) > 0 {
 		var set jose.JSONWebKeySet
 		if err := json.Unmarshal(c.JWKS, &set); err != nil {

@@ -58,7 +58,7 @@ func (p *Provider) userinfo(sv *served, w http.ResponseWriter, r *http.Request) 
 		writeJSONError(w, err)
 		return
 	}
-	body, err := p.userinfoClaims(ctx, c, rec, sv.grantedScope(c, rec.Scope))
+	body, err := p.userinfoClaims(ctx, sv, c, rec, sv.grantedScope(c, rec.Scope))
 	if err != nil {
 		p.resourceError(w, sv, pt, err)
 		return
@@ -185,13 +185,13 @@ func checkTokenScheme(rec *grants.Token, pt *presentedToken) *oauthError {
 
 // userinfoClaims builds the response for one token, by the scope the
 // client may still use of the token's.
-func (p *Provider) userinfoClaims(ctx context.Context, c *client, rec *grants.Token, scope string) (map[string]json.RawMessage, *oauthError) {
+func (p *Provider) userinfoClaims(ctx context.Context, sv *served, c *client, rec *grants.Token, scope string) (map[string]json.RawMessage, *oauthError) {
 	cc := p.compileClaims(c, rec.Claims, scope, rec.IntegrityProtected())
 	req, err := cc.req, cc.err
 	if err != nil {
 		return nil, &oauthError{Code: "invalid_token", Description: "the token's claims request is no longer valid for the client", Status: http.StatusUnauthorized}
 	}
-	sub, _ := json.Marshal(rec.Subject)
+	sub := jsonString(subjectFor(sv, c, rec.Subject))
 	src := p.userSource()
 	var u *users.User
 	if src != nil {
@@ -241,7 +241,7 @@ func (p *Provider) userinfoClaims(ctx context.Context, c *client, rec *grants.To
 	}
 	out["sub"] = sub
 	if len(out["verified_claims"]) > 0 {
-		p.auditRelease(c, &rec.Info, "userinfo", res.UserInfoReleases)
+		p.auditRelease(sv, c, &rec.Info, "userinfo", res.UserInfoReleases)
 	}
 	return out, nil
 }

@@ -92,6 +92,7 @@ func (d *dirSource) fingerprint() [32]byte {
 	file(config.ProviderConfigKey)
 	file(config.KeySetKey)
 	file(UsersKey)
+	file(config.PairwiseSaltKey)
 	clients, _ := filepath.Glob(filepath.Join(d.dir, config.ClientsDir, "*.json"))
 	sort.Strings(clients)
 	for _, c := range clients {

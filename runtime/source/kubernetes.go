@@ -34,26 +34,27 @@ var secretSelector = config.LabelComponent + " in (" +
 
 // NewKubernetes watches the provider's objects in namespace: the ConfigMap
 // configMap (provider.json), the Secret signingKeysSecret (keys.json), the
-// client registration Secrets (client.json each) and, unless usersSecret is
-// empty, the users Secret (users.json). The runtime's Role allows exactly
-// this: get, list and watch of its ConfigMap and of Secrets in its
-// namespace.
+// client registration Secrets (client.json each), unless usersSecret is
+// empty the users Secret (users.json), and unless saltSecret is empty the
+// Secret holding the pairwise salt (at the key provider.json names). The
+// runtime's Role allows exactly this: get, list and watch of its ConfigMap
+// and of Secrets in its namespace.
 //
 // Client registrations are those labelled for the provider named by the
 // ConfigMap's ida.idaop.dev/provider label, so two providers sharing a
 // namespace never serve each other's clients.
-func NewKubernetes(cs kubernetes.Interface, namespace, configMap, signingKeysSecret, usersSecret string) Source {
+func NewKubernetes(cs kubernetes.Interface, namespace, configMap, signingKeysSecret, usersSecret, saltSecret string) Source {
 	return &kubeSource{
 		cs: cs, namespace: namespace, configMap: configMap,
-		signingKeys: signingKeysSecret, users: usersSecret,
+		signingKeys: signingKeysSecret, users: usersSecret, salt: saltSecret,
 		quiet: debounceQuiet, maxWait: debounceMax,
 	}
 }
 
 type kubeSource struct {
-	cs                                       kubernetes.Interface
-	namespace, configMap, signingKeys, users string
-	quiet, maxWait                           time.Duration
+	cs                                             kubernetes.Interface
+	namespace, configMap, signingKeys, users, salt string
+	quiet, maxWait                                 time.Duration
 }
 
 func (k *kubeSource) Run(ctx context.Context, updates chan<- Update) error {
@@ -94,6 +95,11 @@ func (k *kubeSource) Run(ctx context.Context, updates chan<- Update) error {
 		users = k.informer(&corev1.Secret{}, listSecrets, secretClient.Watch, byName(k.users))
 		informers = append(informers, users)
 	}
+	var salt cache.SharedIndexInformer
+	if k.salt != "" {
+		salt = k.informer(&corev1.Secret{}, listSecrets, secretClient.Watch, byName(k.salt))
+		informers = append(informers, salt)
+	}
 	synced := make([]cache.InformerSynced, 0, len(informers))
 	for _, inf := range informers {
 		if _, err := inf.AddEventHandler(handler); err != nil {
@@ -107,7 +113,7 @@ func (k *kubeSource) Run(ctx context.Context, updates chan<- Update) error {
 	}
 
 	state := func() inputs {
-		in := inputs{namespace: k.namespace, configMapName: k.configMap, keysName: k.signingKeys, usersName: k.users}
+		in := inputs{namespace: k.namespace, configMapName: k.configMap, keysName: k.signingKeys, usersName: k.users, saltName: k.salt}
 		if obj, ok, _ := configMaps.GetStore().GetByKey(k.namespace + "/" + k.configMap); ok {
 			in.configMap, _ = obj.(*corev1.ConfigMap)
 		}
@@ -119,6 +125,11 @@ func (k *kubeSource) Run(ctx context.Context, updates chan<- Update) error {
 		if users != nil {
 			if obj, ok, _ := users.GetStore().GetByKey(k.namespace + "/" + k.users); ok {
 				in.users, _ = obj.(*corev1.Secret)
+			}
+		}
+		if salt != nil {
+			if obj, ok, _ := salt.GetStore().GetByKey(k.namespace + "/" + k.salt); ok {
+				in.salt, _ = obj.(*corev1.Secret)
 			}
 		}
 		return in
@@ -200,13 +211,15 @@ func (k *kubeSource) informer(example runtime.Object, list listFunc, watchFn wat
 // inputs is what the informers hold at one moment; update turns it into a
 // snapshot without any I/O, so the rules are tested without an API server.
 type inputs struct {
-	namespace, configMapName, keysName, usersName string
+	namespace, configMapName, keysName, usersName, saltName string
 
 	configMap *corev1.ConfigMap
 	// secrets are all labelled Secrets of the namespace: signing keys and
 	// client registrations, of any provider.
 	secrets []*corev1.Secret
 	users   *corev1.Secret
+	// salt holds the pairwise salt, read at the key provider.json names.
+	salt *corev1.Secret
 }
 
 // fingerprint covers exactly what update reads.
@@ -231,6 +244,19 @@ func (in *inputs) fingerprint() [32]byte {
 		f.add("users", v, ok)
 	} else {
 		f.add("users", nil, false)
+	}
+	if in.salt != nil {
+		// Every key: which one is the salt is provider.json's to say.
+		keys := make([]string, 0, len(in.salt.Data))
+		for k := range in.salt.Data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			f.add("salt "+k, in.salt.Data[k], true)
+		}
+	} else {
+		f.add("salt", nil, false)
 	}
 	return f.sum()
 }
@@ -295,6 +321,11 @@ func (in *inputs) snapshot() (snap *config.Snapshot, skipped []error, err error)
 	}
 
 	snap = &config.Snapshot{Provider: provider, Clients: map[string]*config.Client{}}
+	if ref := provider.Subjects.SaltSecret; ref != nil {
+		if snap.PairwiseSalt, err = in.pairwiseSalt(ref); err != nil {
+			return nil, nil, err
+		}
+	}
 	keysRef := fmt.Sprintf("Secret %s/%s", in.namespace, in.keysName)
 	from := map[string]string{}
 	for _, s := range in.relevant() {
@@ -323,6 +354,10 @@ func (in *inputs) snapshot() (snap *config.Snapshot, skipped []error, err error)
 			skipped = append(skipped, fmt.Errorf("%s key %s: %w", ref, config.ClientKey, err))
 			continue
 		}
+		if err := snap.CheckSubject(c); err != nil {
+			skipped = append(skipped, fmt.Errorf("%s key %s: %w", ref, config.ClientKey, err))
+			continue
+		}
 		if prev, dup := from[c.ClientID]; dup {
 			return nil, nil, fmt.Errorf("%s: client_id %q is already registered by %s", ref, c.ClientID, prev)
 		}
@@ -336,4 +371,20 @@ func (in *inputs) snapshot() (snap *config.Snapshot, skipped []error, err error)
 		return nil, nil, fmt.Errorf("%s with %s: %w", cmRef, keysRef, err)
 	}
 	return snap, skipped, nil
+}
+
+// pairwiseSalt reads the salt provider.json names. A Secret that is not
+// there is no salt: then only public clients are served. One that is there
+// without the key is an error, as is a salt other than the one recorded
+// (Snapshot.Validate): the runtime keeps the salt it has rather than
+// change every pairwise sub.
+func (in *inputs) pairwiseSalt(ref *config.SecretKeyRef) ([]byte, error) {
+	if in.salt == nil || ref.Name != in.saltName {
+		return nil, nil
+	}
+	v, ok := in.salt.Data[ref.Key]
+	if !ok {
+		return nil, fmt.Errorf("Secret %s/%s: has no key %s", in.namespace, ref.Name, ref.Key)
+	}
+	return v, nil
 }

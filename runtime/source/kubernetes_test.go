@@ -91,7 +91,7 @@ func TestKubernetesLifecycle(t *testing.T) {
 		secret("unrelated", "", "", config.ClientKey, []byte("{}")),
 		secret(usersSec, "", "", UsersKey, users),
 	)
-	updates := run(t, NewKubernetes(cs, ns, cmName, keysName, usersSec))
+	updates := run(t, NewKubernetes(cs, ns, cmName, keysName, usersSec, ""))
 
 	u := next(t, updates, 5*time.Second)
 	good(t, u, "app-a")
@@ -179,7 +179,7 @@ func TestKubernetesLifecycle(t *testing.T) {
 func TestKubernetesDebounceMaxWait(t *testing.T) {
 	ctx := t.Context()
 	cs := fake.NewClientset(configMap(t), keysSecret(t))
-	updates := run(t, NewKubernetes(cs, ns, cmName, keysName, ""))
+	updates := run(t, NewKubernetes(cs, ns, cmName, keysName, "", ""))
 	good(t, next(t, updates, 5*time.Second))
 	waitWatching(t, cs, 2)
 
@@ -215,7 +215,7 @@ func TestKubernetesStopsBeforeSync(t *testing.T) {
 	cs := fake.NewClientset()
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := NewKubernetes(cs, ns, cmName, keysName, "").Run(ctx, make(chan Update)); err != nil {
+	if err := NewKubernetes(cs, ns, cmName, keysName, "", "").Run(ctx, make(chan Update)); err != nil {
 		t.Fatalf("Run with a cancelled context = %v, want nil", err)
 	}
 }

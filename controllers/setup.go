@@ -3,6 +3,7 @@ package controllers
 
 import (
 	"context"
+	"crypto/x509"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -20,6 +21,9 @@ type Options struct {
 	// Now is the clock of key rotation; tests inject a fake one. Default
 	// time.Now.
 	Now func() time.Time
+	// SectorRoots verify the servers of sectorIdentifierURIs; nil means
+	// the system roots.
+	SectorRoots *x509.CertPool
 }
 
 // Setup registers every reconciler with the manager.
@@ -36,14 +40,16 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		Events:       events.NewRecorder(mgr.GetEventRecorder("identityprovider-controller")),
 		RuntimeImage: o.RuntimeImage,
 		Now:          o.Now,
+		APIReader:    mgr.GetAPIReader(),
 	}
 	if err := idp.SetupWithManager(mgr); err != nil {
 		return err
 	}
 	rp := &relyingparty.Reconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Events:    events.NewRecorder(mgr.GetEventRecorder("relyingparty-controller")),
+		Client:      mgr.GetClient(),
+		APIReader:   mgr.GetAPIReader(),
+		Events:      events.NewRecorder(mgr.GetEventRecorder("relyingparty-controller")),
+		SectorRoots: o.SectorRoots,
 	}
 	return rp.SetupWithManager(ctx, mgr)
 }

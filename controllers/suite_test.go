@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"sync"
 	"testing"
@@ -24,6 +26,10 @@ import (
 var (
 	k8s   client.Client
 	clock = &fakeClock{t: time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)}
+	// sectorServer serves relying parties' sectorIdentifierURIs over TLS;
+	// the operator trusts its CA. Tests add their paths to sectorMux.
+	sectorMux    = http.NewServeMux()
+	sectorServer *httptest.Server
 )
 
 // fakeClock is the controllers' clock in these tests; only key rotation
@@ -60,9 +66,13 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = cp.Stop() }()
 
+	sectorServer = httptest.NewTLSServer(sectorMux)
+	defer sectorServer.Close()
+
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	mgr, err := manager.New(ctx, cp.Config, manager.Options{MetricsAddr: "0", ProbeAddr: "0", Now: clock.Now})
+	mgr, err := manager.New(ctx, cp.Config, manager.Options{MetricsAddr: "0", ProbeAddr: "0", Now: clock.Now,
+		SectorRoots: sectorServer.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -157,6 +157,7 @@ func TestDefaultsAreApplied(t *testing.T) {
 		"spec.signing.algorithms":                    []any{"ES256", "PS256", "RS256"},
 		"spec.signing.rotationPeriod":                "2160h",
 		"spec.tokens.idTokenLifetime":                "5m",
+		"spec.tokens.subjectType":                    "Public",
 		"spec.security.profile":                      "Default",
 		"spec.sessionStore.type":                     "Memory",
 		"spec.allowedRelyingParties.namespaces.from": "Same",
@@ -354,6 +355,12 @@ func TestAdmissionRejections(t *testing.T) {
 		{"unknown userinfo alg", validRelyingParty, "spec.security", map[string]any{"userInfoSignedResponseAlg": "none"}, "spec.security.userInfoSignedResponseAlg", `Unsupported value: "none"`},
 		{"unknown client access token format", validRelyingParty, "spec.accessTokenFormat", "PASETO", "spec.accessTokenFormat", `Unsupported value: "PASETO"`},
 		{"provider name missing", validRelyingParty, "spec.providerRef", map[string]any{}, "spec.providerRef.name", "Required value"},
+		{"sectorIdentifierURI over http", validRelyingParty, "spec.sectorIdentifierURI", "http://app.example/uris.json", "spec.sectorIdentifierURI", "sectorIdentifierURI must be an absolute https URL"},
+		{"sectorIdentifierURI with a fragment", validRelyingParty, "spec.sectorIdentifierURI", "https://app.example/uris.json#a", "spec.sectorIdentifierURI", "must not contain a fragment"},
+		{"sectorIdentifierURI too long", validRelyingParty, "spec.sectorIdentifierURI", "https://app.example/" + strings.Repeat("a", 500), "spec.sectorIdentifierURI", "Too long"},
+		{"unknown subject type", validRelyingParty, "spec.subjectType", "pairwise", "spec.subjectType", `Unsupported value: "pairwise"`},
+		{"unknown provider subject type", validIdentityProvider, "spec.tokens.subjectType", "Secret", "spec.tokens.subjectType", `Unsupported value: "Secret"`},
+		{"salt reference without key", validIdentityProvider, "spec.tokens.pairwiseSaltSecretRef", map[string]any{"name": "salt"}, "spec.tokens.pairwiseSaltSecretRef.key", "Required value"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -42,6 +42,9 @@ const (
 	// ConditionConfigReady is True when the provider ConfigMap holds the
 	// rendered configuration and discovery document.
 	ConditionConfigReady ConditionType = "ConfigReady"
+	// ConditionPairwiseSaltReady is True when the salt of pairwise subjects
+	// is in its Secret and is the one recorded in status.
+	ConditionPairwiseSaltReady ConditionType = "PairwiseSaltReady"
 	// ConditionRuntimeAvailable is True when the runtime reports ready.
 	ConditionRuntimeAvailable ConditionType = "RuntimeAvailable"
 )
@@ -52,6 +55,10 @@ const (
 	// relying party. It never says whether a provider it may not attach to
 	// exists.
 	ConditionAccepted ConditionType = "Accepted"
+	// ConditionSectorReady is True when the client's `sub` can be
+	// computed: public, or pairwise with a sector (OIDC Core §8.1), and
+	// its sectorIdentifierURI, if any, lists every redirect URI.
+	ConditionSectorReady ConditionType = "SectorReady"
 	// ConditionCredentialsReady is True when the client credentials are
 	// available in the relying party's namespace.
 	ConditionCredentialsReady ConditionType = "CredentialsReady"
@@ -84,6 +91,30 @@ const (
 	// ReasonKeysNotWritten goes with KeysReady=False: writing the key
 	// Secret failed; the operator retries.
 	ReasonKeysNotWritten ConditionReason = "KeysNotWritten"
+
+	// ReasonSaltGenerated goes with PairwiseSaltReady=True: the salt is in
+	// the Secret the operator generated.
+	ReasonSaltGenerated ConditionReason = "SaltGenerated"
+	// ReasonSaltSupplied goes with PairwiseSaltReady=True: the salt is in
+	// the Secret spec.tokens.pairwiseSaltSecretRef names.
+	ReasonSaltSupplied ConditionReason = "SaltSupplied"
+	// ReasonSaltLost goes with PairwiseSaltReady=False: the Secret of the
+	// recorded salt is gone. Running runtimes keep the salt they hold;
+	// restore the Secret from a backup, or accept a new salt with the
+	// ida.idaop.dev/accept-pairwise-salt annotation.
+	ReasonSaltLost ConditionReason = "SaltLost"
+	// ReasonSaltChanged goes with PairwiseSaltReady=False: the Secret
+	// holds a salt other than the recorded one; runtimes refuse it.
+	ReasonSaltChanged ConditionReason = "SaltChanged"
+	// ReasonSaltSecretNotFound goes with PairwiseSaltReady=False: the
+	// Secret spec.tokens.pairwiseSaltSecretRef names does not exist yet.
+	ReasonSaltSecretNotFound ConditionReason = "SaltSecretNotFound"
+	// ReasonSaltInvalid goes with PairwiseSaltReady=False: the salt's
+	// Secret lacks the key, or holds fewer than 32 bytes.
+	ReasonSaltInvalid ConditionReason = "SaltInvalid"
+	// ReasonSaltNotWritten goes with PairwiseSaltReady=False: creating the
+	// salt Secret failed; the operator retries.
+	ReasonSaltNotWritten ConditionReason = "SaltNotWritten"
 
 	// ReasonRendered goes with ConfigReady=True.
 	ReasonRendered ConditionReason = "Rendered"
@@ -119,6 +150,23 @@ const (
 	// provider's rendered configuration is missing or cannot be read, so
 	// what it offers is unknown; see the provider's ConfigReady.
 	ReasonProviderConfigUnavailable ConditionReason = "ProviderConfigUnavailable"
+
+	// ReasonSectorResolved goes with SectorReady=True.
+	ReasonSectorResolved ConditionReason = "SectorResolved"
+	// ReasonSectorAmbiguous goes with SectorReady=False: pairwise subjects
+	// and redirect URIs on several hosts, without sectorIdentifierURI.
+	ReasonSectorAmbiguous ConditionReason = "SectorAmbiguous"
+	// ReasonSectorIdentifierUnreachable goes with SectorReady=False: the
+	// sectorIdentifierURI could not be fetched (connection, TLS, status,
+	// timeout, redirect); the operator retries.
+	ReasonSectorIdentifierUnreachable ConditionReason = "SectorIdentifierUnreachable"
+	// ReasonSectorIdentifierInvalid goes with SectorReady=False: the
+	// sectorIdentifierURI does not serve a JSON array of URLs within the
+	// size limit.
+	ReasonSectorIdentifierInvalid ConditionReason = "SectorIdentifierInvalid"
+	// ReasonSectorIdentifierMismatch goes with SectorReady=False: the
+	// array the sectorIdentifierURI serves lacks a redirect URI.
+	ReasonSectorIdentifierMismatch ConditionReason = "SectorIdentifierMismatch"
 
 	// ReasonSecretGenerated goes with CredentialsReady=True: the operator
 	// owns the credentials Secret.
@@ -161,6 +209,9 @@ const (
 	// EventCredentialsRepaired: the credentials Secret was edited and has
 	// been restored.
 	EventCredentialsRepaired EventReason = "CredentialsRepaired"
+	// EventSaltAccepted: a new pairwise salt was accepted with the
+	// ida.idaop.dev/accept-pairwise-salt annotation.
+	EventSaltAccepted EventReason = "PairwiseSaltAccepted"
 	// EventUnregistered: a client registration was removed.
 	EventUnregistered EventReason = "Unregistered"
 )

@@ -21,6 +21,7 @@ const (
 	DefaultAccessTokenFormat = AccessTokenOpaque
 	DefaultSessionStore      = SessionStoreMemory
 	DefaultClientAuth        = ClientSecretBasic
+	DefaultSubjectType       = SubjectPublic
 )
 
 // DefaultSigningAlgorithms are the algorithms a provider keeps keys for

@@ -72,6 +72,7 @@ func TestDefaultsMatchTheSchema(t *testing.T) {
 		{idp, "spec.runtime.replicas", idav1alpha1.DefaultReplicas},
 		{idp, "spec.security.profile", idav1alpha1.DefaultSecurityProfile},
 		{idp, "spec.tokens.accessTokenFormat", idav1alpha1.DefaultAccessTokenFormat},
+		{idp, "spec.tokens.subjectType", idav1alpha1.DefaultSubjectType},
 		{idp, "spec.security.pushedRequestsPerClient", idav1alpha1.DefaultPushedRequestsPerClient},
 		{idp, "spec.sessionStore.type", idav1alpha1.DefaultSessionStore},
 		{idp, "spec.signing.algorithms", idav1alpha1.DefaultSigningAlgorithms()},

@@ -174,7 +174,40 @@ type TokenSpec struct {
 	// +kubebuilder:validation:items:MaxLength=512
 	// +kubebuilder:validation:XValidation:rule="self.all(r, !r.contains('#') && r.matches('^[a-zA-Z][a-zA-Z0-9+.-]*:.+'))",message="each resource must be an absolute URI without a fragment (RFC 8707)"
 	Resources []string `json:"resources,omitempty"`
+
+	// SubjectType is the `sub` relying parties receive unless one chooses
+	// its own (RelyingParty spec.subjectType). `Public`: the person's id
+	// at this provider, the same for every relying party. `Pairwise`: a
+	// pseudonym per sector (OIDC Core §8.1), the host of a relying
+	// party's redirect URIs or of its sectorIdentifierURI, so relying
+	// parties of different sectors cannot join their records on it.
+	// +kubebuilder:default=Public
+	// +optional
+	SubjectType SubjectType `json:"subjectType,omitempty"`
+
+	// PairwiseSaltSecretRef names a key of a Secret in the provider's
+	// namespace that holds the salt of pairwise subjects, at least 32
+	// bytes, for a platform team that keeps the salt itself (restored
+	// with a rebuilt cluster, every pairwise `sub` stays the same).
+	// Absent means the operator generates 256 random bits once into the
+	// Secret `<name>-pairwise-salt`, key `pairwise-salt`, and keeps it
+	// when the provider is deleted. Either way the operator records the
+	// salt's fingerprint in status and never replaces a salt silently.
+	// +optional
+	PairwiseSaltSecretRef *SecretKeySelector `json:"pairwiseSaltSecretRef,omitempty"`
 }
+
+// SubjectType is the kind of `sub` a relying party receives (OIDC Core
+// §8).
+// +kubebuilder:validation:Enum=Public;Pairwise
+type SubjectType string
+
+const (
+	// SubjectPublic: the same `sub` for every relying party.
+	SubjectPublic SubjectType = "Public"
+	// SubjectPairwise: a different `sub` per sector.
+	SubjectPairwise SubjectType = "Pairwise"
+)
 
 // AccessTokenFormat is how access tokens look to resource servers.
 // +kubebuilder:validation:Enum=Opaque;JWT
@@ -603,8 +636,8 @@ type SigningKeyStatus struct {
 
 // IdentityProviderStatus is the observed state of an IdentityProvider.
 type IdentityProviderStatus struct {
-	// Conditions: `KeysReady`, `ConfigReady`, `RuntimeAvailable` and
-	// `Ready`.
+	// Conditions: `KeysReady`, `PairwiseSaltReady`, `ConfigReady`,
+	// `RuntimeAvailable` and `Ready`.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -630,6 +663,14 @@ type IdentityProviderStatus struct {
 	// AttachedRelyingParties is the number of accepted RelyingParties.
 	// +optional
 	AttachedRelyingParties int32 `json:"attachedRelyingParties,omitempty"`
+
+	// PairwiseSaltFingerprint names the pairwise salt in use (the first
+	// 128 bits of its SHA-256). The operator compares the salt's Secret
+	// with it: a salt that is gone or different is reported by
+	// PairwiseSaltReady, never replaced quietly. Empty until a salt was
+	// first seen.
+	// +optional
+	PairwiseSaltFingerprint string `json:"pairwiseSaltFingerprint,omitempty"`
 }
 
 // IdentityProvider declares an OpenID Provider with Identity Assurance. The

@@ -88,6 +88,26 @@ type RelyingPartySpec struct {
 	// means the provider's.
 	// +optional
 	AccessTokenFormat AccessTokenFormat `json:"accessTokenFormat,omitempty"`
+	// SubjectType is the `sub` this client receives: `Public` or
+	// `Pairwise` (OIDC Core §8). Absent means the provider's
+	// spec.tokens.subjectType. A pairwise client's sector is the host of
+	// sectorIdentifierURI, or else the one host of its redirect URIs;
+	// redirect URIs on several hosts need a sectorIdentifierURI.
+	// +optional
+	SubjectType SubjectType `json:"subjectType,omitempty"`
+
+	// SectorIdentifierURI is an https URL serving a JSON array of URLs
+	// that holds every redirect URI (OIDC Registration §2, §5); its host
+	// is the sector of pairwise subjects, so relying parties of one
+	// organisation on several hosts can share a `sub`. The operator
+	// fetches it when the spec changes and every hour; while it cannot be
+	// read or lacks a redirect URI, the client is not registered. Absent
+	// means the redirect URIs' host is the sector.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() == 'https' && url(self).getHostname() != ''",message="sectorIdentifierURI must be an absolute https URL"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('#')",message="sectorIdentifierURI must not contain a fragment"
+	SectorIdentifierURI string `json:"sectorIdentifierURI,omitempty"`
 }
 
 // ProviderReference names an IdentityProvider.
@@ -273,7 +293,8 @@ type ContentEncryptionAlgorithm string
 
 // RelyingPartyStatus is the observed state of a RelyingParty.
 type RelyingPartyStatus struct {
-	// Conditions: `Accepted`, `CredentialsReady`, `Registered` and `Ready`.
+	// Conditions: `Accepted`, `SectorReady`, `CredentialsReady`,
+	// `Registered` and `Ready`.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

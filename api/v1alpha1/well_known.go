@@ -19,6 +19,13 @@ const (
 	// each new value schedules one new key per algorithm, published for
 	// the lead time before it signs.
 	AnnotationRotateKeys = "ida.idaop.dev/rotate-keys"
+	// AnnotationAcceptPairwiseSalt on an IdentityProvider gives up the
+	// pairwise salt whose fingerprint is its value (that in
+	// status.pairwiseSaltFingerprint): the operator then records the salt
+	// now in the Secret, or generates a new one if the Secret is gone.
+	// Every pairwise `sub` changes, so relying parties lose the link to
+	// their users; a value that names another salt does nothing.
+	AnnotationAcceptPairwiseSalt = "ida.idaop.dev/accept-pairwise-salt"
 	// AnnotationProviderConfigHash on runtime pods rolls them when the
 	// provider configuration changes.
 	AnnotationProviderConfigHash = "ida.idaop.dev/provider-config-hash"

@@ -80,7 +80,7 @@ func availability(dep *appsv1.Deployment) conditions.Outcome {
 // says what to do.
 func readiness(status *idav1alpha1.IdentityProviderStatus) conditions.Outcome {
 	if o, ok := conditions.FirstNotTrue(status.Conditions,
-		idav1alpha1.ConditionKeysReady, idav1alpha1.ConditionConfigReady, idav1alpha1.ConditionRuntimeAvailable); !ok {
+		idav1alpha1.ConditionKeysReady, idav1alpha1.ConditionPairwiseSaltReady, idav1alpha1.ConditionConfigReady, idav1alpha1.ConditionRuntimeAvailable); !ok {
 		return o
 	}
 	return conditions.True(idav1alpha1.ReasonReconciled, "the provider is serving "+status.Issuer)

@@ -94,12 +94,13 @@ func TestAvailability(t *testing.T) {
 func TestReadiness(t *testing.T) {
 	status := func(steps ...conditions.Outcome) *idav1alpha1.IdentityProviderStatus {
 		s := &idav1alpha1.IdentityProviderStatus{Issuer: "https://id.bank.example"}
-		for i, typ := range []idav1alpha1.ConditionType{idav1alpha1.ConditionKeysReady, idav1alpha1.ConditionConfigReady, idav1alpha1.ConditionRuntimeAvailable}[:len(steps)] {
+		for i, typ := range []idav1alpha1.ConditionType{idav1alpha1.ConditionKeysReady, idav1alpha1.ConditionPairwiseSaltReady, idav1alpha1.ConditionConfigReady, idav1alpha1.ConditionRuntimeAvailable}[:len(steps)] {
 			conditions.Set(&s.Conditions, 1, typ, steps[i])
 		}
 		return s
 	}
 	keys := conditions.True(idav1alpha1.ReasonKeysGenerated, "keys")
+	salt := conditions.True(idav1alpha1.ReasonSaltGenerated, "salt")
 	config := conditions.True(idav1alpha1.ReasonRendered, "config")
 	runtime := conditions.True(idav1alpha1.ReasonRuntimeReady, "runtime")
 	cases := []struct {
@@ -107,12 +108,14 @@ func TestReadiness(t *testing.T) {
 		status *idav1alpha1.IdentityProviderStatus
 		want   conditions.Outcome
 	}{
-		{"all steps True", status(keys, config, runtime), conditions.True(idav1alpha1.ReasonReconciled, "the provider is serving https://id.bank.example")},
-		{"config waits for a framework", status(keys, conditions.False(idav1alpha1.ReasonTrustFrameworkNotReady, "fix jp-aml"), runtime),
+		{"all steps True", status(keys, salt, config, runtime), conditions.True(idav1alpha1.ReasonReconciled, "the provider is serving https://id.bank.example")},
+		{"config waits for a framework", status(keys, salt, conditions.False(idav1alpha1.ReasonTrustFrameworkNotReady, "fix jp-aml"), runtime),
 			conditions.False(idav1alpha1.ReasonTrustFrameworkNotReady, "ConfigReady: fix jp-aml")},
-		{"keys first", status(conditions.False(idav1alpha1.ReasonKeySetUnreadable, "restore"), conditions.False(idav1alpha1.ReasonInvalidSpec, "x"), runtime),
+		{"keys first", status(conditions.False(idav1alpha1.ReasonKeySetUnreadable, "restore"), salt, conditions.False(idav1alpha1.ReasonInvalidSpec, "x"), runtime),
 			conditions.False(idav1alpha1.ReasonKeySetUnreadable, "KeysReady: restore")},
-		{"runtime not evaluated", status(keys, config), conditions.False(idav1alpha1.ReasonPending, "RuntimeAvailable is not evaluated yet")},
+		{"a lost salt before the config", status(keys, conditions.False(idav1alpha1.ReasonSaltLost, "restore it"), config, runtime),
+			conditions.False(idav1alpha1.ReasonSaltLost, "PairwiseSaltReady: restore it")},
+		{"runtime not evaluated", status(keys, salt, config), conditions.False(idav1alpha1.ReasonPending, "RuntimeAvailable is not evaluated yet")},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -55,6 +55,10 @@ type Reconciler struct {
 	Now func() time.Time
 	// RuntimeImage is the runtime's image unless a provider overrides it.
 	RuntimeImage string
+	// APIReader reads the pairwise salt's Secret, which the cache may not
+	// hold (one the platform team supplies, or a restored one without
+	// labels). Nil means Client.
+	APIReader client.Reader
 }
 
 // SetupWithManager registers the reconciler and what it watches.
@@ -71,6 +75,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// Registrations only change the attached count: during a burst of
 		// onboarding, recount every few seconds instead of once per client.
 		Watches(&corev1.Secret{}, enqueueOwnerAfter(attachedCountDelay), builder.WithPredicates(predicate.NewPredicateFuncs(isRegistration))).
+		// The salt Secret has no owner (it outlives the provider): found
+		// by its labels, so that its deletion is reported at once.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(providerOfSalt), builder.WithPredicates(predicate.NewPredicateFuncs(isSalt))).
 		Owns(&corev1.ConfigMap{}).
 		Owns(&corev1.ServiceAccount{}).
 		Owns(&corev1.Service{}).
@@ -111,7 +118,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		status.Keys = keys.summary
 	}
 
-	cfg, err := r.reconcileConfig(ctx, &idp)
+	salt, err := r.reconcileSalt(ctx, &idp)
+	conditions.Set(&status.Conditions, idp.Generation, idav1alpha1.ConditionPairwiseSaltReady, salt.condition)
+	status.PairwiseSaltFingerprint = salt.fingerprint
+	if err != nil {
+		errs = append(errs, err)
+	}
+
+	cfg, err := r.reconcileConfig(ctx, &idp, salt.fingerprint)
 	conditions.Set(&status.Conditions, idp.Generation, idav1alpha1.ConditionConfigReady, cfg.condition)
 	status.TrustFrameworks = cfg.identifiers
 	if err != nil {
@@ -144,7 +158,22 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if conflict {
 		return reconcile.Result{RequeueAfter: statuswrite.ConflictRetry}, nil
 	}
-	return reconcile.Result{RequeueAfter: untilNext(keys.nextEvent, now)}, nil
+	next := untilNext(keys.nextEvent, now)
+	if salt.poll > 0 && (next == 0 || next > salt.poll) {
+		next = salt.poll
+	}
+	return reconcile.Result{RequeueAfter: next}, nil
+}
+
+func isSalt(o client.Object) bool {
+	return o.GetLabels()[config.LabelComponent] == config.ComponentPairwiseSalt
+}
+
+func providerOfSalt(_ context.Context, o client.Object) []reconcile.Request {
+	if name := o.GetLabels()[config.LabelProvider]; name != "" {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+	}
+	return nil
 }
 
 // attachedCountDelay batches recounts of attached relying parties.
@@ -193,7 +222,7 @@ type configResult struct {
 // reconcileConfig renders the provider config from the provider and its
 // trust frameworks. While a framework is missing or not Ready, the last good
 // ConfigMap keeps serving and the condition says which framework to fix.
-func (r *Reconciler) reconcileConfig(ctx context.Context, idp *idav1alpha1.IdentityProvider) (configResult, error) {
+func (r *Reconciler) reconcileConfig(ctx context.Context, idp *idav1alpha1.IdentityProvider, saltFingerprint string) (configResult, error) {
 	var res configResult
 	var all idav1alpha1.TrustFrameworkList
 	if err := r.Client.List(ctx, &all); err != nil {
@@ -221,6 +250,8 @@ func (r *Reconciler) reconcileConfig(ctx context.Context, idp *idav1alpha1.Ident
 		res.condition = conditions.False(idav1alpha1.ReasonInvalidSpec, err.Error())
 		return res, nil
 	}
+	// The runtime refuses any other salt (config.Provider.CheckSalt).
+	provider.Subjects.SaltFingerprint = saltFingerprint
 	providerJSON, err := json.Marshal(provider)
 	if err != nil {
 		return res, fmt.Errorf("encoding the provider configuration: %w", err)

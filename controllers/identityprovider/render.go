@@ -46,6 +46,7 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 		Users:        userSource(&s.Users),
 		SessionStore: sessionStore(&s.SessionStore),
 		IDA:          policy(s, tfs),
+		Subjects:     subjects(idp),
 	}
 	if p.Security.Profile == "" {
 		p.Security.Profile = string(idav1alpha1.DefaultSecurityProfile)
@@ -54,6 +55,31 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 		return nil, fmt.Errorf("rendered provider config is invalid: %w", err)
 	}
 	return p, nil
+}
+
+// subjects renders the subject type and where the salt is; the salt's
+// fingerprint comes from status, set by the reconciler.
+func subjects(idp *idav1alpha1.IdentityProvider) config.Subjects {
+	out := config.Subjects{
+		Type:       SubjectType(idp.Spec.Tokens.SubjectType),
+		SaltSecret: &config.SecretKeyRef{Name: PairwiseSaltName(idp), Key: config.PairwiseSaltKey},
+	}
+	if ref := idp.Spec.Tokens.PairwiseSaltSecretRef; ref != nil {
+		out.SaltSecret = &config.SecretKeyRef{Name: ref.Name, Key: ref.Key}
+	}
+	return out
+}
+
+// SubjectType is the runtime's name of an API subject type; empty stays
+// empty (the provider's default, for a RelyingParty).
+func SubjectType(t idav1alpha1.SubjectType) string {
+	switch t {
+	case idav1alpha1.SubjectPairwise:
+		return config.SubjectPairwise
+	case idav1alpha1.SubjectPublic:
+		return config.SubjectPublic
+	}
+	return ""
 }
 
 func algorithms(algs []idav1alpha1.SigningAlgorithm) []string {

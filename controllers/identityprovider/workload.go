@@ -27,8 +27,11 @@ const (
 // Names of what a provider owns in its namespace.
 func SigningKeysName(idp *idav1alpha1.IdentityProvider) string { return idp.Name + "-signing-keys" }
 func ConfigMapName(idp *idav1alpha1.IdentityProvider) string   { return idp.Name + "-provider" }
-func RuntimeName(idp *idav1alpha1.IdentityProvider) string     { return idp.Name }
-func RuntimeRoleName(idp *idav1alpha1.IdentityProvider) string { return idp.Name + "-runtime" }
+
+// PairwiseSaltName is the Secret of the salt the operator generates.
+func PairwiseSaltName(idp *idav1alpha1.IdentityProvider) string { return idp.Name + "-pairwise-salt" }
+func RuntimeName(idp *idav1alpha1.IdentityProvider) string      { return idp.Name }
+func RuntimeRoleName(idp *idav1alpha1.IdentityProvider) string  { return idp.Name + "-runtime" }
 
 // selectorLabels select the runtime pods of one provider.
 func selectorLabels(idp *idav1alpha1.IdentityProvider) map[string]string {
@@ -74,6 +77,7 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 		"--namespace=" + idp.Namespace,
 		"--config-map=" + ConfigMapName(idp),
 		"--signing-keys=" + SigningKeysName(idp),
+		"--pairwise-salt-secret=" + subjects(idp).SaltSecret.Name,
 	}
 	if b := idp.Spec.Users.Builtin; b != nil {
 		args = append(args, "--users-secret="+b.SecretRef.Name)

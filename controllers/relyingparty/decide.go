@@ -96,7 +96,7 @@ func refused(ref, ns string) conditions.Outcome {
 // says what to do; a disabled client is registered but not Ready.
 func readiness(status *idav1alpha1.RelyingPartyStatus) conditions.Outcome {
 	if o, ok := conditions.FirstNotTrue(status.Conditions,
-		idav1alpha1.ConditionAccepted, idav1alpha1.ConditionCredentialsReady, idav1alpha1.ConditionRegistered); !ok {
+		idav1alpha1.ConditionAccepted, idav1alpha1.ConditionSectorReady, idav1alpha1.ConditionCredentialsReady, idav1alpha1.ConditionRegistered); !ok {
 		return o
 	}
 	if c := conditions.Find(status.Conditions, idav1alpha1.ConditionRegistered); c.Reason == string(idav1alpha1.ReasonDisabled) {
@@ -130,6 +130,8 @@ var specPaths = func() config.ClientPaths {
 	p.UserInfoEncryptedResponseEnc = spec.Child("security", "userInfoEncryptedResponseEnc")
 	p.IntrospectionEncryptedResponseAlg = spec.Child("security", "introspectionEncryptedResponseAlg")
 	p.IntrospectionEncryptedResponseEnc = spec.Child("security", "introspectionEncryptedResponseEnc")
+	p.SubjectType = spec.Child("subjectType")
+	p.SectorIdentifierURI = spec.Child("sectorIdentifierURI")
 	return p
 }()
 

@@ -184,25 +184,28 @@ func TestAccept(t *testing.T) {
 func TestReadiness(t *testing.T) {
 	status := func(steps ...conditions.Outcome) *idav1alpha1.RelyingPartyStatus {
 		s := &idav1alpha1.RelyingPartyStatus{ClientID: "team.app", CredentialsSecretName: "app-oidc-credentials"}
-		for i, typ := range []idav1alpha1.ConditionType{idav1alpha1.ConditionAccepted, idav1alpha1.ConditionCredentialsReady, idav1alpha1.ConditionRegistered}[:len(steps)] {
+		for i, typ := range []idav1alpha1.ConditionType{idav1alpha1.ConditionAccepted, idav1alpha1.ConditionSectorReady, idav1alpha1.ConditionCredentialsReady, idav1alpha1.ConditionRegistered}[:len(steps)] {
 			conditions.Set(&s.Conditions, 1, typ, steps[i])
 		}
 		return s
 	}
 	accepted := conditions.True(idav1alpha1.ReasonAccepted, "accepted")
+	sector := conditions.True(idav1alpha1.ReasonSectorResolved, "public")
 	creds := conditions.True(idav1alpha1.ReasonSecretGenerated, "creds")
 	cases := []struct {
 		name   string
 		status *idav1alpha1.RelyingPartyStatus
 		want   conditions.Outcome
 	}{
-		{"registered", status(accepted, creds, conditions.True(idav1alpha1.ReasonRegistrationWritten, "registered")),
+		{"registered", status(accepted, sector, creds, conditions.True(idav1alpha1.ReasonRegistrationWritten, "registered")),
 			conditions.True(idav1alpha1.ReasonReconciled, "client team.app is registered; credentials are in Secret app-oidc-credentials")},
-		{"registered but disabled", status(accepted, creds, conditions.True(idav1alpha1.ReasonDisabled, "disabled")),
+		{"registered but disabled", status(accepted, sector, creds, conditions.True(idav1alpha1.ReasonDisabled, "disabled")),
 			conditions.False(idav1alpha1.ReasonDisabled, "disabled")},
-		{"waiting for a Secret", status(accepted, conditions.False(idav1alpha1.ReasonSecretNotFound, "waiting"), conditions.False(idav1alpha1.ReasonSecretNotFound, "not registered")),
+		{"waiting for a Secret", status(accepted, sector, conditions.False(idav1alpha1.ReasonSecretNotFound, "waiting"), conditions.False(idav1alpha1.ReasonSecretNotFound, "not registered")),
 			conditions.False(idav1alpha1.ReasonSecretNotFound, "CredentialsReady: waiting")},
-		{"refused", status(conditions.False(idav1alpha1.ReasonNotAllowedByProvider, "ask"), creds),
+		{"a lying sector identifier URI", status(accepted, conditions.False(idav1alpha1.ReasonSectorIdentifierMismatch, "add it"), creds),
+			conditions.False(idav1alpha1.ReasonSectorIdentifierMismatch, "SectorReady: add it")},
+		{"refused", status(conditions.False(idav1alpha1.ReasonNotAllowedByProvider, "ask"), sector, creds),
 			conditions.False(idav1alpha1.ReasonNotAllowedByProvider, "Accepted: ask")},
 		{"nothing evaluated", status(), conditions.False(idav1alpha1.ReasonPending, "Accepted is not evaluated yet")},
 	}

@@ -3,10 +3,12 @@ package relyingparty
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -62,6 +64,15 @@ type Reconciler struct {
 	// cache): those an RP names with credentials.source Existing.
 	APIReader client.Reader
 	Events    events.Recorder
+	// SectorRoots verify the servers of sectorIdentifierURIs; nil means
+	// the system roots. Tests trust their server's CA here.
+	SectorRoots *x509.CertPool
+
+	// sectors keeps each RP's last sectorIdentifierURI fetch, by UID, so
+	// reconciles for other reasons do not fetch again.
+	sectors  sync.Map // types.UID -> sectorCheck
+	httpOnce sync.Once
+	http     *http.Client
 }
 
 // SetupWithManager registers the reconciler and what re-evaluates an RP:
@@ -155,11 +166,22 @@ func (r *Reconciler) attach(ctx context.Context, rp *idav1alpha1.RelyingParty, s
 			r.Events.Outcome(rp, "Attach", decision)
 		}
 		status.Issuer = ""
+		conditions.Set(&status.Conditions, rp.Generation, idav1alpha1.ConditionSectorReady,
+			conditions.False(decision.Reason, "not evaluated: the relying party is not accepted"))
 		conditions.Set(&status.Conditions, rp.Generation, idav1alpha1.ConditionRegistered,
 			conditions.False(decision.Reason, "not registered: the relying party is not accepted"))
 		return reconcile.Result{}, r.removeRegistrations(ctx, rp, "")
 	}
 	status.Issuer = in.config.Issuer
+
+	sector, sectorRequeue := r.sector(ctx, rp, in.config)
+	conditions.Set(&status.Conditions, rp.Generation, idav1alpha1.ConditionSectorReady, sector)
+	if !sector.True {
+		// Never registered with a sector that is not verified.
+		conditions.Set(&status.Conditions, rp.Generation, idav1alpha1.ConditionRegistered,
+			conditions.False(sector.Reason, "not registered: see SectorReady"))
+		return reconcile.Result{RequeueAfter: sectorRequeue}, r.removeRegistrations(ctx, rp, "")
+	}
 
 	creds := r.reconcileCredentials(ctx, rp, status.Issuer)
 	conditions.Set(&status.Conditions, rp.Generation, idav1alpha1.ConditionCredentialsReady, creds.outcome)
@@ -172,17 +194,18 @@ func (r *Reconciler) attach(ctx context.Context, rp *idav1alpha1.RelyingParty, s
 			conditions.False(creds.outcome.Reason, "waiting for the client credentials"))
 		return reconcile.Result{RequeueAfter: existingSecretPoll}, nil
 	}
+	res := reconcile.Result{RequeueAfter: sectorRequeue}
 
 	reg, err := r.register(ctx, rp, in.provider, creds.secret)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
 	conditions.Set(&status.Conditions, rp.Generation, idav1alpha1.ConditionRegistered, reg)
-	if rp.Spec.Credentials.Source == idav1alpha1.CredentialsExisting {
+	if rp.Spec.Credentials.Source == idav1alpha1.CredentialsExisting && (res.RequeueAfter == 0 || res.RequeueAfter > 5*time.Minute) {
 		// A Secret we do not own is not watched: notice its rotation.
-		return reconcile.Result{RequeueAfter: 5 * time.Minute}, nil
+		res.RequeueAfter = 5 * time.Minute
 	}
-	return reconcile.Result{}, nil
+	return res, nil
 }
 
 // gatherAttachment reads what accept decides on: the provider, the relying
@@ -305,6 +328,8 @@ func Registration(rp *idav1alpha1.RelyingParty, secret string) *config.Client {
 		Disabled:                    s.Disabled,
 		ResourceServer:              s.ResourceServer,
 		AccessTokenFormat:           string(s.AccessTokenFormat),
+		SubjectType:                 identityprovider.SubjectType(s.SubjectType),
+		SectorIdentifierURI:         s.SectorIdentifierURI,
 		Scopes:                      s.Scopes,
 
 		IDTokenEncryptedResponseAlg:       string(s.Security.IDTokenEncryptedResponseAlg),
@@ -356,6 +381,7 @@ func (r *Reconciler) removeRegistrations(ctx context.Context, rp *idav1alpha1.Re
 }
 
 func (r *Reconciler) finalize(ctx context.Context, rp *idav1alpha1.RelyingParty) error {
+	r.sectors.Delete(rp.UID)
 	if !controllerutil.ContainsFinalizer(rp, idav1alpha1.FinalizerClientRegistration) {
 		return nil
 	}

@@ -3,6 +3,7 @@ package manager
 
 import (
 	"context"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"os"
@@ -58,6 +59,9 @@ type Options struct {
 	Workers         int
 	// Now replaces the clock of key rotation, for tests; not a flag.
 	Now func() time.Time
+	// SectorRoots replace the system roots that verify the servers of
+	// sectorIdentifierURIs, for tests; not a flag.
+	SectorRoots *x509.CertPool
 }
 
 // Bind registers the options as flags of fs.
@@ -137,7 +141,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := controllers.Setup(ctx, mgr, controllers.Options{RuntimeImage: o.RuntimeImage, Now: o.Now}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{RuntimeImage: o.RuntimeImage, Now: o.Now, SectorRoots: o.SectorRoots}); err != nil {
 		return nil, fmt.Errorf("registering controllers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

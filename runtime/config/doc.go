@@ -33,6 +33,7 @@ const (
 	ComponentSigningKeys        = "signing-keys"
 	ComponentProviderConfig     = "provider-config"
 	ComponentClientRegistration = "client-registration"
+	ComponentPairwiseSalt       = "pairwise-salt"
 )
 
 // Directory layout read by LoadDir (the runtime's --config-dir): the same

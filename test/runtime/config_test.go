@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -35,6 +37,12 @@ const (
 	// the default A128CBC-HS256), JWT introspection answers to the same
 	// EC key (ECDH-ES+A256KW, A128GCM).
 	clientJWE = "rp-openid-client-jwe"
+	// clientPairwiseA1 and clientPairwiseA2 receive pairwise subjects of
+	// one sector (one sector identifier URI's host), clientPairwiseB of
+	// another.
+	clientPairwiseA1 = "rp-pairwise-a1"
+	clientPairwiseA2 = "rp-pairwise-a2"
+	clientPairwiseB  = "rp-pairwise-b"
 )
 
 const demoPassword = "demo-password-for-tests"
@@ -90,6 +98,14 @@ func writeConfigDir(dir, issuer, redirectURI string) (*generated, error) {
 	enc.IDTokenEncryptedResponseAlg, enc.IDTokenEncryptedResponseEnc = "RSA-OAEP-256", "A256GCM"
 	enc.UserInfoEncryptedResponseAlg = "ECDH-ES"
 	enc.IntrospectionEncryptedResponseAlg, enc.IntrospectionEncryptedResponseEnc = "ECDH-ES+A256KW", "A128GCM"
+	pairwise := func(id, sectorURI string) *config.Client {
+		c := base(id, "Pairwise "+id)
+		c.SubjectType, c.SectorIdentifierURI = config.SubjectPairwise, sectorURI
+		return c
+	}
+	pa1 := pairwise(clientPairwiseA1, "https://sector-a.example/redirect_uris.json")
+	pa2 := pairwise(clientPairwiseA2, "https://sector-a.example/redirect_uris.json")
+	pb := pairwise(clientPairwiseB, "https://sector-b.example/redirect_uris.json")
 
 	// ES256, the default, PS256 and RS256 keys; ten-minute access tokens
 	// and one-minute codes.
@@ -97,7 +113,15 @@ func writeConfigDir(dir, issuer, redirectURI string) (*generated, error) {
 	// DPoP nonces on: openid-client, the DPoP client here, has to follow
 	// use_dpop_nonce at PAR, token and UserInfo (RFC 9449 §8, §9).
 	p.Security.RequireDPoPNonce = true
-	if err := fixture.WriteConfigDir(dir, p, demoPassword, fapi, basic, ps, rs, su, enc); err != nil {
+	// The pairwise subjects' salt, as the operator would generate it.
+	salt := make([]byte, 32)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, config.PairwiseSaltKey), salt, 0o600); err != nil {
+		return nil, err
+	}
+	if err := fixture.WriteConfigDir(dir, p, demoPassword, fapi, basic, ps, rs, su, enc, pa1, pa2, pb); err != nil {
 		return nil, err
 	}
 	return g, nil

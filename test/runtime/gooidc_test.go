@@ -52,6 +52,8 @@ type goRP struct {
 	state    string
 	nonce    string
 	pkce     string
+	// accessToken is the one finish obtained.
+	accessToken string
 }
 
 func newGoRP(t *testing.T, ctx context.Context, e *env, clientID string) *goRP {
@@ -112,6 +114,7 @@ func (rp *goRP) finish(t *testing.T, ctx context.Context, e *env, cb *url.URL) (
 	if err != nil {
 		t.Fatalf("x/oauth2 code exchange: %v", err)
 	}
+	rp.accessToken = tok.AccessToken
 	if !strings.EqualFold(tok.TokenType, "Bearer") {
 		t.Errorf("token_type = %q, want Bearer", tok.TokenType)
 	}

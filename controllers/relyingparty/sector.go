@@ -41,7 +41,7 @@ type sectorProblem struct {
 // sectorCheck is one fetch of a sectorIdentifierURI, kept until it is due
 // again.
 type sectorCheck struct {
-	key     string // the URI and redirect URIs it was fetched for
+	key     string // the generation and URI it was fetched for
 	at      time.Time
 	uris    []string
 	problem *sectorProblem
@@ -180,7 +180,9 @@ func (r *Reconciler) sector(ctx context.Context, rp *idav1alpha1.RelyingParty, p
 		r.sectors.Delete(rp.UID)
 		return decideSector(reg, p, nil), 0
 	}
-	key := reg.SectorIdentifierURI + "\n" + strings.Join(reg.RedirectURIs, "\n")
+	// Any spec change fetches again, so touching the spec is how a team
+	// has a fixed list read at once.
+	key := fmt.Sprintf("%d\n%s", rp.Generation, reg.SectorIdentifierURI)
 	now := time.Now()
 	var check sectorCheck
 	if v, ok := r.sectors.Load(rp.UID); ok && !v.(sectorCheck).due(key, now) {

@@ -108,3 +108,26 @@ func TestRenderRedisStore(t *testing.T) {
 		t.Fatalf("cluster: %v, %+v", err, p.SessionStore.Redis)
 	}
 }
+
+// The subject type and where the salt is reach the runtime's
+// configuration: the generated Secret unless one is supplied.
+func TestRenderSubjects(t *testing.T) {
+	idp := &idav1alpha1.IdentityProvider{
+		ObjectMeta: metav1.ObjectMeta{Name: "bank", Namespace: "identity"},
+		Spec: idav1alpha1.IdentityProviderSpec{
+			Issuer: "https://idp.example",
+			Users:  idav1alpha1.UserSourceSpec{Type: idav1alpha1.UserSourceBuiltin, Builtin: &idav1alpha1.BuiltinUserSource{SecretRef: idav1alpha1.LocalSecretReference{Name: "users"}}},
+		},
+	}
+	tfs := []idav1alpha1.TrustFramework{{Spec: idav1alpha1.TrustFrameworkSpec{Identifier: "jp_aml", Claims: []idav1alpha1.ClaimName{"given_name"}}}}
+	p, err := RenderProvider(idp, tfs)
+	if err != nil || p.Subjects.Type != "" || *p.Subjects.SaltSecret != (config.SecretKeyRef{Name: "bank-pairwise-salt", Key: config.PairwiseSaltKey}) {
+		t.Fatalf("default: %v %+v", err, p.Subjects)
+	}
+	idp.Spec.Tokens.SubjectType = idav1alpha1.SubjectPairwise
+	idp.Spec.Tokens.PairwiseSaltSecretRef = &idav1alpha1.SecretKeySelector{Name: "kept", Key: "salt"}
+	p, err = RenderProvider(idp, tfs)
+	if err != nil || p.Subjects.Type != config.SubjectPairwise || *p.Subjects.SaltSecret != (config.SecretKeyRef{Name: "kept", Key: "salt"}) {
+		t.Fatalf("pairwise, supplied salt: %v %+v", err, p.Subjects)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 	"github.com/idaop/ida-operator/runtime/config"
@@ -98,5 +99,35 @@ func TestFetchSector(t *testing.T) {
 	// A server the roots do not vouch for is unreachable, not trusted.
 	if got := fetchSector(t.Context(), sectorHTTPClient(nil), srv.URL+"/good.json"); got.problem == nil || got.problem.reason != idav1alpha1.ReasonSectorIdentifierUnreachable {
 		t.Fatalf("untrusted server: %+v", got)
+	}
+}
+
+// TestSectorCheckDue: a verified list is fetched again hourly, a failure
+// every minute, and any spec change at once.
+func TestSectorCheckDue(t *testing.T) {
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	ok := sectorCheck{key: "3\nhttps://s.example/u.json", at: at}
+	failed := ok
+	failed.problem = &sectorProblem{idav1alpha1.ReasonSectorIdentifierUnreachable, "x"}
+	cases := []struct {
+		name  string
+		check sectorCheck
+		key   string
+		now   time.Time
+		want  bool
+	}{
+		{"verified, within the hour", ok, ok.key, at.Add(59 * time.Minute), false},
+		{"verified, an hour on", ok, ok.key, at.Add(time.Hour), true},
+		{"failed, within the minute", failed, ok.key, at.Add(59 * time.Second), false},
+		{"failed, a minute on", failed, ok.key, at.Add(time.Minute), true},
+		{"the spec changed", ok, "4\nhttps://s.example/u.json", at.Add(time.Second), true},
+		{"the clock went back", ok, ok.key, at.Add(-time.Second), true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.check.due(tc.key, tc.now); got != tc.want {
+				t.Fatalf("due = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

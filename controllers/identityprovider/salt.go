@@ -89,7 +89,7 @@ func decideSalt(in saltInputs) saltDecision {
 		next = "or, knowing that every pairwise sub changes, put a new salt there and accept it: " + acceptHint
 	}
 	return saltDecision{outcome: conditions.False(idav1alpha1.ReasonSaltLost, fmt.Sprintf(
-		"%s with the pairwise salt %s is gone; running runtimes keep serving with it, new ones cannot start pairwise clients. Restore the Secret from a backup, %s",
+		"%s with the pairwise salt %s is gone; running runtimes keep serving with it, and a new runtime pod does not become ready without it. Restore the Secret from a backup, %s",
 		where, in.recorded, next))}
 }
 

@@ -24,6 +24,10 @@ type Options struct {
 	// SectorRoots verify the servers of sectorIdentifierURIs; nil means
 	// the system roots.
 	SectorRoots *x509.CertPool
+	// GatewayAPI: the cluster serves HTTPRoutes
+	// (identityprovider.ServesKind), so providers may be exposed through
+	// them.
+	GatewayAPI bool
 }
 
 // Setup registers every reconciler with the manager.
@@ -41,6 +45,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		RuntimeImage: o.RuntimeImage,
 		Now:          o.Now,
 		APIReader:    mgr.GetAPIReader(),
+		GatewayAPI:   o.GatewayAPI,
 	}
 	if err := idp.SetupWithManager(mgr); err != nil {
 		return err

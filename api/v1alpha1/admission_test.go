@@ -251,6 +251,38 @@ func TestRedisSessionStoreAccepted(t *testing.T) {
 	}
 }
 
+var (
+	gatewayExposure = map[string]any{"parentRefs": []any{map[string]any{"name": "public", "namespace": "gateways", "sectionName": "https"}}}
+	ingressExposure = map[string]any{"className": "nginx", "tlsSecretName": "bank-tls"}
+)
+
+// exposedSpec is validIdentityProvider's spec with another issuer and an
+// Ingress.
+func exposedSpec(issuer string, ingress map[string]any) map[string]any {
+	return map[string]any{
+		"issuer":          issuer,
+		"trustFrameworks": map[string]any{"names": []any{"test-tf"}},
+		"users":           map[string]any{"type": "Builtin", "builtin": map[string]any{"secretRef": map[string]any{"name": "users"}}},
+		"exposure":        map[string]any{"ingress": ingress},
+	}
+}
+
+func TestAdmissionAcceptsExposure(t *testing.T) {
+	for name, exp := range map[string]map[string]any{
+		"gateway": {"gateway": gatewayExposure},
+		"ingress": {"ingress": ingressExposure},
+	} {
+		t.Run(name, func(t *testing.T) {
+			idp := decode(t, validIdentityProvider)
+			set(idp, "spec.issuer", "https://bank.example/id")
+			set(idp, "spec.exposure", exp)
+			if err := createDryRun(idp); err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+		})
+	}
+}
+
 func TestAdmissionRejections(t *testing.T) {
 	jwks := map[string]any{"keys": []any{map[string]any{"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}}}
 	cases := []admissionCase{
@@ -315,6 +347,14 @@ func TestAdmissionRejections(t *testing.T) {
 		{"redis budget as a small integer", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"maxMemory": int64(1000)}), "spec.sessionStore.redis.maxMemory", "maxMemory must be at least 1Mi"},
 		{"selector without from Selector", validIdentityProvider, "spec.allowedRelyingParties", map[string]any{"namespaces": map[string]any{"from": "All", "selector": map[string]any{}}}, "spec.allowedRelyingParties.namespaces", "selector must be set exactly when from is Selector"},
 		{"from Selector without selector", validIdentityProvider, "spec.allowedRelyingParties", map[string]any{"namespaces": map[string]any{"from": "Selector"}}, "spec.allowedRelyingParties.namespaces", "selector must be set exactly when from is Selector"},
+		// IdentityProvider: exposure.
+		{"exposure with neither", validIdentityProvider, "spec.exposure", map[string]any{}, "spec.exposure", "set exactly one of exposure.gateway"},
+		{"exposure with both", validIdentityProvider, "spec.exposure", map[string]any{"gateway": gatewayExposure, "ingress": ingressExposure}, "spec.exposure", "set exactly one of exposure.gateway"},
+		{"exposure of a loopback http issuer", validIdentityProvider, "spec", exposedSpec("http://localhost:8080", ingressExposure), "spec", "exposure needs an https issuer whose host is a DNS name"},
+		{"exposure of an IP issuer", validIdentityProvider, "spec", exposedSpec("https://192.0.2.10/id", ingressExposure), "spec", "exposure needs an https issuer whose host is a DNS name"},
+		{"gateway without parents", validIdentityProvider, "spec.exposure", map[string]any{"gateway": map[string]any{"parentRefs": []any{}}}, "spec.exposure.gateway.parentRefs", "should have at least 1 items"},
+		{"gateway name uppercase", validIdentityProvider, "spec.exposure", map[string]any{"gateway": map[string]any{"parentRefs": []any{map[string]any{"name": "Public"}}}}, "spec.exposure.gateway.parentRefs[0].name", "should match"},
+		{"ingress without class", validIdentityProvider, "spec.exposure", map[string]any{"ingress": map[string]any{}}, "spec.exposure.ingress.className", "Required value"},
 		// IdentityProvider: enums and ranges.
 		{"unknown signing algorithm", validIdentityProvider, "spec.signing", map[string]any{"algorithms": []any{"HS256"}}, "spec.signing.algorithms[0]", `Unsupported value: "HS256"`},
 		{"unknown security profile", validIdentityProvider, "spec.security", map[string]any{"profile": "FAPI1"}, "spec.security.profile", `Unsupported value: "FAPI1"`},

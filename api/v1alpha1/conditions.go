@@ -47,6 +47,13 @@ const (
 	ConditionPairwiseSaltReady ConditionType = "PairwiseSaltReady"
 	// ConditionRuntimeAvailable is True when the runtime reports ready.
 	ConditionRuntimeAvailable ConditionType = "RuntimeAvailable"
+	// ConditionExposed is True when the HTTPRoute or Ingress of
+	// spec.exposure routes the issuer URL to the runtime, as far as the
+	// Gateway's or ingress controller's status says. Reported only when
+	// spec.exposure is set. It does not hold back Ready: Ready says the
+	// provider serves; Exposed says whether the edge in front of it,
+	// which another controller runs, has taken the route.
+	ConditionExposed ConditionType = "Exposed"
 )
 
 // Condition types of a RelyingParty.
@@ -130,6 +137,31 @@ const (
 	// ReasonRuntimeProgressing goes with RuntimeAvailable=False: no runtime
 	// pod is ready yet, or replicas is 0.
 	ReasonRuntimeProgressing ConditionReason = "RuntimeProgressing"
+
+	// ReasonRouteAccepted goes with Exposed=True: every Gateway the
+	// HTTPRoute names reports it Accepted with its references resolved.
+	ReasonRouteAccepted ConditionReason = "RouteAccepted"
+	// ReasonRoutePending goes with Exposed=False: the HTTPRoute is written
+	// and a Gateway has not reported on it yet (no controller runs it, or
+	// it has not caught up).
+	ReasonRoutePending ConditionReason = "RoutePending"
+	// ReasonRouteNotAccepted goes with Exposed=False: a Gateway reports the
+	// HTTPRoute Accepted=False; the message carries its reason, e.g.
+	// NotAllowedByListeners or NoMatchingListenerHostname.
+	ReasonRouteNotAccepted ConditionReason = "RouteNotAccepted"
+	// ReasonRouteRefsNotResolved goes with Exposed=False: a Gateway reports
+	// the HTTPRoute ResolvedRefs=False (the runtime Service unusable).
+	ReasonRouteRefsNotResolved ConditionReason = "RouteRefsNotResolved"
+	// ReasonGatewayAPINotInstalled goes with Exposed=False: spec.exposure
+	// asks for an HTTPRoute and the cluster does not serve the Gateway API
+	// (gateway.networking.k8s.io/v1) or did not when the operator started.
+	ReasonGatewayAPINotInstalled ConditionReason = "GatewayAPINotInstalled"
+	// ReasonIngressAdmitted goes with Exposed=True: the ingress controller
+	// published an address for the Ingress.
+	ReasonIngressAdmitted ConditionReason = "IngressAdmitted"
+	// ReasonIngressPending goes with Exposed=False: the Ingress is written
+	// and no ingress controller has published an address for it yet.
+	ReasonIngressPending ConditionReason = "IngressPending"
 )
 
 // Reasons of a RelyingParty's conditions.

@@ -9,6 +9,7 @@ import (
 
 // IdentityProviderSpec declares one OpenID Provider with Identity Assurance.
 // +kubebuilder:validation:XValidation:rule="self.runtime.replicas <= 1 || self.sessionStore.type == 'Redis'",message="more than one runtime replica needs a shared session store: set sessionStore.type to Redis"
+// +kubebuilder:validation:XValidation:rule="!has(self.exposure) || (self.issuer.startsWith('https://') && !self.issuer.matches('^https://([[]|[0-9.]+(:|/|$))'))",message="exposure needs an https issuer whose host is a DNS name, not an IP address: routes and Ingresses match host names"
 // +kubebuilder:validation:XValidation:rule="self.security.profile != 'FAPI2' || self.signing.algorithms.all(a, a != 'RS256')",message="FAPI2 allows only PS256 and ES256: remove RS256 from signing.algorithms"
 // +kubebuilder:validation:XValidation:rule="self.security.profile != 'FAPI2' || !has(self.tokens.authorizationCodeLifetime) || duration(self.tokens.authorizationCodeLifetime) <= duration('60s')",message="FAPI2 allows authorization codes to live at most 60s: shorten tokens.authorizationCodeLifetime"
 type IdentityProviderSpec struct {
@@ -79,6 +80,93 @@ type IdentityProviderSpec struct {
 	// Runtime configures the Deployment that serves the provider.
 	// +kubebuilder:default={}
 	Runtime RuntimeSpec `json:"runtime,omitempty"`
+
+	// Exposure makes the runtime reachable at the issuer URL through a
+	// Gateway API HTTPRoute or an Ingress that the provider owns. Absent:
+	// the operator exposes nothing and the runtime's Service (port 8080)
+	// is yours to route; the Exposed condition is then not reported.
+	// +optional
+	Exposure *ExposureSpec `json:"exposure,omitempty"`
+}
+
+// ExposureSpec routes the issuer URL's host and path to the runtime's
+// Service, through exactly one of a Gateway or an Ingress.
+// +kubebuilder:validation:XValidation:rule="has(self.gateway) != has(self.ingress)",message="set exactly one of exposure.gateway (an HTTPRoute) or exposure.ingress (an Ingress)"
+type ExposureSpec struct {
+	// Gateway attaches an HTTPRoute (gateway.networking.k8s.io/v1) named
+	// after the provider to existing Gateways. Needs the Gateway API CRDs;
+	// without them the Exposed condition says so and the rest of the
+	// provider runs.
+	// +optional
+	Gateway *GatewayExposure `json:"gateway,omitempty"`
+
+	// Ingress writes an Ingress (networking.k8s.io/v1) named after the
+	// provider, for clusters without Gateway API.
+	// +optional
+	Ingress *IngressExposure `json:"ingress,omitempty"`
+}
+
+// GatewayExposure is the HTTPRoute's attachment. Its hostname is the
+// issuer's host and its one rule matches the issuer's path as a prefix.
+type GatewayExposure struct {
+	// ParentRefs are the Gateways the route attaches to. A Gateway in
+	// another namespace must allow routes from the provider's namespace
+	// (its listener's allowedRoutes.namespaces).
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=8
+	ParentRefs []GatewayRef `json:"parentRefs"`
+}
+
+// GatewayRef names a Gateway and, optionally, one of its listeners.
+type GatewayRef struct {
+	// Name of the Gateway.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// Namespace of the Gateway. Absent: the provider's namespace.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Namespace string `json:"namespace,omitempty"`
+
+	// SectionName is the Gateway listener to attach to, typically its
+	// https listener. Absent: every listener that accepts the route.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	SectionName string `json:"sectionName,omitempty"`
+}
+
+// IngressExposure is the Ingress's class and TLS. Its one rule's host is
+// the issuer's host and its path the issuer's path, as a Prefix.
+type IngressExposure struct {
+	// ClassName is the IngressClass that serves the Ingress.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	ClassName string `json:"className"`
+
+	// TLSSecretName is a kubernetes.io/tls Secret in the provider's
+	// namespace holding the certificate for the issuer's host. Absent: the
+	// Ingress declares no TLS and the ingress controller's default
+	// certificate (or TLS terminated in front of it) must cover the host.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	TLSSecretName string `json:"tlsSecretName,omitempty"`
+
+	// Annotations are added to the Ingress, for what the ingress
+	// controller reads from them (timeouts, a cert-manager issuer). Others'
+	// annotations on the Ingress are kept.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // TrustFrameworkSelection selects TrustFrameworks by name and/or label.
@@ -637,7 +725,7 @@ type SigningKeyStatus struct {
 // IdentityProviderStatus is the observed state of an IdentityProvider.
 type IdentityProviderStatus struct {
 	// Conditions: `KeysReady`, `PairwiseSaltReady`, `ConfigReady`,
-	// `RuntimeAvailable` and `Ready`.
+	// `RuntimeAvailable`, `Ready`, and `Exposed` when spec.exposure is set.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -682,6 +770,7 @@ type IdentityProviderStatus struct {
 // +kubebuilder:resource:shortName=idp,categories=ida
 // +kubebuilder:printcolumn:name="Issuer",type=string,JSONPath=`.spec.issuer`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Exposed",type=string,JSONPath=`.status.conditions[?(@.type=="Exposed")].status`
 // +kubebuilder:printcolumn:name="RPs",type=integer,JSONPath=`.status.attachedRelyingParties`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type IdentityProvider struct {

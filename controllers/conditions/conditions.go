@@ -46,6 +46,11 @@ func Set(conds *[]metav1.Condition, generation int64, typ idav1alpha1.ConditionT
 	})
 }
 
+// Remove drops the condition typ, for a step that no longer applies.
+func Remove(conds *[]metav1.Condition, typ idav1alpha1.ConditionType) {
+	meta.RemoveStatusCondition(conds, string(typ))
+}
+
 // Find returns the condition typ, or nil.
 func Find(conds []metav1.Condition, typ idav1alpha1.ConditionType) *metav1.Condition {
 	return meta.FindStatusCondition(conds, string(typ))

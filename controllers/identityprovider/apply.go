@@ -7,12 +7,14 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 	"github.com/idaop/ida-operator/controllers/conditions"
@@ -129,4 +131,65 @@ func (r *Reconciler) deleteOwned(ctx context.Context, obj client.Object) error {
 		return fmt.Errorf("deleting %T %s: %w", obj, obj.GetName(), err)
 	}
 	return nil
+}
+
+const componentExposure = "exposure"
+
+// reconcileExposure writes the HTTPRoute or Ingress spec.exposure asks for,
+// removes the one it does not, and reads back what the edge's controller
+// reported. wanted is false when spec.exposure is absent.
+func (r *Reconciler) reconcileExposure(ctx context.Context, idp *idav1alpha1.IdentityProvider) (o conditions.Outcome, wanted bool, err error) {
+	exp := idp.Spec.Exposure
+	route := &gatewayv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: idp.Namespace, Name: ExposureName(idp)}}
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: idp.Namespace, Name: ExposureName(idp)}}
+	if exp == nil || exp.Gateway == nil {
+		if r.GatewayAPI {
+			if err := r.deleteOwned(ctx, route); err != nil {
+				return o, false, err
+			}
+		}
+	}
+	if exp == nil || exp.Ingress == nil {
+		if err := r.deleteOwned(ctx, ing); err != nil {
+			return o, false, err
+		}
+	}
+	switch {
+	case exp == nil:
+		return o, false, nil
+	case exp.Gateway != nil && !r.GatewayAPI:
+		return gatewayAPIMissing(), true, nil
+	case exp.Gateway != nil:
+		spec, err := httpRouteSpec(idp)
+		if err != nil {
+			return conditions.False(idav1alpha1.ReasonInvalidSpec, err.Error()), true, nil
+		}
+		if err := r.apply(ctx, route, func() error {
+			route.Spec = spec
+			mergeLabels(&route.ObjectMeta, Labels(idp, componentExposure))
+			return controllerutil.SetControllerReference(idp, route, r.Client.Scheme())
+		}); err != nil {
+			return o, true, err
+		}
+		return routeExposure(route, idp.Spec.Issuer), true, nil
+	default:
+		spec, err := ingressSpec(idp)
+		if err != nil {
+			return conditions.False(idav1alpha1.ReasonInvalidSpec, err.Error()), true, nil
+		}
+		if err := r.apply(ctx, ing, func() error {
+			ing.Spec = spec
+			mergeLabels(&ing.ObjectMeta, Labels(idp, componentExposure))
+			if len(exp.Ingress.Annotations) > 0 {
+				if ing.Annotations == nil {
+					ing.Annotations = map[string]string{}
+				}
+				maps.Copy(ing.Annotations, exp.Ingress.Annotations)
+			}
+			return controllerutil.SetControllerReference(idp, ing, r.Client.Scheme())
+		}); err != nil {
+			return o, true, err
+		}
+		return ingressExposure(ing, idp.Spec.Issuer), true, nil
+	}
 }

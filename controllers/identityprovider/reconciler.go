@@ -14,10 +14,13 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -29,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 	"github.com/idaop/ida-operator/controllers/conditions"
@@ -44,6 +48,8 @@ import (
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconciler turns an IdentityProvider into its keys, configuration and
@@ -59,6 +65,10 @@ type Reconciler struct {
 	// hold (one the platform team supplies, or a restored one without
 	// labels). Nil means Client.
 	APIReader client.Reader
+	// GatewayAPI reports that the cluster served HTTPRoutes when the
+	// manager started (ServesKind); without it the reconciler neither
+	// watches nor writes them.
+	GatewayAPI bool
 }
 
 // SetupWithManager registers the reconciler and what it watches.
@@ -66,7 +76,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named("identityprovider").
 		For(&idav1alpha1.IdentityProvider{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&corev1.Secret{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
@@ -85,8 +95,32 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&rbacv1.RoleBinding{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
-		Watches(&idav1alpha1.TrustFramework{}, handler.EnqueueRequestsFromMapFunc(r.providersOfFramework)).
-		Complete(r)
+		Owns(&networkingv1.Ingress{}).
+		Watches(&idav1alpha1.TrustFramework{}, handler.EnqueueRequestsFromMapFunc(r.providersOfFramework))
+	if r.GatewayAPI {
+		// A route's status, written by the Gateway's controller, is what
+		// Exposed reads.
+		b = b.Owns(&gatewayv1.HTTPRoute{})
+	}
+	return b.Complete(r)
+}
+
+// HTTPRouteKind is the Gateway API kind spec.exposure.gateway writes.
+var HTTPRouteKind = gatewayv1.SchemeGroupVersion.WithKind("HTTPRoute")
+
+// ServesKind reports whether the API server serves gvk. A cluster without
+// an optional API (Gateway API) is not an error: the reconciler then leaves
+// that kind alone and says so in a condition.
+func ServesKind(mapper meta.RESTMapper, gvk schema.GroupVersionKind) (bool, error) {
+	_, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	switch {
+	case err == nil:
+		return true, nil
+	case meta.IsNoMatchError(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("discovering %s: %w", gvk, err)
+	}
 }
 
 // Reconcile runs the steps in order; each reports into a condition, and a
@@ -140,6 +174,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 	}
 	conditions.Set(&status.Conditions, idp.Generation, idav1alpha1.ConditionRuntimeAvailable, runtimeCond)
+
+	exposed, wanted, err := r.reconcileExposure(ctx, &idp)
+	if err != nil {
+		errs = append(errs, err)
+		exposed = conditions.False(idav1alpha1.ReasonRoutePending, "writing the route failed; the operator retries: "+err.Error())
+	}
+	if wanted {
+		conditions.Set(&status.Conditions, idp.Generation, idav1alpha1.ConditionExposed, exposed)
+	} else {
+		conditions.Remove(&status.Conditions, idav1alpha1.ConditionExposed)
+	}
 
 	attached, err := r.countAttached(ctx, &idp)
 	if err != nil {

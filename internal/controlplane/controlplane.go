@@ -24,9 +24,10 @@ type ControlPlane struct {
 	Config *rest.Config
 }
 
-// Start starts a control plane with the project's CRDs installed. It finds
+// Start starts a control plane with the project's CRDs installed, and the
+// CRDs in extraCRDs (files or directories), e.g. GatewayAPICRDs. It finds
 // the binaries through KUBEBUILDER_ASSETS or in bin/k8s/ under the project.
-func Start() (*ControlPlane, error) {
+func Start(extraCRDs ...string) (*ControlPlane, error) {
 	root, err := ProjectRoot()
 	if err != nil {
 		return nil, err
@@ -37,7 +38,7 @@ func Start() (*ControlPlane, error) {
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
+		CRDDirectoryPaths:     append([]string{filepath.Join(root, "config", "crd", "bases")}, extraCRDs...),
 		ErrorIfCRDPathMissing: true,
 	}
 	cfg, err := env.Start()

@@ -12,6 +12,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -21,20 +22,24 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 	"github.com/idaop/ida-operator/controllers"
+	"github.com/idaop/ida-operator/controllers/identityprovider"
 )
 
 // ownedObjectsOnly limits the cache to the Secrets, ConfigMaps and workload
 // objects the operator labels as its own: it never holds every Secret of the
 // cluster in memory.
-func ownedObjectsOnly() map[client.Object]cache.ByObject {
+// HTTPRoutes are cached only where the cluster serves them.
+func ownedObjectsOnly(gatewayAPI bool) map[client.Object]cache.ByObject {
 	owned := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{idav1alpha1.LabelManagedBy: idav1alpha1.ManagedByOperator})}
-	return map[client.Object]cache.ByObject{
+	objs := map[client.Object]cache.ByObject{
 		&corev1.Secret{}:                owned,
 		&corev1.ConfigMap{}:             owned,
 		&corev1.Service{}:               owned,
@@ -43,7 +48,26 @@ func ownedObjectsOnly() map[client.Object]cache.ByObject {
 		&rbacv1.Role{}:                  owned,
 		&rbacv1.RoleBinding{}:           owned,
 		&policyv1.PodDisruptionBudget{}: owned,
+		&networkingv1.Ingress{}:         owned,
 	}
+	if gatewayAPI {
+		objs[&gatewayv1.HTTPRoute{}] = owned
+	}
+	return objs
+}
+
+// servesGatewayAPI asks the API server whether it serves HTTPRoutes, once,
+// before the manager's cache is set up.
+func servesGatewayAPI(cfg *rest.Config) (bool, error) {
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return false, fmt.Errorf("building a discovery client: %w", err)
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(cfg, httpClient)
+	if err != nil {
+		return false, fmt.Errorf("building a REST mapper: %w", err)
+	}
+	return identityprovider.ServesKind(mapper, identityprovider.HTTPRouteKind)
 }
 
 // Options are the manager's settings; Bind reads them from flags.
@@ -96,6 +120,9 @@ func Scheme() *runtime.Scheme {
 	if err := idav1alpha1.AddToScheme(s); err != nil {
 		panic(err)
 	}
+	if err := gatewayv1.Install(s); err != nil {
+		panic(err)
+	}
 	return s
 }
 
@@ -111,8 +138,12 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if o.Workers < 1 {
 		o.Workers = 4
 	}
+	gatewayAPI, err := servesGatewayAPI(cfg)
+	if err != nil {
+		return nil, err
+	}
 	cacheOpts := cache.Options{
-		ByObject: ownedObjectsOnly(),
+		ByObject: ownedObjectsOnly(gatewayAPI),
 		// Managed fields are about half of a small object's size and the
 		// controllers never read them.
 		DefaultTransform: cache.TransformStripManagedFields(),
@@ -141,7 +172,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := controllers.Setup(ctx, mgr, controllers.Options{RuntimeImage: o.RuntimeImage, Now: o.Now, SectorRoots: o.SectorRoots}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{RuntimeImage: o.RuntimeImage, Now: o.Now, SectorRoots: o.SectorRoots, GatewayAPI: gatewayAPI}); err != nil {
 		return nil, fmt.Errorf("registering controllers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

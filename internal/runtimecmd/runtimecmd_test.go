@@ -365,3 +365,41 @@ func TestOperationalRoutes(t *testing.T) {
 		}
 	}
 }
+
+// An issuer with a path (https://bank.example/id behind a route that
+// matches the prefix /id) is served entirely below that path; the probes
+// stay at the root, where the kubelet calls them.
+func TestServesBelowTheIssuerPath(t *testing.T) {
+	ln := listen(t)
+	issuer := "http://" + ln.Addr().String() + "/id"
+	base := serve(t, writeConfigDir(t, issuer, config.SessionStore{Type: config.SessionStoreMemory}), ln)
+	get := func(u string) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var doc map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&doc)
+		return resp.StatusCode, doc
+	}
+	status, doc := get(issuer + "/.well-known/openid-configuration")
+	if status != http.StatusOK || doc["issuer"] != issuer {
+		t.Fatalf("discovery below the path: %d issuer %v", status, doc["issuer"])
+	}
+	for _, k := range []string{"jwks_uri", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "pushed_authorization_request_endpoint"} {
+		if u, _ := doc[k].(string); !strings.HasPrefix(u, issuer+"/") {
+			t.Errorf("%s = %q, not below the issuer", k, u)
+		}
+	}
+	if status, jwks := get(doc["jwks_uri"].(string)); status != http.StatusOK || len(jwks["keys"].([]any)) == 0 {
+		t.Errorf("jwks_uri: %d %v", status, jwks)
+	}
+	if status, _ := get(base + "/.well-known/openid-configuration"); status != http.StatusNotFound {
+		t.Errorf("discovery at the root: %d, want 404 (only the issuer's path is the provider's)", status)
+	}
+	if status, _ := get(base + "/readyz"); status != http.StatusOK {
+		t.Errorf("/readyz at the root: %d", status)
+	}
+}

@@ -267,6 +267,23 @@ func exposedSpec(issuer string, ingress map[string]any) map[string]any {
 	}
 }
 
+func TestAdmissionAutoscalingDefaults(t *testing.T) {
+	idp := decode(t, validIdentityProvider)
+	set(idp, "spec.sessionStore", redisStore(map[string]any{}))
+	set(idp, "spec.runtime", map[string]any{"autoscaling": map[string]any{"maxReplicas": int64(4)}})
+	if err := createDryRun(idp); err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	for path, want := range map[string]any{
+		"spec.runtime.autoscaling.minReplicas":                    int64(1),
+		"spec.runtime.autoscaling.targetCPUUtilizationPercentage": int64(70),
+	} {
+		if got, _, _ := unstructured.NestedFieldCopy(idp.Object, strings.Split(path, ".")...); got != want {
+			t.Errorf("%s = %#v, want %#v", path, got, want)
+		}
+	}
+}
+
 func TestAdmissionAcceptsExposure(t *testing.T) {
 	for name, exp := range map[string]map[string]any{
 		"gateway": {"gateway": gatewayExposure},
@@ -347,6 +364,11 @@ func TestAdmissionRejections(t *testing.T) {
 		{"redis budget as a small integer", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"maxMemory": int64(1000)}), "spec.sessionStore.redis.maxMemory", "maxMemory must be at least 1Mi"},
 		{"selector without from Selector", validIdentityProvider, "spec.allowedRelyingParties", map[string]any{"namespaces": map[string]any{"from": "All", "selector": map[string]any{}}}, "spec.allowedRelyingParties.namespaces", "selector must be set exactly when from is Selector"},
 		{"from Selector without selector", validIdentityProvider, "spec.allowedRelyingParties", map[string]any{"namespaces": map[string]any{"from": "Selector"}}, "spec.allowedRelyingParties.namespaces", "selector must be set exactly when from is Selector"},
+		// IdentityProvider: autoscaling.
+		{"autoscaling beyond one without shared store", validIdentityProvider, "spec.runtime", map[string]any{"autoscaling": map[string]any{"maxReplicas": int64(3)}}, "spec", "autoscaling to more than one runtime replica needs a shared session store"},
+		{"autoscaling min above max", validIdentityProvider, "spec.runtime", map[string]any{"autoscaling": map[string]any{"minReplicas": int64(2), "maxReplicas": int64(1)}}, "spec.runtime.autoscaling", "minReplicas must not exceed maxReplicas"},
+		{"autoscaling without max", validIdentityProvider, "spec.runtime", map[string]any{"autoscaling": map[string]any{}}, "spec.runtime.autoscaling.maxReplicas", "Required value"},
+		{"autoscaling target below 10%", validIdentityProvider, "spec.runtime", map[string]any{"autoscaling": map[string]any{"maxReplicas": int64(1), "targetCPUUtilizationPercentage": int64(5)}}, "spec.runtime.autoscaling.targetCPUUtilizationPercentage", "should be greater than or equal to 10"},
 		// IdentityProvider: exposure.
 		{"exposure with neither", validIdentityProvider, "spec.exposure", map[string]any{}, "spec.exposure", "set exactly one of exposure.gateway"},
 		{"exposure with both", validIdentityProvider, "spec.exposure", map[string]any{"gateway": gatewayExposure, "ingress": ingressExposure}, "spec.exposure", "set exactly one of exposure.gateway"},

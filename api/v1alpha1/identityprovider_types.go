@@ -9,6 +9,7 @@ import (
 
 // IdentityProviderSpec declares one OpenID Provider with Identity Assurance.
 // +kubebuilder:validation:XValidation:rule="self.runtime.replicas <= 1 || self.sessionStore.type == 'Redis'",message="more than one runtime replica needs a shared session store: set sessionStore.type to Redis"
+// +kubebuilder:validation:XValidation:rule="!has(self.runtime.autoscaling) || self.runtime.autoscaling.maxReplicas <= 1 || self.sessionStore.type == 'Redis'",message="autoscaling to more than one runtime replica needs a shared session store: set sessionStore.type to Redis"
 // +kubebuilder:validation:XValidation:rule="!has(self.exposure) || (self.issuer.startsWith('https://') && !self.issuer.matches('^https://([[]|[0-9.]+(:|/|$))'))",message="exposure needs an https issuer whose host is a DNS name, not an IP address: routes and Ingresses match host names"
 // +kubebuilder:validation:XValidation:rule="self.security.profile != 'FAPI2' || self.signing.algorithms.all(a, a != 'RS256')",message="FAPI2 allows only PS256 and ES256: remove RS256 from signing.algorithms"
 // +kubebuilder:validation:XValidation:rule="self.security.profile != 'FAPI2' || !has(self.tokens.authorizationCodeLifetime) || duration(self.tokens.authorizationCodeLifetime) <= duration('60s')",message="FAPI2 allows authorization codes to live at most 60s: shorten tokens.authorizationCodeLifetime"
@@ -678,10 +679,19 @@ type TransformedClaim struct {
 // RuntimeSpec configures the runtime Deployment.
 type RuntimeSpec struct {
 	// Replicas of the runtime. More than one needs a Redis session store.
+	// Ignored while autoscaling is set: the HorizontalPodAutoscaler then
+	// sets the Deployment's replicas.
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=50
 	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Autoscaling scales the runtime on CPU with a HorizontalPodAutoscaler
+	// (autoscaling/v2) the provider owns. A maxReplicas above one needs a
+	// Redis session store, as replicas does. Absent: the Deployment runs
+	// replicas pods and no autoscaler exists.
+	// +optional
+	Autoscaling *AutoscalingSpec `json:"autoscaling,omitempty"`
 
 	// Image overrides the runtime image; by default the operator's own.
 	// +optional
@@ -704,6 +714,32 @@ type RuntimeSpec struct {
 	// PodAnnotations are added to the runtime pods.
 	// +optional
 	PodAnnotations map[string]string `json:"podAnnotations,omitempty"`
+}
+
+// AutoscalingSpec bounds the runtime's replicas and sets the CPU
+// utilisation the autoscaler keeps them at. The autoscaler needs the
+// cluster's metrics API (metrics-server) and the runtime's CPU request
+// (spec.runtime.resources, 50m by default).
+// +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || self.minReplicas <= self.maxReplicas",message="autoscaling.minReplicas must not exceed maxReplicas"
+type AutoscalingSpec struct {
+	// MinReplicas is the fewest runtime pods. With more than one the
+	// provider also keeps a PodDisruptionBudget.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=50
+	MinReplicas *int32 `json:"minReplicas,omitempty"`
+
+	// MaxReplicas is the most runtime pods.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=50
+	MaxReplicas int32 `json:"maxReplicas"`
+
+	// TargetCPUUtilizationPercentage is the average CPU use, in percent of
+	// the runtime container's CPU request, the autoscaler aims for.
+	// +kubebuilder:default=70
+	// +kubebuilder:validation:Minimum=10
+	// +kubebuilder:validation:Maximum=100
+	TargetCPUUtilizationPercentage *int32 `json:"targetCPUUtilizationPercentage,omitempty"`
 }
 
 // SigningKeyStatus summarises the signing keys.

@@ -6,6 +6,7 @@ import (
 	"maps"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -23,8 +24,9 @@ import (
 const componentRuntime = "runtime"
 
 // reconcileWorkload makes the runtime's ServiceAccount, Role, RoleBinding,
-// Deployment, Service and (with more than one replica) PodDisruptionBudget
-// match the provider, and reports the Deployment's availability, which the
+// Deployment, Service, HorizontalPodAutoscaler (with autoscaling) and
+// PodDisruptionBudget (with always more than one replica) match the
+// provider, and reports the Deployment's availability, which the
 // runtime's readiness probe drives.
 func (r *Reconciler) reconcileWorkload(ctx context.Context, idp *idav1alpha1.IdentityProvider, configHash string) (conditions.Outcome, error) {
 	labels := Labels(idp, componentRuntime)
@@ -70,7 +72,9 @@ func (r *Reconciler) reconcileWorkload(ctx context.Context, idp *idav1alpha1.Ide
 		if dep.CreationTimestamp.IsZero() {
 			dep.Spec.Selector = want.Selector // immutable once created
 		}
-		dep.Spec.Replicas = want.Replicas
+		if idp.Spec.Runtime.Autoscaling == nil || dep.Spec.Replicas == nil {
+			dep.Spec.Replicas = want.Replicas
+		} // else the autoscaler sets them
 		dep.Spec.Template = want.Template
 		dep.Spec.Strategy = want.Strategy
 		dep.Spec.RevisionHistoryLimit = want.RevisionHistoryLimit
@@ -91,6 +95,18 @@ func (r *Reconciler) reconcileWorkload(ctx context.Context, idp *idav1alpha1.Ide
 		}
 		return own(svc)
 	}); err != nil {
+		return conditions.Outcome{}, err
+	}
+
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: meta(RuntimeName(idp))}
+	if idp.Spec.Runtime.Autoscaling != nil {
+		if err := r.apply(ctx, hpa, func() error {
+			hpa.Spec = hpaSpec(idp)
+			return own(hpa)
+		}); err != nil {
+			return conditions.Outcome{}, err
+		}
+	} else if err := r.deleteOwned(ctx, hpa); err != nil {
 		return conditions.Outcome{}, err
 	}
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -149,10 +150,7 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 
 // deploymentSpec is the runtime Deployment's spec, defaults included.
 func deploymentSpec(idp *idav1alpha1.IdentityProvider, image, configHash string) appsv1.DeploymentSpec {
-	replicas := idav1alpha1.DefaultReplicas
-	if idp.Spec.Runtime.Replicas != nil {
-		replicas = *idp.Spec.Runtime.Replicas
-	}
+	replicas := leastReplicas(idp)
 	maxUnavailable := intstr.FromString("25%")
 	maxSurge := intstr.FromString("25%")
 	return appsv1.DeploymentSpec{
@@ -183,9 +181,42 @@ func pdbSpec(idp *idav1alpha1.IdentityProvider) policyv1.PodDisruptionBudgetSpec
 	}
 }
 
-// wantsPDB reports whether the provider runs more than one replica.
+// wantsPDB reports whether the provider always runs more than one
+// replica: keeping one pod up is then safe, where with a single pod it
+// would block every node drain.
 func wantsPDB(idp *idav1alpha1.IdentityProvider) bool {
-	return idp.Spec.Runtime.Replicas != nil && *idp.Spec.Runtime.Replicas > 1
+	return leastReplicas(idp) > 1
+}
+
+// leastReplicas is the fewest pods the runtime runs: replicas, or the
+// autoscaler's minimum.
+func leastReplicas(idp *idav1alpha1.IdentityProvider) int32 {
+	rt := &idp.Spec.Runtime
+	if rt.Autoscaling != nil {
+		return ptr.Deref(rt.Autoscaling.MinReplicas, 1)
+	}
+	return ptr.Deref(rt.Replicas, idav1alpha1.DefaultReplicas)
+}
+
+// hpaSpec scales the runtime Deployment on the CPU use of its pods
+// (autoscaling/v2), with the fields the API server would default set.
+func hpaSpec(idp *idav1alpha1.IdentityProvider) autoscalingv2.HorizontalPodAutoscalerSpec {
+	as := idp.Spec.Runtime.Autoscaling
+	return autoscalingv2.HorizontalPodAutoscalerSpec{
+		ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: RuntimeName(idp)},
+		MinReplicas:    ptr.To(ptr.Deref(as.MinReplicas, 1)),
+		MaxReplicas:    as.MaxReplicas,
+		Metrics: []autoscalingv2.MetricSpec{{
+			Type: autoscalingv2.ResourceMetricSourceType,
+			Resource: &autoscalingv2.ResourceMetricSource{
+				Name: corev1.ResourceCPU,
+				Target: autoscalingv2.MetricTarget{
+					Type:               autoscalingv2.UtilizationMetricType,
+					AverageUtilization: ptr.To(ptr.Deref(as.TargetCPUUtilizationPercentage, 70)),
+				},
+			},
+		}},
+	}
 }
 
 // defaultPullPolicy is the policy the API server would give the image:

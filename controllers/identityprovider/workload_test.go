@@ -3,7 +3,12 @@ package identityprovider
 import (
 	"testing"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 )
 
 func TestDefaultPullPolicy(t *testing.T) {
@@ -18,5 +23,48 @@ func TestDefaultPullPolicy(t *testing.T) {
 		if got := defaultPullPolicy(image); got != want {
 			t.Errorf("%s: %s, want %s", image, got, want)
 		}
+	}
+}
+
+func TestDisruptionBudgetFollowsTheFewestReplicas(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		replicas *int32
+		as       *idav1alpha1.AutoscalingSpec
+		least    int32
+		pdb      bool
+	}{
+		{"default one replica", nil, nil, 1, false},
+		{"two replicas", ptr.To[int32](2), nil, 2, true},
+		{"no replicas", ptr.To[int32](0), nil, 0, false},
+		{"autoscaling from one: a PDB would block drains at one pod", ptr.To[int32](3), &idav1alpha1.AutoscalingSpec{MaxReplicas: 5}, 1, false},
+		{"autoscaling from two", ptr.To[int32](1), &idav1alpha1.AutoscalingSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 5}, 2, true},
+	} {
+		idp := &idav1alpha1.IdentityProvider{Spec: idav1alpha1.IdentityProviderSpec{Runtime: idav1alpha1.RuntimeSpec{Replicas: tc.replicas, Autoscaling: tc.as}}}
+		if got := leastReplicas(idp); got != tc.least {
+			t.Errorf("%s: least replicas %d, want %d", tc.name, got, tc.least)
+		}
+		if got := wantsPDB(idp); got != tc.pdb {
+			t.Errorf("%s: PDB %v, want %v", tc.name, got, tc.pdb)
+		}
+	}
+}
+
+func TestHPASpec(t *testing.T) {
+	idp := &idav1alpha1.IdentityProvider{
+		ObjectMeta: metav1.ObjectMeta{Name: "bank"},
+		Spec:       idav1alpha1.IdentityProviderSpec{Runtime: idav1alpha1.RuntimeSpec{Autoscaling: &idav1alpha1.AutoscalingSpec{MaxReplicas: 4}}},
+	}
+	spec := hpaSpec(idp)
+	if spec.ScaleTargetRef.Kind != "Deployment" || spec.ScaleTargetRef.Name != "bank" || *spec.MinReplicas != 1 || spec.MaxReplicas != 4 {
+		t.Errorf("hpa %+v", spec)
+	}
+	m := spec.Metrics[0]
+	if m.Resource.Name != corev1.ResourceCPU || m.Resource.Target.Type != autoscalingv2.UtilizationMetricType || *m.Resource.Target.AverageUtilization != 70 {
+		t.Errorf("metric %+v", m.Resource)
+	}
+	idp.Spec.Runtime.Autoscaling.TargetCPUUtilizationPercentage = ptr.To[int32](55)
+	if got := *hpaSpec(idp).Metrics[0].Resource.Target.AverageUtilization; got != 55 {
+		t.Errorf("target %d, want 55", got)
 	}
 }

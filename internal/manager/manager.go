@@ -11,6 +11,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -40,15 +41,16 @@ import (
 func ownedObjectsOnly(gatewayAPI bool) map[client.Object]cache.ByObject {
 	owned := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{idav1alpha1.LabelManagedBy: idav1alpha1.ManagedByOperator})}
 	objs := map[client.Object]cache.ByObject{
-		&corev1.Secret{}:                owned,
-		&corev1.ConfigMap{}:             owned,
-		&corev1.Service{}:               owned,
-		&corev1.ServiceAccount{}:        owned,
-		&appsv1.Deployment{}:            owned,
-		&rbacv1.Role{}:                  owned,
-		&rbacv1.RoleBinding{}:           owned,
-		&policyv1.PodDisruptionBudget{}: owned,
-		&networkingv1.Ingress{}:         owned,
+		&corev1.Secret{}:                         owned,
+		&corev1.ConfigMap{}:                      owned,
+		&corev1.Service{}:                        owned,
+		&corev1.ServiceAccount{}:                 owned,
+		&appsv1.Deployment{}:                     owned,
+		&rbacv1.Role{}:                           owned,
+		&rbacv1.RoleBinding{}:                    owned,
+		&policyv1.PodDisruptionBudget{}:          owned,
+		&networkingv1.Ingress{}:                  owned,
+		&autoscalingv2.HorizontalPodAutoscaler{}: owned,
 	}
 	if gatewayAPI {
 		objs[&gatewayv1.HTTPRoute{}] = owned

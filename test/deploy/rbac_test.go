@@ -76,6 +76,8 @@ func neededIn(ns string) []access {
 		{"create", "rbac.authorization.k8s.io", "roles", "", ns},
 		{"create", "rbac.authorization.k8s.io", "rolebindings", "", ns},
 		{"create", "policy", "poddisruptionbudgets", "", ns},
+		{"create", "autoscaling", "horizontalpodautoscalers", "", ns},
+		{"update", "autoscaling", "horizontalpodautoscalers", "", ns},
 		{"create", "networking.k8s.io", "ingresses", "", ns},
 		{"update", "networking.k8s.io", "ingresses", "", ns},
 		{"create", "gateway.networking.k8s.io", "httproutes", "", ns},

@@ -41,10 +41,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}
 	idp := &identityprovider.Reconciler{
 		Client:       mgr.GetClient(),
+		APIReader:    mgr.GetAPIReader(),
 		Events:       events.NewRecorder(mgr.GetEventRecorder("identityprovider-controller")),
 		RuntimeImage: o.RuntimeImage,
 		Now:          o.Now,
-		APIReader:    mgr.GetAPIReader(),
 		GatewayAPI:   o.GatewayAPI,
 	}
 	if err := idp.SetupWithManager(mgr); err != nil {

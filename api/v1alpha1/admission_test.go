@@ -284,6 +284,30 @@ func TestAdmissionAutoscalingDefaults(t *testing.T) {
 	}
 }
 
+func TestAdmissionAcceptsNetworkPolicy(t *testing.T) {
+	for name, np := range map[string]map[string]any{
+		"edge and metrics":       {"edgeNamespaces": []any{"ingress-nginx"}, "metricsNamespaces": []any{"monitoring"}},
+		"nothing in":             {"edgeNamespaces": []any{}},
+		"with additional egress": {"edgeNamespaces": []any{"edge"}, "additionalEgress": []any{map[string]any{"ports": []any{map[string]any{"protocol": "TCP", "port": int64(443)}}}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			idp := decode(t, validIdentityProvider)
+			set(idp, "spec.networkPolicy", np)
+			if err := createDryRun(idp); err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+		})
+	}
+	t.Run("edge from the gateway", func(t *testing.T) {
+		idp := decode(t, validIdentityProvider)
+		set(idp, "spec.exposure", map[string]any{"gateway": gatewayExposure})
+		set(idp, "spec.networkPolicy", map[string]any{})
+		if err := createDryRun(idp); err != nil {
+			t.Fatalf("refused: %v", err)
+		}
+	})
+}
+
 func TestAdmissionAcceptsExposure(t *testing.T) {
 	for name, exp := range map[string]map[string]any{
 		"gateway": {"gateway": gatewayExposure},
@@ -377,6 +401,9 @@ func TestAdmissionRejections(t *testing.T) {
 		{"gateway without parents", validIdentityProvider, "spec.exposure", map[string]any{"gateway": map[string]any{"parentRefs": []any{}}}, "spec.exposure.gateway.parentRefs", "should have at least 1 items"},
 		{"gateway name uppercase", validIdentityProvider, "spec.exposure", map[string]any{"gateway": map[string]any{"parentRefs": []any{map[string]any{"name": "Public"}}}}, "spec.exposure.gateway.parentRefs[0].name", "should match"},
 		{"ingress without class", validIdentityProvider, "spec.exposure", map[string]any{"ingress": map[string]any{}}, "spec.exposure.ingress.className", "Required value"},
+		// IdentityProvider: network policy.
+		{"network policy without edge namespaces or gateway", validIdentityProvider, "spec.networkPolicy", map[string]any{"metricsNamespaces": []any{"monitoring"}}, "spec", "networkPolicy needs edgeNamespaces"},
+		{"network policy namespace invalid", validIdentityProvider, "spec.networkPolicy", map[string]any{"edgeNamespaces": []any{"Ingress_NGINX"}}, "spec.networkPolicy.edgeNamespaces[0]", "should match"},
 		// IdentityProvider: enums and ranges.
 		{"unknown signing algorithm", validIdentityProvider, "spec.signing", map[string]any{"algorithms": []any{"HS256"}}, "spec.signing.algorithms[0]", `Unsupported value: "HS256"`},
 		{"unknown security profile", validIdentityProvider, "spec.security", map[string]any{"profile": "FAPI1"}, "spec.security.profile", `Unsupported value: "FAPI1"`},

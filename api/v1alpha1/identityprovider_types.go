@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,6 +12,7 @@ import (
 // +kubebuilder:validation:XValidation:rule="self.runtime.replicas <= 1 || self.sessionStore.type == 'Redis'",message="more than one runtime replica needs a shared session store: set sessionStore.type to Redis"
 // +kubebuilder:validation:XValidation:rule="!has(self.runtime.autoscaling) || self.runtime.autoscaling.maxReplicas <= 1 || self.sessionStore.type == 'Redis'",message="autoscaling to more than one runtime replica needs a shared session store: set sessionStore.type to Redis"
 // +kubebuilder:validation:XValidation:rule="!has(self.exposure) || (self.issuer.startsWith('https://') && !self.issuer.matches('^https://([[]|[0-9.]+(:|/|$))'))",message="exposure needs an https issuer whose host is a DNS name, not an IP address: routes and Ingresses match host names"
+// +kubebuilder:validation:XValidation:rule="!has(self.networkPolicy) || has(self.networkPolicy.edgeNamespaces) || (has(self.exposure) && has(self.exposure.gateway))",message="networkPolicy needs edgeNamespaces (where your ingress controller's or Gateway's proxies run) unless exposure.gateway names the Gateways; set it to [] to let nothing in but metrics"
 // +kubebuilder:validation:XValidation:rule="self.security.profile != 'FAPI2' || self.signing.algorithms.all(a, a != 'RS256')",message="FAPI2 allows only PS256 and ES256: remove RS256 from signing.algorithms"
 // +kubebuilder:validation:XValidation:rule="self.security.profile != 'FAPI2' || !has(self.tokens.authorizationCodeLifetime) || duration(self.tokens.authorizationCodeLifetime) <= duration('60s')",message="FAPI2 allows authorization codes to live at most 60s: shorten tokens.authorizationCodeLifetime"
 type IdentityProviderSpec struct {
@@ -88,6 +90,50 @@ type IdentityProviderSpec struct {
 	// is yours to route; the Exposed condition is then not reported.
 	// +optional
 	Exposure *ExposureSpec `json:"exposure,omitempty"`
+
+	// NetworkPolicy limits the runtime pods' traffic with a NetworkPolicy
+	// the provider owns: in, only from the edge and metrics namespaces to
+	// the runtime's port; out, only to DNS, the Kubernetes API, the Redis
+	// session store and the HTTP user source when configured, and
+	// additionalEgress. Absent: no NetworkPolicy (opt in; a policy that
+	// leaves out where your edge's proxies run would make the issuer
+	// unreachable).
+	// +optional
+	NetworkPolicy *NetworkPolicySpec `json:"networkPolicy,omitempty"`
+}
+
+// NetworkPolicySpec says who may talk to the runtime besides what the
+// provider's spec already names.
+type NetworkPolicySpec struct {
+	// EdgeNamespaces are the namespaces whose pods may reach the runtime:
+	// where your Gateway's or ingress controller's proxies run. Absent: the
+	// namespaces of spec.exposure.gateway.parentRefs, right for Gateway
+	// implementations that run the proxy beside the Gateway.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	EdgeNamespaces []string `json:"edgeNamespaces,omitempty"`
+
+	// MetricsNamespaces are the namespaces whose pods may scrape the
+	// runtime's /metrics (on the same port), e.g. `monitoring`.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	MetricsNamespaces []string `json:"metricsNamespaces,omitempty"`
+
+	// AdditionalEgress are egress rules appended to the ones the operator
+	// derives, e.g. TCP 443 to the internet when a relying party registers
+	// a jwksURI, which the runtime fetches.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	AdditionalEgress []networkingv1.NetworkPolicyEgressRule `json:"additionalEgress,omitempty"`
 }
 
 // ExposureSpec routes the issuer URL's host and path to the runtime's

@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -208,4 +209,56 @@ func (r *Reconciler) reconcileExposure(ctx context.Context, idp *idav1alpha1.Ide
 		}
 		return ingressExposure(ing, idp.Spec.Issuer), true, nil
 	}
+}
+
+// reconcileNetworkPolicy writes the runtime's NetworkPolicy when
+// spec.networkPolicy asks for one, and removes it otherwise.
+func (r *Reconciler) reconcileNetworkPolicy(ctx context.Context, idp *idav1alpha1.IdentityProvider) error {
+	np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: idp.Namespace, Name: NetworkPolicyName(idp)}}
+	if idp.Spec.NetworkPolicy == nil {
+		return r.deleteOwned(ctx, np)
+	}
+	api, err := r.apiServerEndpoints(ctx)
+	if err != nil {
+		return err
+	}
+	return r.apply(ctx, np, func() error {
+		np.Spec = networkPolicySpec(idp, api)
+		mergeLabels(&np.ObjectMeta, Labels(idp, componentRuntime))
+		return controllerutil.SetControllerReference(idp, np, r.Client.Scheme())
+	})
+}
+
+// apiServerEndpoints are the addresses of the Kubernetes API as pods
+// reach it: the `kubernetes` Service's cluster IP and the endpoints the API
+// server publishes behind it, sorted so the policy does not churn. Read
+// past the cache, which holds only the operator's own objects.
+func (r *Reconciler) apiServerEndpoints(ctx context.Context) ([]endpoint, error) {
+	var svc corev1.Service
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceDefault, Name: "kubernetes"}, &svc); err != nil {
+		return nil, fmt.Errorf("reading the kubernetes Service for the runtime's NetworkPolicy: %w", err)
+	}
+	var out []endpoint
+	for _, ip := range svc.Spec.ClusterIPs {
+		for _, p := range svc.Spec.Ports {
+			out = append(out, endpoint{IP: ip, Port: p.Port})
+		}
+	}
+	var slices discoveryv1.EndpointSliceList
+	if err := r.APIReader.List(ctx, &slices, client.InNamespace(metav1.NamespaceDefault),
+		client.MatchingLabels{discoveryv1.LabelServiceName: "kubernetes"}); err != nil {
+		return nil, fmt.Errorf("listing the Kubernetes API's endpoints for the runtime's NetworkPolicy: %w", err)
+	}
+	for _, s := range slices.Items {
+		for _, e := range s.Endpoints {
+			for _, ip := range e.Addresses {
+				for _, p := range s.Ports {
+					if p.Port != nil {
+						out = append(out, endpoint{IP: ip, Port: *p.Port})
+					}
+				}
+			}
+		}
+	}
+	return sortEndpoints(out), nil
 }

@@ -50,6 +50,8 @@ import (
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -58,15 +60,16 @@ import (
 // runtime workload.
 type Reconciler struct {
 	Client client.Client
-	Events events.Recorder
+	// APIReader reads what the cache does not hold: the Kubernetes API's
+	// own Service and endpoints, for the runtime's NetworkPolicy, and the
+	// pairwise salt's Secret (one the platform team supplies, or a
+	// restored one without labels). Nil means Client.
+	APIReader client.Reader
+	Events    events.Recorder
 	// Now is the clock; tests inject a fake one.
 	Now func() time.Time
 	// RuntimeImage is the runtime's image unless a provider overrides it.
 	RuntimeImage string
-	// APIReader reads the pairwise salt's Secret, which the cache may not
-	// hold (one the platform team supplies, or a restored one without
-	// labels). Nil means Client.
-	APIReader client.Reader
 	// GatewayAPI reports that the cluster served HTTPRoutes when the
 	// manager started (ServesKind); without it the reconciler neither
 	// watches nor writes them.
@@ -99,6 +102,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&policyv1.PodDisruptionBudget{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
 		Owns(&networkingv1.Ingress{}).
+		Owns(&networkingv1.NetworkPolicy{}).
 		Watches(&idav1alpha1.TrustFramework{}, handler.EnqueueRequestsFromMapFunc(r.providersOfFramework))
 	if r.GatewayAPI {
 		// A route's status, written by the Gateway's controller, is what
@@ -177,6 +181,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		}
 	}
 	conditions.Set(&status.Conditions, idp.Generation, idav1alpha1.ConditionRuntimeAvailable, runtimeCond)
+
+	if err := r.reconcileNetworkPolicy(ctx, &idp); err != nil {
+		errs = append(errs, err)
+	}
 
 	exposed, wanted, err := r.reconcileExposure(ctx, &idp)
 	if err != nil {

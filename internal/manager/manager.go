@@ -50,6 +50,7 @@ func ownedObjectsOnly(gatewayAPI bool) map[client.Object]cache.ByObject {
 		&rbacv1.RoleBinding{}:                    owned,
 		&policyv1.PodDisruptionBudget{}:          owned,
 		&networkingv1.Ingress{}:                  owned,
+		&networkingv1.NetworkPolicy{}:            owned,
 		&autoscalingv2.HorizontalPodAutoscaler{}: owned,
 	}
 	if gatewayAPI {

@@ -79,6 +79,8 @@ func neededIn(ns string) []access {
 		{"create", "autoscaling", "horizontalpodautoscalers", "", ns},
 		{"update", "autoscaling", "horizontalpodautoscalers", "", ns},
 		{"create", "networking.k8s.io", "ingresses", "", ns},
+		{"create", "networking.k8s.io", "networkpolicies", "", ns},
+		{"update", "networking.k8s.io", "networkpolicies", "", ns},
 		{"update", "networking.k8s.io", "ingresses", "", ns},
 		{"create", "gateway.networking.k8s.io", "httproutes", "", ns},
 		{"update", "gateway.networking.k8s.io", "httproutes", "", ns},

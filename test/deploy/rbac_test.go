@@ -102,6 +102,8 @@ var neededAlways = []access{
 	{"create", "events.k8s.io", "events", "", operatorNamespace},
 	// Events of the cluster-scoped TrustFrameworks go to "default".
 	{"create", "events.k8s.io", "events", "", "default"},
+	// The Kubernetes API's addresses, for a provider's NetworkPolicy.
+	{"list", "discovery.k8s.io", "endpointslices", "", "default"},
 }
 
 // What the manager must never be able to do.

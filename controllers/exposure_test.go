@@ -87,6 +87,16 @@ func TestProviderExposedByIngress(t *testing.T) {
 		t.Errorf("Exposed message %q", c.Message)
 	}
 
+	// Steady state: the Ingress is not rewritten.
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(ing), ing); err != nil {
+		t.Fatal(err)
+	}
+	rv := ing.ResourceVersion
+	time.Sleep(2 * time.Second)
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(ing), ing); err != nil || ing.ResourceVersion != rv {
+		t.Errorf("the Ingress was written in steady state (%v)", err)
+	}
+
 	// Drift is repaired; others' annotations stay.
 	update(t, ing, func(i *networkingv1.Ingress) {
 		i.Spec.Rules[0].HTTP.Paths[0].Path = "/"

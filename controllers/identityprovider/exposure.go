@@ -215,6 +215,16 @@ func ingressExposure(ing *networkingv1.Ingress, issuer string) conditions.Outcom
 		"Ingress %s (class %s) is served at %s: %s routes to the runtime", ing.Name, class, strings.Join(addrs, ", "), issuer))
 }
 
+// exposureFailed is Exposed when writing the route or Ingress failed; the
+// reconcile is retried.
+func exposureFailed(idp *idav1alpha1.IdentityProvider, err error) conditions.Outcome {
+	reason, kind := idav1alpha1.ReasonRoutePending, "HTTPRoute"
+	if exp := idp.Spec.Exposure; exp != nil && exp.Ingress != nil {
+		reason, kind = idav1alpha1.ReasonIngressPending, "Ingress"
+	}
+	return conditions.False(reason, fmt.Sprintf("writing the %s failed; the operator retries: %v", kind, err))
+}
+
 // gatewayAPIMissing is Exposed when the cluster has no HTTPRoute kind.
 func gatewayAPIMissing() conditions.Outcome {
 	return conditions.False(idav1alpha1.ReasonGatewayAPINotInstalled,

@@ -1,6 +1,7 @@
 package identityprovider
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -154,5 +155,16 @@ func TestIngressExposure(t *testing.T) {
 	ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: "203.0.113.7"}}
 	if o := ingressExposure(ing, "https://bank.example"); !o.True || o.Reason != idav1alpha1.ReasonIngressAdmitted || !strings.Contains(o.Message, "203.0.113.7") {
 		t.Errorf("with an address: %+v", o)
+	}
+}
+
+func TestExposureFailedNamesWhatFailed(t *testing.T) {
+	ing := exposedProvider(&idav1alpha1.ExposureSpec{Ingress: &idav1alpha1.IngressExposure{ClassName: "nginx"}})
+	if o := exposureFailed(ing, errors.New("conflict")); o.True || o.Reason != idav1alpha1.ReasonIngressPending || !strings.Contains(o.Message, "Ingress failed") {
+		t.Errorf("ingress: %+v", o)
+	}
+	gw := exposedProvider(&idav1alpha1.ExposureSpec{Gateway: &idav1alpha1.GatewayExposure{}})
+	if o := exposureFailed(gw, errors.New("conflict")); o.True || o.Reason != idav1alpha1.ReasonRoutePending || !strings.Contains(o.Message, "HTTPRoute failed") {
+		t.Errorf("gateway: %+v", o)
 	}
 }

@@ -189,7 +189,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	exposed, wanted, err := r.reconcileExposure(ctx, &idp)
 	if err != nil {
 		errs = append(errs, err)
-		exposed = conditions.False(idav1alpha1.ReasonRoutePending, "writing the route failed; the operator retries: "+err.Error())
+		exposed = exposureFailed(&idp, err)
 	}
 	if wanted {
 		conditions.Set(&status.Conditions, idp.Generation, idav1alpha1.ConditionExposed, exposed)

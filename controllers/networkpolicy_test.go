@@ -30,7 +30,7 @@ func TestProviderNetworkPolicy(t *testing.T) {
 	if np.Spec.PodSelector.MatchLabels[idav1alpha1.LabelInstance] != "bank" || len(np.Spec.PolicyTypes) != 2 {
 		t.Errorf("selector %v types %v", np.Spec.PodSelector, np.Spec.PolicyTypes)
 	}
-	if in := np.Spec.Ingress; len(in) != 1 || len(in[0].From) != 2 || in[0].Ports[0].Port.IntValue() != 8080 {
+	if in := np.Spec.Ingress; len(in) != 2 || in[0].Ports[0].Port.IntValue() != 8080 || in[1].Ports[0].Port.IntValue() != 8081 {
 		t.Errorf("ingress %+v", in)
 	}
 

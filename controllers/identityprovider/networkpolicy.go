@@ -65,20 +65,28 @@ func edgeNamespaces(idp *idav1alpha1.IdentityProvider) []string {
 	return out
 }
 
-// ingressRules let the edge and metrics namespaces reach the runtime's
-// one port, and nothing else in (kubelet probes are not pod traffic).
+// ingressRules let the edge namespaces reach the provider's port and the
+// metrics namespaces the ops port (metrics), and nothing else in (kubelet
+// probes are not pod traffic).
 func ingressRules(idp *idav1alpha1.IdentityProvider) []networkingv1.NetworkPolicyIngressRule {
-	namespaces := append(slices.Clone(edgeNamespaces(idp)), idp.Spec.NetworkPolicy.MetricsNamespaces...)
-	slices.Sort(namespaces)
-	namespaces = slices.Compact(namespaces)
-	if len(namespaces) == 0 {
-		return []networkingv1.NetworkPolicyIngressRule{}
+	rules := []networkingv1.NetworkPolicyIngressRule{}
+	for _, r := range []struct {
+		namespaces []string
+		port       int32
+	}{{edgeNamespaces(idp), runtimePort}, {idp.Spec.NetworkPolicy.MetricsNamespaces, opsPort}} {
+		namespaces := slices.Clone(r.namespaces)
+		slices.Sort(namespaces)
+		namespaces = slices.Compact(namespaces)
+		if len(namespaces) == 0 {
+			continue
+		}
+		rule := networkingv1.NetworkPolicyIngressRule{Ports: []networkingv1.NetworkPolicyPort{tcp(intstr.FromInt32(r.port))}}
+		for _, ns := range namespaces {
+			rule.From = append(rule.From, namespacePeer(ns))
+		}
+		rules = append(rules, rule)
 	}
-	rule := networkingv1.NetworkPolicyIngressRule{Ports: []networkingv1.NetworkPolicyPort{tcp(intstr.FromInt32(runtimePort))}}
-	for _, ns := range namespaces {
-		rule.From = append(rule.From, namespacePeer(ns))
-	}
-	return []networkingv1.NetworkPolicyIngressRule{rule}
+	return rules
 }
 
 // egressRules: DNS anywhere (node-local caches included), the Kubernetes

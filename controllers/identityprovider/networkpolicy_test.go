@@ -64,22 +64,24 @@ func TestIngressRules(t *testing.T) {
 		name string
 		np   idav1alpha1.NetworkPolicySpec
 		exp  *idav1alpha1.ExposureSpec
-		want string
+		want []string
 	}{
-		{"edge from the Gateways, and metrics", idav1alpha1.NetworkPolicySpec{MetricsNamespaces: []string{"monitoring"}}, gateway, "[ns=gateways ns=identity ns=monitoring TCP/8080]"},
-		{"edge named wins over the Gateways", idav1alpha1.NetworkPolicySpec{EdgeNamespaces: []string{"envoy-gateway-system"}}, gateway, "[ns=envoy-gateway-system TCP/8080]"},
-		{"a namespace named twice once", idav1alpha1.NetworkPolicySpec{EdgeNamespaces: []string{"edge"}, MetricsNamespaces: []string{"edge"}}, nil, "[ns=edge TCP/8080]"},
-		{"nothing named: nothing in", idav1alpha1.NetworkPolicySpec{EdgeNamespaces: []string{}}, nil, ""},
+		{"edge from the Gateways, and metrics on the ops port", idav1alpha1.NetworkPolicySpec{MetricsNamespaces: []string{"monitoring"}}, gateway,
+			[]string{"[ns=gateways ns=identity TCP/8080]", "[ns=monitoring TCP/8081]"}},
+		{"edge named wins over the Gateways", idav1alpha1.NetworkPolicySpec{EdgeNamespaces: []string{"envoy-gateway-system"}}, gateway,
+			[]string{"[ns=envoy-gateway-system TCP/8080]"}},
+		{"a namespace named twice once", idav1alpha1.NetworkPolicySpec{EdgeNamespaces: []string{"edge", "edge"}}, nil, []string{"[ns=edge TCP/8080]"}},
+		{"nothing named: nothing in", idav1alpha1.NetworkPolicySpec{EdgeNamespaces: []string{}}, nil, nil},
 	} {
 		idp := policyProvider(&tc.np)
 		idp.Spec.Exposure = tc.exp
 		rules := ingressRules(idp)
-		got := ""
-		if len(rules) == 1 {
-			got = peers(rules[0].From, rules[0].Ports)
+		var got []string
+		for _, r := range rules {
+			got = append(got, peers(r.From, r.Ports))
 		}
-		if got != tc.want || rules == nil {
-			t.Errorf("%s: %q, want %q (rules %v)", tc.name, got, tc.want, rules)
+		if !slices.Equal(got, tc.want) || rules == nil {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

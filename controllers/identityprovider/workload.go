@@ -2,6 +2,7 @@ package identityprovider
 
 import (
 	"maps"
+	"strconv"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -18,10 +19,12 @@ import (
 	"github.com/idaop/ida-operator/runtime/config"
 )
 
-// The runtime listens on one port for the OpenID endpoints, health and
-// metrics.
+// The runtime serves the OpenID endpoints on runtimePort, the only port of
+// its Service and of any route to it, and the probes and metrics on opsPort,
+// which no route reaches.
 const (
 	runtimePort = 8080
+	opsPort     = 8081
 	runtimeUID  = 65532
 )
 
@@ -79,6 +82,7 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 		"--config-map=" + ConfigMapName(idp),
 		"--signing-keys=" + SigningKeysName(idp),
 		"--pairwise-salt-secret=" + subjects(idp).SaltSecret.Name,
+		"--ops-listen=:" + strconv.Itoa(opsPort),
 	}
 	if b := idp.Spec.Users.Builtin; b != nil {
 		args = append(args, "--users-secret="+b.SecretRef.Name)
@@ -93,7 +97,7 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 	probe := func(path string) *corev1.Probe {
 		return &corev1.Probe{
 			ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
-				Path: path, Port: intstr.FromString("http"), Scheme: corev1.URISchemeHTTP,
+				Path: path, Port: intstr.FromString("ops"), Scheme: corev1.URISchemeHTTP,
 			}},
 			TimeoutSeconds: 1, PeriodSeconds: 10, SuccessThreshold: 1, FailureThreshold: 3,
 		}
@@ -124,7 +128,10 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 				Name:  "runtime",
 				Image: image,
 				Args:  args,
-				Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: runtimePort, Protocol: corev1.ProtocolTCP}},
+				Ports: []corev1.ContainerPort{
+					{Name: "http", ContainerPort: runtimePort, Protocol: corev1.ProtocolTCP},
+					{Name: "ops", ContainerPort: opsPort, Protocol: corev1.ProtocolTCP},
+				},
 				Env: []corev1.EnvVar{{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{
 					ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory", Divisor: resource.MustParse("1")},
 				}}},

@@ -1,6 +1,7 @@
 package identityprovider
 
 import (
+	"slices"
 	"testing"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -66,5 +67,21 @@ func TestHPASpec(t *testing.T) {
 	idp.Spec.Runtime.Autoscaling.TargetCPUUtilizationPercentage = ptr.To[int32](55)
 	if got := *hpaSpec(idp).Metrics[0].Resource.Target.AverageUtilization; got != 55 {
 		t.Errorf("target %d, want 55", got)
+	}
+}
+
+// Probes and metrics are on the ops port, which the Service and any route
+// to it leave out.
+func TestOpsPortIsKeptOffTheService(t *testing.T) {
+	idp := &idav1alpha1.IdentityProvider{ObjectMeta: metav1.ObjectMeta{Namespace: "identity", Name: "bank"}}
+	c := podTemplate(idp, "ghcr.io/idaop/ida-operator:dev", "h").Spec.Containers[0]
+	if c.LivenessProbe.HTTPGet.Port.StrVal != "ops" || c.ReadinessProbe.HTTPGet.Port.StrVal != "ops" {
+		t.Errorf("probes on %v and %v, want ops", c.LivenessProbe.HTTPGet.Port, c.ReadinessProbe.HTTPGet.Port)
+	}
+	if !slices.Contains(c.Args, "--ops-listen=:8081") || len(c.Ports) != 2 || c.Ports[1].Name != "ops" || c.Ports[1].ContainerPort != 8081 {
+		t.Errorf("args %v ports %v", c.Args, c.Ports)
+	}
+	if p := servicePorts(); len(p) != 1 || p[0].Port != 8080 {
+		t.Errorf("service ports %v", p)
 	}
 }

@@ -35,6 +35,7 @@ import (
 // Options are the runtime's flags.
 type Options struct {
 	Listen        string
+	OpsListen     string
 	ConfigDir     string
 	Namespace     string
 	ConfigMap     string
@@ -44,6 +45,10 @@ type Options struct {
 	Kubeconfig    string
 	StartTimeout  time.Duration
 	ShutdownGrace time.Duration
+
+	// OpsListener, when set, serves /healthz, /readyz and /metrics instead
+	// of the provider's listener (not a flag; Run opens --ops-listen).
+	OpsListener net.Listener
 
 	// Audit, when its Log is set, takes the audit events (not a flag;
 	// JSONLogs makes one).
@@ -69,7 +74,8 @@ func JSONLogs(w io.Writer) (*slog.Logger, Audit) {
 
 // Bind registers the flags.
 func (o *Options) Bind(fs *flag.FlagSet) {
-	fs.StringVar(&o.Listen, "listen", ":8080", "address of the provider's endpoints, /healthz, /readyz and /metrics")
+	fs.StringVar(&o.Listen, "listen", ":8080", "address of the provider's endpoints (and of /healthz, /readyz and /metrics without --ops-listen)")
+	fs.StringVar(&o.OpsListen, "ops-listen", "", "address of /healthz, /readyz and /metrics on a port of their own, out of reach of any route to the provider's port; empty: on the provider's port")
 	fs.StringVar(&o.ConfigDir, "config-dir", "", "read provider.json, keys.json, clients/*.json and users.json from this directory instead of a cluster")
 	fs.StringVar(&o.Namespace, "namespace", os.Getenv("POD_NAMESPACE"), "the provider's namespace (in a cluster)")
 	fs.StringVar(&o.ConfigMap, "config-map", "", "the provider ConfigMap (in a cluster)")
@@ -96,6 +102,12 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.OpsListen != "" {
+		if o.OpsListener, err = net.Listen("tcp", o.OpsListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("listening for /healthz, /readyz and /metrics: %w", err)
+		}
+	}
 	log, audit := JSONLogs(stderr)
 	o.Audit = audit
 	return Serve(ctx, o, ln, log)
@@ -106,6 +118,10 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 func Serve(ctx context.Context, o Options, ln net.Listener, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	opsLn := o.OpsListener
+	if opsLn != nil {
+		defer opsLn.Close()
+	}
 	src, secrets, err := o.source()
 	if err != nil {
 		return err
@@ -176,15 +192,26 @@ func Serve(ctx context.Context, o Options, ln net.Listener, log *slog.Logger) er
 		w.WriteHeader(http.StatusOK)
 	})
 	ops.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{
-		Handler:           routes(ops, provider.Handler()),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+	server := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       15 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+		}
 	}
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
+	srv := server(routes(ops, provider.Handler()))
+	var opsSrv *http.Server
+	if opsLn != nil {
+		// The provider's port then answers only below the issuer.
+		srv = server(provider.Handler())
+		opsSrv = server(ops)
+		go func() { serveErr <- opsSrv.Serve(opsLn) }()
+		log.Info("serving health and metrics", "address", opsLn.Addr().String())
+	}
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("serving", "address", ln.Addr().String())
 
@@ -201,7 +228,12 @@ func Serve(ctx context.Context, o Options, ln net.Listener, log *slog.Logger) er
 		case <-ctx.Done():
 			shutdownCtx, done := context.WithTimeout(context.Background(), o.ShutdownGrace)
 			defer done()
-			return srv.Shutdown(shutdownCtx)
+			err := srv.Shutdown(shutdownCtx)
+			if opsSrv != nil {
+				// Probes answer until the provider has drained.
+				err = errors.Join(err, opsSrv.Shutdown(shutdownCtx))
+			}
+			return err
 		}
 	}
 }

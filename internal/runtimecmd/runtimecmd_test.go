@@ -403,3 +403,52 @@ func TestServesBelowTheIssuerPath(t *testing.T) {
 		t.Errorf("/readyz at the root: %d", status)
 	}
 }
+
+// With an ops listener the provider's port answers only the provider: an
+// issuer at the root of its host, routed whole to that port, does not show
+// its metrics or probes to the internet.
+func TestOperationalRoutesOnTheirOwnPort(t *testing.T) {
+	ln, opsLn := listen(t), listen(t)
+	dir := writeConfigDir(t, "http://"+ln.Addr().String(), config.SessionStore{Type: config.SessionStoreMemory})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	log, _ := JSONLogs(io.Discard)
+	go func() {
+		done <- Serve(ctx, Options{ConfigDir: dir, StartTimeout: 10 * time.Second, ShutdownGrace: time.Second, OpsListener: opsLn}, ln, log)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("runtime stopped with %v", err)
+		}
+	})
+	base, ops := "http://"+ln.Addr().String(), "http://"+opsLn.Addr().String()
+	status := func(u string) int {
+		resp, err := http.Get(u)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for status(ops+"/readyz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready on the ops port")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for u, want := range map[string]int{
+		ops + "/healthz": http.StatusOK,
+		ops + "/metrics": http.StatusOK,
+		base + "/.well-known/openid-configuration": http.StatusOK,
+		base + "/metrics":                          http.StatusNotFound,
+		base + "/healthz":                          http.StatusNotFound,
+		base + "/readyz":                           http.StatusNotFound,
+		ops + "/.well-known/openid-configuration":  http.StatusNotFound,
+	} {
+		if got := status(u); got != want {
+			t.Errorf("GET %s: %d, want %d", u, got, want)
+		}
+	}
+}

@@ -84,6 +84,16 @@ const fapi2IdentityProvider = validIdentityProvider + `  signing: {algorithms: [
   tokens: {authorizationCodeLifetime: 60s}
 `
 
+// levelsIdentityProvider offers a password level and a two-factor one,
+// verified claims only at the second.
+const levelsIdentityProvider = validIdentityProvider + `  authentication:
+    levels:
+    - {acr: "urn:bank:acr:pwd", methods: [[pwd]]}
+    - {acr: "urn:bank:acr:mfa", methods: [[pwd, otp]]}
+    defaultLevel: "urn:bank:acr:pwd"
+    verifiedClaimsLevel: "urn:bank:acr:mfa"
+`
+
 const validRelyingParty = `
 apiVersion: ida.idaop.dev/v1alpha1
 kind: RelyingParty
@@ -120,7 +130,7 @@ func createDryRun(u *unstructured.Unstructured) error {
 }
 
 func TestValidObjectsAreAccepted(t *testing.T) {
-	for _, doc := range []string{validTrustFramework, validIdentityProvider, fapi2IdentityProvider, validRelyingParty} {
+	for _, doc := range []string{validTrustFramework, validIdentityProvider, fapi2IdentityProvider, levelsIdentityProvider, validRelyingParty} {
 		u := decode(t, doc)
 		if err := createDryRun(u); err != nil {
 			t.Errorf("valid %s refused: %v", u.GetKind(), err)
@@ -424,6 +434,16 @@ func TestAdmissionRejections(t *testing.T) {
 		{"implicit grant", validRelyingParty, "spec.grantTypes", []any{"implicit"}, "spec.grantTypes[0]", `Unsupported value: "implicit"`},
 		{"token response type", validRelyingParty, "spec.responseTypes", []any{"token"}, "spec.responseTypes[0]", `Unsupported value: "token"`},
 		{"auth method none", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "none"}, "spec.clientAuthentication.method", `Unsupported value: "none"`},
+		// IdentityProvider: authentication levels.
+		{"acr listed twice", levelsIdentityProvider, "spec.authentication.levels", []any{
+			map[string]any{"acr": "a", "methods": []any{[]any{"pwd"}}}, map[string]any{"acr": "a", "methods": []any{[]any{"pwd", "otp"}}},
+		}, "spec.authentication", "each level needs its own acr value"},
+		{"default not a level", levelsIdentityProvider, "spec.authentication.defaultLevel", "urn:other", "spec.authentication", "defaultLevel must be the acr of one of the levels"},
+		{"verified claims level not a level", levelsIdentityProvider, "spec.authentication.verifiedClaimsLevel", "urn:other", "spec.authentication", "verifiedClaimsLevel must be the acr of one of the levels"},
+		{"acr with a space", levelsIdentityProvider, "spec.authentication.levels", []any{map[string]any{"acr": "bank pwd", "methods": []any{[]any{"pwd"}}}}, "spec.authentication.levels[0].acr", "should match"},
+		{"unknown method", levelsIdentityProvider, "spec.authentication.levels", []any{map[string]any{"acr": "x", "methods": []any{[]any{"sms"}}}}, "spec.authentication.levels[0].methods[0][0]", `Unsupported value: "sms"`},
+		{"method twice in a combination", levelsIdentityProvider, "spec.authentication.levels", []any{map[string]any{"acr": "x", "methods": []any{[]any{"pwd", "pwd"}}}}, "spec.authentication.levels[0].methods[0][1]", "Duplicate value"},
+		{"empty combination", levelsIdentityProvider, "spec.authentication.levels", []any{map[string]any{"acr": "x", "methods": []any{[]any{}}}}, "spec.authentication.levels[0].methods[0]", "should have at least 1 items"},
 		{"private_key_jwt without keys", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "private_key_jwt"}, "spec.clientAuthentication", "private_key_jwt needs exactly one of jwks or jwksURI"},
 		{"private_key_jwt with both", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "private_key_jwt", "jwks": jwks, "jwksURI": "https://app.example/jwks"}, "spec.clientAuthentication", "set either jwks or jwksURI, not both"},
 		{"jwks with a secret method", validRelyingParty, "spec.clientAuthentication", map[string]any{"method": "client_secret_post", "jwks": jwks}, "spec", "clientAuthentication.jwks and jwksURI hold keys for private_key_jwt or for encrypted responses"},

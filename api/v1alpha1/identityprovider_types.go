@@ -65,6 +65,14 @@ type IdentityProviderSpec struct {
 	// Users configures where end-users and their verified data come from.
 	Users UserSourceSpec `json:"users"`
 
+	// Authentication declares the authentication levels the provider
+	// offers: each an `acr` value and the method combinations that satisfy
+	// it. Absent: no levels; ID tokens carry `amr` and `auth_time` but no
+	// `acr`, and a request for an essential `acr` is refused with
+	// `unmet_authentication_requirements`.
+	// +optional
+	Authentication *AuthenticationSpec `json:"authentication,omitempty"`
+
 	// SessionStore holds per-request state: codes, sessions, PAR requests,
 	// refresh tokens and replay caches. Never the Kubernetes API.
 	// +kubebuilder:default={}
@@ -366,6 +374,73 @@ const (
 	// private_key_jwt, PS256 or ES256.
 	SecurityProfileFAPI2 SecurityProfile = "FAPI2"
 )
+
+// AuthenticationSpec declares authentication levels (authentication
+// assurance: how sure the provider is that the person at the keyboard is
+// the user), as opposed to identity assurance (how well the user's claims
+// were verified).
+// +kubebuilder:validation:XValidation:rule="self.levels.all(l, self.levels.exists_one(m, m.acr == l.acr))",message="each level needs its own acr value"
+// +kubebuilder:validation:XValidation:rule="self.levels.exists(l, l.acr == self.defaultLevel)",message="defaultLevel must be the acr of one of the levels"
+// +kubebuilder:validation:XValidation:rule="!has(self.verifiedClaimsLevel) || self.levels.exists(l, l.acr == self.verifiedClaimsLevel)",message="verifiedClaimsLevel must be the acr of one of the levels"
+type AuthenticationSpec struct {
+	// Levels the provider offers, from the weakest to the strongest: the
+	// order is what "at or above a level" means, and a relying party
+	// asking for a level the user cannot reach (without `essential`) gets
+	// the strongest reachable level below it. Published as
+	// `acr_values_supported`.
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	Levels []AuthenticationLevel `json:"levels"`
+
+	// DefaultLevel is the acr of the level a request that names none (or
+	// only unknown ones) gets. With the HTTP user source it must be
+	// reachable by password alone.
+	// +kubebuilder:validation:MaxLength=256
+	DefaultLevel string `json:"defaultLevel"`
+
+	// VerifiedClaimsLevel is the acr of the weakest level at which
+	// `verified_claims` are released: a request for them is stepped up to
+	// it, and a grant below it gets none. Absent: verified claims are
+	// released at any level. Set it, so that identity data never leaves
+	// behind a password alone.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	VerifiedClaimsLevel string `json:"verifiedClaimsLevel,omitempty"`
+}
+
+// AuthenticationLevel is one level.
+type AuthenticationLevel struct {
+	// ACR is the value that names the level in `acr_values`, the claims
+	// parameter and the ID token's `acr`: the platform team's own name
+	// (`urn:bank:acr:mfa`) or a registered one. Printable ASCII without
+	// spaces.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[\x21-\x7E]+$`
+	ACR string `json:"acr"`
+
+	// Methods are the combinations of methods that satisfy the level: any
+	// one combination, every method in it done in the session. For
+	// example `[[pwd]]`, or `[[pwd, otp]]` for two factors.
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=8
+	Methods []AuthenticationMethodSet `json:"methods"`
+}
+
+// AuthenticationMethodSet is one combination of methods, all required.
+// +listType=set
+// +kubebuilder:validation:MinItems=1
+// +kubebuilder:validation:MaxItems=4
+type AuthenticationMethodSet []AuthenticationMethod
+
+// AuthenticationMethod is an RFC 8176 method value: `pwd` (the user
+// source's password) or `otp` (a time-based one-time code, RFC 6238, from
+// an authenticator app the user enrols after a password sign-in; builtin
+// user source only for now).
+// +kubebuilder:validation:Enum=pwd;otp
+type AuthenticationMethod string
 
 // SecuritySpec configures the security profile.
 type SecuritySpec struct {

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
+	"github.com/idaop/ida-operator/runtime/authn"
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/ida"
 )
@@ -48,6 +49,9 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 		IDA:          policy(s, tfs),
 		Subjects:     subjects(idp),
 	}
+	if a := s.Authentication; a != nil {
+		p.Authentication = authentication(a)
+	}
 	if p.Security.Profile == "" {
 		p.Security.Profile = string(idav1alpha1.DefaultSecurityProfile)
 	}
@@ -66,6 +70,23 @@ func subjects(idp *idav1alpha1.IdentityProvider) config.Subjects {
 	}
 	if ref := idp.Spec.Tokens.PairwiseSaltSecretRef; ref != nil {
 		out.SaltSecret = &config.SecretKeyRef{Name: ref.Name, Key: ref.Key}
+	}
+	return out
+}
+
+// authentication renders the levels; the order is their strength.
+func authentication(a *idav1alpha1.AuthenticationSpec) authn.Policy {
+	out := authn.Policy{DefaultLevel: a.DefaultLevel, VerifiedClaimsLevel: a.VerifiedClaimsLevel}
+	for _, l := range a.Levels {
+		level := authn.Level{ACR: l.ACR}
+		for _, set := range l.Methods {
+			combo := make([]string, len(set))
+			for i, m := range set {
+				combo[i] = string(m)
+			}
+			level.Methods = append(level.Methods, combo)
+		}
+		out.Levels = append(out.Levels, level)
 	}
 	return out
 }

@@ -131,3 +131,39 @@ func TestRenderSubjects(t *testing.T) {
 		t.Fatalf("pairwise, supplied salt: %v %+v", err, p.Subjects)
 	}
 }
+
+// The authentication levels reach the runtime in their order, with their
+// method combinations, default and verified claims level.
+func TestRenderAuthentication(t *testing.T) {
+	idp := &idav1alpha1.IdentityProvider{
+		ObjectMeta: metav1.ObjectMeta{Name: "idp", Namespace: "ns"},
+		Spec: idav1alpha1.IdentityProviderSpec{
+			Issuer: "https://idp.example",
+			Users:  idav1alpha1.UserSourceSpec{Type: idav1alpha1.UserSourceBuiltin, Builtin: &idav1alpha1.BuiltinUserSource{SecretRef: idav1alpha1.LocalSecretReference{Name: "users"}}},
+			Authentication: &idav1alpha1.AuthenticationSpec{
+				Levels: []idav1alpha1.AuthenticationLevel{
+					{ACR: "urn:bank:acr:pwd", Methods: []idav1alpha1.AuthenticationMethodSet{{"pwd"}}},
+					{ACR: "urn:bank:acr:mfa", Methods: []idav1alpha1.AuthenticationMethodSet{{"pwd", "otp"}}},
+				},
+				DefaultLevel:        "urn:bank:acr:pwd",
+				VerifiedClaimsLevel: "urn:bank:acr:mfa",
+			},
+		},
+	}
+	tfs := []idav1alpha1.TrustFramework{{Spec: idav1alpha1.TrustFrameworkSpec{Identifier: "jp_aml", Claims: []idav1alpha1.ClaimName{"given_name"}}}}
+	p, err := RenderProvider(idp, tfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := p.Authentication
+	if got := a.ACRValues(); !reflect.DeepEqual(got, []string{"urn:bank:acr:pwd", "urn:bank:acr:mfa"}) {
+		t.Fatalf("levels %v", got)
+	}
+	if !reflect.DeepEqual(a.Levels[1].Methods, [][]string{{"pwd", "otp"}}) || a.DefaultLevel != "urn:bank:acr:pwd" || a.VerifiedClaimsLevel != "urn:bank:acr:mfa" {
+		t.Fatalf("rendered %+v", a)
+	}
+	idp.Spec.Authentication = nil
+	if p, err = RenderProvider(idp, tfs); err != nil || len(p.Authentication.Levels) != 0 {
+		t.Fatalf("no levels: %v %+v", err, p.Authentication)
+	}
+}

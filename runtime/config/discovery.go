@@ -91,6 +91,11 @@ func RenderDiscovery(p *Provider) ([]byte, error) {
 		{"claims_supported", claims},
 	}
 
+	if len(p.Authentication.Levels) > 0 {
+		// OpenID Connect Discovery §3, weakest first.
+		doc = append(doc, member{"acr_values_supported", p.Authentication.ACRValues()})
+	}
+
 	meta := eng.Metadata()
 	for _, k := range slices.Sorted(maps.Keys(meta)) {
 		if !doc.has(k) {

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/idaop/ida-operator/runtime/authn"
 	"github.com/idaop/ida-operator/runtime/ida"
 )
 
@@ -71,6 +72,9 @@ type Provider struct {
 	// IDA is the identity assurance policy: the trust framework catalog,
 	// profiles, attachments and transformed claims.
 	IDA ida.Policy `json:"ida"`
+	// Authentication is the authentication levels the provider offers;
+	// empty means none (ID tokens then carry amr and auth_time, no acr).
+	Authentication authn.Policy `json:"authentication,omitzero"`
 }
 
 // Lifetimes of what the provider issues.
@@ -302,6 +306,7 @@ func (p *Provider) Validate() field.ErrorList {
 	errs = append(errs, p.Users.validate(field.NewPath("users"))...)
 	errs = append(errs, p.SessionStore.validate(field.NewPath("session_store"))...)
 	errs = append(errs, p.Subjects.validate(field.NewPath("subjects"))...)
+	errs = append(errs, validateAuthentication(&p.Authentication, p.AuthenticationMethods(), field.NewPath("authentication"))...)
 
 	if err := p.IDA.Validate(); err != nil {
 		errs = append(errs, invalid(field.NewPath("ida"), "%v", err))

@@ -130,6 +130,17 @@ func (c *codec) tokenRefs(v *[]TokenRef) {
 	}
 }
 
+func (c *codec) methods(v *[]MethodUse) {
+	n := c.count(len(*v))
+	if c.reading && n > 0 {
+		*v = make([]MethodUse, n)
+	}
+	for i := range n {
+		c.str(&(*v)[i].Method)
+		c.int(&(*v)[i].At)
+	}
+}
+
 // binReader reads a record from one string, so all of its strings share a
 // single allocation.
 type binReader struct {
@@ -195,6 +206,8 @@ func (g *Info) infoFields(c *codec) {
 	c.bool(&g.Signed)
 	c.int(&g.AuthTime)
 	c.strs(&g.Resources)
+	c.str(&g.ACR)
+	c.strs(&g.AMR)
 }
 
 func (k *Code) fields(c *codec) {
@@ -222,7 +235,7 @@ func (g *Grant) fields(c *codec) {
 
 func (a *Request) fields(c *codec) {
 	for _, s := range [...]*string{&a.ClientID, &a.RedirectURI, &a.Scope, &a.State, &a.Nonce, &a.CodeChallenge,
-		&a.Claims, &a.Purpose, &a.Prompt, &a.UILocales, &a.DPoPJKT, &a.HintSubject} {
+		&a.Claims, &a.Purpose, &a.Prompt, &a.UILocales, &a.DPoPJKT, &a.HintSubject, &a.ACR, &a.ACRValues} {
 		c.str(s)
 	}
 	c.strs(&a.Resources)
@@ -238,5 +251,6 @@ func (s *Session) fields(c *codec) {
 	c.int(&s.AuthTime)
 	c.int(&s.AuthTimeMillis)
 	c.int(&s.ExpiresAt)
+	c.methods(&s.Methods)
 	c.strs(&s.Consents)
 }

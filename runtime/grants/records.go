@@ -26,6 +26,12 @@ type Request struct {
 	// HintSubject is the subject of a verified id_token_hint: the user the
 	// client expects to be signed in.
 	HintSubject string `json:"hint_sub,omitempty"`
+	// ACR is the authentication level the sign-in must reach (package
+	// authn's Target); empty when the provider declares no levels.
+	ACR string `json:"acr,omitempty"`
+	// ACRValues are the acr values the request named, space separated in
+	// order of preference: the ID token states the first one met.
+	ACRValues string `json:"acr_values,omitempty"`
 	// ViaPAR: the request came by PAR, so it is integrity protected.
 	ViaPAR bool `json:"via_par,omitempty"`
 	// Signed: the request came in a request object the client signed
@@ -56,6 +62,10 @@ type Info struct {
 	// for: a code's and a refresh token's what the authorization named,
 	// an access token's its audience. Empty means none were named.
 	Resources []string `json:"resource,omitempty"`
+	// ACR and AMR say how the user signed in (the ID token's acr and
+	// amr); ACR is empty when the provider declares no levels.
+	ACR string   `json:"acr,omitempty"`
+	AMR []string `json:"amr,omitempty"`
 }
 
 // SignedInFor is how long ago the user signed in, to the millisecond
@@ -117,9 +127,28 @@ type Session struct {
 	AuthTime       int64 `json:"auth_time"`
 	AuthTimeMillis int64 `json:"auth_time_ms,omitempty"`
 	ExpiresAt      int64 `json:"exp"`
+	// Methods are the authentication methods done in this session, in
+	// the order done, each with when (the password first, then any
+	// second factor a step-up asked for).
+	Methods []MethodUse `json:"methods,omitempty"`
 	// Consents are hashes of the (client, scope, claims, purpose) the
 	// user approved in this session.
 	Consents []string `json:"consents,omitempty"`
+}
+
+// MethodUse is one authentication method done, in Unix seconds.
+type MethodUse struct {
+	Method string `json:"m"`
+	At     int64  `json:"at"`
+}
+
+// MethodNames are the methods the session did, in order.
+func (s *Session) MethodNames() []string {
+	out := make([]string, len(s.Methods))
+	for i, m := range s.Methods {
+		out[i] = m.Method
+	}
+	return out
 }
 
 // Interaction is a login or consent page in progress. It is not stored: it
@@ -128,7 +157,7 @@ type Session struct {
 type Interaction struct {
 	CSRF    string  `json:"csrf"`
 	Request Request `json:"request"`
-	// Stage is StageLogin or StageConsent.
+	// Stage is StageLogin, StageOTP, StageOTPEnrol or StageConsent.
 	Stage     string `json:"stage"`
 	Subject   string `json:"sub,omitempty"`
 	AuthTime  int64  `json:"auth_time,omitempty"`
@@ -137,6 +166,13 @@ type Interaction struct {
 
 // The stages of an interaction.
 const (
-	StageLogin   = "login"
-	StageConsent = "consent"
+	StageLogin = "login"
+	// StageStepUp is nextStage's answer for a session below the level:
+	// StageOTP or StageOTPEnrol, whichever the user's factors call for.
+	StageStepUp = "step_up"
+	// StageOTP asks a signed-in user for a one-time code (a step-up).
+	StageOTP = "otp"
+	// StageOTPEnrol sets up a code generator for a user who has none.
+	StageOTPEnrol = "otp_enrol"
+	StageConsent  = "consent"
 )

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/idaop/ida-operator/runtime/authn"
 	"github.com/idaop/ida-operator/runtime/grants"
 	"github.com/idaop/ida-operator/runtime/ida"
 )
@@ -23,7 +24,7 @@ type authzCtx struct {
 	claims *ida.Request
 	// responseType and the rest are checked but not stored.
 	responseType, responseMode, challengeMethod, requestURI string
-	maxAgeRaw, idTokenHint                                  string
+	maxAgeRaw, idTokenHint, acrValues                       string
 }
 
 // readAuthzRequest copies the parameters the provider knows; others are
@@ -50,6 +51,7 @@ func readAuthzRequest(v url.Values) *authzCtx {
 		requestURI:      v.Get("request_uri"),
 		maxAgeRaw:       v.Get("max_age"),
 		idTokenHint:     v.Get("id_token_hint"),
+		acrValues:       v.Get("acr_values"),
 	}
 }
 
@@ -76,7 +78,7 @@ var requestChecks = []check[*authzCtx]{
 	checkPurpose,
 	checkDPoPJKT,
 	checkClaimsRequest,
-	checkEssentialACRMet,
+	checkAuthenticationLevel,
 	checkIDTokenHint,
 }
 
@@ -258,30 +260,74 @@ func idaError(err error) *oauthError {
 	return errInvalidRequest("invalid request")
 }
 
-// checkEssentialACRMet: an acr requested as an essential claim must be
-// met, or the authentication fails (OIDC Core §5.5.1.1) with
-// unmet_authentication_requirements (OpenID Connect Core Unmet
-// Authentication Requirements 1.0). The provider offers no authentication
-// levels yet, so no essential acr can be met.
-func checkEssentialACRMet(a *authzCtx) *oauthError {
-	if !strings.Contains(a.req.Claims, "acr") && !strings.Contains(a.req.Claims, `\u`) {
-		return nil // the usual case, without parsing the claims again
+// checkAuthenticationLevel: acr_values and the claims parameter's acr
+// select the level the sign-in must reach (OIDC Core §3.1.2.1, §5.5.1.1),
+// raised to the client's minimum; an essential level, or a floor, that
+// cannot be reached ends the request with unmet_authentication_requirements
+// (OpenID Connect Core Unmet Authentication Requirements 1.0). The rule is
+// authn.Policy.Target.
+func checkAuthenticationLevel(a *authzCtx) *oauthError {
+	want, err := requestedACR(a.req.Claims, a.acrValues)
+	if err != nil {
+		return errInvalidRequest(err.Error())
 	}
-	type member struct {
-		ACR *struct {
-			Essential bool `json:"essential"`
-		} `json:"acr"`
+	target, terr := a.sv.authn().Target(want, a.levelFloors(), a.sv.authMethods)
+	if terr != nil {
+		return newError("unmet_authentication_requirements", "the requested authentication level cannot be met")
 	}
-	var req struct {
-		IDToken  member `json:"id_token"`
-		UserInfo member `json:"userinfo"`
-	}
-	// checkClaimsRequest has refused a claims parameter that is not JSON.
-	_ = json.Unmarshal([]byte(a.req.Claims), &req)
-	for _, m := range []member{req.IDToken, req.UserInfo} {
-		if m.ACR != nil && m.ACR.Essential {
-			return newError("unmet_authentication_requirements", "the essential acr cannot be met: the provider offers no authentication levels")
+	a.req.ACR, a.req.ACRValues = target, strings.Join(want.Values, " ")
+	return nil
+}
+
+// levelFloors are the levels below which this request is never served.
+func (a *authzCtx) levelFloors() []string { return nil }
+
+// maxACRValues bounds the acr values a request may name.
+const maxACRValues = 16
+
+// requestedACR reads what a request asks of authentication: the acr
+// member of the claims parameter's id_token or userinfo (value or values,
+// and essential), else acr_values, which is always voluntary.
+func requestedACR(claims, acrValues string) (authn.Request, error) {
+	var out authn.Request
+	if strings.Contains(claims, "acr") || strings.Contains(claims, `\u`) {
+		type acrMember struct {
+			Essential bool            `json:"essential"`
+			Value     json.RawMessage `json:"value"`
+			Values    []string        `json:"values"`
+		}
+		type member struct {
+			ACR *acrMember `json:"acr"`
+		}
+		var req struct {
+			IDToken  member `json:"id_token"`
+			UserInfo member `json:"userinfo"`
+		}
+		// checkClaimsRequest has refused a claims parameter that is not
+		// JSON; a member of another shape is not an acr request.
+		_ = json.Unmarshal([]byte(claims), &req)
+		for _, m := range []*acrMember{req.IDToken.ACR, req.UserInfo.ACR} {
+			if m == nil {
+				continue
+			}
+			var v string
+			if len(m.Value) > 0 && json.Unmarshal(m.Value, &v) == nil && v != "" {
+				out.Values = append(out.Values, v)
+			}
+			out.Values = append(out.Values, m.Values...)
+			out.Essential = out.Essential || m.Essential
 		}
 	}
-	return nil
+	if len(out.Values) == 0 {
+		out.Values = strings.Fields(acrValues)
+	}
+	if len(out.Values) > maxACRValues {
+		return out, errors.New("too many acr values")
+	}
+	for _, v := range out.Values {
+		if len(v) > 256 || strings.ContainsAny(v, " \t\n") {
+			return out, errors.New("an acr value is not a single printable word")
+		}
+	}
+	return out, nil
 }

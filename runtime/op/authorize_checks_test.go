@@ -73,9 +73,9 @@ func TestAuthorizeChecks(t *testing.T) {
 		{"purpose has at most 300 characters", func(v url.Values) { v.Set("purpose", strings.Repeat("p", 301)) }, false, "invalid_request", ""},
 		{"dpop_jkt is a thumbprint", func(v url.Values) { v.Set("dpop_jkt", "short") }, false, "invalid_request", "dpop_jkt"},
 		{"claims is JSON", func(v url.Values) { v.Set("claims", "{") }, false, "invalid_request", ""},
-		{"an essential acr cannot be met yet", func(v url.Values) {
+		{"an essential acr without levels cannot be met", func(v url.Values) {
 			v.Set("claims", `{"id_token":{"acr":{"essential":true,"values":["urn:bank:acr:mfa"]}}}`)
-		}, false, "unmet_authentication_requirements", "acr"},
+		}, false, "unmet_authentication_requirements", "authentication level"},
 		{"an essential acr spelled with an escape", func(v url.Values) { v.Set("claims", `{"id_token":{"\u0061cr":{"essential":true}}}`) }, false, "unmet_authentication_requirements", ""},
 		{"an essential acr at UserInfo neither", func(v url.Values) { v.Set("claims", `{"userinfo":{"acr":{"essential":true}}}`) }, false, "unmet_authentication_requirements", ""},
 		{"a voluntary acr is not refused", func(v url.Values) { v.Set("claims", `{"id_token":{"acr":{"values":["urn:bank:acr:mfa"]}}}`) }, false, "", ""},

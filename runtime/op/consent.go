@@ -56,7 +56,7 @@ func (p *Provider) consent(sv *served, w http.ResponseWriter, r *http.Request) {
 			p.logStoreFailure(err)
 		}
 	}
-	p.issueCode(w, r, sv, req, signedIn{subject: rec.Subject, authTime: rec.AuthTime, sid: rec.SessionID})
+	p.issueCode(w, r, sv, req, signedInAs(sv, req, sess))
 }
 
 // consentClaims lists what the consent page shows for a request: what

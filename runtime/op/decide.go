@@ -1,6 +1,7 @@
 package op
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idaop/ida-operator/runtime/authn"
 	"github.com/idaop/ida-operator/runtime/grants"
 )
 
@@ -17,7 +19,7 @@ import (
 func (p *Provider) decide(w http.ResponseWriter, r *http.Request, sv *served, c *client, req *grants.Request) {
 	now := p.now()
 	sess, _ := p.loadSession(r.Context(), r, sv, now)
-	stage := nextStage(req, sess, sv.seenBy(c), now, false)
+	stage := nextStage(req, sess, sv.seenBy(c), now, false, sv.authn())
 	if err := checkPromptNone(req, stage); err != nil {
 		p.redirectError(w, r, sv, req, err)
 		return
@@ -25,27 +27,34 @@ func (p *Provider) decide(w http.ResponseWriter, r *http.Request, sv *served, c 
 	switch stage {
 	case grants.StageLogin:
 		p.startInteraction(w, r, sv, c, &grants.Interaction{Request: *req, Stage: grants.StageLogin})
-	case grants.StageConsent:
-		p.startInteraction(w, r, sv, c, &grants.Interaction{
-			Request: *req, Stage: grants.StageConsent, Subject: sess.Subject, AuthTime: sess.AuthTime, SessionID: sess.SID,
-		})
+	case grants.StageConsent, grants.StageStepUp:
+		rec := &grants.Interaction{Request: *req, Stage: stage, Subject: sess.Subject, AuthTime: sess.AuthTime, SessionID: sess.SID}
+		if stage == grants.StageStepUp {
+			if rec.Stage = p.stepUpStage(r.Context(), sv, req, sess); rec.Stage == "" {
+				p.redirectError(w, r, sv, req, newError("unmet_authentication_requirements", "the requested authentication level cannot be met"))
+				return
+			}
+		}
+		p.startInteraction(w, r, sv, c, rec)
 	default:
-		p.issueCode(w, r, sv, req, signedInAs(sess))
+		p.issueCode(w, r, sv, req, signedInAs(sv, req, sess))
 	}
 }
 
-// nextStage is the one login/consent decision, for authorize and for the
-// login form (OIDC Core §3.1.2.1). Sign in when there is no session,
+// nextStage is the one login/step-up/consent decision, for authorize and
+// for the forms (OIDC Core §3.1.2.1). Sign in when there is no session,
 // prompt=login or select_account asks, another user than id_token_hint's
 // is signed in, or the sign-in is older than max_age (measured to the
-// millisecond, so max_age=0 always asks). Then consent when prompt=consent
-// asks or this session has not approved this very request. Else nothing,
-// and a code is issued. justSignedIn: the user signed in during this
-// interaction, which is what prompt=login, max_age and a hint ask for.
+// millisecond, so max_age=0 always asks). Then step up when the session's
+// methods do not meet the request's level (req.ACR). Then consent when
+// prompt=consent asks or this session has not approved this very request.
+// Else nothing, and a code is issued. justSignedIn: the user signed in
+// during this interaction, which is what prompt=login, max_age and a hint
+// ask for.
 //
 // The hint's sub is the client's view of the person (subjectFor); seenAs
 // turns the session's local id into that view to compare them.
-func nextStage(req *grants.Request, sess *grants.Session, seenAs func(localSub string) string, now time.Time, justSignedIn bool) string {
+func nextStage(req *grants.Request, sess *grants.Session, seenAs func(localSub string) string, now time.Time, justSignedIn bool, levels *authn.Policy) string {
 	prompts := strings.Fields(req.Prompt)
 	switch {
 	case sess == nil:
@@ -58,13 +67,17 @@ func nextStage(req *grants.Request, sess *grants.Session, seenAs func(localSub s
 	case req.MaxAge != nil && sess.SignedInFor(now) > time.Duration(*req.MaxAge)*time.Second:
 		return grants.StageLogin
 	}
+	if !levels.Meets(req.ACR, sess.MethodNames()) {
+		return grants.StageStepUp
+	}
 	if slices.Contains(prompts, "consent") || !slices.Contains(sess.Consents, consentKey(req)) {
 		return grants.StageConsent
 	}
 	return ""
 }
 
-// checkPromptNone: prompt=none forbids any page (OIDC Core §3.1.2.6).
+// checkPromptNone: prompt=none forbids any page (OIDC Core §3.1.2.6): a
+// step-up is an interaction, not a sign-in.
 func checkPromptNone(req *grants.Request, stage string) *oauthError {
 	if !slices.Contains(strings.Fields(req.Prompt), "none") {
 		return nil
@@ -72,6 +85,8 @@ func checkPromptNone(req *grants.Request, stage string) *oauthError {
 	switch stage {
 	case grants.StageLogin:
 		return newError("login_required", "the user is not signed in")
+	case grants.StageStepUp:
+		return newError("interaction_required", "the requested authentication level needs another factor")
 	case grants.StageConsent:
 		return newError("consent_required", "the user has not consented")
 	}
@@ -87,4 +102,15 @@ func consentKey(req *grants.Request) string {
 		h.Write([]byte{0})
 	}
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
+
+// stepUpStage is the page that asks for what the session lacks: the
+// missing methods of the level (authn.Policy.Missing). "" when nothing
+// the provider offers can add them.
+func (p *Provider) stepUpStage(ctx context.Context, sv *served, req *grants.Request, sess *grants.Session) string {
+	missing := sv.authn().Missing(req.ACR, sess.MethodNames(), sv.authMethods)
+	if slices.Contains(missing, authn.MethodOTP) {
+		return p.otpStage(ctx, sv, sess.Subject)
+	}
+	return ""
 }

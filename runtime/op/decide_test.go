@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idaop/ida-operator/runtime/authn"
 	"github.com/idaop/ida-operator/runtime/grants"
 )
 
@@ -51,7 +52,52 @@ func TestNextStage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.req
 			r.Prompt, r.MaxAge = tc.prompt, tc.maxAge
-			if got := nextStage(&r, tc.sess, func(s string) string { return s }, now, tc.justSignedIn); got != tc.want {
+			if got := nextStage(&r, tc.sess, func(s string) string { return s }, now, tc.justSignedIn, &authn.Policy{}); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestNextStageLevels: a session below the request's level is stepped
+// up, after every reason to sign in again and before consent.
+func TestNextStageLevels(t *testing.T) {
+	now := time.Unix(10_000, 0)
+	levels := &authn.Policy{Levels: []authn.Level{
+		{ACR: "pwd-level", Methods: [][]string{{"pwd"}}},
+		{ACR: "mfa-level", Methods: [][]string{{"pwd", "otp"}}},
+	}, DefaultLevel: "pwd-level"}
+	mfa := grants.Request{ClientID: "c", Scope: "openid", ACR: "mfa-level"}
+	pwdLevel := mfa
+	pwdLevel.ACR = "pwd-level"
+	session := func(req grants.Request, methods ...string) *grants.Session {
+		s := &grants.Session{Subject: "s", AuthTime: now.Unix() - 100, Consents: []string{consentKey(&req)}}
+		for _, m := range methods {
+			s.Methods = append(s.Methods, grants.MethodUse{Method: m, At: now.Unix() - 100})
+		}
+		return s
+	}
+	login := mfa
+	login.Prompt = "login"
+	for _, tc := range []struct {
+		name         string
+		req          grants.Request
+		sess         *grants.Session
+		justSignedIn bool
+		want         string
+	}{
+		{"a password session asked for MFA: step up", mfa, session(mfa, "pwd"), false, grants.StageStepUp},
+		{"just signed in by password, MFA asked: step up", mfa, session(mfa, "pwd"), true, grants.StageStepUp},
+		{"a two-factor session meets MFA", mfa, session(mfa, "pwd", "otp"), false, ""},
+		{"a two-factor session meets the password level", pwdLevel, session(pwdLevel, "pwd", "otp"), false, ""},
+		{"a password session meets the password level", pwdLevel, session(pwdLevel, "pwd"), false, ""},
+		{"no session: sign in first", mfa, nil, false, grants.StageLogin},
+		{"prompt=login comes before the step-up", login, session(login, "pwd"), false, grants.StageLogin},
+		{"met, not approved: consent", mfa, &grants.Session{Subject: "s", Methods: []grants.MethodUse{{Method: "pwd"}, {Method: "otp"}}}, false, grants.StageConsent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.req
+			if got := nextStage(&r, tc.sess, func(s string) string { return s }, now, tc.justSignedIn, levels); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
@@ -66,6 +112,7 @@ func TestCheckPromptNone(t *testing.T) {
 	}{
 		{"login page needed", "none", grants.StageLogin, "login_required"},
 		{"consent page needed", "none", grants.StageConsent, "consent_required"},
+		{"a step-up needed", "none", grants.StageStepUp, "interaction_required"},
 		{"no page needed", "none", "", ""},
 		{"prompt is not none", "login", grants.StageLogin, ""},
 	}

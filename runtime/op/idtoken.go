@@ -33,6 +33,16 @@ func (p *Provider) signIDToken(sv *served, c *client, g *grants.Info, nonce, acc
 	claims["iat"] = jsonInt(now.Unix())
 	claims["exp"] = jsonInt(now.Add(sv.provider.Tokens.IDToken.Duration).Unix())
 	claims["auth_time"] = jsonInt(g.AuthTime)
+	if g.ACR != "" {
+		claims["acr"] = jsonString(g.ACR)
+	}
+	if len(g.AMR) > 0 {
+		amr, err := json.Marshal(g.AMR)
+		if err != nil {
+			return "", err
+		}
+		claims["amr"] = amr
+	}
 	if nonce != "" {
 		claims["nonce"] = jsonString(nonce)
 	}

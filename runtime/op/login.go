@@ -3,6 +3,7 @@ package op
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/idaop/ida-operator/runtime/grants"
 	"github.com/idaop/ida-operator/runtime/ui"
@@ -75,12 +76,27 @@ func (p *Provider) login(sv *served, w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, req.UILocales, p.storeFailed(err))
 		return
 	}
-	if nextStage(req, sess, sv.seenBy(in.client), now, true) == "" {
-		p.issueCode(w, r, sv, req, signedInAs(sess))
+	p.afterAuthentication(w, r, sv, in, sess, now)
+}
+
+// afterAuthentication goes on from a sign-in or step-up in this
+// interaction: to the code, the next factor, or the consent page, as
+// nextStage says.
+func (p *Provider) afterAuthentication(w http.ResponseWriter, r *http.Request, sv *served, in *interaction, sess *grants.Session, now time.Time) {
+	req := &in.rec().Request
+	stage := nextStage(req, sess, sv.seenBy(in.client), now, true, sv.authn())
+	if stage == "" {
+		p.issueCode(w, r, sv, req, signedInAs(sv, req, sess))
 		return
 	}
+	if stage == grants.StageStepUp {
+		if stage = p.stepUpStage(r.Context(), sv, req, sess); stage == "" {
+			p.redirectError(w, r, sv, req, newError("unmet_authentication_requirements", "the requested authentication level cannot be met"))
+			return
+		}
+	}
 	rec := in.rec()
-	rec.Stage, rec.Subject, rec.AuthTime, rec.SessionID = grants.StageConsent, u.Subject, sess.AuthTime, sess.SID
+	rec.Stage, rec.Subject, rec.AuthTime, rec.SessionID = stage, sess.Subject, sess.AuthTime, sess.SID
 	p.renderInteraction(w, r, sv, in, "", "")
 }
 

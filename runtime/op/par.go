@@ -129,6 +129,7 @@ func (p *Provider) loadPushedRequest(ctx context.Context, a *authzCtx) *oauthErr
 	a.req = *pushed
 	// What PAR checked is re-checked against today's registration.
 	a.responseType, a.challengeMethod, a.responseMode = "code", "S256", ""
+	a.acrValues = pushed.ACRValues
 	if pushed.MaxAge != nil {
 		a.maxAgeRaw = strconv.FormatInt(*pushed.MaxAge, 10)
 	}

@@ -3,7 +3,9 @@ package op
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
+	"github.com/idaop/ida-operator/runtime/authn"
 	"github.com/idaop/ida-operator/runtime/grants"
 	"github.com/idaop/ida-operator/runtime/ui"
 )
@@ -14,10 +16,19 @@ type signedIn struct {
 	subject  string
 	authTime int64
 	sid      string
+	acr      string
+	amr      []string
 }
 
-func signedInAs(s *grants.Session) signedIn {
-	return signedIn{subject: s.Subject, authTime: s.AuthTime, sid: s.SID}
+// signedInAs is how the session signed in, as the answer to req states
+// it: amr the methods done (RFC 8176), acr the level they meet (the first
+// level the request named that they meet, else the strongest).
+func signedInAs(sv *served, req *grants.Request, s *grants.Session) signedIn {
+	done := s.MethodNames()
+	return signedIn{
+		subject: s.Subject, authTime: s.AuthTime, sid: s.SID,
+		acr: sv.authn().Achieved(strings.Fields(req.ACRValues), done), amr: authn.AMR(done),
+	}
 }
 
 // issueCode stores a code for the request and sends the user back to the
@@ -28,6 +39,7 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, sv *served,
 			GrantID: grants.NewSecret(), ClientID: req.ClientID, Subject: who.subject, Scope: req.Scope,
 			Claims: req.Claims, Purpose: req.Purpose, ViaPAR: req.ViaPAR, Signed: req.Signed, AuthTime: who.authTime, SessionID: who.sid,
 			Resources: req.Resources,
+			ACR:       who.acr, AMR: who.amr,
 		},
 		RedirectURI: req.RedirectURI, CodeChallenge: req.CodeChallenge, Nonce: req.Nonce,
 		DPoPJKT: req.DPoPJKT, ExpiresAt: p.now().Add(sv.codeLifetime()).Unix(),

@@ -15,6 +15,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/idaop/ida-operator/runtime/authn"
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/ida"
 	"github.com/idaop/ida-operator/runtime/ui"
@@ -49,7 +50,12 @@ type served struct {
 	interactionAEADs []cipher.AEAD
 	// ui renders pages that link the stylesheet below basePath.
 	ui *ui.Renderer
+	// authMethods are the authentication methods the user source allows.
+	authMethods []string
 }
+
+// authn is the provider's authentication levels.
+func (sv *served) authn() *authn.Policy { return &sv.provider.Authentication }
 
 // client is a registration with what the runtime derives from it.
 type client struct {
@@ -98,6 +104,7 @@ func buildServed(s *config.Snapshot, rend *ui.Renderer, now time.Time) (*served,
 		scopes:       prov.ScopesSupported(),
 		discovery:    disc,
 		discoveryTag: etag(disc),
+		authMethods:  prov.AuthenticationMethods(),
 	}
 	sv.ui = rend.WithBasePath(sv.basePath)
 	sv.nonceKeys = nonceKeys(s.Keys)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/idaop/ida-operator/runtime/authn"
 	"github.com/idaop/ida-operator/runtime/grants"
 )
 
@@ -72,11 +73,15 @@ func (p *Provider) loadSession(ctx context.Context, r *http.Request, sv *served,
 	return sess, ck.Value
 }
 
-// newSession starts a session with a fresh id (never the one the browser
-// brought: no session fixation). Consents of an earlier session of the
-// same user in this browser carry over.
+// newSession starts a session, signed in by password, with a fresh id
+// (never the one the browser brought: no session fixation). Consents of
+// an earlier session of the same user in this browser carry over; the
+// factors done in it do not: a new sign-in starts again.
 func (p *Provider) newSession(ctx context.Context, w http.ResponseWriter, r *http.Request, sv *served, subject string, now time.Time) (*grants.Session, error) {
-	sess := &grants.Session{SID: grants.NewSecret()[:22], Subject: subject, AuthTime: now.Unix(), AuthTimeMillis: now.UnixMilli(), ExpiresAt: now.Add(sessionLifetime).Unix()}
+	sess := &grants.Session{
+		SID: grants.NewSecret()[:22], Subject: subject, AuthTime: now.Unix(), AuthTimeMillis: now.UnixMilli(),
+		ExpiresAt: now.Add(sessionLifetime).Unix(), Methods: []grants.MethodUse{{Method: authn.MethodPassword, At: now.Unix()}},
+	}
 	if old, oldID := p.loadSession(ctx, r, sv, now); old != nil {
 		if old.Subject == subject {
 			sess.Consents = old.Consents

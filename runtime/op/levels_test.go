@@ -1,0 +1,107 @@
+package op
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/idaop/ida-operator/runtime/authn"
+	"github.com/idaop/ida-operator/runtime/config"
+)
+
+const (
+	acrPwd = "urn:bank:acr:pwd"
+	acrMFA = "urn:bank:acr:mfa"
+)
+
+// withLevels declares a password level (the default) and a two-factor one.
+func withLevels(s *config.Snapshot) {
+	s.Provider.Authentication = authn.Policy{
+		Levels: []authn.Level{
+			{ACR: acrPwd, Methods: [][]string{{authn.MethodPassword}}},
+			{ACR: acrMFA, Methods: [][]string{{authn.MethodPassword, authn.MethodOTP}}},
+		},
+		DefaultLevel: acrPwd,
+	}
+}
+
+// idTokenClaims reads an ID token's payload; its signature is checked by
+// the tests that verify tokens (flow_test.go), not here.
+func idTokenClaims(t testing.TB, body map[string]any) map[string]any {
+	t.Helper()
+	tok, _ := body["id_token"].(string)
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("no ID token in %v", body)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func amrOf(c map[string]any) []string {
+	var out []string
+	list, _ := c["amr"].([]any)
+	for _, v := range list {
+		s, _ := v.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestIDTokenStatesTheLevel: a password sign-in gets the default level's
+// acr (an unknown acr_values value is voluntary), amr [pwd] and auth_time;
+// without levels the ID token has amr and auth_time but no acr.
+func TestIDTokenStatesTheLevel(t *testing.T) {
+	t.Run("levels", func(t *testing.T) {
+		f := newFixture(t, withLevels)
+		code, verifier := f.codeFor(clientBasic, url.Values{"acr_values": {"urn:unknown " + acrPwd}})
+		resp, body := f.exchange(clientBasic, code, verifier)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("token: %d %v", resp.StatusCode, body)
+		}
+		c := idTokenClaims(t, body)
+		if c["acr"] != acrPwd || !slices.Equal(amrOf(c), []string{"pwd"}) {
+			t.Fatalf("acr %v amr %v", c["acr"], c["amr"])
+		}
+		if at, _ := c["auth_time"].(float64); int64(at) != f.clock.now().Unix() {
+			t.Fatalf("auth_time %v, want %d", c["auth_time"], f.clock.now().Unix())
+		}
+	})
+	t.Run("no levels", func(t *testing.T) {
+		f := newFixture(t)
+		code, verifier := f.codeFor(clientBasic, url.Values{"acr_values": {acrMFA}})
+		_, body := f.exchange(clientBasic, code, verifier)
+		c := idTokenClaims(t, body)
+		if _, ok := c["acr"]; ok || !slices.Equal(amrOf(c), []string{"pwd"}) {
+			t.Fatalf("acr %v amr %v", c["acr"], c["amr"])
+		}
+	})
+}
+
+// TestUnreachableLevel: a level whose methods the provider cannot offer
+// ends an essential request with unmet_authentication_requirements at
+// once; a voluntary one falls back to the strongest reachable level.
+func TestUnreachableLevel(t *testing.T) {
+	f := newFixture(t, withLevels)
+	u, _ := f.authorizeURL(clientBasic, url.Values{"claims": {`{"id_token":{"acr":{"essential":true,"value":"` + acrMFA + `"}}}`}})
+	pg := f.get(f.browser(), u)
+	if q := redirectParams(t, pg); q.Get("error") != "unmet_authentication_requirements" {
+		t.Fatalf("essential: %v", q)
+	}
+	code, verifier := f.codeFor(clientBasic, url.Values{"acr_values": {acrMFA}})
+	_, body := f.exchange(clientBasic, code, verifier)
+	if c := idTokenClaims(t, body); c["acr"] != acrPwd {
+		t.Fatalf("fallback acr %v", c["acr"])
+	}
+}

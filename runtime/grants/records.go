@@ -162,6 +162,9 @@ type Interaction struct {
 	Subject   string `json:"sub,omitempty"`
 	AuthTime  int64  `json:"auth_time,omitempty"`
 	SessionID string `json:"sid,omitempty"`
+	// OTPSecret is the code generator secret being enrolled
+	// (StageOTPEnrol): shown on the page, stored once a code confirms it.
+	OTPSecret string `json:"otp_secret,omitempty"`
 }
 
 // The stages of an interaction.

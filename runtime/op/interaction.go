@@ -45,6 +45,16 @@ func (p *Provider) startInteraction(w http.ResponseWriter, r *http.Request, sv *
 func (p *Provider) renderInteraction(w http.ResponseWriter, r *http.Request, sv *served, in *interaction, username, errKey string) {
 	rec, c := in.rec(), in.client
 	req := &rec.Request
+	var secret, uri string
+	if rec.Stage == grants.StageOTPEnrol {
+		// Before sealing: a new secret travels in the form.
+		var err error
+		if secret, uri, err = p.otpEnrolData(sv, rec); err != nil {
+			p.log.Error("preparing a code generator failed", "error", err)
+			p.errorPage(w, r, req.UILocales, errServer("the page could not be prepared"))
+			return
+		}
+	}
 	sealed, err := sv.seal(in.sealed)
 	if err != nil {
 		p.log.Error("sealing an interaction failed", "error", err)
@@ -59,10 +69,23 @@ func (p *Provider) renderInteraction(w http.ResponseWriter, r *http.Request, sv 
 	if name == "" {
 		name = c.ClientID
 	}
-	if rec.Stage == grants.StageLogin {
+	switch rec.Stage {
+	case grants.StageLogin:
 		p.rendered(w, sv.ui.Login(w, ui.LoginData{
 			Lang: lang, ClientName: name, Action: sv.basePath + pathLogin, CSRFToken: rec.CSRF,
 			Interaction: sealed, Username: username, ErrorKey: errKey,
+		}))
+		return
+	case grants.StageOTP:
+		p.rendered(w, sv.ui.OTP(w, ui.OTPData{
+			Lang: lang, ClientName: name, Action: sv.basePath + pathOTP, CSRFToken: rec.CSRF,
+			Interaction: sealed, ErrorKey: errKey,
+		}))
+		return
+	case grants.StageOTPEnrol:
+		p.rendered(w, sv.ui.OTP(w, ui.OTPData{
+			Lang: lang, ClientName: name, Action: sv.basePath + pathOTPEnrol, CSRFToken: rec.CSRF,
+			Interaction: sealed, ErrorKey: errKey, Enrol: true, Secret: secret, URI: uri,
 		}))
 		return
 	}

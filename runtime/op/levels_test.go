@@ -90,10 +90,15 @@ func TestIDTokenStatesTheLevel(t *testing.T) {
 }
 
 // TestUnreachableLevel: a level whose methods the provider cannot offer
+// (one-time codes with the HTTP user source, which has no factor calls)
 // ends an essential request with unmet_authentication_requirements at
 // once; a voluntary one falls back to the strongest reachable level.
 func TestUnreachableLevel(t *testing.T) {
-	f := newFixture(t, withLevels)
+	f := newFixture(t, withLevels, func(s *config.Snapshot) {
+		// The fixture's users stay the builtin ones; the configured type
+		// is what decides which methods are offered.
+		s.Provider.Users = config.UserSource{Type: config.UsersHTTP, HTTP: &config.HTTPUsers{URL: "https://kyc.example"}}
+	})
 	u, _ := f.authorizeURL(clientBasic, url.Values{"claims": {`{"id_token":{"acr":{"essential":true,"value":"` + acrMFA + `"}}}`}})
 	pg := f.get(f.browser(), u)
 	if q := redirectParams(t, pg); q.Get("error") != "unmet_authentication_requirements" {

@@ -164,9 +164,13 @@ const (
 	epIntrospect = "introspection"
 	epLogin      = "login"
 	epConsent    = "consent"
+	epOTP        = "otp"
+	epOTPEnrol   = "otp_enrol"
 	epStylesheet = "stylesheet"
 	pathLogin    = "/interaction/login"
 	pathConsent  = "/interaction/consent"
+	pathOTP      = "/interaction/otp"
+	pathOTPEnrol = "/interaction/otp-enrol"
 	// pathUI prefixes the stylesheet (ui.Renderer.StylesheetPath).
 	pathUI = "/ui/"
 )
@@ -191,6 +195,8 @@ var routes = map[string]route{
 	config.PathIntrospect: {epIntrospect, []string{http.MethodPost}, (*Provider).introspect},
 	pathLogin:             {epLogin, []string{http.MethodPost}, (*Provider).login},
 	pathConsent:           {epConsent, []string{http.MethodPost}, (*Provider).consent},
+	pathOTP:               {epOTP, []string{http.MethodPost}, (*Provider).otp},
+	pathOTPEnrol:          {epOTPEnrol, []string{http.MethodPost}, (*Provider).otpEnrol},
 }
 
 func (p *Provider) serveHTTP(w http.ResponseWriter, r *http.Request) {

@@ -48,6 +48,9 @@ type served struct {
 	nonceKeys [][]byte
 	// interactionAEADs seal login and consent forms; see sealed.go.
 	interactionAEADs []cipher.AEAD
+	// factorAEADs seal second factors at rest, the newest first; see
+	// factorseal.go.
+	factorAEADs []cipher.AEAD
 	// ui renders pages that link the stylesheet below basePath.
 	ui *ui.Renderer
 	// authMethods are the authentication methods the user source allows.
@@ -108,6 +111,9 @@ func buildServed(s *config.Snapshot, rend *ui.Renderer, now time.Time) (*served,
 	}
 	sv.ui = rend.WithBasePath(sv.basePath)
 	sv.nonceKeys = nonceKeys(s.Keys)
+	if sv.factorAEADs, err = factorAEADs(s.Keys); err != nil {
+		return nil, fmt.Errorf("op: factor keys: %w", err)
+	}
 	if sv.interactionAEADs, err = interactionAEADs(s.Keys); err != nil {
 		return nil, fmt.Errorf("op: interaction keys: %w", err)
 	}

@@ -30,6 +30,9 @@ const (
 	KindJTI          Kind = "jti"
 	KindDPoPProof    Kind = "dpop"
 	KindThrottle     Kind = "throttle"
+	// KindFactor holds users' second factors (sealed) and their one-time
+	// code markers.
+	KindFactor Kind = "factor"
 )
 
 // ErrNotFound is returned for a key that is absent or has expired.

@@ -31,6 +31,7 @@ const (
 	FieldCSRFToken   = "csrf_token"
 	FieldInteraction = "interaction"
 	FieldDecision    = "decision"
+	FieldCode        = "code"
 	DecisionApprove  = "approve"
 	DecisionDeny     = "deny"
 )
@@ -73,6 +74,17 @@ type ConsentData struct {
 	Claims                                                    []ConsentClaim
 }
 
+// OTPData fills the one-time code page: a step-up asking for the code,
+// or (Enrol) setting up an authenticator app with Secret (base32) and its
+// otpauth URI, confirmed by a first code. ErrorKey: invalid_code,
+// required, too_many_attempts; any other non-empty key shows a generic
+// failure.
+type OTPData struct {
+	Lang, ClientName, Action, CSRFToken, Interaction, ErrorKey string
+	Enrol                                                      bool
+	Secret, URI                                                string
+}
+
 // ErrorData fills the error page. Empty Title and Message show the generic
 // texts; Text gives localised ones (e.g. "error.expired.title").
 type ErrorData struct {
@@ -96,7 +108,7 @@ func New() (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ui: %w", err)
 	}
-	for _, p := range []string{"login", "consent", "error"} {
+	for _, p := range []string{"login", "otp", "consent", "error"} {
 		t, err := base.Clone()
 		if err == nil {
 			t, err = t.ParseFS(files, "templates/"+p+".html")
@@ -211,6 +223,11 @@ func (r *Renderer) Login(w http.ResponseWriter, d LoginData) error {
 	return r.render(w, "login", http.StatusOK, d.Lang, d)
 }
 
+// OTP renders the one-time code page with status 200.
+func (r *Renderer) OTP(w http.ResponseWriter, d OTPData) error {
+	return r.render(w, "otp", http.StatusOK, d.Lang, d)
+}
+
 // Consent renders the consent page with status 200: the relying party's
 // name, the transaction purpose, the scopes, each requested claim with its
 // purpose and whether it is verified, and two buttons posting
@@ -268,6 +285,15 @@ func (v *view) LoginError(key string) string {
 	switch key {
 	case "invalid_credentials", "required", "unavailable", "expired", "too_many_attempts":
 		return v.T("login.error." + key)
+	}
+	return v.T("login.error.generic")
+}
+
+// OTPError is the message for an OTPData ErrorKey.
+func (v *view) OTPError(key string) string {
+	switch key {
+	case "invalid_code", "required", "too_many_attempts":
+		return v.T("otp.error." + key)
 	}
 	return v.T("login.error.generic")
 }

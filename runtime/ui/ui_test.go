@@ -452,3 +452,47 @@ func TestCatalogsComplete(t *testing.T) {
 		t.Error("Text fallbacks")
 	}
 }
+
+// TestOTPPage: the code page and the enrolment page, in both languages; the
+// field is labelled, numeric, filled by the platform's one-time code
+// autofill, focused, and tied to its error.
+func TestOTPPage(t *testing.T) {
+	r := renderer(t)
+	for _, c := range []struct {
+		name string
+		d    OTPData
+		want []string
+		not  []string
+	}{
+		{"code", OTPData{ClientName: "Acme Bank", Action: "/interaction/otp"},
+			[]string{"Enter your one-time code", "Acme Bank asks for a second step.", `<label for="code">6-digit code</label>`, `inputmode="numeric"`, `autocomplete="one-time-code"`, "autofocus", `action="/interaction/otp"`},
+			[]string{"otp-secret", "alert"}},
+		{"enrol", OTPData{Lang: "ja", Action: "/interaction/otp-enrol", Enrol: true, Secret: "JBSWY3DPEHPK3PXP", URI: "otpauth://totp/idp:alice?secret=JBSWY3DPEHPK3PXP&issuer=idp"},
+			[]string{"認証アプリの設定", "セットアップキー", `<code id="otp-secret">JBSWY3DPEHPK3PXP</code>`, "otpauth://totp/idp:alice?secret=JBSWY3DPEHPK3PXP&amp;issuer=idp", "6桁のコード"},
+			[]string{"Enter your"}},
+		{"wrong code", OTPData{Action: "/interaction/otp", ErrorKey: "invalid_code"},
+			[]string{`role="alert" id="otp-error">That code did not work.`, `aria-invalid="true" aria-describedby="otp-error"`}, nil},
+		{"locked", OTPData{Lang: "ja", Action: "/interaction/otp", ErrorKey: "too_many_attempts"},
+			[]string{"誤ったコードの入力が続いたため"}, nil},
+		{"made-up key", OTPData{Action: "/interaction/otp", ErrorKey: "<b>x</b>"},
+			[]string{"Sign-in did not work."}, []string{"<b>x</b>"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			if err := r.OTP(w, c.d); err != nil {
+				t.Fatal(err)
+			}
+			body := w.Body.String()
+			for _, s := range c.want {
+				if !strings.Contains(body, s) {
+					t.Errorf("missing %q in:\n%s", s, body)
+				}
+			}
+			for _, s := range c.not {
+				if strings.Contains(body, s) {
+					t.Errorf("unexpected %q", s)
+				}
+			}
+		})
+	}
+}

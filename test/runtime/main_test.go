@@ -51,6 +51,9 @@ func TestMain(m *testing.M) {
 	if sharedFAPI2 != nil {
 		sharedFAPI2.close()
 	}
+	if levelsEnv != nil {
+		levelsEnv.close()
+	}
 	os.Exit(code)
 }
 

@@ -461,6 +461,7 @@ func TestAdmissionRejections(t *testing.T) {
 		}, "spec", "private_key_jwt clients have none"},
 		{"unknown credentials source", validRelyingParty, "spec.credentials", map[string]any{"source": "Vault"}, "spec.credentials.source", `Unsupported value: "Vault"`},
 		{"credentials secret name invalid", validRelyingParty, "spec.credentials", map[string]any{"secretName": "Bad_Name"}, "spec.credentials.secretName", "should match"},
+		{"minimum level with a space", validRelyingParty, "spec.security", map[string]any{"minimumAuthenticationLevel": "bank mfa"}, "spec.security.minimumAuthenticationLevel", "should match"},
 		{"unknown userinfo alg", validRelyingParty, "spec.security", map[string]any{"userInfoSignedResponseAlg": "none"}, "spec.security.userInfoSignedResponseAlg", `Unsupported value: "none"`},
 		{"unknown client access token format", validRelyingParty, "spec.accessTokenFormat", "PASETO", "spec.accessTokenFormat", `Unsupported value: "PASETO"`},
 		{"provider name missing", validRelyingParty, "spec.providerRef", map[string]any{}, "spec.providerRef.name", "Required value"},

@@ -277,6 +277,18 @@ type ClientSecurity struct {
 	// introspectionEncryptedResponseAlg. Absent: A128CBC-HS256.
 	// +optional
 	IntrospectionEncryptedResponseEnc ContentEncryptionAlgorithm `json:"introspectionEncryptedResponseEnc,omitempty"`
+
+	// MinimumAuthenticationLevel is the acr of the weakest authentication
+	// level this client's users are signed in at, whatever the client
+	// asks: a session below it is stepped up, and a request for an
+	// essential acr below it ends with `unmet_authentication_requirements`.
+	// It must be one of the provider's `spec.authentication.levels`, or
+	// the relying party is not accepted. Absent: the level the request
+	// asks for, else the provider's default.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[\x21-\x7E]+$`
+	MinimumAuthenticationLevel string `json:"minimumAuthenticationLevel,omitempty"`
 }
 
 // KeyEncryptionAlgorithm is a JWE key management algorithm (RFC 7518

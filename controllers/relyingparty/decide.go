@@ -132,6 +132,7 @@ var specPaths = func() config.ClientPaths {
 	p.IntrospectionEncryptedResponseEnc = spec.Child("security", "introspectionEncryptedResponseEnc")
 	p.SubjectType = spec.Child("subjectType")
 	p.SectorIdentifierURI = spec.Child("sectorIdentifierURI")
+	p.MinimumACR = spec.Child("security", "minimumAuthenticationLevel")
 	return p
 }()
 

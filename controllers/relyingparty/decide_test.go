@@ -74,9 +74,11 @@ func TestCheckOffered(t *testing.T) {
 	rp.Spec.Scopes = []string{"openid", "jp_oidf_ida"}
 	rp.Spec.ClientAuthentication.Method = idav1alpha1.ClientSecretBasic
 	rp.Spec.VerifiedClaims = idav1alpha1.VerifiedClaimsPolicy{TrustFrameworks: []string{"jp_aml", "de_aml"}, Claims: []idav1alpha1.ClaimName{"family_name#ja-Kana-JP", "nationalities"}}
+	rp.Spec.Security.MinimumAuthenticationLevel = "urn:bank:acr:mfa" // the provider declares no levels
 
 	got := fixTheSpec(CheckOffered(rp, p))
 	for _, want := range []string{
+		`spec.security.minimumAuthenticationLevel: "urn:bank:acr:mfa" is not one of the provider's authentication levels`,
 		"spec.redirectURIs[1]:",
 		"spec.clientAuthentication.method:",
 		`spec.scopes[1]: "jp_oidf_ida"`,

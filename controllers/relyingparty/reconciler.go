@@ -325,6 +325,7 @@ func Registration(rp *idav1alpha1.RelyingParty, secret string) *config.Client {
 		RequirePAR:                  s.Security.RequirePushedAuthorizationRequests,
 		UserInfoSignedResponseAlg:   string(s.Security.UserInfoSignedResponseAlg),
 		IDTokenSignedResponseAlg:    string(s.Security.IDTokenSignedResponseAlg),
+		MinimumACR:                  s.Security.MinimumAuthenticationLevel,
 		Disabled:                    s.Disabled,
 		ResourceServer:              s.ResourceServer,
 		AccessTokenFormat:           string(s.AccessTokenFormat),

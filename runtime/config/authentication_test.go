@@ -58,6 +58,22 @@ func TestAuthenticationValidate(t *testing.T) {
 	}
 }
 
+// TestClientMinimumLevel: a client's minimum level is one of the
+// provider's levels.
+func TestClientMinimumLevel(t *testing.T) {
+	p := testProvider()
+	p.Authentication = bankLevels()
+	c := &Client{MinimumACR: "urn:bank:acr:mfa", TokenEndpointAuthMethod: AuthClientSecretBasic}
+	if errs := p.CheckClient(c); len(errs) != 0 {
+		t.Fatalf("a declared level refused: %v", errs)
+	}
+	c.MinimumACR = "urn:bank:acr:high"
+	err := AsError(p.CheckClient(c))
+	if want := `minimum_acr: "urn:bank:acr:high" is not one of the provider's authentication levels (urn:bank:acr:pwd, urn:bank:acr:mfa)`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+}
+
 // TestRenderDiscoveryACRValues: acr_values_supported lists the levels,
 // weakest first, and only when there are levels.
 func TestRenderDiscoveryACRValues(t *testing.T) {

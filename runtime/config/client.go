@@ -81,6 +81,9 @@ type Client struct {
 	// their sector. The operator has checked that it lists every redirect
 	// URI; a hand-written configuration is trusted as it is.
 	SectorIdentifierURI string `json:"sector_identifier_uri,omitempty"`
+	// MinimumACR is the acr of the weakest authentication level this
+	// client's users are signed in at; empty means none.
+	MinimumACR string `json:"minimum_acr,omitempty"`
 }
 
 // Encryption is how one kind of response is encrypted to the client.
@@ -187,6 +190,7 @@ type ClientPaths struct {
 	UserInfoEncryptedResponseAlg, UserInfoEncryptedResponseEnc           *field.Path
 	IntrospectionEncryptedResponseAlg, IntrospectionEncryptedResponseEnc *field.Path
 	SubjectType, SectorIdentifierURI                                     *field.Path
+	MinimumACR                                                           *field.Path
 }
 
 // JSONPaths names the members as in the registration's JSON.
@@ -217,6 +221,7 @@ var JSONPaths = ClientPaths{
 	IntrospectionEncryptedResponseEnc: field.NewPath("introspection_encrypted_response_enc"),
 	SubjectType:                       field.NewPath("subject_type"),
 	SectorIdentifierURI:               field.NewPath("sector_identifier_uri"),
+	MinimumACR:                        field.NewPath("minimum_acr"),
 }
 
 // clientIDChars is RFC 6749 Appendix A.1 (VSCHAR), without the
@@ -483,6 +488,9 @@ func (p *Provider) CheckClientWith(c *Client, paths ClientPaths) field.ErrorList
 		if !slices.Contains(claims, cl) && !slices.Contains(claims, base) {
 			errs = append(errs, invalid(paths.VerifiedClaims.Index(i), "%q is not offered by the provider", cl))
 		}
+	}
+	if a := c.MinimumACR; a != "" && p.Authentication.Level(a) == nil {
+		errs = append(errs, invalid(paths.MinimumACR, "%q is not one of the provider's authentication levels (%s)", a, strings.Join(p.Authentication.ACRValues(), ", ")))
 	}
 	return errs
 }

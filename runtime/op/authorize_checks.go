@@ -279,8 +279,16 @@ func checkAuthenticationLevel(a *authzCtx) *oauthError {
 	return nil
 }
 
-// levelFloors are the levels below which this request is never served.
-func (a *authzCtx) levelFloors() []string { return nil }
+// levelFloors are the levels below which this request is never served:
+// the client's minimum, and the provider's level for verified_claims
+// when the request can release them (its claims or profile scopes).
+func (a *authzCtx) levelFloors() []string {
+	floors := []string{a.client.MinimumACR}
+	if a.claims != nil && a.claims.AsksVerifiedClaims() {
+		floors = append(floors, a.sv.authn().VerifiedClaimsLevel)
+	}
+	return floors
+}
 
 // maxACRValues bounds the acr values a request may name.
 const maxACRValues = 16

@@ -154,5 +154,19 @@ func (p *Provider) idTokenClaims(ctx context.Context, sv *served, c *client, g *
 		p.log.Error("user dataset is invalid", "error", err)
 		return nil, errServer("the user's data is invalid")
 	}
-	return c.engine.EvaluateFor(req, ds, now, ida.TargetIDToken), nil
+	res := c.engine.EvaluateFor(req, ds, now, ida.TargetIDToken)
+	if !verifiedClaimsReleasable(sv, g) {
+		delete(res.IDToken, "verified_claims")
+		res.IDTokenReleases = nil
+	}
+	return res, nil
+}
+
+// verifiedClaimsReleasable: the grant's sign-in meets the provider's
+// level for verified_claims (spec.authentication.verifiedClaimsLevel), or
+// none is set. The authorization request was stepped up to that level
+// already; this holds the rule at the release too, for a grant made
+// before the level was set or raised.
+func verifiedClaimsReleasable(sv *served, g *grants.Info) bool {
+	return sv.authn().Meets(sv.authn().VerifiedClaimsLevel, g.AMR)
 }

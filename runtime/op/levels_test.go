@@ -110,3 +110,72 @@ func TestUnreachableLevel(t *testing.T) {
 		t.Fatalf("fallback acr %v", c["acr"])
 	}
 }
+
+// vcGivenName asks for a verified given_name in the ID token and UserInfo.
+const vcGivenName = `{"id_token":{"verified_claims":{"verification":{"trust_framework":null},"claims":{"given_name":null}}},` +
+	`"userinfo":{"verified_claims":{"verification":{"trust_framework":null},"claims":{"given_name":null}}}}`
+
+// passwordThenPage signs in with the password and returns the next page.
+func (f *fixture) passwordThenPage(extra url.Values) *page {
+	f.t.Helper()
+	b := f.browser()
+	u, _ := f.authorizeURL(clientBasic, extra)
+	pg := f.get(b, u)
+	return f.submit(b, pathLogin, pg, url.Values{"username": {testUsername}, "password": {testPassword}})
+}
+
+// TestVerifiedClaimsLevel: with spec.authentication.verifiedClaimsLevel,
+// a request for verified_claims is stepped up to that level (one without
+// them is not), and a grant below the level gets none, in the ID token or
+// at UserInfo, though it was made before the level was set.
+func TestVerifiedClaimsLevel(t *testing.T) {
+	f := newFixture(t, withLevels)
+	vc := url.Values{"claims": {vcGivenName}}
+	before, beforeVerifier := f.codeFor(clientBasic, vc)
+	after, afterVerifier := f.codeFor(clientBasic, vc)
+	_, body := f.exchange(clientBasic, before, beforeVerifier)
+	if _, ok := idTokenClaims(t, body)["verified_claims"]; !ok {
+		t.Fatalf("no level set: want verified_claims in the ID token: %v", idTokenClaims(t, body))
+	}
+
+	f.snap.Provider.Authentication.VerifiedClaimsLevel = acrMFA
+	if err := f.p.Apply(f.snap); err != nil {
+		t.Fatal(err)
+	}
+	_, body = f.exchange(clientBasic, after, afterVerifier)
+	c := idTokenClaims(t, body)
+	if _, ok := c["verified_claims"]; ok || c["acr"] != acrPwd {
+		t.Fatalf("a password-only grant got verified_claims in its ID token: %v", c)
+	}
+	_, ui := f.userinfo(body["access_token"].(string))
+	if _, ok := ui["verified_claims"]; ok || ui["sub"] != testSubject {
+		t.Fatalf("a password-only grant got verified_claims at UserInfo: %v", ui)
+	}
+
+	if pg := f.passwordThenPage(vc); !strings.Contains(pg.body, `id="otp-secret"`) {
+		t.Fatalf("a request for verified claims is not stepped up: %d %.400s", pg.status, pg.body)
+	}
+	if pg := f.passwordThenPage(nil); strings.Contains(pg.body, `id="otp-secret"`) {
+		t.Fatal("a request without verified claims was stepped up")
+	}
+	u, _ := f.authorizeURL(clientBasic, url.Values{"claims": {`{"id_token":{"acr":{"essential":true,"value":"` + acrPwd + `"},` + vcGivenName[len(`{"id_token":{`):]}})
+	if q := redirectParams(t, f.get(f.browser(), u)); q.Get("error") != "unmet_authentication_requirements" {
+		t.Fatalf("verified claims with an essential password level: %v", q)
+	}
+}
+
+// TestClientMinimumLevel: a client's minimum level steps every sign-in up
+// to it, and an essential acr below it cannot be met.
+func TestClientMinimumLevel(t *testing.T) {
+	f := newFixture(t, withLevels, func(s *config.Snapshot) { s.Clients[clientBasic].MinimumACR = acrMFA })
+	if pg := f.passwordThenPage(nil); !strings.Contains(pg.body, `id="otp-secret"`) {
+		t.Fatalf("a password sign-in for the client is not stepped up: %d %.400s", pg.status, pg.body)
+	}
+	if pg := f.passwordThenPage(url.Values{"acr_values": {acrPwd}}); !strings.Contains(pg.body, `id="otp-secret"`) {
+		t.Fatal("a voluntary weaker level lowered the client's minimum")
+	}
+	u, _ := f.authorizeURL(clientBasic, url.Values{"claims": {`{"id_token":{"acr":{"essential":true,"value":"` + acrPwd + `"}}}`}})
+	if q := redirectParams(t, f.get(f.browser(), u)); q.Get("error") != "unmet_authentication_requirements" {
+		t.Fatalf("an essential level below the client's minimum: %v", q)
+	}
+}

@@ -79,6 +79,18 @@ func (p *Provider) checkCode(sv *served, w http.ResponseWriter, r *http.Request,
 		return
 	}
 	secret := rec.OTPSecret
+	if stage == grants.StageOTPEnrol {
+		// A page opened before the user enrolled elsewhere never replaces
+		// that factor: whoever knows the password cannot swap it for theirs.
+		switch _, err := p.grants.TOTP(ctx, sess.Subject); {
+		case err == nil:
+			p.errorPage(w, r, req.UILocales, errInvalidRequest("an authenticator app was set up for this account meanwhile; start again from the application"))
+			return
+		case !errors.Is(err, grants.ErrNotFound):
+			p.errorPage(w, r, req.UILocales, p.storeFailed(err))
+			return
+		}
+	}
 	if stage == grants.StageOTP {
 		sealed, err := p.grants.TOTP(ctx, sess.Subject)
 		if err != nil {

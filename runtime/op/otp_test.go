@@ -129,3 +129,36 @@ func TestTOTPEnrolAndStepUp(t *testing.T) {
 }
 
 func must(u, _ string) string { return u }
+
+// TestStaleEnrolmentPage: an enrolment page opened while the user had no
+// generator cannot replace the one enrolled meanwhile in another browser
+// (someone who knows the password must not swap the factor for theirs).
+func TestStaleEnrolmentPage(t *testing.T) {
+	f := newFixture(t, withLevels)
+	mfa := url.Values{"acr_values": {acrMFA}}
+	enrolPage := func() (*http.Client, *page, string) {
+		b := f.browser()
+		u, _ := f.authorizeURL(clientBasic, mfa)
+		pg := f.submit(b, pathLogin, f.get(b, u), url.Values{"username": {testUsername}, "password": {testPassword}})
+		m := otpSecretRE.FindStringSubmatch(pg.body)
+		if m == nil {
+			t.Fatalf("no enrolment page: %.400s", pg.body)
+		}
+		return b, pg, m[1]
+	}
+	attacker, stale, attackerSecret := enrolPage()
+	user, pg, userSecret := enrolPage()
+	redirectParams(t, f.approveIfAsked(user, f.submit(user, pathOTPEnrol, pg, url.Values{"code": {f.otpCode(userSecret, f.clock.now())}})))
+
+	pg = f.submit(attacker, pathOTPEnrol, stale, url.Values{"code": {f.otpCode(attackerSecret, f.clock.now())}})
+	if pg.status != http.StatusBadRequest || !strings.Contains(pg.body, "set up for this account meanwhile") {
+		t.Fatalf("a stale enrolment page was accepted: %d %q %.400s", pg.status, pg.location, pg.body)
+	}
+	sealed, err := f.p.grants.TOTP(context.Background(), testSubject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.p.served.Load().openFactor(testSubject, sealed); err != nil || got != userSecret {
+		t.Fatal("the user's factor was replaced")
+	}
+}

@@ -1,10 +1,12 @@
 package authn
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base32"
 	"fmt"
+	"image/png"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -50,6 +52,28 @@ func TOTPURI(secret, issuer, account string) (string, error) {
 		return "", fmt.Errorf("totp uri: %w", err)
 	}
 	return key.URL(), nil
+}
+
+// qrSize is the QR code's side in pixels: large enough for a phone's
+// camera at arm's length, small in the page.
+const qrSize = 200
+
+// TOTPQRCode is the otpauth URI as a QR code, a PNG, as authenticator
+// apps scan it.
+func TOTPQRCode(uri string) ([]byte, error) {
+	key, err := otp.NewKeyFromURL(uri)
+	if err != nil {
+		return nil, fmt.Errorf("totp qr: %w", err)
+	}
+	img, err := key.Image(qrSize, qrSize)
+	if err != nil {
+		return nil, fmt.Errorf("totp qr: %w", err)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		return nil, fmt.Errorf("totp qr: %w", err)
+	}
+	return b.Bytes(), nil
 }
 
 // TOTPCode is the code for the step that holds t, as an app shows it.

@@ -1,6 +1,8 @@
 package authn
 
 import (
+	"bytes"
+	"image/png"
 	"net/url"
 	"strings"
 	"testing"
@@ -80,5 +82,13 @@ func TestTOTPURI(t *testing.T) {
 	}
 	if _, err := TOTPURI("not base32!", "Bank", "alice"); err == nil {
 		t.Fatal("a broken secret made a URI")
+	}
+	qr, err := TOTPQRCode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(qr))
+	if err != nil || img.Bounds().Dx() != qrSize {
+		t.Fatalf("QR code: %v, %v", err, img)
 	}
 }

@@ -46,10 +46,11 @@ func (p *Provider) renderInteraction(w http.ResponseWriter, r *http.Request, sv 
 	rec, c := in.rec(), in.client
 	req := &rec.Request
 	var secret, uri string
+	var qr []byte
 	if rec.Stage == grants.StageOTPEnrol {
 		// Before sealing: a new secret travels in the form.
 		var err error
-		if secret, uri, err = p.otpEnrolData(sv, rec); err != nil {
+		if secret, uri, qr, err = p.otpEnrolData(sv, rec); err != nil {
 			p.log.Error("preparing a code generator failed", "error", err)
 			p.errorPage(w, r, req.UILocales, errServer("the page could not be prepared"))
 			return
@@ -85,7 +86,7 @@ func (p *Provider) renderInteraction(w http.ResponseWriter, r *http.Request, sv 
 	case grants.StageOTPEnrol:
 		p.rendered(w, sv.ui.OTP(w, ui.OTPData{
 			Lang: lang, ClientName: name, Action: sv.basePath + pathOTPEnrol, CSRFToken: rec.CSRF,
-			Interaction: sealed, ErrorKey: errKey, Enrol: true, Secret: secret, URI: uri,
+			Interaction: sealed, ErrorKey: errKey, Enrol: true, Secret: secret, URI: uri, QRCode: qr,
 		}))
 		return
 	}

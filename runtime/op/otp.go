@@ -146,8 +146,9 @@ func (p *Provider) checkCode(sv *served, w http.ResponseWriter, r *http.Request,
 }
 
 // otpEnrolData is what the enrolment page shows: a fresh secret, kept in
-// the sealed interaction until a code confirms it, and its otpauth URI.
-func (p *Provider) otpEnrolData(sv *served, rec *grants.Interaction) (secret, uri string, err error) {
+// the sealed interaction until a code confirms it, its otpauth URI and
+// that as a QR code.
+func (p *Provider) otpEnrolData(sv *served, rec *grants.Interaction) (secret, uri string, qr []byte, err error) {
 	if rec.OTPSecret == "" {
 		rec.OTPSecret = authn.NewTOTPSecret()
 	}
@@ -155,6 +156,11 @@ func (p *Provider) otpEnrolData(sv *served, rec *grants.Interaction) (secret, ur
 	if u, perr := url.Parse(sv.issuer); perr == nil && u.Host != "" {
 		issuer = u.Host
 	}
-	uri, err = authn.TOTPURI(rec.OTPSecret, issuer, rec.Subject)
-	return rec.OTPSecret, uri, err
+	if uri, err = authn.TOTPURI(rec.OTPSecret, issuer, rec.Subject); err != nil {
+		return "", "", nil, err
+	}
+	if qr, err = authn.TOTPQRCode(uri); err != nil {
+		return "", "", nil, err
+	}
+	return rec.OTPSecret, uri, qr, nil
 }

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"html/template"
@@ -83,6 +84,15 @@ type OTPData struct {
 	Lang, ClientName, Action, CSRFToken, Interaction, ErrorKey string
 	Enrol                                                      bool
 	Secret, URI                                                string
+	// QRCode is URI as a PNG QR code, shown inline (a data: URL, the one
+	// image the page's policy then allows).
+	QRCode []byte
+}
+
+// QRCodeSrc is the QR code's data: URL. Built here from the PNG's bytes,
+// so nothing a person supplied becomes a trusted URL.
+func (d OTPData) QRCodeSrc() template.URL {
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(d.QRCode))
 }
 
 // ErrorData fills the error page. Empty Title and Message show the generic
@@ -223,8 +233,17 @@ func (r *Renderer) Login(w http.ResponseWriter, d LoginData) error {
 	return r.render(w, "login", http.StatusOK, d.Lang, d)
 }
 
-// OTP renders the one-time code page with status 200.
+// OTP renders the one-time code page with status 200. With a QR code,
+// the page's policy (SecurityHeadersFor's, or SecurityHeaders') also
+// allows data: images, and nothing else more.
 func (r *Renderer) OTP(w http.ResponseWriter, d OTPData) error {
+	if d.Enrol && len(d.QRCode) > 0 {
+		h := w.Header()
+		if h.Get("Content-Security-Policy") == "" {
+			SecurityHeaders(h)
+		}
+		h.Set("Content-Security-Policy", h.Get("Content-Security-Policy")+"; img-src data:")
+	}
 	return r.render(w, "otp", http.StatusOK, d.Lang, d)
 }
 

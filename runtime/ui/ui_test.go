@@ -467,8 +467,8 @@ func TestOTPPage(t *testing.T) {
 		{"code", OTPData{ClientName: "Acme Bank", Action: "/interaction/otp"},
 			[]string{"Enter your one-time code", "Acme Bank asks for a second step.", `<label for="code">6-digit code</label>`, `inputmode="numeric"`, `autocomplete="one-time-code"`, "autofocus", `action="/interaction/otp"`},
 			[]string{"otp-secret", "alert"}},
-		{"enrol", OTPData{Lang: "ja", Action: "/interaction/otp-enrol", Enrol: true, Secret: "JBSWY3DPEHPK3PXP", URI: "otpauth://totp/idp:alice?secret=JBSWY3DPEHPK3PXP&issuer=idp"},
-			[]string{"認証アプリの設定", "セットアップキー", `<code id="otp-secret">JBSWY3DPEHPK3PXP</code>`, "otpauth://totp/idp:alice?secret=JBSWY3DPEHPK3PXP&amp;issuer=idp", "6桁のコード"},
+		{"enrol", OTPData{Lang: "ja", Action: "/interaction/otp-enrol", Enrol: true, Secret: "JBSWY3DPEHPK3PXP", URI: "otpauth://totp/idp:alice?secret=JBSWY3DPEHPK3PXP&issuer=idp", QRCode: []byte("\x89PNG")},
+			[]string{"認証アプリの設定", "セットアップキー", `<img src="data:image/png;base64,iVBORw==" width="200" height="200" alt="認証アプリ用のQRコード`, `<code id="otp-secret">JBSWY3DPEHPK3PXP</code>`, "otpauth://totp/idp:alice?secret=JBSWY3DPEHPK3PXP&amp;issuer=idp", "6桁のコード"},
 			[]string{"Enter your"}},
 		{"wrong code", OTPData{Action: "/interaction/otp", ErrorKey: "invalid_code"},
 			[]string{`role="alert" id="otp-error">That code did not work.`, `aria-invalid="true" aria-describedby="otp-error"`}, nil},
@@ -483,6 +483,9 @@ func TestOTPPage(t *testing.T) {
 				t.Fatal(err)
 			}
 			body := w.Body.String()
+			if csp := w.Header().Get("Content-Security-Policy"); strings.Contains(csp, "img-src") != (len(c.d.QRCode) > 0) || !strings.Contains(csp, "default-src 'none'") {
+				t.Errorf("policy %q", csp)
+			}
 			for _, s := range c.want {
 				if !strings.Contains(body, s) {
 					t.Errorf("missing %q in:\n%s", s, body)

@@ -113,8 +113,8 @@ func checkLevel(t *testing.T, idc map[string]any, wantACR string, wantAMR []stri
 
 // TestTOTPStepUpWithChromium: a relying party (x/oauth2, go-oidc) asks for
 // the two-factor level. Chromium signs in with the password, is offered
-// the authenticator setup (the test reads the key from the page and makes
-// codes with pquerna/otp, as an app would), confirms it with a first code
+// the authenticator setup (a QR code and the key: the test reads the key
+// from the page and makes codes with pquerna/otp, as an app would), confirms it with a first code
 // and consents; go-oidc verifies the ID token: acr the two-factor level,
 // amr pwd, otp, mfa, auth_time now. Then a password-only session in
 // another browser context asks for the same level: only the code is asked.
@@ -144,6 +144,12 @@ func TestTOTPStepUpWithChromium(t *testing.T) {
 	browserStep(t, tab, "read the setup link", err)
 	if !strings.HasPrefix(uri, "otpauth://totp/") || !strings.Contains(uri, "secret="+secret) {
 		t.Fatalf("setup link %q does not carry the key %q", uri, secret)
+	}
+	// The QR code shows: the page's policy lets its data: image load.
+	qrWidth, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelector(".qr img").naturalWidth`))
+	browserStep(t, tab, "read the QR code", err)
+	if qrWidth != 200 {
+		t.Fatalf("the QR code did not load (natural width %d)", qrWidth)
 	}
 	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
 	browserStep(t, tab, "screenshot the setup page", err)

@@ -35,7 +35,7 @@ const (
 
 // writeConfigDir writes a provider with one client and the demo user into
 // a --config-dir.
-func writeConfigDir(t *testing.T, issuer string, sessions config.SessionStore) string {
+func writeConfigDir(t *testing.T, issuer string, sessions config.SessionStore, mods ...func(*config.Provider)) string {
 	t.Helper()
 	dir := t.TempDir()
 	d := func(m time.Duration) config.Duration { return config.Duration{Duration: m} }
@@ -50,6 +50,9 @@ func writeConfigDir(t *testing.T, issuer string, sessions config.SessionStore) s
 			Identifier: "uk_tfida", EvidenceTypes: []string{"document"}, DocumentTypes: []string{"passport", "idcard", "driving_permit"},
 			CheckMethods: []string{"vpip", "pvr", "data"}, Claims: []string{"given_name", "family_name", "birthdate", "address"},
 		}}},
+	}
+	for _, m := range mods {
+		m(&provider)
 	}
 	key, err := signingkeys.Generate(config.ES256, time.Now().Add(-time.Hour))
 	if err != nil {

@@ -2,6 +2,7 @@ package op
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -126,5 +127,41 @@ func TestAuthorizeChecksNormalise(t *testing.T) {
 	}
 	if a.client == nil || a.client.ClientID != clientBasic {
 		t.Errorf("client %+v", a.client)
+	}
+}
+
+// TestRequestedACR: what a request asks of authentication (OIDC Core
+// §3.1.2.1 acr_values, §5.5.1.1 the acr claim).
+func TestRequestedACR(t *testing.T) {
+	for _, tc := range []struct {
+		name, claims, acrValues string
+		want                    []string
+		essential, bad          bool
+	}{
+		{name: "nothing asked", want: nil},
+		{name: "acr_values in order, voluntary", acrValues: "b a", want: []string{"b", "a"}},
+		{name: "the claim's value", claims: `{"id_token":{"acr":{"value":"a"}}}`, want: []string{"a"}},
+		{name: "the claim's values, essential", claims: `{"id_token":{"acr":{"essential":true,"values":["b","a"]}}}`, want: []string{"b", "a"}, essential: true},
+		{name: "the claim at UserInfo counts too", claims: `{"userinfo":{"acr":{"essential":true,"value":"a"}}}`, want: []string{"a"}, essential: true},
+		{name: "the claim wins over acr_values", claims: `{"id_token":{"acr":{"value":"a"}}}`, acrValues: "b", want: []string{"a"}},
+		{name: "essential without values keeps acr_values", claims: `{"id_token":{"acr":{"essential":true}}}`, acrValues: "b", want: []string{"b"}, essential: true},
+		{name: "an escaped member name", claims: `{"id_token":{"\u0061cr":{"essential":true,"value":"a"}}}`, want: []string{"a"}, essential: true},
+		{name: "a value that is not a string is ignored", claims: `{"id_token":{"acr":{"value":7}}}`, want: nil},
+		{name: "other claims only", claims: `{"id_token":{"given_name":null}}`, acrValues: "a", want: []string{"a"}},
+		{name: "a value with a space", claims: `{"id_token":{"acr":{"values":["a b"]}}}`, bad: true},
+		{name: "too many values", acrValues: strings.Repeat("x ", maxACRValues+1), bad: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := requestedACR(tc.claims, tc.acrValues)
+			if tc.bad {
+				if err == nil {
+					t.Fatalf("accepted %+v", got)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got.Values, tc.want) || got.Essential != tc.essential {
+				t.Fatalf("got %+v, %v; want %v essential=%v", got, err, tc.want, tc.essential)
+			}
+		})
 	}
 }

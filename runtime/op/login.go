@@ -55,7 +55,7 @@ func (p *Provider) login(sv *served, w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, users.ErrInvalidCredentials), errors.Is(err, users.ErrNotFound):
 		// Which of the two is not said, here or in the event.
-		if err := p.loginFailed(ctx, in.client, username, source); err != nil {
+		if err := p.loginFailed(ctx, in.client, username, source, "invalid_credentials"); err != nil {
 			p.errorPage(w, r, req.UILocales, p.storeFailed(err))
 			return
 		}

@@ -44,10 +44,11 @@ func sourceAddress(r *http.Request) string {
 	return host
 }
 
-// loginFailed counts a failed sign-in, locks what crossed its threshold,
-// and records the security events.
-func (p *Provider) loginFailed(ctx context.Context, c *client, account, source string) error {
-	p.securityEvent(eventLoginFailed, c.ClientID, "invalid_credentials")
+// loginFailed counts a failed sign-in (reason: invalid_credentials for a
+// password, invalid_code for a one-time code), locks what crossed its
+// threshold, and records the security events.
+func (p *Provider) loginFailed(ctx context.Context, c *client, account, source, reason string) error {
+	p.securityEvent(eventLoginFailed, c.ClientID, reason)
 	accountN, sourceN, err := p.grants.CountLoginFailure(ctx, account, source, loginFailureWindow)
 	if err != nil {
 		return err

@@ -78,71 +78,87 @@ func (p *Provider) checkCode(sv *served, w http.ResponseWriter, r *http.Request,
 		p.renderInteraction(w, r, sv, in, "", "too_many_attempts")
 		return
 	}
-	secret := rec.OTPSecret
-	if stage == grants.StageOTPEnrol {
-		// A page opened before the user enrolled elsewhere never replaces
-		// that factor: whoever knows the password cannot swap it for theirs.
-		switch _, err := p.grants.TOTP(ctx, sess.Subject); {
-		case err == nil:
-			p.errorPage(w, r, req.UILocales, errInvalidRequest("an authenticator app was set up for this account meanwhile; start again from the application"))
-			return
-		case !errors.Is(err, grants.ErrNotFound):
-			p.errorPage(w, r, req.UILocales, p.storeFailed(err))
-			return
-		}
+	secret, oerr := p.codeSecret(ctx, sv, stage, rec, sess.Subject)
+	if oerr != nil {
+		p.errorPage(w, r, req.UILocales, oerr)
+		return
 	}
-	if stage == grants.StageOTP {
-		sealed, err := p.grants.TOTP(ctx, sess.Subject)
-		if err != nil {
-			p.errorPage(w, r, req.UILocales, p.storeFailed(err))
-			return
-		}
-		if secret, err = sv.openFactor(sess.Subject, sealed); err != nil {
-			p.log.Warn("a stored code generator cannot be opened", "error", err)
-			p.errorPage(w, r, req.UILocales, errUnavailable("the one-time code cannot be checked; ask for your authenticator to be set up again"))
-			return
-		}
-	}
-	step, ok := authn.VerifyTOTP(secret, code, now)
-	if ok {
-		fresh, err := p.grants.SpendTOTPStep(ctx, sess.Subject, step, otpStepMarkerLifetime)
-		if err != nil {
-			p.errorPage(w, r, req.UILocales, p.storeFailed(err))
-			return
-		}
-		if !fresh {
-			p.securityEvent(eventReplay, in.client.ClientID, "one-time code used twice")
-			ok = false
-		}
-	}
-	if !ok {
-		if err := p.loginFailed(ctx, in.client, account, source); err != nil {
+	switch ok, err := p.acceptCode(ctx, in, sess.Subject, secret, code, now); {
+	case err != nil:
+		p.errorPage(w, r, req.UILocales, p.storeFailed(err))
+		return
+	case !ok:
+		if err := p.loginFailed(ctx, in.client, account, source, "invalid_code"); err != nil {
 			p.errorPage(w, r, req.UILocales, p.storeFailed(err))
 			return
 		}
 		p.renderInteraction(w, r, sv, in, "", "invalid_code")
 		return
 	}
-	// Stored again at each use: the newest key seals it, and its lifetime
-	// starts again.
-	sealed, err := sv.sealFactor(sess.Subject, secret)
-	if err == nil {
-		err = p.grants.PutTOTP(ctx, sess.Subject, sealed, factorLifetime)
-	}
-	if err != nil {
-		p.errorPage(w, r, req.UILocales, p.storeFailed(err))
-		return
-	}
-	if err := p.grants.ClearLoginFailures(ctx, account); err != nil {
-		p.logStoreFailure(err)
-	}
-	sess.Methods = append(sess.Methods, grants.MethodUse{Method: authn.MethodOTP, At: now.Unix()})
-	if err := p.grants.UpdateSession(ctx, cookie, sess, grants.Remaining(sess.ExpiresAt, now)); err != nil {
+	if err := p.codeAccepted(ctx, sv, sess, cookie, account, secret, now); err != nil {
 		p.errorPage(w, r, req.UILocales, p.storeFailed(err))
 		return
 	}
 	rec.OTPSecret = ""
 	p.afterAuthentication(w, r, sv, in, sess, now)
+}
+
+// codeSecret is the generator secret a code is checked against: the one
+// being enrolled, while the user has none (a page opened before the user
+// enrolled elsewhere never replaces that factor, so whoever knows the
+// password cannot swap it for theirs); else the user's, opened.
+func (p *Provider) codeSecret(ctx context.Context, sv *served, stage string, rec *grants.Interaction, subject string) (string, *oauthError) {
+	sealed, err := p.grants.TOTP(ctx, subject)
+	switch {
+	case stage == grants.StageOTPEnrol && err == nil:
+		return "", errInvalidRequest("an authenticator app was set up for this account meanwhile; start again from the application")
+	case stage == grants.StageOTPEnrol && errors.Is(err, grants.ErrNotFound):
+		return rec.OTPSecret, nil
+	case err != nil:
+		return "", p.storeFailed(err)
+	}
+	secret, err := sv.openFactor(subject, sealed)
+	if err != nil {
+		p.log.Warn("a stored code generator cannot be opened", "error", err)
+		return "", errUnavailable("the one-time code cannot be checked; ask for your authenticator to be set up again")
+	}
+	return secret, nil
+}
+
+// acceptCode: the code is the generator's for a step within the skew,
+// and the first use of that step for the user (RFC 6238 §5.2). A replay
+// is a security event. An error is the store's.
+func (p *Provider) acceptCode(ctx context.Context, in *interaction, subject, secret, code string, now time.Time) (bool, error) {
+	step, ok := authn.VerifyTOTP(secret, code, now)
+	if !ok {
+		return false, nil
+	}
+	fresh, err := p.grants.SpendTOTPStep(ctx, subject, step, otpStepMarkerLifetime)
+	if err != nil {
+		return false, err
+	}
+	if !fresh {
+		p.securityEvent(eventReplay, in.client.ClientID, "one-time code used twice")
+	}
+	return fresh, nil
+}
+
+// codeAccepted stores the factor again (sealed with the newest key, its
+// lifetime started again; the first time, this is the enrolment), clears
+// the code failures and records the method in the session.
+func (p *Provider) codeAccepted(ctx context.Context, sv *served, sess *grants.Session, cookie, account, secret string, now time.Time) error {
+	sealed, err := sv.sealFactor(sess.Subject, secret)
+	if err != nil {
+		return err
+	}
+	if err := p.grants.PutTOTP(ctx, sess.Subject, sealed, factorLifetime); err != nil {
+		return err
+	}
+	if err := p.grants.ClearLoginFailures(ctx, account); err != nil {
+		p.logStoreFailure(err) // the count then runs out with its window
+	}
+	sess.Methods = append(sess.Methods, grants.MethodUse{Method: authn.MethodOTP, At: now.Unix()})
+	return p.grants.UpdateSession(ctx, cookie, sess, grants.Remaining(sess.ExpiresAt, now))
 }
 
 // otpEnrolData is what the enrolment page shows: a fresh secret, kept in

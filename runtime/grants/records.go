@@ -142,8 +142,12 @@ type MethodUse struct {
 	At     int64  `json:"at"`
 }
 
-// MethodNames are the methods the session did, in order.
+// MethodNames are the methods the session did, in order. A session
+// written before methods were recorded was a password sign-in.
 func (s *Session) MethodNames() []string {
+	if len(s.Methods) == 0 {
+		return []string{"pwd"}
+	}
 	out := make([]string, len(s.Methods))
 	for i, m := range s.Methods {
 		out[i] = m.Method

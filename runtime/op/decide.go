@@ -20,6 +20,12 @@ func (p *Provider) decide(w http.ResponseWriter, r *http.Request, sv *served, c 
 	now := p.now()
 	sess, _ := p.loadSession(r.Context(), r, sv, now)
 	stage := nextStage(req, sess, sv.seenBy(c), now, false, sv.authn())
+	if stage == grants.StageStepUp {
+		if stage = p.stepUpStage(r.Context(), sv, req, sess); stage == "" {
+			p.redirectError(w, r, sv, req, newError("unmet_authentication_requirements", "the requested authentication level cannot be met"))
+			return
+		}
+	}
 	if err := checkPromptNone(req, stage); err != nil {
 		p.redirectError(w, r, sv, req, err)
 		return
@@ -27,15 +33,8 @@ func (p *Provider) decide(w http.ResponseWriter, r *http.Request, sv *served, c 
 	switch stage {
 	case grants.StageLogin:
 		p.startInteraction(w, r, sv, c, &grants.Interaction{Request: *req, Stage: grants.StageLogin})
-	case grants.StageConsent, grants.StageStepUp:
-		rec := &grants.Interaction{Request: *req, Stage: stage, Subject: sess.Subject, AuthTime: sess.AuthTime, SessionID: sess.SID}
-		if stage == grants.StageStepUp {
-			if rec.Stage = p.stepUpStage(r.Context(), sv, req, sess); rec.Stage == "" {
-				p.redirectError(w, r, sv, req, newError("unmet_authentication_requirements", "the requested authentication level cannot be met"))
-				return
-			}
-		}
-		p.startInteraction(w, r, sv, c, rec)
+	case grants.StageConsent, grants.StageOTP, grants.StageOTPEnrol:
+		p.startInteraction(w, r, sv, c, &grants.Interaction{Request: *req, Stage: stage, Subject: sess.Subject, AuthTime: sess.AuthTime, SessionID: sess.SID})
 	default:
 		p.issueCode(w, r, sv, req, signedInAs(sv, req, sess))
 	}
@@ -85,7 +84,7 @@ func checkPromptNone(req *grants.Request, stage string) *oauthError {
 	switch stage {
 	case grants.StageLogin:
 		return newError("login_required", "the user is not signed in")
-	case grants.StageStepUp:
+	case grants.StageStepUp, grants.StageOTP, grants.StageOTPEnrol:
 		return newError("interaction_required", "the requested authentication level needs another factor")
 	case grants.StageConsent:
 		return newError("consent_required", "the user has not consented")
@@ -105,11 +104,15 @@ func consentKey(req *grants.Request) string {
 }
 
 // stepUpStage is the page that asks for what the session lacks: the
-// missing methods of the level (authn.Policy.Missing). "" when nothing
-// the provider offers can add them.
+// missing methods of the level (authn.Policy.Missing), a new sign-in when
+// the password is among them. "" when nothing the provider offers can add
+// them.
 func (p *Provider) stepUpStage(ctx context.Context, sv *served, req *grants.Request, sess *grants.Session) string {
 	missing := sv.authn().Missing(req.ACR, sess.MethodNames(), sv.authMethods)
-	if slices.Contains(missing, authn.MethodOTP) {
+	switch {
+	case slices.Contains(missing, authn.MethodPassword):
+		return grants.StageLogin
+	case slices.Contains(missing, authn.MethodOTP):
 		return p.otpStage(ctx, sv, sess.Subject)
 	}
 	return ""

@@ -91,6 +91,8 @@ func TestNextStageLevels(t *testing.T) {
 		{"a two-factor session meets MFA", mfa, session(mfa, "pwd", "otp"), false, ""},
 		{"a two-factor session meets the password level", pwdLevel, session(pwdLevel, "pwd", "otp"), false, ""},
 		{"a password session meets the password level", pwdLevel, session(pwdLevel, "pwd"), false, ""},
+		{"a session written before methods were recorded was a password sign-in", pwdLevel, session(pwdLevel), false, ""},
+		{"... and is stepped up to MFA like one", mfa, session(mfa), false, grants.StageStepUp},
 		{"no session: sign in first", mfa, nil, false, grants.StageLogin},
 		{"prompt=login comes before the step-up", login, session(login, "pwd"), false, grants.StageLogin},
 		{"met, not approved: consent", mfa, &grants.Session{Subject: "s", Methods: []grants.MethodUse{{Method: "pwd"}, {Method: "otp"}}}, false, grants.StageConsent},
@@ -113,6 +115,8 @@ func TestCheckPromptNone(t *testing.T) {
 		{"login page needed", "none", grants.StageLogin, "login_required"},
 		{"consent page needed", "none", grants.StageConsent, "consent_required"},
 		{"a step-up needed", "none", grants.StageStepUp, "interaction_required"},
+		{"the code page needed", "none", grants.StageOTP, "interaction_required"},
+		{"the authenticator setup needed", "none", grants.StageOTPEnrol, "interaction_required"},
 		{"no page needed", "none", "", ""},
 		{"prompt is not none", "login", grants.StageLogin, ""},
 	}

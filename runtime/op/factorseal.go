@@ -3,6 +3,8 @@ package op
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/rand"
 	"errors"
 	"slices"
@@ -11,23 +13,33 @@ import (
 )
 
 // A user's code generator secret is stored sealed (AES-256-GCM), never in
-// the clear: one key per signing key, derived from it as the interaction
-// keys are (HMAC-SHA-256 of the private JWK with its own label), so every
-// replica derives the same keys and nothing new is kept anywhere. The
-// associated data binds a sealed secret to its issuer and user, so a
-// record copied to another user's key does not open.
+// the clear. The key comes from the provider's pairwise salt when it has
+// one (the operator keeps one for every provider, never rotated: HMAC-
+// SHA-256 of the salt with its own label), so a factor outlives every
+// signing key. Without a salt (a hand-written --config-dir), one key per
+// signing key, derived from it as the interaction keys are; those keys
+// also still open factors sealed before the salt was used. Every replica
+// derives the same keys and nothing new is kept anywhere. The associated
+// data binds a sealed secret to its issuer and user, so a record copied to
+// another user's key does not open.
 //
-// Unlike a 10-minute interaction, a secret lives for months, so it is
-// sealed with the newest signing key (the one that stays longest) and
-// sealed again with it at each use; one that nobody used while every key
-// it could open with left the set is lost, and its user enrols again.
+// Without a salt a secret is sealed with the newest signing key (the one
+// that stays longest) and sealed again with it at each use; one that
+// nobody used while every key it could open with left the set is lost,
+// and its user enrols again.
 
 const factorSealLabel = "ida-operator factor v1"
 
-// factorAEADs derives the factor keys, the newest signing key's first.
-func factorAEADs(ks *config.KeySet) ([]cipher.AEAD, error) {
+// factorAEADs derives the factor keys: the salt's first, then the newest
+// signing key's.
+func factorAEADs(ks *config.KeySet, salt []byte) ([]cipher.AEAD, error) {
 	keys := derivedKeys(ks, factorSealLabel)
 	slices.Reverse(keys)
+	if len(salt) > 0 {
+		m := hmac.New(sha256.New, salt)
+		m.Write([]byte(factorSealLabel))
+		keys = append([][]byte{m.Sum(nil)}, keys...)
+	}
 	out := make([]cipher.AEAD, 0, len(keys))
 	for _, key := range keys {
 		block, err := aes.NewCipher(key)

@@ -111,7 +111,7 @@ func buildServed(s *config.Snapshot, rend *ui.Renderer, now time.Time) (*served,
 	}
 	sv.ui = rend.WithBasePath(sv.basePath)
 	sv.nonceKeys = nonceKeys(s.Keys)
-	if sv.factorAEADs, err = factorAEADs(s.Keys); err != nil {
+	if sv.factorAEADs, err = factorAEADs(s.Keys, s.PairwiseSalt); err != nil {
 		return nil, fmt.Errorf("op: factor keys: %w", err)
 	}
 	if sv.interactionAEADs, err = interactionAEADs(s.Keys); err != nil {

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 	"github.com/idaop/ida-operator/controllers/conditions"
 	"github.com/idaop/ida-operator/runtime/config"
@@ -58,13 +61,24 @@ func (c sectorCheck) due(key string, now time.Time) bool {
 // decideSector decides SectorReady for a registration (OIDC Core §8.1,
 // OIDC Registration §5): its sectorIdentifierURI, when set, was fetched
 // and lists every redirect URI; a pairwise client has one sector.
-func decideSector(reg *config.Client, p *config.Provider, fetched *sectorCheck) conditions.Outcome {
+//
+// verified says the list was checked for this very spec before (SectorReady
+// True at this generation). A refetch that cannot reach the list then
+// keeps that verdict, so an outage of the relying party's web server, or
+// an operator restart during one, does not unregister its client; a list
+// that answers wrongly still does.
+func decideSector(reg *config.Client, p *config.Provider, fetched *sectorCheck, verified bool) conditions.Outcome {
 	if reg.SectorIdentifierURI != "" {
 		if fetched == nil {
 			return conditions.False(idav1alpha1.ReasonPending, "spec.sectorIdentifierURI is not fetched yet")
 		}
-		if fetched.problem != nil {
-			return conditions.False(fetched.problem.reason, fetched.problem.message)
+		if pr := fetched.problem; pr != nil && !(verified && pr.reason == idav1alpha1.ReasonSectorIdentifierUnreachable) {
+			return conditions.False(pr.reason, pr.message)
+		}
+		if pr := fetched.problem; pr != nil {
+			sector, _ := p.PairwiseSector(reg)
+			return conditions.True(idav1alpha1.ReasonSectorResolved, fmt.Sprintf(
+				"subjects are pairwise for the sector %s, as verified before; the latest check failed: %s", sector, pr.message))
 		}
 		if missing := missingRedirectURIs(fetched.uris, reg.RedirectURIs); len(missing) > 0 {
 			return conditions.False(idav1alpha1.ReasonSectorIdentifierMismatch, fmt.Sprintf(
@@ -178,8 +192,10 @@ func (r *Reconciler) sector(ctx context.Context, rp *idav1alpha1.RelyingParty, p
 	reg := Registration(rp, "")
 	if reg.SectorIdentifierURI == "" {
 		r.sectors.Delete(rp.UID)
-		return decideSector(reg, p, nil), 0
+		return decideSector(reg, p, nil, false), 0
 	}
+	prev := meta.FindStatusCondition(rp.Status.Conditions, string(idav1alpha1.ConditionSectorReady))
+	verified := prev != nil && prev.Status == metav1.ConditionTrue && prev.ObservedGeneration == rp.Generation
 	// Any spec change fetches again, so touching the spec is how a team
 	// has a fixed list read at once.
 	key := fmt.Sprintf("%d\n%s", rp.Generation, reg.SectorIdentifierURI)
@@ -197,5 +213,5 @@ func (r *Reconciler) sector(ctx context.Context, rp *idav1alpha1.RelyingParty, p
 	if check.problem != nil {
 		requeue = sectorRetry
 	}
-	return decideSector(reg, p, &check), requeue - now.Sub(check.at)
+	return decideSector(reg, p, &check, verified), requeue - now.Sub(check.at)
 }

@@ -26,24 +26,32 @@ func TestDecideSector(t *testing.T) {
 		fetched *sectorCheck
 		reason  idav1alpha1.ConditionReason
 		message string
+		// verified: SectorReady was True at this generation before.
+		verified bool
 	}{
-		{"public, no sector identifier URI", reg("", "", "https://a.example/cb", "https://b.example/cb"), public, nil, idav1alpha1.ReasonSectorResolved, "public"},
-		{"pairwise: the redirect URIs' host", reg(config.SubjectPairwise, "", "https://a.example/cb"), public, nil, idav1alpha1.ReasonSectorResolved, "sector a.example"},
-		{"pairwise by the provider's default: several hosts", reg("", "", "https://a.example/cb", "https://b.example/cb"), pairwise, nil, idav1alpha1.ReasonSectorAmbiguous, "a.example, b.example"},
-		{"a public client of a pairwise provider", reg(config.SubjectPublic, "", "https://a.example/cb", "https://b.example/cb"), pairwise, nil, idav1alpha1.ReasonSectorResolved, "public"},
+		{"public, no sector identifier URI", reg("", "", "https://a.example/cb", "https://b.example/cb"), public, nil, idav1alpha1.ReasonSectorResolved, "public", false},
+		{"pairwise: the redirect URIs' host", reg(config.SubjectPairwise, "", "https://a.example/cb"), public, nil, idav1alpha1.ReasonSectorResolved, "sector a.example", false},
+		{"pairwise by the provider's default: several hosts", reg("", "", "https://a.example/cb", "https://b.example/cb"), pairwise, nil, idav1alpha1.ReasonSectorAmbiguous, "a.example, b.example", false},
+		{"a public client of a pairwise provider", reg(config.SubjectPublic, "", "https://a.example/cb", "https://b.example/cb"), pairwise, nil, idav1alpha1.ReasonSectorResolved, "public", false},
 		{"several hosts under one sector identifier URI", reg(config.SubjectPairwise, "https://sector.example/uris.json", "https://a.example/cb", "https://b.example/cb"), public,
-			listing("https://a.example/cb", "https://b.example/cb", "https://c.example/cb"), idav1alpha1.ReasonSectorResolved, "sector sector.example"},
+			listing("https://a.example/cb", "https://b.example/cb", "https://c.example/cb"), idav1alpha1.ReasonSectorResolved, "sector sector.example", false},
 		{"the list lacks a redirect URI", reg(config.SubjectPairwise, "https://sector.example/uris.json", "https://a.example/cb", "https://b.example/cb"), public,
-			listing("https://a.example/cb"), idav1alpha1.ReasonSectorIdentifierMismatch, "https://b.example/cb"},
+			listing("https://a.example/cb"), idav1alpha1.ReasonSectorIdentifierMismatch, "https://b.example/cb", false},
 		{"a public client's sector identifier URI is checked too", reg(config.SubjectPublic, "https://sector.example/uris.json", "https://a.example/cb"), public,
-			listing("https://a.example/cb/"), idav1alpha1.ReasonSectorIdentifierMismatch, "https://a.example/cb"},
+			listing("https://a.example/cb/"), idav1alpha1.ReasonSectorIdentifierMismatch, "https://a.example/cb", false},
 		{"the fetch failed", reg(config.SubjectPairwise, "https://sector.example/uris.json", "https://a.example/cb"), public,
-			&sectorCheck{problem: &sectorProblem{idav1alpha1.ReasonSectorIdentifierUnreachable, "timeout"}}, idav1alpha1.ReasonSectorIdentifierUnreachable, "timeout"},
-		{"not fetched yet", reg(config.SubjectPairwise, "https://sector.example/uris.json", "https://a.example/cb"), public, nil, idav1alpha1.ReasonPending, "not fetched"},
+			&sectorCheck{problem: &sectorProblem{idav1alpha1.ReasonSectorIdentifierUnreachable, "timeout"}}, idav1alpha1.ReasonSectorIdentifierUnreachable, "timeout", false},
+		{"not fetched yet", reg(config.SubjectPairwise, "https://sector.example/uris.json", "https://a.example/cb"), public, nil, idav1alpha1.ReasonPending, "not fetched", false},
+		{"unreachable after it was verified: the verdict stands", reg(config.SubjectPairwise, "https://sector.example/uris.json", "https://a.example/cb"), public,
+			&sectorCheck{problem: &sectorProblem{idav1alpha1.ReasonSectorIdentifierUnreachable, "timeout"}}, idav1alpha1.ReasonSectorResolved, "as verified before; the latest check failed: timeout", true},
+		{"a broken list after it was verified: refused", reg(config.SubjectPairwise, "https://sector.example/uris.json", "https://a.example/cb"), public,
+			&sectorCheck{problem: &sectorProblem{idav1alpha1.ReasonSectorIdentifierInvalid, "is not a JSON array"}}, idav1alpha1.ReasonSectorIdentifierInvalid, "JSON array", true},
+		{"a list lacking a redirect URI after it was verified: refused", reg(config.SubjectPairwise, "https://sector.example/uris.json", "https://a.example/cb"), public,
+			listing("https://other.example/cb"), idav1alpha1.ReasonSectorIdentifierMismatch, "https://a.example/cb", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := decideSector(tc.reg, tc.p, tc.fetched)
+			got := decideSector(tc.reg, tc.p, tc.fetched, tc.verified)
 			if got.Reason != tc.reason || got.True != (tc.reason == idav1alpha1.ReasonSectorResolved) || !strings.Contains(got.Message, tc.message) {
 				t.Fatalf("got %+v", got)
 			}

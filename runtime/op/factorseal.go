@@ -1,11 +1,10 @@
 package op
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"slices"
 
@@ -40,19 +39,7 @@ func factorAEADs(ks *config.KeySet, salt []byte) ([]cipher.AEAD, error) {
 		m.Write([]byte(factorSealLabel))
 		keys = append([][]byte{m.Sum(nil)}, keys...)
 	}
-	out := make([]cipher.AEAD, 0, len(keys))
-	for _, key := range keys {
-		block, err := aes.NewCipher(key)
-		if err != nil {
-			return nil, err
-		}
-		aead, err := cipher.NewGCM(block)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, aead)
-	}
-	return out, nil
+	return gcmAEADs(keys)
 }
 
 func (sv *served) factorAD(subject string) []byte {

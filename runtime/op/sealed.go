@@ -39,8 +39,13 @@ type sealedInteraction struct {
 // oldest first: it seals, and stays the same across rotations until that
 // key leaves the set (as nonceKeys).
 func interactionAEADs(ks *config.KeySet) ([]cipher.AEAD, error) {
-	var out []cipher.AEAD
-	for _, key := range derivedKeys(ks, "ida-operator interaction v1") {
+	return gcmAEADs(derivedKeys(ks, "ida-operator interaction v1"))
+}
+
+// gcmAEADs is AES-256-GCM with each key, in order.
+func gcmAEADs(keys [][]byte) ([]cipher.AEAD, error) {
+	out := make([]cipher.AEAD, 0, len(keys))
+	for _, key := range keys {
 		block, err := aes.NewCipher(key)
 		if err != nil {
 			return nil, err

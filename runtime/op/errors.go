@@ -63,6 +63,7 @@ func errInvalidClient(desc string, basic bool, realm string) *oauthError {
 // try again later.
 func (p *Provider) storeFailed(err error) *oauthError {
 	p.logStoreFailure(err)
+	p.metrics.storeFailed(err)
 	return errUnavailable("the session store is unavailable")
 }
 

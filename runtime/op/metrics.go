@@ -1,10 +1,13 @@
 package op
 
 import (
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/idaop/ida-operator/runtime/store"
 )
 
 // metrics are the provider's Prometheus metrics; a nil *metrics records
@@ -15,6 +18,7 @@ type metrics struct {
 	tokens   *prometheus.CounterVec
 	released *prometheus.CounterVec
 	security *prometheus.CounterVec
+	store    *prometheus.CounterVec
 	children sync.Map // outcomeKey → *endpointMetrics
 }
 
@@ -41,8 +45,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "verified_claims objects released, by trust framework.",
 		}, []string{"trust_framework"}),
 		security: newSecurityEventsCounter(),
+		store: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "ida", Subsystem: "op", Name: "store_failures_total",
+			Help: "Requests answered temporarily_unavailable because the session store failed: full (over its budget), unreplicated (too few Redis replicas acknowledged a write) or unavailable (anything else: unreachable, a failover in progress).",
+		}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.tokens, m.released, m.security} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.tokens, m.released, m.security, m.store} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -89,4 +97,19 @@ func (m *metrics) verifiedClaimsReleased(tf string) {
 		return
 	}
 	m.released.WithLabelValues(tf).Inc()
+}
+
+// storeFailed counts a request the store failed, by why.
+func (m *metrics) storeFailed(err error) {
+	if m == nil {
+		return
+	}
+	reason := "unavailable"
+	switch {
+	case errors.Is(err, store.ErrFull):
+		reason = "full"
+	case errors.Is(err, store.ErrUnreplicated):
+		reason = "unreplicated"
+	}
+	m.store.WithLabelValues(reason).Inc()
 }

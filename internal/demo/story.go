@@ -274,7 +274,17 @@ the command that exchanges it:
 
 %s
 
-UserInfo then holds verified_claims for the jp_oidf_ida scope.
+UserInfo then holds verified_claims for the jp_oidf_ida scope. An API that
+receives the access token asks the provider about it (introspection,
+RFC 7662; a RelyingParty with spec.resourceServer: true may ask about
+every client's tokens):
+
+  curl -s -u "$WEBAPP_CLIENT_ID:$WEBAPP_CLIENT_SECRET" -d token=<ACCESS_TOKEN> "$ISSUER/introspect"
+
+Add &acr_values=urn:idaop:demo:acr:mfa to the sign-in URL to ask for the
+two-factor level: after the password the provider sets up an authenticator
+app (a QR code) and then asks only for its code; the ID token says so in
+acr and amr.
 
 Mistype the password three times and the account is locked for a moment,
 right password included; each such failure is a security event in

@@ -33,6 +33,7 @@ func (p *Provider) newAccessToken(sv *served, c *client, info *grants.Info, jkt 
 	if info.AuthTime != 0 {
 		claims["auth_time"] = jsonInt(info.AuthTime)
 	}
+	addAuthenticationClaims(claims, info)
 	if jkt != "" {
 		// The key a DPoP proof must be signed with (RFC 9449 §6.1).
 		claims["cnf"] = json.RawMessage(`{"jkt":` + string(jsonString(jkt)) + `}`)

@@ -33,16 +33,7 @@ func (p *Provider) signIDToken(sv *served, c *client, g *grants.Info, nonce, acc
 	claims["iat"] = jsonInt(now.Unix())
 	claims["exp"] = jsonInt(now.Add(sv.provider.Tokens.IDToken.Duration).Unix())
 	claims["auth_time"] = jsonInt(g.AuthTime)
-	if g.ACR != "" {
-		claims["acr"] = jsonString(g.ACR)
-	}
-	if len(g.AMR) > 0 {
-		amr, err := json.Marshal(g.AMR)
-		if err != nil {
-			return "", err
-		}
-		claims["amr"] = amr
-	}
+	addAuthenticationClaims(claims, g)
 	if nonce != "" {
 		claims["nonce"] = jsonString(nonce)
 	}
@@ -107,4 +98,17 @@ func jsonAudience(aud []string) json.RawMessage {
 func leftHalfHash(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+}
+
+// addAuthenticationClaims says how the person signed in, for ID tokens
+// (OIDC Core §2) and JWT access tokens (RFC 9068 §2.2.1): acr when the
+// provider declares levels, amr (RFC 8176) when methods were recorded.
+func addAuthenticationClaims(claims map[string]json.RawMessage, g *grants.Info) {
+	if g.ACR != "" {
+		claims["acr"] = jsonString(g.ACR)
+	}
+	if len(g.AMR) > 0 {
+		amr, _ := json.Marshal(g.AMR) // strings always encode
+		claims["amr"] = amr
+	}
 }

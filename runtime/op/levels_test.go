@@ -78,6 +78,17 @@ func TestIDTokenStatesTheLevel(t *testing.T) {
 			t.Fatalf("auth_time %v, want %d", c["auth_time"], f.clock.now().Unix())
 		}
 	})
+	t.Run("JWT access token", func(t *testing.T) {
+		// RFC 9068 §2.2.1: the access token says how the person signed in
+		// too, as the ID token does.
+		f := newFixture(t, withLevels, func(s *config.Snapshot) { s.Provider.Tokens.AccessTokenFormat = config.AccessTokenJWT })
+		code, verifier := f.codeFor(clientBasic, nil)
+		_, body := f.exchange(clientBasic, code, verifier)
+		c := idTokenClaims(t, map[string]any{"id_token": body["access_token"]})
+		if c["acr"] != acrPwd || !slices.Equal(amrOf(c), []string{"pwd"}) || c["auth_time"] == nil {
+			t.Fatalf("access token acr %v amr %v auth_time %v", c["acr"], c["amr"], c["auth_time"])
+		}
+	})
 	t.Run("no levels", func(t *testing.T) {
 		f := newFixture(t)
 		code, verifier := f.codeFor(clientBasic, url.Values{"acr_values": {acrMFA}})

@@ -166,6 +166,9 @@ type Interaction struct {
 	Subject   string `json:"sub,omitempty"`
 	AuthTime  int64  `json:"auth_time,omitempty"`
 	SessionID string `json:"sid,omitempty"`
+	// AMR is how the signed-in user authenticated (RFC 8176 values), for
+	// the consent page.
+	AMR []string `json:"amr,omitempty"`
 	// OTPSecret is the code generator secret being enrolled
 	// (StageOTPEnrol): shown on the page, stored once a code confirms it.
 	OTPSecret string `json:"otp_secret,omitempty"`

@@ -1,7 +1,10 @@
 package op
 
 import (
+	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/idaop/ida-operator/runtime/grants"
@@ -31,6 +34,32 @@ func TestConsentClaims(t *testing.T) {
 				return a.Name == b.Name && a.Purpose == b.Purpose && a.Verified == b.Verified && slices.Equal(a.TrustFrameworks, b.TrustFrameworks)
 			}) || (tc.want == nil) != (got == nil) {
 				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestConsentPageSaysHowYouSignedIn: when verified claims are to be shared
+// the consent page says how the person signed in; otherwise it does not.
+func TestConsentPageSaysHowYouSignedIn(t *testing.T) {
+	f := newFixture(t)
+	verified := `{"userinfo":{"verified_claims":{"verification":{"trust_framework":null},"claims":{"given_name":null}}}}`
+	for name, tc := range map[string]struct {
+		claims string
+		shown  bool
+	}{
+		"verified claims": {verified, true},
+		"no claims":       {"", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := f.browser()
+			u, _ := f.authorizeURL(clientBasic, url.Values{"claims": {tc.claims}})
+			consent := f.submit(b, pathLogin, f.get(b, u), url.Values{"username": {testUsername}, "password": {testPassword}})
+			if consent.status != http.StatusOK || !strings.Contains(consent.body, `name="decision"`) {
+				t.Fatalf("no consent page: %d %.300s", consent.status, consent.body)
+			}
+			if got := strings.Contains(consent.body, "How you signed in</h2>\n<p>Password</p>"); got != tc.shown {
+				t.Fatalf("sign-in methods shown: %v, want %v\n%s", got, tc.shown, consent.body)
 			}
 		})
 	}

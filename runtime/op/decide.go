@@ -34,7 +34,9 @@ func (p *Provider) decide(w http.ResponseWriter, r *http.Request, sv *served, c 
 	case grants.StageLogin:
 		p.startInteraction(w, r, sv, c, &grants.Interaction{Request: *req, Stage: grants.StageLogin})
 	case grants.StageConsent, grants.StageOTP, grants.StageOTPEnrol:
-		p.startInteraction(w, r, sv, c, &grants.Interaction{Request: *req, Stage: stage, Subject: sess.Subject, AuthTime: sess.AuthTime, SessionID: sess.SID})
+		rec := &grants.Interaction{Request: *req, Stage: stage}
+		recordSignIn(rec, sess)
+		p.startInteraction(w, r, sv, c, rec)
 	default:
 		p.issueCode(w, r, sv, req, signedInAs(sv, req, sess))
 	}

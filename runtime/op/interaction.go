@@ -4,9 +4,11 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/idaop/ida-operator/runtime/authn"
 	"github.com/idaop/ida-operator/runtime/grants"
 	"github.com/idaop/ida-operator/runtime/ui"
 )
@@ -90,10 +92,17 @@ func (p *Provider) renderInteraction(w http.ResponseWriter, r *http.Request, sv 
 		}))
 		return
 	}
+	claims := p.consentClaims(c, req)
+	var signedInWith []string
+	// Verified data leaves only at the level the sign-in reached: the page
+	// says which, so the person sees what protects it (IDA §7.2).
+	if slices.ContainsFunc(claims, func(c ui.ConsentClaim) bool { return c.Verified }) {
+		signedInWith = rec.AMR
+	}
 	p.rendered(w, sv.ui.Consent(w, ui.ConsentData{
 		Lang: lang, ClientName: name, Purpose: req.Purpose, Action: sv.basePath + pathConsent,
 		CSRFToken: rec.CSRF, Interaction: sealed, Scopes: strings.Fields(req.Scope),
-		Claims: p.consentClaims(c, req),
+		Claims: claims, SignedInWith: signedInWith,
 	}))
 }
 
@@ -146,4 +155,11 @@ func (p *Provider) loadInteraction(r *http.Request, sv *served, stage string) (*
 // stylesheet serves the pages' CSS.
 func (p *Provider) stylesheet(sv *served, w http.ResponseWriter, r *http.Request) {
 	sv.ui.StylesheetHandler().ServeHTTP(w, r)
+}
+
+// recordSignIn notes on an interaction who is signed in and how, for the
+// pages that follow it: the step-up and the consent page.
+func recordSignIn(rec *grants.Interaction, sess *grants.Session) {
+	rec.Subject, rec.AuthTime, rec.SessionID = sess.Subject, sess.AuthTime, sess.SID
+	rec.AMR = authn.AMR(sess.MethodNames())
 }

@@ -96,7 +96,8 @@ func (p *Provider) afterAuthentication(w http.ResponseWriter, r *http.Request, s
 		}
 	}
 	rec := in.rec()
-	rec.Stage, rec.Subject, rec.AuthTime, rec.SessionID = stage, sess.Subject, sess.AuthTime, sess.SID
+	rec.Stage = stage
+	recordSignIn(rec, sess)
 	p.renderInteraction(w, r, sv, in, "", "")
 }
 

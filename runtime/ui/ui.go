@@ -73,6 +73,9 @@ type ConsentData struct {
 	Lang, ClientName, Purpose, Action, CSRFToken, Interaction string
 	Scopes                                                    []string
 	Claims                                                    []ConsentClaim
+	// SignedInWith is how the person signed in (RFC 8176 amr values),
+	// shown when verified claims are to be shared; empty shows nothing.
+	SignedInWith []string
 }
 
 // OTPData fills the one-time code page: a step-up asking for the code,
@@ -352,6 +355,23 @@ func (v *view) ClaimName(name string) string {
 		}
 	}
 	return display
+}
+
+// MethodList names sign-in methods (RFC 8176 amr values) for people;
+// values without a name of their own (mfa, which the list already shows)
+// are left out.
+func (v *view) MethodList(amr []string) string {
+	var names []string
+	for _, m := range amr {
+		if s, ok := catalogs[v.Lang]["amr."+m]; ok {
+			names = append(names, s)
+		}
+	}
+	sep := ", "
+	if v.Lang == Japanese {
+		sep = "、"
+	}
+	return strings.Join(names, sep)
 }
 
 // TrustFrameworkList names trust frameworks for people, keeping unknown

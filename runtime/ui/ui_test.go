@@ -219,8 +219,25 @@ func TestConsentWithoutPurposeOrClient(t *testing.T) {
 			t.Errorf("missing %q", s)
 		}
 	}
-	if strings.Contains(body, "purpose-heading") || strings.Contains(body, "scopes-heading") {
+	if strings.Contains(body, "purpose-heading") || strings.Contains(body, "scopes-heading") || strings.Contains(body, "signin-heading") {
 		t.Error("empty sections shown")
+	}
+}
+
+// TestConsentSaysHowYouSignedIn: the sign-in methods, named for people in
+// both languages; mfa adds nothing to the list it summarises.
+func TestConsentSaysHowYouSignedIn(t *testing.T) {
+	r := renderer(t)
+	for lang, want := range map[string]string{
+		English:  "How you signed in</h2>\n<p>Password, One-time code from your authenticator app</p>",
+		Japanese: "サインインの方法</h2>\n<p>パスワード、認証アプリのワンタイムコード</p>",
+	} {
+		w := httptest.NewRecorder()
+		r.Consent(w, ConsentData{Lang: lang, Action: "/c", Claims: []ConsentClaim{{Name: "birthdate", Verified: true}},
+			SignedInWith: []string{"pwd", "otp", "mfa"}})
+		if body := w.Body.String(); !strings.Contains(body, want) {
+			t.Errorf("%s: want %q in\n%s", lang, want, body)
+		}
 	}
 }
 

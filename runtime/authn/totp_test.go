@@ -92,3 +92,27 @@ func TestTOTPURI(t *testing.T) {
 		t.Fatalf("QR code: %v, %v", err, img)
 	}
 }
+
+// BenchmarkVerifyTOTP: checking a one-time code, the right one (found at
+// the current step) and a wrong one (all three steps of the window tried).
+func BenchmarkVerifyTOTP(b *testing.B) {
+	secret := NewTOTPSecret()
+	now := time.Now()
+	right, err := TOTPCode(secret, now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	wrong := "000000"
+	if right == wrong {
+		wrong = "000001"
+	}
+	for name, code := range map[string]string{"right": right, "wrong": wrong} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, ok := VerifyTOTP(secret, code, now); ok != (code == right) {
+					b.Fatal("unexpected verdict")
+				}
+			}
+		})
+	}
+}

@@ -153,11 +153,7 @@ func TestEncryptionKeyMissingAtJWKSURI(t *testing.T) {
 	keys := newEncKeys(t)
 	sigOnly := publicSetUse(t, mustKey(t), "sig")
 	js := newJWKSServer(t, sigOnly)
-	f := newFixtureWith(t, func(o *Options) { o.HTTPClient = js.srv.Client() }, func(s *config.Snapshot) {
-		c := encClient(nil)
-		c.JWKSURI = js.srv.URL + "/jwks.json"
-		s.Clients[clientEnc] = c
-	})
+	f := encJWKSURIFixture(t, js, "/jwks.json")
 	code, verifier := f.codeFor(clientEnc, nil)
 	resp, body := f.exchange(clientEnc, code, verifier)
 	wantError(t, resp, body, http.StatusBadRequest, "invalid_client_metadata")
@@ -200,15 +196,21 @@ func TestEncryptionKeyMissingAtJWKSURI(t *testing.T) {
 // temporarily_unavailable, not a server error.
 func TestEncryptionJWKSURIDown(t *testing.T) {
 	js := newJWKSServer(t, nil)
-	f := newFixtureWith(t, func(o *Options) { o.HTTPClient = js.srv.Client() }, func(s *config.Snapshot) {
-		c := encClient(nil)
-		c.JWKSURI = js.srv.URL + "/missing"
-		s.Clients[clientEnc] = c
-	})
+	f := encJWKSURIFixture(t, js, "/missing")
 	code, verifier := f.codeFor(clientEnc, nil)
 	resp, body := f.exchange(clientEnc, code, verifier)
 	wantError(t, resp, body, http.StatusServiceUnavailable, "temporarily_unavailable")
 	if d, _ := body["error_description"].(string); !strings.Contains(d, "jwks_uri could not be fetched") {
 		t.Errorf("error_description %q", d)
 	}
+}
+
+// encJWKSURIFixture registers clientEnc with its keys at js's path.
+func encJWKSURIFixture(t *testing.T, js *jwksServer, path string) *fixture {
+	t.Helper()
+	return newFixtureWith(t, func(o *Options) { o.HTTPClient = js.srv.Client() }, func(s *config.Snapshot) {
+		c := encClient(nil)
+		c.JWKSURI = js.srv.URL + path
+		s.Clients[clientEnc] = c
+	})
 }

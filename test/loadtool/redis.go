@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -10,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/idaop/ida-operator/runtime/store/storetest"
 )
 
 // storeKind is the -store flag: memory, redis or sentinel.
@@ -90,7 +91,7 @@ func startStore(ctx context.Context) (storeAddr, func(), error) {
 		}
 		procs = append(procs, cmd)
 		addr := net.JoinHostPort("127.0.0.1", port)
-		for deadline := time.Now().Add(10 * time.Second); pingRedis(addr) != nil; time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(10 * time.Second); storetest.Ping(addr, nil) != nil; time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) || ctx.Err() != nil {
 				return "", fmt.Errorf("redis-server on %s did not answer within 10s", addr)
 			}
@@ -137,23 +138,6 @@ func startStore(ctx context.Context) (storeAddr, func(), error) {
 	time.Sleep(2 * time.Second)
 	logf("  redis-server %s: master %s, two replicas, sentinels %s", redisVersion(bin), master, strings.Join(sa.Sentinels, ","))
 	return sa, stop, nil
-}
-
-func pingRedis(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "+PONG") {
-		return fmt.Errorf("PING: %q %v", line, err)
-	}
-	return nil
 }
 
 // redisInfo is INFO section, read with redis-cli.

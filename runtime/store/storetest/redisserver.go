@@ -180,7 +180,7 @@ func startRedis(t testing.TB, bin string, srv RedisServer) (*RedisProcess, error
 		}
 		// Our own log line first: PONG alone could come from another
 		// server that won the race for the port.
-		if strings.Contains(out.String(), ready) && ping(addr, probeTLS) == nil {
+		if strings.Contains(out.String(), ready) && Ping(addr, probeTLS) == nil {
 			t.Cleanup(p.stop)
 			return p, nil
 		}
@@ -212,9 +212,10 @@ func clientTLS(p *PKI) (*tls.Config, error) {
 	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
-// ping speaks just enough RESP to know the server is up, without a client.
-// NOAUTH counts as up: the server answered, it only wants a password.
-func ping(addr string, tlsConfig *tls.Config) error {
+// Ping speaks just enough RESP to know a server is up, without a client
+// (the load tool uses it too). NOAUTH counts as up: the server answered,
+// it only wants a password.
+func Ping(addr string, tlsConfig *tls.Config) error {
 	d := &net.Dialer{Timeout: time.Second}
 	var c net.Conn
 	var err error

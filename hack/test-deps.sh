@@ -5,6 +5,7 @@
 #   - Debian's chromium (headless browser for test/runtime, driven by chromedp)
 #   - Debian's redis-server (hack/redis.sh when present)
 #   - Debian's softhsm2 (a PKCS#11 token for runtime/hsm)
+#   - promtool from Debian's prometheus package, at bin/promtool (hack/promtool.sh)
 #   - test/oidc-client/node_modules (npm ci: openid-client, oauth4webapi, pinned by the lock)
 #
 #   hack/test-deps.sh
@@ -64,6 +65,9 @@ else
   apt_install softhsm2
   log "softhsm2 installed in $(( $(now) - t0 ))s: $(softhsm2-util --version 2>/dev/null || echo '?')"
 fi
+
+# promtool: the alert rules of config/prometheus are unit-tested with it.
+log "promtool: $("${root}/hack/promtool.sh")"
 
 # openid-client and oauth4webapi for test/oidc-client, exactly as the lock
 # file says (a changed lock file means npm ci again).

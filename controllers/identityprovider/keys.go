@@ -111,6 +111,7 @@ func (r *Reconciler) reconcileKeys(ctx context.Context, idp *idav1alpha1.Identit
 		t := metav1.NewTime(plan.NextRotation.Truncate(time.Second))
 		res.summary.NextRotationTime = &t
 	}
+	recordNextRotation(idp, plan.NextRotation)
 	res.condition = conditions.True(idav1alpha1.ReasonKeysGenerated, fmt.Sprintf(
 		"%d signing key(s) active, %d published in Secret %s", len(res.summary.Active), len(res.summary.Published), name))
 	return res, nil

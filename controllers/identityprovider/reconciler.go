@@ -135,9 +135,13 @@ func ServesKind(mapper meta.RESTMapper, gvk schema.GroupVersionKind) (bool, erro
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	var idp idav1alpha1.IdentityProvider
 	if err := r.Client.Get(ctx, req.NamespacedName, &idp); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetProvider(req.Namespace, req.Name)
+		}
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
 	if !idp.DeletionTimestamp.IsZero() {
+		forgetProvider(idp.Namespace, idp.Name)
 		return reconcile.Result{}, nil // owned objects go with it
 	}
 	now := r.Now()

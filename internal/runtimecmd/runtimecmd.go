@@ -145,6 +145,9 @@ func Serve(ctx context.Context, o Options, ln net.Listener, log *slog.Logger) er
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := users.RegisterMetrics(reg); err != nil {
+		return err
+	}
 	if mem, ok := st.(*store.Memory); ok {
 		// How close the memory store is to refusing new state.
 		reg.MustRegister(

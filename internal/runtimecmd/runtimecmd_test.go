@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/idaop/ida-operator/controllers/signingkeys"
+	"github.com/idaop/ida-operator/internal/controlplane"
+	"github.com/idaop/ida-operator/internal/monitoring"
 	"github.com/idaop/ida-operator/internal/testlog"
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/ida"
@@ -365,6 +367,25 @@ func TestOperationalRoutes(t *testing.T) {
 	for _, m := range []string{"ida_store_memory_used_bytes ", "ida_store_memory_budget_bytes "} {
 		if !strings.Contains(body, "\n"+m) {
 			t.Errorf("metrics lack %s", m)
+		}
+	}
+	// The alerts and the dashboard name only metrics the runtime exports
+	// itself, besides its provider's (checked in runtime/op).
+	root, err := controlplane.ProjectRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	used, err := monitoring.UsedMetrics(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported, err := monitoring.ExportedText(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, prefix := range []string{"ida_store_", "ida_users_"} {
+		if missing := monitoring.Missing(used, prefix, exported); len(missing) > 0 {
+			t.Errorf("config/prometheus or config/grafana name metrics the runtime does not export: %v", missing)
 		}
 	}
 }

@@ -50,6 +50,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Requests answered temporarily_unavailable because the session store failed: full (over its budget), unreplicated (too few Redis replicas acknowledged a write) or unavailable (anything else: unreachable, a failover in progress).",
 		}, []string{"reason"}),
 	}
+	// Series of known label values start at zero, so rates and alerts
+	// (config/prometheus) see them before the first event.
+	for _, kind := range []string{"access_token", "refresh_token", "id_token"} {
+		m.tokens.WithLabelValues(kind)
+	}
+	for _, reason := range []string{"full", "unreplicated", "unavailable"} {
+		m.store.WithLabelValues(reason)
+	}
+	for _, event := range []string{eventLoginFailed, eventLoginLocked, eventClientAuthFailed, eventReplay} {
+		m.security.WithLabelValues(event)
+	}
 	for _, c := range []prometheus.Collector{m.requests, m.latency, m.tokens, m.released, m.security, m.store} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/idaop/ida-operator/internal/controlplane"
+	"github.com/idaop/ida-operator/internal/monitoring"
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/ida"
 	"github.com/idaop/ida-operator/runtime/users"
@@ -352,5 +354,21 @@ func TestMetrics(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(p.metrics.requests.WithLabelValues(epUserInfo, "ok")); n != 1 {
 		t.Fatalf("userinfo ok = %v", n)
+	}
+	// The alerts and the dashboard name only metrics the provider exports.
+	root, err := controlplane.ProjectRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	used, err := monitoring.UsedMetrics(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported, err := monitoring.Exported(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing := monitoring.Missing(used, "ida_op_", exported); len(missing) > 0 {
+		t.Errorf("config/prometheus or config/grafana name metrics the provider does not export: %v", missing)
 	}
 }

@@ -195,6 +195,7 @@ type response struct {
 // still waiting.
 func (h *HTTP) call(ctx context.Context, op, method, target string, body []byte) (res *response, retry bool, err error) {
 	if !h.breaker.allow() {
+		httpCalls.WithLabelValues(callRefused).Inc()
 		return nil, false, fmt.Errorf("%w: %s: circuit open after repeated failures", ErrUnavailable, op)
 	}
 	res, o, err := h.attempt(ctx, op, method, target, body)
@@ -202,6 +203,7 @@ func (h *HTTP) call(ctx context.Context, op, method, target string, body []byte)
 		o = outcomeNeutral // the caller gave up; that says nothing about the service
 	}
 	h.breaker.record(o)
+	countCall(o)
 	return res, o == outcomeFailure, err
 }
 

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/idaop/ida-operator/runtime/config"
 )
 
@@ -290,6 +292,8 @@ func TestHTTPBreakerOpensAndCloses(t *testing.T) {
 		return false
 	}
 	ctx := context.Background()
+	calls := func(o string) float64 { return testutil.ToFloat64(httpCalls.WithLabelValues(o)) }
+	failed0, refused0, ok0 := calls(callFailure), calls(callRefused), calls(callOK)
 	// Lookup 1: three failed attempts. Lookup 2: the fifth failure opens
 	// the breaker, so its last retry is refused.
 	f.h.Lookup(ctx, testSubject)
@@ -336,6 +340,19 @@ func TestHTTPBreakerOpensAndCloses(t *testing.T) {
 	}
 	if _, err := f.h.Authenticate(ctx, "ada", testPassword); err != nil {
 		t.Fatal(err)
+	}
+	// ida_users_http_calls_total counted each: six failed calls (five, then
+	// the probe), six refused by the open breaker (lookup 2's last retry,
+	// three sign-ins, the failed probe's retry, the lookup while still
+	// open), and the good ones.
+	if d := calls(callFailure) - failed0; d != breakerThreshold+1 {
+		t.Errorf("failure calls counted %v, want %d", d, breakerThreshold+1)
+	}
+	if d := calls(callRefused) - refused0; d != 6 {
+		t.Errorf("refused calls counted %v, want 6", d)
+	}
+	if d := calls(callOK) - ok0; d < 2 {
+		t.Errorf("ok calls counted %v, want at least 2", d)
 	}
 }
 

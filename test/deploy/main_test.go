@@ -1,7 +1,8 @@
 // Package deploy tests the deployment artefacts: the container image, the
-// kustomize configurations (config/default, config/namespaced, the samples
-// and the trust framework catalog) against a real kube-apiserver, the
-// manager's RBAC, and the OLM bundle in bundle/.
+// kustomize configurations (config/default, config/namespaced, the samples,
+// the trust framework catalog and config/prometheus) against a real
+// kube-apiserver, the alerts with promtool, the manager's RBAC, and the
+// OLM bundle in bundle/.
 package deploy
 
 import (
@@ -38,7 +39,13 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	cp, err := controlplane.Start()
+	// The Prometheus Operator's CRDs, for config/prometheus.
+	monitoringCRDs, err := controlplane.PrometheusOperatorCRDs()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cp, err := controlplane.Start(monitoringCRDs...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -106,7 +113,8 @@ func dryRunAll(t *testing.T, objs []*unstructured.Unstructured) {
 	}
 	for _, u := range rest {
 		u := u.DeepCopy()
-		err := admin.Create(ctx, u, client.DryRunAll)
+		// Strict: a misspelt field is an error, not silently dropped.
+		err := admin.Create(ctx, u, client.DryRunAll, client.FieldValidation("Strict"))
 		if apierrors.IsAlreadyExists(err) {
 			// Another test created it for real; a dry-run apply still
 			// checks the object.

@@ -5,6 +5,7 @@ package runtimecmd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/logsink"
 	"github.com/idaop/ida-operator/runtime/op"
+	"github.com/idaop/ida-operator/runtime/servingcert"
 	"github.com/idaop/ida-operator/runtime/source"
 	"github.com/idaop/ida-operator/runtime/store"
 	"github.com/idaop/ida-operator/runtime/ui"
@@ -45,6 +47,10 @@ type Options struct {
 	Kubeconfig    string
 	StartTimeout  time.Duration
 	ShutdownGrace time.Duration
+	// TLSCertFile and TLSKeyFile, both set, make the provider's port serve
+	// https from them, renewed files picked up without a restart.
+	TLSCertFile string
+	TLSKeyFile  string
 
 	// OpsListener, when set, serves /healthz, /readyz and /metrics instead
 	// of the provider's listener (not a flag; Run opens --ops-listen).
@@ -83,6 +89,8 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&o.UsersSecret, "users-secret", "", "the Secret holding users.json for the builtin user source (in a cluster)")
 	fs.StringVar(&o.SaltSecret, "pairwise-salt-secret", "", "the Secret holding the pairwise subject salt (in a cluster)")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig to use outside a pod; in-cluster config otherwise")
+	fs.StringVar(&o.TLSCertFile, "tls-cert-file", "", "serve the provider's port over TLS with this PEM certificate chain (with --tls-key-file); renewals are picked up within 10s")
+	fs.StringVar(&o.TLSKeyFile, "tls-key-file", "", "the PEM private key of --tls-cert-file")
 	fs.DurationVar(&o.StartTimeout, "start-timeout", 60*time.Second, "how long to wait for a first valid configuration")
 	fs.DurationVar(&o.ShutdownGrace, "shutdown-grace", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
 	// Accepted so the operator can name the provider in the pod's args.
@@ -118,6 +126,18 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 func Serve(ctx context.Context, o Options, ln net.Listener, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+		return errors.New("--tls-cert-file and --tls-key-file go together")
+	}
+	if o.TLSCertFile != "" {
+		certs, err := servingcert.New(o.TLSCertFile, o.TLSKeyFile, servingcert.Options{OnError: func(err error) {
+			log.Error("renewed TLS certificate refused; the last good one keeps serving", "err", err)
+		}})
+		if err != nil {
+			return err
+		}
+		ln = tls.NewListener(ln, certs.TLSConfig())
+	}
 	opsLn := o.OpsListener
 	if opsLn != nil {
 		defer opsLn.Close()
@@ -216,7 +236,7 @@ func Serve(ctx context.Context, o Options, ln net.Listener, log *slog.Logger) er
 		log.Info("serving health and metrics", "address", opsLn.Addr().String())
 	}
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("serving", "address", ln.Addr().String())
+	log.Info("serving", "address", ln.Addr().String(), "tls", o.TLSCertFile != "")
 
 	for {
 		select {

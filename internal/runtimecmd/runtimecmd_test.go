@@ -3,10 +3,12 @@ package runtimecmd
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -22,6 +24,7 @@ import (
 	"github.com/idaop/ida-operator/internal/controlplane"
 	"github.com/idaop/ida-operator/internal/monitoring"
 	"github.com/idaop/ida-operator/internal/testlog"
+	"github.com/idaop/ida-operator/internal/testpki"
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/ida"
 	"github.com/idaop/ida-operator/runtime/store/storetest"
@@ -474,5 +477,69 @@ func TestOperationalRoutesOnTheirOwnPort(t *testing.T) {
 		if got := status(u); got != want {
 			t.Errorf("GET %s: %d, want %d", u, got, want)
 		}
+	}
+}
+
+// With --tls-cert-file and --tls-key-file the provider's port speaks https
+// with that certificate (a client verifies it against its CA), probes and
+// metrics stay plain http on the ops port for the kubelet, and the two
+// flags go together.
+func TestServesTLSFromFiles(t *testing.T) {
+	ca := testpki.NewCA(t)
+	certFile, keyFile := ca.IssueFiles(t, t.TempDir(), 42)
+	ln, ops := listen(t), listen(t)
+	issuer := "https://" + ln.Addr().String()
+	dir := writeConfigDir(t, issuer, config.SessionStore{Type: config.SessionStoreMemory})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, Options{ConfigDir: dir, StartTimeout: 10 * time.Second, ShutdownGrace: time.Second,
+			TLSCertFile: certFile, TLSKeyFile: keyFile, OpsListener: ops}, ln, slog.New(slog.DiscardHandler))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("runtime stopped with %v", err)
+		}
+	})
+	opsBase := "http://" + ops.Addr().String()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(opsBase + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool}}}
+	resp, err := client.Get(issuer + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != http.StatusOK || doc["issuer"] != issuer {
+		t.Fatalf("discovery over TLS: %d %v %v", resp.StatusCode, doc["issuer"], err)
+	}
+	if s := resp.TLS.PeerCertificates[0].SerialNumber.Int64(); s != 42 {
+		t.Errorf("served certificate serial %d, want 42", s)
+	}
+	// Plain http on the provider's port gets no OpenID answer.
+	if resp, err := http.Get("http://" + ln.Addr().String() + "/.well-known/openid-configuration"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("plain http answered on the TLS port")
+		}
+	}
+
+	err = Serve(context.Background(), Options{ConfigDir: dir, TLSCertFile: certFile}, listen(t), slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "go together") {
+		t.Errorf("--tls-cert-file alone: %v", err)
 	}
 }

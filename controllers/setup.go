@@ -28,6 +28,9 @@ type Options struct {
 	// (identityprovider.ServesKind), so providers may be exposed through
 	// them.
 	GatewayAPI bool
+	// CertManager: the cluster serves cert-manager's Certificates, so
+	// providers may have their certificate issued.
+	CertManager bool
 }
 
 // Setup registers every reconciler with the manager.
@@ -46,6 +49,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		RuntimeImage: o.RuntimeImage,
 		Now:          o.Now,
 		GatewayAPI:   o.GatewayAPI,
+		CertManager:  o.CertManager,
 	}
 	if err := idp.SetupWithManager(mgr); err != nil {
 		return err

@@ -54,6 +54,11 @@ const (
 	// provider serves; Exposed says whether the edge in front of it,
 	// which another controller runs, has taken the route.
 	ConditionExposed ConditionType = "Exposed"
+	// ConditionCertificateReady is True when spec.tls.secretName holds a
+	// certificate and key that cover the issuer's host and are valid now.
+	// Reported only when spec.tls is set. Like Exposed, it does not hold
+	// back Ready.
+	ConditionCertificateReady ConditionType = "CertificateReady"
 )
 
 // Condition types of a RelyingParty.
@@ -162,6 +167,21 @@ const (
 	// ReasonIngressPending goes with Exposed=False: the Ingress is written
 	// and no ingress controller has published an address for it yet.
 	ReasonIngressPending ConditionReason = "IngressPending"
+	// ReasonCertificateValid goes with CertificateReady=True; the message
+	// says until when.
+	ReasonCertificateValid ConditionReason = "CertificateValid"
+	// ReasonCertificatePending goes with CertificateReady=False: the
+	// Certificate is written and cert-manager has not issued it yet; the
+	// message carries cert-manager's own reason when it gave one.
+	ReasonCertificatePending ConditionReason = "CertificatePending"
+	// ReasonCertManagerNotInstalled goes with CertificateReady=False:
+	// spec.tls.certManager asks for a Certificate and the cluster does not
+	// serve cert-manager.io/v1 (or did not when the operator started).
+	ReasonCertManagerNotInstalled ConditionReason = "CertManagerNotInstalled"
+	// ReasonCertificateInvalid goes with CertificateReady=False: the Secret
+	// holds no usable certificate and key, or one that does not cover the
+	// issuer's host, is expired or not yet valid.
+	ReasonCertificateInvalid ConditionReason = "CertificateInvalid"
 )
 
 // Reasons of a RelyingParty's conditions.
@@ -207,7 +227,8 @@ const (
 	// is read from a Secret the team manages.
 	ReasonSecretAdopted ConditionReason = "SecretAdopted"
 	// ReasonSecretNotFound goes with CredentialsReady=False: the Secret the
-	// team manages does not exist yet.
+	// team manages does not exist yet; and with CertificateReady=False: the
+	// TLS Secret does not exist (yet: cert-manager writes it once issued).
 	ReasonSecretNotFound ConditionReason = "SecretNotFound"
 	// ReasonSecretInvalid goes with CredentialsReady=False: the Secret the
 	// team manages lacks a usable client secret.

@@ -13,6 +13,8 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.runtime.autoscaling) || self.runtime.autoscaling.maxReplicas <= 1 || self.sessionStore.type == 'Redis'",message="autoscaling to more than one runtime replica needs a shared session store: set sessionStore.type to Redis"
 // +kubebuilder:validation:XValidation:rule="!has(self.exposure) || (self.issuer.startsWith('https://') && !self.issuer.matches('^https://([[]|[0-9.]+(:|/|$))'))",message="exposure needs an https issuer whose host is a DNS name, not an IP address: routes and Ingresses match host names"
 // +kubebuilder:validation:XValidation:rule="!has(self.networkPolicy) || has(self.networkPolicy.edgeNamespaces) || (has(self.exposure) && has(self.exposure.gateway))",message="networkPolicy needs edgeNamespaces (where your ingress controller's or Gateway's proxies run) unless exposure.gateway names the Gateways; set it to [] to let nothing in but metrics"
+// +kubebuilder:validation:XValidation:rule="!has(self.tls) || (self.issuer.startsWith('https://') && !self.issuer.matches('^https://([[]|[0-9.]+(:|/|$))'))",message="tls needs an https issuer whose host is a DNS name: certificates are issued for host names"
+// +kubebuilder:validation:XValidation:rule="!has(self.tls) || !has(self.tls.termination) || self.tls.termination != 'Runtime' || !has(self.exposure)",message="tls.termination Runtime cannot go with exposure: HTTPRoutes and Ingresses speak plain http to the runtime; pass TLS through to the runtime Service yourself, or use termination Edge"
 // +kubebuilder:validation:XValidation:rule="self.security.profile != 'FAPI2' || self.signing.algorithms.all(a, a != 'RS256')",message="FAPI2 allows only PS256 and ES256: remove RS256 from signing.algorithms"
 // +kubebuilder:validation:XValidation:rule="self.security.profile != 'FAPI2' || !has(self.tokens.authorizationCodeLifetime) || duration(self.tokens.authorizationCodeLifetime) <= duration('60s')",message="FAPI2 allows authorization codes to live at most 60s: shorten tokens.authorizationCodeLifetime"
 type IdentityProviderSpec struct {
@@ -98,6 +100,16 @@ type IdentityProviderSpec struct {
 	// is yours to route; the Exposed condition is then not reported.
 	// +optional
 	Exposure *ExposureSpec `json:"exposure,omitempty"`
+
+	// TLS is the certificate for the issuer's host: a kubernetes.io/tls
+	// Secret you provide, or one cert-manager issues and renews; and who
+	// serves it: the Ingress (exposure.ingress, unless it names a Secret of
+	// its own) or, with termination Runtime, the runtime itself, for
+	// clusters that pass TLS through. Its state is the CertificateReady
+	// condition. Absent: TLS is terminated by something the operator does
+	// not manage (a Gateway's listener, a load balancer).
+	// +optional
+	TLS *TLSSpec `json:"tls,omitempty"`
 
 	// NetworkPolicy limits the runtime pods' traffic with a NetworkPolicy
 	// the provider owns: in, only from the edge and metrics namespaces to
@@ -222,6 +234,75 @@ type IngressExposure struct {
 	// +optional
 	// +kubebuilder:validation:MaxProperties=32
 	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// TLSTermination says what serves the provider's certificate.
+// +kubebuilder:validation:Enum=Edge;Runtime
+type TLSTermination string
+
+const (
+	// TLSTerminationEdge: the Ingress or Gateway in front of the runtime
+	// serves the certificate and speaks plain http to the runtime.
+	TLSTerminationEdge TLSTermination = "Edge"
+	// TLSTerminationRuntime: the runtime serves https on its port with the
+	// Secret mounted, and picks up a renewed certificate without a restart.
+	TLSTerminationRuntime TLSTermination = "Runtime"
+)
+
+// TLSSpec names the provider's certificate and how it is made and served.
+type TLSSpec struct {
+	// SecretName is the kubernetes.io/tls Secret, in the provider's
+	// namespace, holding the certificate for the issuer's host (tls.crt,
+	// tls.key). With certManager, cert-manager writes it; otherwise you do,
+	// and the CertificateReady condition says whether it covers the host
+	// and until when.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	SecretName string `json:"secretName"`
+
+	// CertManager has cert-manager issue and renew the certificate: the
+	// provider owns a Certificate (cert-manager.io/v1) for the issuer's
+	// host that writes secretName. Needs cert-manager's CRDs; without them
+	// CertificateReady says so and the rest of the provider runs.
+	// +optional
+	CertManager *CertManagerCertificate `json:"certManager,omitempty"`
+
+	// Termination is Edge (default: the Ingress or Gateway serves the
+	// certificate) or Runtime (the runtime pods serve https themselves,
+	// with the Secret mounted; the edge must pass TLS through, so this
+	// cannot be combined with exposure).
+	// +kubebuilder:default=Edge
+	// +optional
+	Termination TLSTermination `json:"termination,omitempty"`
+}
+
+// CertManagerCertificate is what the provider's Certificate asks of
+// cert-manager.
+type CertManagerCertificate struct {
+	// IssuerRef is the cert-manager Issuer (in the provider's namespace) or
+	// ClusterIssuer that signs the certificate.
+	IssuerRef CertManagerIssuerRef `json:"issuerRef"`
+
+	// RenewBefore is how long before expiry cert-manager renews. Absent:
+	// cert-manager's default (a third of the certificate's lifetime).
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1h')",message="renewBefore must be at least 1h"
+	// +optional
+	RenewBefore *metav1.Duration `json:"renewBefore,omitempty"`
+}
+
+// CertManagerIssuerRef names an Issuer or ClusterIssuer.
+type CertManagerIssuerRef struct {
+	// Name of the Issuer or ClusterIssuer.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// Kind is Issuer (default) or ClusterIssuer.
+	// +kubebuilder:validation:Enum=Issuer;ClusterIssuer
+	// +kubebuilder:default=Issuer
+	// +optional
+	Kind string `json:"kind,omitempty"`
 }
 
 // TrustFrameworkSelection selects TrustFrameworks by name and/or label.

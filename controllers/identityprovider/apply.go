@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -14,6 +15,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -209,6 +211,87 @@ func (r *Reconciler) reconcileExposure(ctx context.Context, idp *idav1alpha1.Ide
 		}
 		return ingressExposure(ing, idp.Spec.Issuer), true, nil
 	}
+}
+
+// tlsResult is the state of spec.tls.
+type tlsResult struct {
+	condition conditions.Outcome
+	wanted    bool
+	// recheck is when to look at the Secret again (before the certificate
+	// expires, or soon while it is missing); zero for never.
+	recheck time.Duration
+}
+
+// tlsSecretPoll is how soon a missing or unusable TLS Secret is looked at
+// again: one the platform team provides carries none of the operator's
+// labels, so no watch sees it arrive.
+const tlsSecretPoll = time.Minute
+
+// reconcileTLS writes the Certificate spec.tls.certManager asks for (and
+// removes it otherwise), then judges the TLS Secret. The Secret is read
+// past the cache, which holds only objects with the operator's labels.
+func (r *Reconciler) reconcileTLS(ctx context.Context, idp *idav1alpha1.IdentityProvider) (tlsResult, error) {
+	spec := idp.Spec.TLS
+	cert := &unstructured.Unstructured{}
+	cert.SetGroupVersionKind(CertificateKind)
+	cert.SetNamespace(idp.Namespace)
+	cert.SetName(CertificateName(idp))
+	if r.CertManager && (spec == nil || spec.CertManager == nil) {
+		if err := r.deleteOwned(ctx, cert); err != nil {
+			return tlsResult{}, err
+		}
+	}
+	if spec == nil {
+		return tlsResult{}, nil
+	}
+	res := tlsResult{wanted: true}
+	if spec.CertManager != nil {
+		if !r.CertManager {
+			res.condition = conditions.False(idav1alpha1.ReasonCertManagerNotInstalled,
+				"spec.tls.certManager needs cert-manager (cert-manager.io/v1 Certificates), which this cluster did not serve when the operator started: install cert-manager and restart the operator, or provide the Secret yourself and remove certManager")
+			return res, nil
+		}
+		want, err := certificateSpec(idp)
+		if err != nil {
+			res.condition = conditions.False(idav1alpha1.ReasonInvalidSpec, err.Error())
+			return res, nil
+		}
+		if err := r.apply(ctx, cert, func() error {
+			cert.Object["spec"] = want
+			mergeLabelsUnstructured(cert, Labels(idp, componentTLS))
+			return controllerutil.SetControllerReference(idp, cert, r.Client.Scheme())
+		}); err != nil {
+			return res, err
+		}
+	}
+	var secret corev1.Secret
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: idp.Namespace, Name: spec.SecretName}, &secret)
+	switch {
+	case apierrors.IsNotFound(err) && spec.CertManager != nil:
+		res.condition, res.recheck = certificatePending(cert), tlsSecretPoll
+		return res, nil
+	case apierrors.IsNotFound(err):
+		res.condition, res.recheck = conditions.False(idav1alpha1.ReasonSecretNotFound, fmt.Sprintf(
+			"Secret %s does not exist: create it (type kubernetes.io/tls) with the certificate for the issuer's host, or set spec.tls.certManager", spec.SecretName)), tlsSecretPoll
+		return res, nil
+	case err != nil:
+		return res, fmt.Errorf("reading TLS Secret %s: %w", spec.SecretName, err)
+	}
+	res.condition, res.recheck = servingCertificate(&secret, idp.Spec.Issuer, r.Now())
+	if !res.condition.True {
+		res.recheck = tlsSecretPoll
+	}
+	return res, nil
+}
+
+// mergeLabelsUnstructured is mergeLabels for an unstructured object.
+func mergeLabelsUnstructured(u *unstructured.Unstructured, want map[string]string) {
+	labels := u.GetLabels()
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	maps.Copy(labels, want)
+	u.SetLabels(labels)
 }
 
 // reconcileNetworkPolicy writes the runtime's NetworkPolicy when

@@ -126,8 +126,12 @@ func ingressSpec(idp *idav1alpha1.IdentityProvider) (networkingv1.IngressSpec, e
 			}},
 		}},
 	}
-	if in.TLSSecretName != "" {
-		spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: in.TLSSecretName}}
+	secret := in.TLSSecretName
+	if secret == "" && idp.Spec.TLS != nil {
+		secret = idp.Spec.TLS.SecretName
+	}
+	if secret != "" {
+		spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{host}, SecretName: secret}}
 	}
 	return spec, nil
 }

@@ -21,6 +21,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
@@ -54,6 +55,7 @@ import (
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=cert-manager.io,resources=certificates,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconciler turns an IdentityProvider into its keys, configuration and
@@ -74,6 +76,10 @@ type Reconciler struct {
 	// manager started (ServesKind); without it the reconciler neither
 	// watches nor writes them.
 	GatewayAPI bool
+	// CertManager reports that the cluster served cert-manager's
+	// Certificates when the manager started; without it the reconciler
+	// neither watches nor writes them.
+	CertManager bool
 }
 
 // SetupWithManager registers the reconciler and what it watches.
@@ -108,6 +114,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// A route's status, written by the Gateway's controller, is what
 		// Exposed reads.
 		b = b.Owns(&gatewayv1.HTTPRoute{})
+	}
+	if r.CertManager {
+		// cert-manager's Ready condition on the Certificate, and the Secret
+		// it writes with the provider's labels, are what CertificateReady
+		// reads.
+		cert := &unstructured.Unstructured{}
+		cert.SetGroupVersionKind(CertificateKind)
+		b = b.Owns(cert).
+			Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(providerOfSalt), builder.WithPredicates(predicate.NewPredicateFuncs(isTLSSecret)))
 	}
 	return b.Complete(r)
 }
@@ -201,6 +216,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		conditions.Remove(&status.Conditions, idav1alpha1.ConditionExposed)
 	}
 
+	tlsState, err := r.reconcileTLS(ctx, &idp)
+	if err != nil {
+		errs = append(errs, err)
+		tlsState.condition = conditions.False(idav1alpha1.ReasonPending, err.Error())
+	}
+	if tlsState.wanted {
+		conditions.Set(&status.Conditions, idp.Generation, idav1alpha1.ConditionCertificateReady, tlsState.condition)
+	} else {
+		conditions.Remove(&status.Conditions, idav1alpha1.ConditionCertificateReady)
+	}
+
 	attached, err := r.countAttached(ctx, &idp)
 	if err != nil {
 		errs = append(errs, err)
@@ -219,10 +245,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{RequeueAfter: statuswrite.ConflictRetry}, nil
 	}
 	next := untilNext(keys.nextEvent, now)
-	if salt.poll > 0 && (next == 0 || next > salt.poll) {
-		next = salt.poll
+	for _, poll := range []time.Duration{salt.poll, tlsState.recheck} {
+		if poll > 0 && (next == 0 || next > poll) {
+			next = poll
+		}
 	}
 	return reconcile.Result{RequeueAfter: next}, nil
+}
+
+func isTLSSecret(o client.Object) bool {
+	return o.GetLabels()[config.LabelComponent] == componentTLS
 }
 
 func isSalt(o client.Object) bool {

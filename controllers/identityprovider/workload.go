@@ -66,6 +66,14 @@ func runtimeRole(idp *idav1alpha1.IdentityProvider) []rbacv1.PolicyRule {
 	}
 }
 
+// tlsMountPath is where the runtime reads its own TLS Secret.
+const tlsMountPath = "/etc/ida/tls"
+
+// servesTLS: the runtime pods terminate TLS themselves.
+func servesTLS(idp *idav1alpha1.IdentityProvider) bool {
+	return idp.Spec.TLS != nil && idp.Spec.TLS.Termination == idav1alpha1.TLSTerminationRuntime
+}
+
 // podTemplate is the runtime's pod, with every field the API server would
 // default set explicitly, so comparing it with the live object finds only
 // real drift and steady state makes no writes.
@@ -86,6 +94,23 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 	}
 	if b := idp.Spec.Users.Builtin; b != nil {
 		args = append(args, "--users-secret="+b.SecretRef.Name)
+	}
+	volumes := []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{
+		EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr.To(resource.MustParse("16Mi"))},
+	}}}
+	// The root filesystem is read-only; Go's os.TempDir and the libraries
+	// linked into the one binary need a writable /tmp.
+	mounts := []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}}
+	if servesTLS(idp) {
+		// The kubelet swaps the files when the Secret is renewed; the
+		// runtime picks the new pair up without a restart.
+		volumes = append(volumes, corev1.Volume{Name: "tls", VolumeSource: corev1.VolumeSource{
+			Secret: &corev1.SecretVolumeSource{SecretName: idp.Spec.TLS.SecretName, DefaultMode: ptr.To[int32](0o440)},
+		}})
+		mounts = append(mounts, corev1.VolumeMount{Name: "tls", MountPath: tlsMountPath, ReadOnly: true})
+		args = append(args,
+			"--tls-cert-file="+tlsMountPath+"/"+corev1.TLSCertKey,
+			"--tls-key-file="+tlsMountPath+"/"+corev1.TLSPrivateKeyKey)
 	}
 	resources := corev1.ResourceRequirements{
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
@@ -121,9 +146,7 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 				RunAsGroup:     ptr.To[int64](runtimeUID),
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 			},
-			Volumes: []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{
-				EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr.To(resource.MustParse("16Mi"))},
-			}}},
+			Volumes: volumes,
 			Containers: []corev1.Container{{
 				Name:  "runtime",
 				Image: image,
@@ -135,10 +158,8 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 				Env: []corev1.EnvVar{{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{
 					ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory", Divisor: resource.MustParse("1")},
 				}}},
-				Resources: resources,
-				// The root filesystem is read-only; Go's os.TempDir and the
-				// libraries linked into the one binary need a writable /tmp.
-				VolumeMounts:             []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
+				Resources:                resources,
+				VolumeMounts:             mounts,
 				LivenessProbe:            probe("/healthz"),
 				ReadinessProbe:           probe("/readyz"),
 				TerminationMessagePath:   corev1.TerminationMessagePathDefault,

@@ -16,6 +16,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -37,8 +38,9 @@ import (
 // ownedObjectsOnly limits the cache to the Secrets, ConfigMaps and workload
 // objects the operator labels as its own: it never holds every Secret of the
 // cluster in memory.
-// HTTPRoutes are cached only where the cluster serves them.
-func ownedObjectsOnly(gatewayAPI bool) map[client.Object]cache.ByObject {
+// HTTPRoutes and cert-manager Certificates are cached only where the
+// cluster serves them.
+func ownedObjectsOnly(optional servedKinds) map[client.Object]cache.ByObject {
 	owned := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{idav1alpha1.LabelManagedBy: idav1alpha1.ManagedByOperator})}
 	objs := map[client.Object]cache.ByObject{
 		&corev1.Secret{}:                         owned,
@@ -53,24 +55,38 @@ func ownedObjectsOnly(gatewayAPI bool) map[client.Object]cache.ByObject {
 		&networkingv1.NetworkPolicy{}:            owned,
 		&autoscalingv2.HorizontalPodAutoscaler{}: owned,
 	}
-	if gatewayAPI {
+	if optional.gatewayAPI {
 		objs[&gatewayv1.HTTPRoute{}] = owned
+	}
+	if optional.certManager {
+		cert := &unstructured.Unstructured{}
+		cert.SetGroupVersionKind(identityprovider.CertificateKind)
+		objs[cert] = owned
 	}
 	return objs
 }
 
-// servesGatewayAPI asks the API server whether it serves HTTPRoutes, once,
-// before the manager's cache is set up.
-func servesGatewayAPI(cfg *rest.Config) (bool, error) {
+// servedKinds are the optional APIs of other projects the cluster serves.
+type servedKinds struct{ gatewayAPI, certManager bool }
+
+// discoverOptionalKinds asks the API server, once, before the manager's
+// cache is set up, whether it serves HTTPRoutes and cert-manager's
+// Certificates.
+func discoverOptionalKinds(cfg *rest.Config) (servedKinds, error) {
+	var k servedKinds
 	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
-		return false, fmt.Errorf("building a discovery client: %w", err)
+		return k, fmt.Errorf("building a discovery client: %w", err)
 	}
 	mapper, err := apiutil.NewDynamicRESTMapper(cfg, httpClient)
 	if err != nil {
-		return false, fmt.Errorf("building a REST mapper: %w", err)
+		return k, fmt.Errorf("building a REST mapper: %w", err)
 	}
-	return identityprovider.ServesKind(mapper, identityprovider.HTTPRouteKind)
+	if k.gatewayAPI, err = identityprovider.ServesKind(mapper, identityprovider.HTTPRouteKind); err != nil {
+		return k, err
+	}
+	k.certManager, err = identityprovider.ServesKind(mapper, identityprovider.CertificateKind)
+	return k, err
 }
 
 // Options are the manager's settings; Bind reads them from flags.
@@ -141,12 +157,12 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if o.Workers < 1 {
 		o.Workers = 4
 	}
-	gatewayAPI, err := servesGatewayAPI(cfg)
+	optional, err := discoverOptionalKinds(cfg)
 	if err != nil {
 		return nil, err
 	}
 	cacheOpts := cache.Options{
-		ByObject: ownedObjectsOnly(gatewayAPI),
+		ByObject: ownedObjectsOnly(optional),
 		// Managed fields are about half of a small object's size and the
 		// controllers never read them.
 		DefaultTransform: cache.TransformStripManagedFields(),
@@ -175,7 +191,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := controllers.Setup(ctx, mgr, controllers.Options{RuntimeImage: o.RuntimeImage, Now: o.Now, SectorRoots: o.SectorRoots, GatewayAPI: gatewayAPI}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{RuntimeImage: o.RuntimeImage, Now: o.Now, SectorRoots: o.SectorRoots, GatewayAPI: optional.gatewayAPI, CertManager: optional.certManager}); err != nil {
 		return nil, fmt.Errorf("registering controllers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -24,6 +24,10 @@ type CA struct {
 	key  *ecdsa.PrivateKey
 	// Pool trusts the CA alone.
 	Pool *x509.CertPool
+	// NotBefore and NotAfter bound the certificates Issue makes; NewCA
+	// sets an hour either side of now, a test with a clock of its own
+	// sets them around that clock.
+	NotBefore, NotAfter time.Time
 }
 
 // NewCA makes a CA valid for an hour either side of now.
@@ -45,7 +49,7 @@ func NewCA(t testing.TB) *CA {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
-	return &CA{cert: cert, key: key, Pool: pool}
+	return &CA{cert: cert, key: key, Pool: pool, NotBefore: tmpl.NotBefore, NotAfter: tmpl.NotAfter}
 }
 
 // Issue returns a PEM server certificate for 127.0.0.1 and dnsNames with
@@ -55,7 +59,7 @@ func (ca *CA) Issue(t testing.TB, serial int64, dnsNames ...string) (certPEM, ke
 	key := newKey(t)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "server"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		NotBefore: ca.NotBefore, NotAfter: ca.NotAfter,
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: dnsNames,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}

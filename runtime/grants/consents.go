@@ -53,6 +53,8 @@ type ConsentedClaim struct {
 type GrantRef struct {
 	ID        string `json:"id"`
 	ExpiresAt int64  `json:"exp"`
+	// Refresh: the authorization may get refresh tokens.
+	Refresh bool `json:"rt,omitempty"`
 }
 
 // Consents are one person's consents, one per relying party.
@@ -70,9 +72,11 @@ func (cs *Consents) For(clientID string) *Consent {
 	return nil
 }
 
-// Bounds of a person's consent record. Past them the oldest go, and their
-// authorizations are revoked, so no live token is ever outside the record
-// that withdrawing would revoke it through.
+// Bounds of a person's consent record. Past them the oldest go. An
+// authorization that may refresh is revoked as it goes, so no long-lived
+// token is ever outside the record that withdrawing revokes it through;
+// one with access tokens only is left to expire (within the access token
+// lifetime), so a client that authorizes often loses nothing.
 const (
 	maxConsents         = 64
 	maxGrantsPerConsent = 32
@@ -211,8 +215,8 @@ func (g *Store) Consented(ctx context.Context, subject, clientID string, approve
 	c := cs.For(clientID)
 	if c == nil {
 		if approved == nil {
-			// Withdrawn meanwhile: nothing to reuse, nothing to record.
-			return nil
+			// Withdrawn meanwhile: nothing to reuse.
+			return ErrNotFound
 		}
 		cs.Items = append(cs.Items, Consent{ClientID: clientID, GrantedAt: now})
 		c = &cs.Items[len(cs.Items)-1]
@@ -228,7 +232,9 @@ func (g *Store) Consented(ctx context.Context, subject, clientID string, approve
 	c.Grants = slices.DeleteFunc(c.Grants, func(r GrantRef) bool { return r.ExpiresAt <= now })
 	if n := len(c.Grants); n > maxGrantsPerConsent {
 		for _, r := range c.Grants[:n-maxGrantsPerConsent] {
-			revoke = append(revoke, r.ID)
+			if r.Refresh {
+				revoke = append(revoke, r.ID)
+			}
 		}
 		c.Grants = slices.Clone(c.Grants[n-maxGrantsPerConsent:])
 	}
@@ -272,9 +278,11 @@ func (g *Store) putConsents(ctx context.Context, subject string, cs *Consents, k
 
 // WithdrawConsent forgets a person's consent to a client and revokes
 // every authorization made under it: their refresh tokens stop working
-// and their access tokens are unknown from then on. The consent is gone
-// before the first revocation, so no authorization can reuse it
-// meanwhile. Withdrawing what was not given is not an error.
+// and their access tokens are unknown from then on. The grants are
+// revoked while the consent still stands, so a store that fails midway
+// leaves it listed for the person to withdraw again; then the consent goes,
+// and grants an authorization added meanwhile are revoked too.
+// Withdrawing what was not given is not an error.
 func (g *Store) WithdrawConsent(ctx context.Context, subject, clientID string, keep time.Duration) error {
 	cs, err := g.Consents(ctx, subject)
 	if err != nil {
@@ -284,15 +292,31 @@ func (g *Store) WithdrawConsent(ctx context.Context, subject, clientID string, k
 	if c == nil {
 		return nil
 	}
-	var revoke []string
+	done := map[string]bool{}
+	var ids []string
 	for _, r := range c.Grants {
-		revoke = append(revoke, r.ID)
+		ids, done[r.ID] = append(ids, r.ID), true
+	}
+	if err := g.revokeAll(ctx, ids); err != nil {
+		return err
+	}
+	if cs, err = g.Consents(ctx, subject); err != nil {
+		return err
+	}
+	if c = cs.For(clientID); c == nil {
+		return nil
+	}
+	var late []string
+	for _, r := range c.Grants {
+		if !done[r.ID] {
+			late = append(late, r.ID)
+		}
 	}
 	cs.Items = slices.DeleteFunc(cs.Items, func(x Consent) bool { return x.ClientID == clientID })
 	if err := g.putConsents(ctx, subject, cs, keep); err != nil {
 		return err
 	}
-	return g.revokeAll(ctx, revoke)
+	return g.revokeAll(ctx, late)
 }
 
 // revokeAll revokes grants, all of them even when some fail.

@@ -162,8 +162,8 @@ func TestConsentRecords(t *testing.T) {
 		}
 		// Reuse after withdrawal records nothing: the next authorization
 		// asks again.
-		if err := g.Consented(ctx, "alice", "rp", nil, GrantRef{ID: NewSecret(), ExpiresAt: exp}, time.Hour); err != nil {
-			t.Fatal(err)
+		if err := g.Consented(ctx, "alice", "rp", nil, GrantRef{ID: NewSecret(), ExpiresAt: exp}, time.Hour); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("reusing a withdrawn consent: %v", err)
 		}
 		if cs, _ := g.Consents(ctx, "alice"); cs.For("rp") != nil {
 			t.Fatal("a withdrawn consent came back")
@@ -174,36 +174,45 @@ func TestConsentRecords(t *testing.T) {
 	})
 }
 
-// TestConsentGrantsBounded: past maxGrantsPerConsent the oldest grant is
-// revoked, so every live token stays reachable from the record.
+// TestConsentGrantsBounded: past maxGrantsPerConsent the oldest grant
+// goes; one that may refresh is revoked, so no long-lived token is out of
+// withdrawal's reach; one with an access token only is left to expire.
 func TestConsentGrantsBounded(t *testing.T) {
 	backends(t, func(t *testing.T, g *Store, _ store.Store) {
 		ctx := t.Context()
 		exp := time.Now().Add(time.Hour).Unix()
-		var first *Code
-		var firstAT string
-		for i := range maxGrantsPerConsent + 1 {
+		var refreshing *Code
+		var refreshingAT, accessOnlyAT string
+		for i := range maxGrantsPerConsent + 2 {
 			c := newCode("rp")
+			ref := GrantRef{ID: c.GrantID, ExpiresAt: exp, Refresh: i == 0}
 			var approved *Consent
 			if i == 0 {
-				first, approved = c, &Consent{ClientID: "rp", Scopes: []string{"openid"}}
+				approved = &Consent{ClientID: "rp", Scopes: []string{"openid"}}
 			}
-			if err := g.Consented(ctx, "alice", "rp", approved, GrantRef{ID: c.GrantID, ExpiresAt: exp}, time.Hour); err != nil {
+			if err := g.Consented(ctx, "alice", "rp", approved, ref, time.Hour); err != nil {
 				t.Fatal(err)
 			}
-			if i == 0 {
-				firstAT, _ = issue(t, g, c)
+			switch i {
+			case 0:
+				refreshing = c
+				refreshingAT, _ = issue(t, g, c)
+			case 1:
+				accessOnlyAT, _ = issue(t, g, c)
 			}
 		}
 		cs, _ := g.Consents(ctx, "alice")
 		if n := len(cs.For("rp").Grants); n != maxGrantsPerConsent {
 			t.Fatalf("%d grants listed, want %d", n, maxGrantsPerConsent)
 		}
-		if _, err := g.AccessToken(ctx, firstAT); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("the oldest grant, dropped from the list, still has its token: %v", err)
+		if _, err := g.AccessToken(ctx, refreshingAT); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("a refreshing grant dropped from the list still has its token: %v", err)
 		}
-		if gr, err := g.Grant(ctx, first.GrantID); err != nil || !gr.Revoked {
-			t.Fatalf("oldest grant: %+v %v", gr, err)
+		if gr, err := g.Grant(ctx, refreshing.GrantID); err != nil || !gr.Revoked {
+			t.Fatalf("refreshing grant: %+v %v", gr, err)
+		}
+		if _, err := g.AccessToken(ctx, accessOnlyAT); err != nil {
+			t.Fatalf("an access-only grant dropped from the list lost its token: %v", err)
 		}
 	})
 }

@@ -172,6 +172,9 @@ type Interaction struct {
 	// OTPSecret is the code generator secret being enrolled
 	// (StageOTPEnrol): shown on the page, stored once a code confirms it.
 	OTPSecret string `json:"otp_secret,omitempty"`
+	// Account: the interaction is the person's own account page (or the
+	// sign-in before it), for no relying party; Request is empty.
+	Account bool `json:"account,omitempty"`
 }
 
 // The stages of an interaction.
@@ -185,4 +188,6 @@ const (
 	// StageOTPEnrol sets up a code generator for a user who has none.
 	StageOTPEnrol = "otp_enrol"
 	StageConsent  = "consent"
+	// StageAccount is the account page, whose forms withdraw consents.
+	StageAccount = "account"
 )

@@ -1,6 +1,7 @@
 package grants
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -240,7 +241,7 @@ func (g *Store) Consented(ctx context.Context, subject, clientID string, approve
 	}
 	if len(cs.Items) > maxConsents {
 		// The least recently approved consent goes, with its tokens.
-		slices.SortStableFunc(cs.Items, func(a, b Consent) int { return int(b.UpdatedAt - a.UpdatedAt) })
+		slices.SortStableFunc(cs.Items, func(a, b Consent) int { return cmp.Compare(b.UpdatedAt, a.UpdatedAt) })
 		for _, old := range cs.Items[maxConsents:] {
 			for _, r := range old.Grants {
 				revoke = append(revoke, r.ID)

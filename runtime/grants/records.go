@@ -131,8 +131,8 @@ type Session struct {
 	// the order done, each with when (the password first, then any
 	// second factor a step-up asked for).
 	Methods []MethodUse `json:"methods,omitempty"`
-	// Consents are hashes of the (client, scope, claims, purpose) the
-	// user approved in this session.
+	// Consents are no longer read: consent is remembered per person
+	// (consents.go). Kept so that sessions written before decode.
 	Consents []string `json:"consents,omitempty"`
 }
 

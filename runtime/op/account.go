@@ -93,7 +93,7 @@ func (p *Provider) sharedWith(sv *served, cs *grants.Consents, rs *grants.Releas
 	var out []ui.SharedWith
 	index := map[string]int{}
 	consents := slices.Clone(cs.Items)
-	slices.SortStableFunc(consents, func(a, b grants.Consent) int { return int(b.UpdatedAt - a.UpdatedAt) })
+	slices.SortStableFunc(consents, func(a, b grants.Consent) int { return cmp.Compare(b.UpdatedAt, a.UpdatedAt) })
 	for _, c := range consents {
 		s := ui.SharedWith{
 			ClientID: c.ClientID, ClientName: p.clientName(sv, c.ClientID), Consented: true,

@@ -173,6 +173,7 @@ func TestDefaultsAreApplied(t *testing.T) {
 		"spec.allowedRelyingParties.namespaces.from": "Same",
 		"spec.runtime.replicas":                      int64(1),
 		"spec.identityAssurance.digestAlgorithms":    []any{"sha-256"},
+		"spec.consent.releaseRecordRetention":        "8760h",
 	} {
 		got, _, _ := unstructured.NestedFieldCopy(idp.Object, strings.Split(path, ".")...)
 		if !reflect.DeepEqual(got, want) {
@@ -372,6 +373,8 @@ func TestAdmissionRejections(t *testing.T) {
 		{"unknown access token format", validIdentityProvider, "spec.tokens", map[string]any{"accessTokenFormat": "PASETO"}, "spec.tokens.accessTokenFormat", `Unsupported value: "PASETO"`},
 		{"resource with a fragment", validIdentityProvider, "spec.tokens", map[string]any{"resources": []any{"https://api.bank.example/#accounts"}}, "spec.tokens.resources", "absolute URI without a fragment (RFC 8707)"},
 		{"resource not absolute", validIdentityProvider, "spec.tokens", map[string]any{"resources": []any{"/accounts"}}, "spec.tokens.resources", "absolute URI without a fragment (RFC 8707)"},
+		{"release records kept too long", validIdentityProvider, "spec.consent", map[string]any{"releaseRecordRetention": "26281h"}, "spec.consent.releaseRecordRetention", "between 1h and 26280h"},
+		{"release records kept too briefly", validIdentityProvider, "spec.consent", map[string]any{"releaseRecordRetention": "30m"}, "spec.consent.releaseRecordRetention", "between 1h and 26280h"},
 		{"pushed requests bound too low", validIdentityProvider, "spec.security", map[string]any{"pushedRequestsPerClient": int64(9)}, "spec.security.pushedRequestsPerClient", "should be greater than or equal to 10"},
 		{"FAPI2 with a 61s code lifetime", fapi2IdentityProvider, "spec.tokens", map[string]any{"authorizationCodeLifetime": "61s"}, "spec", "FAPI2 allows authorization codes to live at most 60s"},
 		{"lead time longer than rotation", validIdentityProvider, "spec.signing", map[string]any{"rotationPeriod": "24h", "publishLeadTime": "48h"}, "spec.signing", "rotationPeriod must be longer than publishLeadTime"},

@@ -55,6 +55,7 @@ func TestDefaultsMatchTheSchema(t *testing.T) {
 		{"spec.tokens.refreshTokenLifetime", idav1alpha1.DefaultRefreshTokenLifetime},
 		{"spec.tokens.authorizationCodeLifetime", idav1alpha1.DefaultAuthorizationCodeLifetime},
 		{"spec.users.http.timeout", idav1alpha1.DefaultHTTPUsersTimeout},
+		{"spec.consent.releaseRecordRetention", idav1alpha1.DefaultReleaseRecordRetention},
 	}
 	for _, d := range durations {
 		var s string

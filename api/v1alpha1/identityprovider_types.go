@@ -90,6 +90,11 @@ type IdentityProviderSpec struct {
 	// +kubebuilder:default={}
 	IdentityAssurance IdentityAssuranceSpec `json:"identityAssurance,omitempty"`
 
+	// Consent says how long remembered consents and release records are
+	// kept (the "your shared information" page).
+	// +kubebuilder:default={}
+	Consent ConsentSpec `json:"consent,omitempty"`
+
 	// Runtime configures the Deployment that serves the provider.
 	// +kubebuilder:default={}
 	Runtime RuntimeSpec `json:"runtime,omitempty"`

@@ -48,6 +48,7 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 		SessionStore: sessionStore(&s.SessionStore),
 		IDA:          policy(s, tfs),
 		Subjects:     subjects(idp),
+		Consent:      config.Consent{ReleaseRetention: duration(s.Consent.ReleaseRecordRetention, idav1alpha1.DefaultReleaseRecordRetention)},
 	}
 	if a := s.Authentication; a != nil {
 		p.Authentication = authentication(a)

@@ -286,11 +286,17 @@ two-factor level: after the password the provider sets up an authenticator
 app (a QR code) and then asks only for its code; the ID token says so in
 acr and amr.
 
+Open the sign-in URL again: no consent page this time, the consent is
+remembered. %s/account/shared shows the demo user what the web app
+received and when; withdrawing there revokes the app's tokens (UserInfo
+answers 401, introspection "active": false), and the next sign-in asks
+again.
+
 Mistype the password three times and the account is locked for a moment,
 right password included; each such failure is a security event in
 bin/demo/operator.log ("event":"login_failed", "login_locked") and in the
 runtime's ida_op_security_events_total metric.
-`, st.Issuer, st.Issuer, st.EnvPath, st.AuthorizeURL, st.RedirectURI, curlCommand(st, "<CODE>"))
+`, st.Issuer, st.Issuer, st.EnvPath, st.AuthorizeURL, st.RedirectURI, curlCommand(st, "<CODE>"), strings.TrimSuffix(st.Issuer, "/"))
 }
 
 func randomString(n int) string {

@@ -75,6 +75,8 @@ type Provider struct {
 	// Authentication is the authentication levels the provider offers;
 	// empty means none (ID tokens then carry amr and auth_time, no acr).
 	Authentication authn.Policy `json:"authentication,omitzero"`
+	// Consent is how long release records are kept.
+	Consent Consent `json:"consent,omitzero"`
 }
 
 // Lifetimes of what the provider issues.
@@ -306,6 +308,7 @@ func (p *Provider) Validate() field.ErrorList {
 	errs = append(errs, p.Users.validate(field.NewPath("users"))...)
 	errs = append(errs, p.SessionStore.validate(field.NewPath("session_store"))...)
 	errs = append(errs, p.Subjects.validate(field.NewPath("subjects"))...)
+	errs = append(errs, p.Consent.validate(field.NewPath("consent"))...)
 	errs = append(errs, validateAuthentication(&p.Authentication, p.AuthenticationMethods(), field.NewPath("authentication"))...)
 
 	if err := p.IDA.Validate(); err != nil {

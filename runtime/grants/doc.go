@@ -1,6 +1,7 @@
 // Package grants keeps what an authorization leaves behind between
 // requests: pushed requests, sessions, authorization codes, access and
-// refresh tokens, the grants that tie tokens together, and the markers and
+// refresh tokens, the grants that tie tokens together, each person's
+// remembered consents and release records (consents.go), and the markers and
 // counters that make things one-time or bounded (answered consent pages,
 // client assertions, DPoP proofs, failed sign-ins). The protocol (package op) speaks in its verbs (push,
 // redeem a code, rotate a refresh token, revoke a grant); the store keys,

@@ -131,8 +131,8 @@ type Session struct {
 	// the order done, each with when (the password first, then any
 	// second factor a step-up asked for).
 	Methods []MethodUse `json:"methods,omitempty"`
-	// Consents are hashes of the (client, scope, claims, purpose) the
-	// user approved in this session.
+	// Consents are no longer read: consent is remembered per person
+	// (consents.go). Kept so that sessions written before decode.
 	Consents []string `json:"consents,omitempty"`
 }
 
@@ -172,6 +172,9 @@ type Interaction struct {
 	// OTPSecret is the code generator secret being enrolled
 	// (StageOTPEnrol): shown on the page, stored once a code confirms it.
 	OTPSecret string `json:"otp_secret,omitempty"`
+	// Account: the interaction is the person's own account page (or the
+	// sign-in before it), for no relying party; Request is empty.
+	Account bool `json:"account,omitempty"`
 }
 
 // The stages of an interaction.
@@ -185,4 +188,6 @@ const (
 	// StageOTPEnrol sets up a code generator for a user who has none.
 	StageOTPEnrol = "otp_enrol"
 	StageConsent  = "consent"
+	// StageAccount is the account page, whose forms withdraw consents.
+	StageAccount = "account"
 )

@@ -2,8 +2,6 @@ package op
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
 	"slices"
 	"strings"
@@ -19,7 +17,7 @@ import (
 func (p *Provider) decide(w http.ResponseWriter, r *http.Request, sv *served, c *client, req *grants.Request) {
 	now := p.now()
 	sess, _ := p.loadSession(r.Context(), r, sv, now)
-	stage := nextStage(req, sess, sv.seenBy(c), now, false, sv.authn())
+	stage := nextStage(req, sess, sv.seenBy(c), now, false, sv.authn(), p.consentCovers(r.Context(), sv, c, req, sess))
 	if stage == grants.StageStepUp {
 		if stage = p.stepUpStage(r.Context(), sv, req, sess); stage == "" {
 			p.redirectError(w, r, sv, req, newError("unmet_authentication_requirements", "the requested authentication level cannot be met"))
@@ -38,7 +36,7 @@ func (p *Provider) decide(w http.ResponseWriter, r *http.Request, sv *served, c 
 		recordSignIn(rec, sess)
 		p.startInteraction(w, r, sv, c, rec)
 	default:
-		p.issueCode(w, r, sv, req, signedInAs(sv, req, sess))
+		p.issueCode(w, r, sv, req, signedInAs(sv, req, sess), nil)
 	}
 }
 
@@ -48,14 +46,15 @@ func (p *Provider) decide(w http.ResponseWriter, r *http.Request, sv *served, c 
 // is signed in, or the sign-in is older than max_age (measured to the
 // millisecond, so max_age=0 always asks). Then step up when the session's
 // methods do not meet the request's level (req.ACR). Then consent when
-// prompt=consent asks or this session has not approved this very request.
-// Else nothing, and a code is issued. justSignedIn: the user signed in
-// during this interaction, which is what prompt=login, max_age and a hint
-// ask for.
+// prompt=consent asks or the person's remembered consent does not cover
+// the request (covered, asked only then: it reads the store). Else
+// nothing, and a code is issued. justSignedIn: the user signed in during
+// this interaction, which is what prompt=login, max_age and a hint ask
+// for.
 //
 // The hint's sub is the client's view of the person (subjectFor); seenAs
 // turns the session's local id into that view to compare them.
-func nextStage(req *grants.Request, sess *grants.Session, seenAs func(localSub string) string, now time.Time, justSignedIn bool, levels *authn.Policy) string {
+func nextStage(req *grants.Request, sess *grants.Session, seenAs func(localSub string) string, now time.Time, justSignedIn bool, levels *authn.Policy, covered func() bool) string {
 	prompts := strings.Fields(req.Prompt)
 	switch {
 	case sess == nil:
@@ -71,7 +70,7 @@ func nextStage(req *grants.Request, sess *grants.Session, seenAs func(localSub s
 	if !levels.Meets(req.ACR, sess.MethodNames()) {
 		return grants.StageStepUp
 	}
-	if slices.Contains(prompts, "consent") || !slices.Contains(sess.Consents, consentKey(req)) {
+	if slices.Contains(prompts, "consent") || !covered() {
 		return grants.StageConsent
 	}
 	return ""
@@ -92,17 +91,6 @@ func checkPromptNone(req *grants.Request, stage string) *oauthError {
 		return newError("consent_required", "the user has not consented")
 	}
 	return nil
-}
-
-// consentKey identifies what a consent covers: the client, the scope, the
-// claims request and the purpose.
-func consentKey(req *grants.Request) string {
-	h := sha256.New()
-	for _, s := range []string{req.ClientID, req.Scope, req.Claims, req.Purpose} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
 
 // stepUpStage is the page that asks for what the session lacks: the

@@ -13,10 +13,10 @@ import (
 func TestNextStage(t *testing.T) {
 	now := time.Unix(10_000, 0)
 	req := grants.Request{ClientID: "c", Scope: "openid"}
-	approved := &grants.Session{Subject: "s", AuthTime: now.Unix() - 100, Consents: []string{consentKey(&req)}}
+	// The sessions differ only in what the remembered consent covers,
+	// which nextStage is told (grants.Covers decides it, TestCovers).
+	approved := &grants.Session{Subject: "s", AuthTime: now.Unix() - 100}
 	notApproved := &grants.Session{Subject: "s", AuthTime: now.Unix() - 100}
-	otherRequest := req
-	otherRequest.Purpose = "another purpose"
 	age := func(n int64) *int64 { return &n }
 	hinted := func(sub string) grants.Request { r := req; r.HintSubject = sub; return r }
 	cases := []struct {
@@ -35,14 +35,13 @@ func TestNextStage(t *testing.T) {
 		{"max_age exceeded: sign in again", req, "", age(50), approved, false, grants.StageLogin},
 		{"max_age met", req, "", age(500), approved, false, ""},
 		{"max_age=0 after an older sign-in", req, "", age(0), approved, false, grants.StageLogin},
-		{"max_age=0, signed in 70 ms ago", req, "", age(0), &grants.Session{Subject: "s", AuthTime: now.Unix(), AuthTimeMillis: now.UnixMilli() - 70, Consents: approved.Consents}, false, grants.StageLogin},
-		{"max_age=1, signed in 999 ms ago", req, "", age(1), &grants.Session{Subject: "s", AuthTime: now.Unix() - 1, AuthTimeMillis: now.UnixMilli() - 999, Consents: approved.Consents}, false, ""},
-		{"max_age=1, signed in 1001 ms ago", req, "", age(1), &grants.Session{Subject: "s", AuthTime: now.Unix() - 1, AuthTimeMillis: now.UnixMilli() - 1001, Consents: approved.Consents}, false, grants.StageLogin},
+		{"max_age=0, signed in 70 ms ago", req, "", age(0), &grants.Session{Subject: "s", AuthTime: now.Unix(), AuthTimeMillis: now.UnixMilli() - 70}, false, grants.StageLogin},
+		{"max_age=1, signed in 999 ms ago", req, "", age(1), &grants.Session{Subject: "s", AuthTime: now.Unix() - 1, AuthTimeMillis: now.UnixMilli() - 999}, false, ""},
+		{"max_age=1, signed in 1001 ms ago", req, "", age(1), &grants.Session{Subject: "s", AuthTime: now.Unix() - 1, AuthTimeMillis: now.UnixMilli() - 1001}, false, grants.StageLogin},
 		{"prompt=consent: ask again", req, "consent", nil, approved, false, grants.StageConsent},
 		{"not approved yet: consent", req, "", nil, notApproved, false, grants.StageConsent},
-		{"approval covers another request only: consent", otherRequest, "", nil, approved, false, grants.StageConsent},
 		{"another user than the hint's is signed in", hinted("someone-else"), "", nil, approved, false, grants.StageLogin},
-		{"the hint's user is signed in", hinted("s"), "", nil, &grants.Session{Subject: "s", AuthTime: approved.AuthTime, Consents: []string{consentKey(ptr(hinted("s")))}}, false, ""},
+		{"the hint's user is signed in", hinted("s"), "", nil, approved, false, ""},
 		{"just signed in satisfies prompt=login", req, "login", nil, approved, true, ""},
 		{"just signed in satisfies max_age", req, "", age(0), approved, true, ""},
 		{"just signed in, not approved: consent", req, "login", nil, notApproved, true, grants.StageConsent},
@@ -52,7 +51,8 @@ func TestNextStage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.req
 			r.Prompt, r.MaxAge = tc.prompt, tc.maxAge
-			if got := nextStage(&r, tc.sess, func(s string) string { return s }, now, tc.justSignedIn, &authn.Policy{}); got != tc.want {
+			covered := func() bool { return tc.sess != notApproved }
+			if got := nextStage(&r, tc.sess, func(s string) string { return s }, now, tc.justSignedIn, &authn.Policy{}, covered); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
@@ -71,7 +71,7 @@ func TestNextStageLevels(t *testing.T) {
 	pwdLevel := mfa
 	pwdLevel.ACR = "pwd-level"
 	session := func(req grants.Request, methods ...string) *grants.Session {
-		s := &grants.Session{Subject: "s", AuthTime: now.Unix() - 100, Consents: []string{consentKey(&req)}}
+		s := &grants.Session{Subject: "s", AuthTime: now.Unix() - 100}
 		for _, m := range methods {
 			s.Methods = append(s.Methods, grants.MethodUse{Method: m, At: now.Unix() - 100})
 		}
@@ -79,6 +79,7 @@ func TestNextStageLevels(t *testing.T) {
 	}
 	login := mfa
 	login.Prompt = "login"
+	metNotApproved := &grants.Session{Subject: "s", Methods: []grants.MethodUse{{Method: "pwd"}, {Method: "otp"}}}
 	for _, tc := range []struct {
 		name         string
 		req          grants.Request
@@ -95,11 +96,40 @@ func TestNextStageLevels(t *testing.T) {
 		{"... and is stepped up to MFA like one", mfa, session(mfa), false, grants.StageStepUp},
 		{"no session: sign in first", mfa, nil, false, grants.StageLogin},
 		{"prompt=login comes before the step-up", login, session(login, "pwd"), false, grants.StageLogin},
-		{"met, not approved: consent", mfa, &grants.Session{Subject: "s", Methods: []grants.MethodUse{{Method: "pwd"}, {Method: "otp"}}}, false, grants.StageConsent},
+		{"met, not approved: consent", mfa, metNotApproved, false, grants.StageConsent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := tc.req
-			if got := nextStage(&r, tc.sess, func(s string) string { return s }, now, tc.justSignedIn, levels); got != tc.want {
+			covered := func() bool { return tc.sess != metNotApproved }
+			if got := nextStage(&r, tc.sess, func(s string) string { return s }, now, tc.justSignedIn, levels, covered); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestNextStageAsksTheStoreLast: the remembered consent (a store read)
+// is only looked up when nothing else decides: not without a session, not
+// for a sign-in or step-up, not under prompt=consent.
+func TestNextStageAsksTheStoreLast(t *testing.T) {
+	now := time.Unix(10_000, 0)
+	sess := &grants.Session{Subject: "s", AuthTime: now.Unix() - 100}
+	never := func() bool { t.Fatal("the consent was looked up"); return false }
+	mfa := &authn.Policy{Levels: []authn.Level{{ACR: "mfa", Methods: [][]string{{"pwd", "otp"}}}}, DefaultLevel: "mfa"}
+	for _, tc := range []struct {
+		name   string
+		req    grants.Request
+		sess   *grants.Session
+		levels *authn.Policy
+		want   string
+	}{
+		{"no session", grants.Request{ClientID: "c"}, nil, &authn.Policy{}, grants.StageLogin},
+		{"prompt=login", grants.Request{ClientID: "c", Prompt: "login"}, sess, &authn.Policy{}, grants.StageLogin},
+		{"a step-up", grants.Request{ClientID: "c", ACR: "mfa"}, sess, mfa, grants.StageStepUp},
+		{"prompt=consent", grants.Request{ClientID: "c", Prompt: "consent"}, sess, &authn.Policy{}, grants.StageConsent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := nextStage(&tc.req, tc.sess, func(s string) string { return s }, now, false, tc.levels, never); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})

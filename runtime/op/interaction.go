@@ -32,6 +32,12 @@ func (in *interaction) rec() *grants.Interaction { return &in.sealed.Interaction
 // a fresh cookie for this browser and the interaction sealed in the page.
 // Nothing is stored.
 func (p *Provider) startInteraction(w http.ResponseWriter, r *http.Request, sv *served, c *client, rec *grants.Interaction) {
+	p.renderInteraction(w, r, sv, p.newInteraction(w, sv, c, rec), "", "")
+}
+
+// newInteraction gives rec a CSRF token and this browser a fresh
+// interaction cookie that the seal is bound to.
+func (p *Provider) newInteraction(w http.ResponseWriter, sv *served, c *client, rec *grants.Interaction) *interaction {
 	rec.CSRF = grants.NewSecret()
 	cookie := grants.NewSecret()
 	in := &interaction{cookie: cookie, client: c, sealed: &sealedInteraction{
@@ -39,7 +45,7 @@ func (p *Provider) startInteraction(w http.ResponseWriter, r *http.Request, sv *
 		ExpiresAt: p.now().Add(interactionLifetime).Unix(),
 	}}
 	p.setCookie(w, sv, interactionCookie, cookie, cookiePath(sv, "/interaction"), interactionLifetime)
-	p.renderInteraction(w, r, sv, in, "", "")
+	return in
 }
 
 // renderInteraction shows the page of the interaction's stage, with the
@@ -116,6 +122,11 @@ func (p *Provider) openInteraction(sv *served, w http.ResponseWriter, r *http.Re
 	if oerr != nil {
 		p.errorPage(w, r, "", oerr)
 		return nil
+	}
+	if in.rec().Account {
+		// The sign-in before the account page is for no client.
+		in.client = accountClient
+		return in
 	}
 	c, ok := sv.clients[in.rec().Request.ClientID]
 	if !ok || c.Disabled {

@@ -112,6 +112,7 @@ func (p *Provider) issueTokens(ctx context.Context, sv *served, ti *tokenIssue) 
 		p.metrics.tokenIssued("id_token")
 		if ti.released != nil {
 			p.auditRelease(sv, c, info, "id_token", ti.released.IDTokenReleases)
+			p.recordRelease(ctx, sv, info, "id_token", ti.released.IDToken, ti.released.IDTokenReleases)
 		}
 	}
 	return resp, nil

@@ -84,9 +84,13 @@ func (p *Provider) login(sv *served, w http.ResponseWriter, r *http.Request) {
 // nextStage says.
 func (p *Provider) afterAuthentication(w http.ResponseWriter, r *http.Request, sv *served, in *interaction, sess *grants.Session, now time.Time) {
 	req := &in.rec().Request
-	stage := nextStage(req, sess, sv.seenBy(in.client), now, true, sv.authn())
+	if in.rec().Account {
+		p.toAccountPage(w, sv, req.UILocales, "")
+		return
+	}
+	stage := nextStage(req, sess, sv.seenBy(in.client), now, true, sv.authn(), p.consentCovers(r.Context(), sv, in.client, req, sess))
 	if stage == "" {
-		p.issueCode(w, r, sv, req, signedInAs(sv, req, sess))
+		p.issueCode(w, r, sv, req, signedInAs(sv, req, sess), nil)
 		return
 	}
 	if stage == grants.StageStepUp {

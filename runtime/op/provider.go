@@ -197,6 +197,8 @@ var routes = map[string]route{
 	pathConsent:           {epConsent, []string{http.MethodPost}, (*Provider).consent},
 	pathOTP:               {epOTP, []string{http.MethodPost}, (*Provider).otp},
 	pathOTPEnrol:          {epOTPEnrol, []string{http.MethodPost}, (*Provider).otpEnrol},
+	pathAccount:           {epAccount, []string{http.MethodGet}, (*Provider).account},
+	pathWithdraw:          {epWithdraw, []string{http.MethodPost}, (*Provider).withdraw},
 }
 
 func (p *Provider) serveHTTP(w http.ResponseWriter, r *http.Request) {

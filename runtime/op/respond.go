@@ -32,11 +32,18 @@ func signedInAs(sv *served, req *grants.Request, s *grants.Session) signedIn {
 }
 
 // issueCode stores a code for the request and sends the user back to the
-// client with it.
-func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, sv *served, req *grants.Request, who signedIn) {
+// client with it. The code's grant joins the person's consent first
+// (approved: the consent page just approved; nil: a remembered consent is
+// reused), so that withdrawing the consent reaches every token of it.
+func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, sv *served, req *grants.Request, who signedIn, approved *grants.Consent) {
+	grantID := grants.NewSecret()
+	if e := p.recordConsent(r.Context(), sv, req, who.subject, grantID, approved); e != nil {
+		p.redirectError(w, r, sv, req, e)
+		return
+	}
 	rec := grants.Code{
 		Info: grants.Info{
-			GrantID: grants.NewSecret(), ClientID: req.ClientID, Subject: who.subject, Scope: req.Scope,
+			GrantID: grantID, ClientID: req.ClientID, Subject: who.subject, Scope: req.Scope,
 			Claims: req.Claims, Purpose: req.Purpose, ViaPAR: req.ViaPAR, Signed: req.Signed, AuthTime: who.authTime, SessionID: who.sid,
 			Resources: req.Resources,
 			ACR:       who.acr, AMR: who.amr,

@@ -247,6 +247,7 @@ func (p *Provider) userinfoClaims(ctx context.Context, sv *served, c *client, re
 	if len(out["verified_claims"]) > 0 {
 		p.auditRelease(sv, c, &rec.Info, "userinfo", res.UserInfoReleases)
 	}
+	p.recordRelease(ctx, sv, &rec.Info, "userinfo", out, res.UserInfoReleases)
 	return out, nil
 }
 

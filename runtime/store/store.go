@@ -33,6 +33,9 @@ const (
 	// KindFactor holds users' second factors (sealed) and their one-time
 	// code markers.
 	KindFactor Kind = "factor"
+	// KindConsent holds each person's remembered consents and release
+	// records.
+	KindConsent Kind = "consent"
 )
 
 // ErrNotFound is returned for a key that is absent or has expired.

@@ -113,6 +113,7 @@ async function main() {
   }
   if (claims) params.claims = claims
   if (purpose) params.purpose = purpose
+  if (process.env.PROMPT) params.prompt = process.env.PROMPT
 
   let authorizationUrl
   if (useJAR) {

@@ -191,7 +191,9 @@ func TestGoOIDCWithChromium(t *testing.T) {
 	rp := newGoRP(t, ctx, e, clientBasic)
 	got := e.cb.Expect(rp.state)
 	tab := br.Tab(t, 30*time.Second)
-	pages := signInWithBrowser(t, e, tab, rp.authCodeURL(goOIDCClaims, shopPurpose), "approve", true)
+	// prompt=consent: the page is checked and pictured, whatever an
+	// earlier flow of the same request left remembered.
+	pages := signInWithBrowser(t, e, tab, rp.authCodeURL(goOIDCClaims, shopPurpose)+"&prompt=consent", "approve", true)
 
 	if !strings.Contains(pages.LoginText, e.cfg.clientNames[clientBasic]) {
 		t.Errorf("login page does not name the client %q:\n%s", e.cfg.clientNames[clientBasic], pages.LoginText)
@@ -249,7 +251,8 @@ var (
 
 // formSignIn is a plain HTTP user agent with cookies: it reads the login
 // and consent forms, posts them, and follows the redirect to the relying
-// party's callback server.
+// party's callback server. A consent given before is remembered: then the
+// redirect follows the login form.
 func formSignIn(t *testing.T, authorizationURL, password string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
@@ -282,7 +285,10 @@ func formSignIn(t *testing.T, authorizationURL, password string) {
 		return get(c.PostForm(target.String(), fields))
 	}
 	page, resp = submit(page, resp.Request.URL, url.Values{"username": {"demo"}, "password": {password}})
-	page, resp = submit(page, resp.Request.URL, url.Values{"decision": {"approve"}})
+	if !strings.HasSuffix(resp.Request.URL.Path, "/cb") {
+		// No consent page when the person approved the request before.
+		page, resp = submit(page, resp.Request.URL, url.Values{"decision": {"approve"}})
+	}
 	if !strings.HasSuffix(resp.Request.URL.Path, "/cb") || resp.StatusCode != http.StatusOK {
 		t.Fatalf("consent did not end at the redirect URI: %d %s\n%.500s", resp.StatusCode, resp.Request.URL, page)
 	}
@@ -301,7 +307,7 @@ func TestChromiumRefusesConsent(t *testing.T) {
 	rp := newGoRP(t, ctx, e, clientBasic)
 	got := e.cb.Expect(rp.state)
 	tab := br.Tab(t, 30*time.Second)
-	pages := signInWithBrowser(t, e, tab, rp.authCodeURL(goOIDCClaims, shopPurpose), "deny", false)
+	pages := signInWithBrowser(t, e, tab, rp.authCodeURL(goOIDCClaims, shopPurpose)+"&prompt=consent", "deny", false)
 	if !strings.Contains(pages.ConsentText, shopPurpose) {
 		t.Errorf("consent page does not show the purpose:\n%s", pages.ConsentText)
 	}

@@ -174,7 +174,9 @@ func openIDClientFlowAs(t *testing.T, e *env, br *rptest.Browser, clientID, scop
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	rp := startNodeRP(t, ctx, e, append([]string{"CLIENT_ID=" + clientID, "SCOPE=" + scope, "CLAIMS=" + claims, "PURPOSE=" + fapiPurpose}, extraEnv...)...)
+	// prompt=consent: the page is checked below, whatever an earlier
+	// flow of the same request left remembered.
+	rp := startNodeRP(t, ctx, e, append([]string{"CLIENT_ID=" + clientID, "SCOPE=" + scope, "CLAIMS=" + claims, "PURPOSE=" + fapiPurpose, "PROMPT=consent"}, extraEnv...)...)
 	authz := rp.Next(t, "authorize")
 	au, err := url.Parse(authz["authorization_url"].(string))
 	if err != nil {

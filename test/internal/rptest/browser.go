@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -119,6 +120,9 @@ type Pages struct {
 	// LoginPNG and ConsentPNG are full-page screenshots, with
 	// Flow.Screenshots.
 	LoginPNG, ConsentPNG []byte
+	// ConsentRemembered: the person had approved the request before, so
+	// no consent page came (ConsentText is empty).
+	ConsentRemembered bool
 	// Final is the URL the browser ended at: the redirect URI.
 	Final string
 }
@@ -174,7 +178,17 @@ func (f Flow) Run(t testing.TB, ctx context.Context) *Pages {
 		))
 		_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("form button[type=submit]")))
 		step("submit the login form", err)
-		step("wait for the consent page", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`button[value="approve"]`))))
+		// A consent the person gave before is remembered: then the
+		// redirect comes at once.
+		step("wait for the consent page or the redirect", chromedp.Do(ctx, chromedp.Poll[chromedp.Void](
+			`location.href.startsWith(`+strconv.Quote(f.RedirectPrefix)+`) || document.querySelector('button[value="approve"]') !== null`)))
+		if loc, err := chromedp.Run(ctx, chromedp.Location()); err == nil && strings.HasPrefix(loc, f.RedirectPrefix) {
+			if f.Decision != "approve" {
+				t.Fatalf("browser: the consent was remembered, so %s cannot be clicked", f.Decision)
+			}
+			fp.ConsentRemembered, fp.Final = true, loc
+			return &fp
+		}
 	}
 	fp.ConsentText, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
 	step("read the consent page", err)

@@ -52,7 +52,7 @@ func (p *Provider) consent(sv *served, w http.ResponseWriter, r *http.Request) {
 			sess.Consents = sess.Consents[n-maxConsents:]
 		}
 		// Not remembering the approval only means asking again next time.
-		if err := p.grants.UpdateSession(ctx, cookie, sess, grants.Remaining(sess.ExpiresAt, now)); err != nil {
+		if err := p.grants.UpdateSession(ctx, cookie, sess, sessionTTL(sess, sv.provider.Sessions.Idle(), now)); err != nil {
 			p.logStoreFailure(err)
 		}
 	}

@@ -154,23 +154,26 @@ func (p *Provider) Handler() http.Handler { return http.HandlerFunc(p.serveHTTP)
 
 // endpoint names, used as metric labels.
 const (
-	epDiscovery  = "discovery"
-	epJWKS       = "jwks"
-	epPAR        = "par"
-	epAuthorize  = "authorize"
-	epToken      = "token"
-	epUserInfo   = "userinfo"
-	epRevoke     = "revocation"
-	epIntrospect = "introspection"
-	epLogin      = "login"
-	epConsent    = "consent"
-	epOTP        = "otp"
-	epOTPEnrol   = "otp_enrol"
-	epStylesheet = "stylesheet"
-	pathLogin    = "/interaction/login"
-	pathConsent  = "/interaction/consent"
-	pathOTP      = "/interaction/otp"
-	pathOTPEnrol = "/interaction/otp-enrol"
+	epDiscovery       = "discovery"
+	epJWKS            = "jwks"
+	epPAR             = "par"
+	epAuthorize       = "authorize"
+	epToken           = "token"
+	epUserInfo        = "userinfo"
+	epRevoke          = "revocation"
+	epIntrospect      = "introspection"
+	epLogin           = "login"
+	epConsent         = "consent"
+	epOTP             = "otp"
+	epOTPEnrol        = "otp_enrol"
+	epStylesheet      = "stylesheet"
+	epEndSession      = "end_session"
+	epLogoutConfirm   = "logout_confirm"
+	pathLogoutConfirm = "/interaction/logout"
+	pathLogin         = "/interaction/login"
+	pathConsent       = "/interaction/consent"
+	pathOTP           = "/interaction/otp"
+	pathOTPEnrol      = "/interaction/otp-enrol"
 	// pathUI prefixes the stylesheet (ui.Renderer.StylesheetPath).
 	pathUI = "/ui/"
 )
@@ -197,6 +200,8 @@ var routes = map[string]route{
 	pathConsent:           {epConsent, []string{http.MethodPost}, (*Provider).consent},
 	pathOTP:               {epOTP, []string{http.MethodPost}, (*Provider).otp},
 	pathOTPEnrol:          {epOTPEnrol, []string{http.MethodPost}, (*Provider).otpEnrol},
+	config.PathEndSession: {epEndSession, []string{http.MethodGet, http.MethodPost}, (*Provider).endSession},
+	pathLogoutConfirm:     {epLogoutConfirm, []string{http.MethodPost}, (*Provider).logoutConfirm},
 }
 
 func (p *Provider) serveHTTP(w http.ResponseWriter, r *http.Request) {

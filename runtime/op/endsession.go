@@ -200,7 +200,7 @@ func (p *Provider) logoutConfirm(sv *served, w http.ResponseWriter, r *http.Requ
 // relying parties it signed in to. It reports whether the session ended;
 // if not, it has answered.
 func (p *Provider) logout(w http.ResponseWriter, r *http.Request, sv *served, cookie, uiLocales string) bool {
-	sess, ended, err := p.grants.EndSession(r.Context(), cookie)
+	_, ended, err := p.grants.EndSession(r.Context(), cookie)
 	switch {
 	case errors.Is(err, grants.ErrNotFound):
 		// Ended meanwhile (another tab, another replica): signed out.
@@ -213,7 +213,7 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request, sv *served, co
 		fallthrough
 	default:
 		p.log.Info("session ended", slog.String("reason", "logout"), slog.Int("clients", len(ended.Clients)))
-		p.sessionsEnded(sv, sess.Subject, *ended)
+		p.sessionsEnded(sv, *ended)
 	}
 	p.setCookie(w, sv, sessionCookie, "", cookiePath(sv, "/"), -time.Second)
 	return true

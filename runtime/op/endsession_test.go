@@ -24,7 +24,14 @@ func withPostLogout(s *config.Snapshot) {
 func (f *fixture) signedInWithIDToken(b *http.Client, clientID string) string {
 	f.t.Helper()
 	u, verifier := f.authorizeURL(clientID, nil)
-	q := f.signIn(b, u)
+	pg := f.get(b, u)
+	if strings.Contains(pg.body, `name="password"`) {
+		pg = f.submit(b, pathLogin, pg, url.Values{"username": {testUsername}, "password": {testPassword}})
+	}
+	if pg.location == "" { // a session already: the consent page only
+		pg = f.submit(b, pathConsent, pg, url.Values{"decision": {"approve"}})
+	}
+	q := redirectParams(f.t, pg)
 	var body map[string]any
 	if clientID == clientPost {
 		resp := f.post(config.PathToken, url.Values{

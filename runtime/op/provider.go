@@ -69,6 +69,8 @@ type Provider struct {
 	// clientJWKS caches the key sets at clients' jwks_uri; it outlives
 	// configuration changes. See jwksuri.go.
 	clientJWKS *jwksURICache
+	// backchannel sends logout tokens; see backchannel.go.
+	backchannel *backchannel
 }
 
 type usersHolder struct{ src users.Source }
@@ -104,6 +106,9 @@ func New(opts Options) (*Provider, error) {
 		return nil, err
 	}
 	p.metrics = m
+	if p.backchannel, err = newBackchannel(opts.Metrics); err != nil {
+		return nil, err
+	}
 	if opts.Users != nil {
 		p.SetUsers(opts.Users)
 	}

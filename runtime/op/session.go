@@ -129,14 +129,14 @@ func (p *Provider) newSession(ctx context.Context, w http.ResponseWriter, r *htt
 				carried = ended.Clients
 			}
 		case err == nil:
-			p.sessionsEnded(sv, old.Subject, *ended)
+			p.sessionsEnded(sv, *ended)
 		}
 	}
 	cookie, ended, err := p.grants.StartSession(ctx, sess, sessionTTL(sess, policy.Idle(), now), policy.PerUser())
 	if err != nil {
 		return nil, err
 	}
-	p.sessionsEnded(sv, subject, ended...)
+	p.sessionsEnded(sv, ended...)
 	for _, c := range carried {
 		if err := p.grants.SignedInTo(ctx, subject, sess.SID, c.ClientID, c.Subject); err != nil {
 			p.logStoreFailure(err)

@@ -230,3 +230,12 @@ func postLogoutToken(hc *http.Client, uri, body string) error {
 	}
 	return fmt.Errorf("status %d", resp.StatusCode)
 }
+
+// endSessionsOf ends every session of a person (the local subject) and
+// tells the clients they signed in to: for a withdrawal of consent or an
+// account the bank closed.
+func (p *Provider) endSessionsOf(ctx context.Context, sv *served, subject string) error {
+	ended, err := p.grants.EndSessions(ctx, subject)
+	p.sessionsEnded(sv, ended...)
+	return err
+}

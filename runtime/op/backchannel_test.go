@@ -291,3 +291,26 @@ func TestOldestSessionEndedWithBackchannel(t *testing.T) {
 		t.Fatalf("the oldest session still works: %v", q)
 	}
 }
+
+// TestEndSessionsOfAPerson: ending a person's sessions together ends
+// them in every browser and tells each client each session signed in to.
+func TestEndSessionsOfAPerson(t *testing.T) {
+	basic, post := newRPEndpoint(t), newRPEndpoint(t)
+	f := newFixture(t, withBackchannel(basic, post, true))
+	b1, b2 := f.browser(), f.browser()
+	f.signedInWithIDToken(b1, clientBasic)
+	f.signedInWithIDToken(b2, clientBasic)
+	f.signedInWithIDToken(b2, clientPost)
+	if err := f.p.endSessionsOf(t.Context(), f.p.served.Load(), testSubject); err != nil {
+		t.Fatal(err)
+	}
+	f.p.backchannel.wg.Wait()
+	if len(basic.received()) != 2 || len(post.received()) != 1 {
+		t.Fatalf("logout tokens: basic %d (want 2), post %d (want 1)", len(basic.received()), len(post.received()))
+	}
+	for _, b := range []*http.Client{b1, b2} {
+		if q := f.silent(b); q.Get("error") != "login_required" {
+			t.Fatalf("a session survived: %v", q)
+		}
+	}
+}

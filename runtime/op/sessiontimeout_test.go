@@ -115,3 +115,36 @@ func TestSessionEnded(t *testing.T) {
 		}
 	}
 }
+
+// TestIDTokensCarrySID: every ID token of a session, at the code grant and
+// after a refresh, carries the session's sid (Back-Channel Logout 1.0
+// §2.4 ties logout tokens to it).
+func TestIDTokensCarrySID(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	u, verifier := f.authorizeURL(clientPost, url.Values{"scope": {"openid offline_access"}})
+	q := f.signIn(b, u)
+	body := decode(t, f.post(config.PathToken, url.Values{
+		"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {redirectURI}, "code_verifier": {verifier},
+		"client_id": {clientPost}, "client_secret": {testSecret},
+	}, nil))
+	live, err := f.p.grants.SessionsOf(t.Context(), testSubject)
+	if err != nil || len(live) != 1 {
+		t.Fatalf("sessions %+v %v", live, err)
+	}
+	idt, _ := body["id_token"].(string)
+	if sid := rawIDTokenClaims(t, idt)["sid"]; sid != live[0].SID {
+		t.Fatalf("code grant ID token sid %v, session %s", sid, live[0].SID)
+	}
+	rt, _ := body["refresh_token"].(string)
+	body = decode(t, f.post(config.PathToken, url.Values{
+		"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {clientPost}, "client_secret": {testSecret},
+	}, nil))
+	idt, _ = body["id_token"].(string)
+	if idt == "" {
+		t.Fatalf("no ID token after refresh: %v", body)
+	}
+	if sid := rawIDTokenClaims(t, idt)["sid"]; sid != live[0].SID {
+		t.Fatalf("refreshed ID token sid %v, session %s", sid, live[0].SID)
+	}
+}

@@ -314,3 +314,36 @@ func TestEndSessionsOfAPerson(t *testing.T) {
 		}
 	}
 }
+
+// TestSignInAgainKeepsTheSession: the same person signing in again
+// (prompt=login) keeps the session's sid and clients: no relying party is
+// logged out by it, and a later logout still reaches them.
+func TestSignInAgainKeepsTheSession(t *testing.T) {
+	basic, post := newRPEndpoint(t), newRPEndpoint(t)
+	f := newFixture(t, withBackchannel(basic, post, true))
+	b := f.browser()
+	first := f.signedInWithIDToken(b, clientBasic)
+	u, verifier := f.authorizeURL(clientPost, url.Values{"prompt": {"login"}})
+	pg := f.submit(b, pathLogin, f.get(b, u), url.Values{"username": {testUsername}, "password": {testPassword}})
+	if pg.location == "" {
+		pg = f.submit(b, pathConsent, pg, url.Values{"decision": {"approve"}})
+	}
+	q := redirectParams(t, pg)
+	body := decode(t, f.post(config.PathToken, url.Values{
+		"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {redirectURI}, "code_verifier": {verifier},
+		"client_id": {clientPost}, "client_secret": {testSecret},
+	}, nil))
+	idt, _ := body["id_token"].(string)
+	if a, b := rawIDTokenClaims(t, first)["sid"], rawIDTokenClaims(t, idt)["sid"]; a == nil || a != b {
+		t.Fatalf("sid before and after signing in again: %v, %v", a, b)
+	}
+	f.p.backchannel.wg.Wait()
+	if n := len(basic.received()); n != 0 {
+		t.Fatalf("signing in again sent %d logout tokens", n)
+	}
+	f.get(b, f.endSessionURL(url.Values{"id_token_hint": {idt}}))
+	f.p.backchannel.wg.Wait()
+	if len(basic.received()) != 1 || len(post.received()) != 1 {
+		t.Fatalf("logout tokens after signing in again: basic %d, post %d", len(basic.received()), len(post.received()))
+	}
+}

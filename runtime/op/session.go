@@ -103,10 +103,13 @@ func sessionTTL(s *grants.Session, idle time.Duration, now time.Time) time.Durat
 	return min(grants.Remaining(s.ExpiresAt, now), time.Unix(lastSeen(s), 0).Add(idle).Sub(now))
 }
 
-// newSession starts a session, signed in by password, with a fresh id
-// (never the one the browser brought: no session fixation). Consents of
-// an earlier session of the same user in this browser carry over; the
-// factors done in it do not: a new sign-in starts again.
+// newSession starts a session, signed in by password, under a fresh
+// cookie (never the one the browser brought: no session fixation). An
+// earlier session of the same user in this browser passes on its sid,
+// consents and clients; the factors done in it do not: a new sign-in
+// starts again. Another user's earlier session ends, with back-channel
+// logout. The session's idle and absolute ends come from the provider's
+// sessions policy.
 func (p *Provider) newSession(ctx context.Context, w http.ResponseWriter, r *http.Request, sv *served, subject string, now time.Time) (*grants.Session, error) {
 	policy := sv.provider.Sessions
 	sess := &grants.Session{

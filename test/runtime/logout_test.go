@@ -92,7 +92,8 @@ func writeLogoutConfigDir(bcA, bcB string) func(dir, issuer, redirectURI string)
 // go-jose verifies against the provider's JWKS, with the back-channel
 // rules (typ, events, sid and sub of its ID token, no nonce); both
 // sessions are gone, server-side too; a post-logout URI that is not
-// registered gets an error page, not a redirect.
+// registered gets an error page, not a redirect; a logout without a hint
+// asks the person, who answers with the keyboard.
 func TestLogoutWithChromium(t *testing.T) {
 	t.Parallel()
 	bcA, bcB := newBackchannelEndpoint(t), newBackchannelEndpoint(t)
@@ -200,6 +201,53 @@ func TestLogoutWithChromium(t *testing.T) {
 		if _, _, err := c.CodeWithSession(); err == nil || !strings.Contains(err.Error(), "login_required") {
 			t.Errorf("%s: the old session cookie still signs in: %v", id, err)
 		}
+	}
+
+	// 7. Without a hint the person confirms, with the keyboard.
+	confirmLogoutWithKeyboard(t, e, tab)
+}
+
+// confirmLogoutWithKeyboard signs in at the second relying party again,
+// then opens the end-session endpoint without a hint: the
+// confirmation page comes, its "sign out" button has the focus, and Enter
+// signs out to the signed-out page.
+func confirmLogoutWithKeyboard(t *testing.T, e *env, tab context.Context) {
+	t.Helper()
+	b := rptest.NewClient(e.issuer, clientLogoutB, e.cfg.clientSecret, e.cb.RedirectURI())
+	b.Scope = "openid profile"
+	r := b.NewRequest("")
+	got := e.cb.Expect(r.State)
+	signInWithBrowser(t, e, tab, b.AuthorizationURL(r), "approve", false)
+	rptest.Wait(t, got, 10*time.Second)
+
+	u := e.issuer + config.PathEndSession + "?" + url.Values{"client_id": {clientLogoutB}, "ui_locales": {"en"}}.Encode()
+	browserStep(t, tab, "open the end-session endpoint without a hint", chromedp.Do(tab, chromedp.Navigate(u),
+		chromedp.WaitVisible(chromedp.CSS(`button[value="logout"]`))))
+	text, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("main")))
+	browserStep(t, tab, "read the confirmation page", err)
+	if !strings.Contains(text, "Demo Shop (Go) asks to sign you out") {
+		t.Errorf("confirmation page: %s", text)
+	}
+	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+	browserStep(t, tab, "screenshot the confirmation page", err)
+	saveScreenshot(t, e.root, "logout-confirm.png", png)
+	focused, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.activeElement.value || ""`))
+	browserStep(t, tab, "read the focused element", err)
+	if focused != "logout" {
+		t.Errorf("the focus is on %q, not on the sign-out button", focused)
+	}
+	_, err = chromedp.RunResponse(tab, chromedp.KeyEvent("\r"))
+	browserStep(t, tab, "press Enter", err)
+	text, err = chromedp.Run(tab, chromedp.Text(chromedp.CSS("main")))
+	browserStep(t, tab, "read the signed-out page", err)
+	if !strings.Contains(text, "You are signed out") {
+		t.Errorf("after Enter: %s", text)
+	}
+	r = b.NewRequest("none")
+	got = e.cb.Expect(r.State)
+	browserStep(t, tab, "prompt=none after the confirmed logout", chromedp.Do(tab, chromedp.Navigate(b.AuthorizationURL(r))))
+	if q := rptest.Wait(t, got, 10*time.Second).Query(); q.Get("error") != "login_required" {
+		t.Errorf("prompt=none after the confirmed logout: %v", q)
 	}
 }
 

@@ -71,6 +71,11 @@ func newBackchannel(reg prometheus.Registerer) (*backchannel, error) {
 			Namespace: "ida", Subsystem: "op", Name: "backchannel_logout_total",
 			Help: "Back-channel logout deliveries by outcome: delivered, failed (after every try), forbidden (the URI's address is not allowed by spec.egress), dropped (too many under way).",
 		}, []string{"outcome"})
+		// Every outcome starts at zero, so rates and alerts
+		// (config/prometheus) see it before the first logout.
+		for _, o := range []string{bclDelivered, bclFailed, bclForbidden, bclDropped} {
+			b.outcomes.WithLabelValues(o)
+		}
 		if err := reg.Register(b.outcomes); err != nil {
 			return nil, err
 		}

@@ -14,6 +14,9 @@ const (
 	DefaultRefreshTokenLifetime            = 720 * time.Hour
 	DefaultAuthorizationCodeLifetime       = 60 * time.Second
 	DefaultHTTPUsersTimeout                = 2 * time.Second
+	DefaultSessionIdleTimeout              = 30 * time.Minute
+	DefaultSessionAbsoluteLifetime         = 12 * time.Hour
+	DefaultSessionsPerUser           int32 = 16
 	DefaultReplicas                  int32 = 1
 	DefaultPushedRequestsPerClient   int32 = 10000
 

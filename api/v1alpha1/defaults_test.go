@@ -56,6 +56,8 @@ func TestDefaultsMatchTheSchema(t *testing.T) {
 		{"spec.tokens.authorizationCodeLifetime", idav1alpha1.DefaultAuthorizationCodeLifetime},
 		{"spec.users.http.timeout", idav1alpha1.DefaultHTTPUsersTimeout},
 		{"spec.consent.releaseRecordRetention", idav1alpha1.DefaultReleaseRecordRetention},
+		{"spec.sessions.idleTimeout", idav1alpha1.DefaultSessionIdleTimeout},
+		{"spec.sessions.absoluteLifetime", idav1alpha1.DefaultSessionAbsoluteLifetime},
 	}
 	for _, d := range durations {
 		var s string
@@ -75,6 +77,7 @@ func TestDefaultsMatchTheSchema(t *testing.T) {
 		{idp, "spec.tokens.accessTokenFormat", idav1alpha1.DefaultAccessTokenFormat},
 		{idp, "spec.tokens.subjectType", idav1alpha1.DefaultSubjectType},
 		{idp, "spec.security.pushedRequestsPerClient", idav1alpha1.DefaultPushedRequestsPerClient},
+		{idp, "spec.sessions.maxPerUser", idav1alpha1.DefaultSessionsPerUser},
 		{idp, "spec.sessionStore.type", idav1alpha1.DefaultSessionStore},
 		{idp, "spec.signing.algorithms", idav1alpha1.DefaultSigningAlgorithms()},
 		{rp, "spec.clientAuthentication.method", idav1alpha1.DefaultClientAuth},

@@ -75,6 +75,18 @@ type IdentityProviderSpec struct {
 	// +optional
 	Authentication *AuthenticationSpec `json:"authentication,omitempty"`
 
+	// Sessions bounds how long a person stays signed in at the provider:
+	// an idle timeout and an absolute lifetime. Defaults: 30m idle, 12h
+	// absolute.
+	// +kubebuilder:default={}
+	Sessions SessionsSpec `json:"sessions,omitempty"`
+
+	// Egress says which internal addresses the runtime may call out to
+	// (back-channel logout). Absent: only public addresses; loopback,
+	// link-local, private and cluster-internal ones are refused.
+	// +optional
+	Egress *EgressSpec `json:"egress,omitempty"`
+
 	// SessionStore holds per-request state: codes, sessions, PAR requests,
 	// refresh tokens and replay caches. Never the Kubernetes API.
 	// +kubebuilder:default={}

@@ -31,6 +31,39 @@ type RelyingPartySpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(u, !u.contains('#'))",message="redirect URIs must not contain a fragment"
 	RedirectURIs []string `json:"redirectURIs"`
 
+	// PostLogoutRedirectURIs are where the provider may send the browser
+	// after an RP-initiated logout (OIDC RP-Initiated Logout 1.0 §3),
+	// compared to post_logout_redirect_uri exactly, character for
+	// character. Absolute, without fragment; https, or http on a loopback
+	// host. Absent: after logout the provider shows its own "you are
+	// signed out" page.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.all(u, isURL(u) && url(u).getHostname() != '' && (url(u).getScheme() == 'https' || (url(u).getScheme() == 'http' && url(u).getHostname() in ['localhost', '127.0.0.1', '::1'])))",message="each post-logout redirect URI must be an absolute https URL (http only on localhost, 127.0.0.1 or [::1])"
+	// +kubebuilder:validation:XValidation:rule="self.all(u, !u.contains('#'))",message="post-logout redirect URIs must not contain a fragment"
+	PostLogoutRedirectURIs []string `json:"postLogoutRedirectURIs,omitempty"`
+
+	// BackchannelLogoutURI receives a logout token (OIDC Back-Channel
+	// Logout 1.0 §2.5) when a session that signed in to this relying
+	// party ends: an https URL (http only on a loopback host), without
+	// fragment. The runtime calls it only at addresses the provider's
+	// spec.egress allows when they are internal. Absent: no back-channel
+	// logout.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getHostname() != '' && (url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && url(self).getHostname() in ['localhost', '127.0.0.1', '::1']))",message="backchannelLogoutURI must be an absolute https URL (http only on localhost, 127.0.0.1 or [::1])"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('#')",message="backchannelLogoutURI must not contain a fragment"
+	BackchannelLogoutURI string `json:"backchannelLogoutURI,omitempty"`
+
+	// BackchannelLogoutSessionRequired: the relying party needs the `sid`
+	// in every logout token (OIDC Back-Channel Logout 1.0 §2.4). The
+	// provider always sends it, so this only documents the need. Default
+	// false.
+	// +optional
+	BackchannelLogoutSessionRequired bool `json:"backchannelLogoutSessionRequired,omitempty"`
+
 	// GrantTypes the client may use.
 	// +kubebuilder:default={"authorization_code"}
 	// +listType=set

@@ -49,6 +49,14 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 		IDA:          policy(s, tfs),
 		Subjects:     subjects(idp),
 		Consent:      config.Consent{ReleaseRetention: duration(s.Consent.ReleaseRecordRetention, idav1alpha1.DefaultReleaseRecordRetention)},
+		Sessions: config.Sessions{
+			IdleTimeout:      duration(s.Sessions.IdleTimeout, idav1alpha1.DefaultSessionIdleTimeout),
+			AbsoluteLifetime: duration(s.Sessions.AbsoluteLifetime, idav1alpha1.DefaultSessionAbsoluteLifetime),
+			MaxPerUser:       int(cmp.Or(s.Sessions.MaxPerUser, idav1alpha1.DefaultSessionsPerUser)),
+		},
+	}
+	if e := s.Egress; e != nil {
+		p.Egress = config.Egress{AllowedCIDRs: slices.Clone(e.AllowedCIDRs), AllowedHosts: slices.Clone(e.AllowedHosts)}
 	}
 	if a := s.Authentication; a != nil {
 		p.Authentication = authentication(a)

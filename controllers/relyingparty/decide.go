@@ -133,6 +133,8 @@ var specPaths = func() config.ClientPaths {
 	p.SubjectType = spec.Child("subjectType")
 	p.SectorIdentifierURI = spec.Child("sectorIdentifierURI")
 	p.MinimumACR = spec.Child("security", "minimumAuthenticationLevel")
+	p.PostLogoutRedirectURIs = spec.Child("postLogoutRedirectURIs")
+	p.BackchannelLogoutURI = spec.Child("backchannelLogoutURI")
 	return p
 }()
 

@@ -331,7 +331,11 @@ func Registration(rp *idav1alpha1.RelyingParty, secret string) *config.Client {
 		AccessTokenFormat:           string(s.AccessTokenFormat),
 		SubjectType:                 identityprovider.SubjectType(s.SubjectType),
 		SectorIdentifierURI:         s.SectorIdentifierURI,
-		Scopes:                      s.Scopes,
+		PostLogoutRedirectURIs:      s.PostLogoutRedirectURIs,
+		BackchannelLogoutURI:        s.BackchannelLogoutURI,
+
+		BackchannelLogoutSessionRequired: s.BackchannelLogoutSessionRequired,
+		Scopes:                           s.Scopes,
 
 		IDTokenEncryptedResponseAlg:       string(s.Security.IDTokenEncryptedResponseAlg),
 		IDTokenEncryptedResponseEnc:       string(s.Security.IDTokenEncryptedResponseEnc),

@@ -84,6 +84,16 @@ type Client struct {
 	// MinimumACR is the acr of the weakest authentication level this
 	// client's users are signed in at; empty means none.
 	MinimumACR string `json:"minimum_acr,omitempty"`
+
+	// PostLogoutRedirectURIs are where a logout may send the browser
+	// back (OIDC RP-Initiated Logout 1.0 §3), matched exactly.
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
+	// BackchannelLogoutURI receives logout tokens (OIDC Back-Channel
+	// Logout 1.0 §2.2); empty means none are sent.
+	BackchannelLogoutURI string `json:"backchannel_logout_uri,omitempty"`
+	// BackchannelLogoutSessionRequired: the client needs sid in logout
+	// tokens, which always carry it.
+	BackchannelLogoutSessionRequired bool `json:"backchannel_logout_session_required,omitempty"`
 }
 
 // Encryption is how one kind of response is encrypted to the client.
@@ -191,6 +201,7 @@ type ClientPaths struct {
 	IntrospectionEncryptedResponseAlg, IntrospectionEncryptedResponseEnc *field.Path
 	SubjectType, SectorIdentifierURI                                     *field.Path
 	MinimumACR                                                           *field.Path
+	PostLogoutRedirectURIs, BackchannelLogoutURI                         *field.Path
 }
 
 // JSONPaths names the members as in the registration's JSON.
@@ -222,6 +233,8 @@ var JSONPaths = ClientPaths{
 	SubjectType:                       field.NewPath("subject_type"),
 	SectorIdentifierURI:               field.NewPath("sector_identifier_uri"),
 	MinimumACR:                        field.NewPath("minimum_acr"),
+	PostLogoutRedirectURIs:            field.NewPath("post_logout_redirect_uris"),
+	BackchannelLogoutURI:              field.NewPath("backchannel_logout_uri"),
 }
 
 // clientIDChars is RFC 6749 Appendix A.1 (VSCHAR), without the
@@ -253,6 +266,16 @@ func (c *Client) ValidateWith(paths ClientPaths) field.ErrorList {
 	for i, u := range c.RedirectURIs {
 		if err := ValidateRedirectURI(u); err != nil {
 			errs = append(errs, invalid(paths.RedirectURIs.Index(i), "%v", err))
+		}
+	}
+	for i, u := range c.PostLogoutRedirectURIs {
+		if err := ValidateRedirectURI(u); err != nil {
+			errs = append(errs, invalid(paths.PostLogoutRedirectURIs.Index(i), "%v", err))
+		}
+	}
+	if c.BackchannelLogoutURI != "" {
+		if err := ValidateBackchannelLogoutURI(c.BackchannelLogoutURI); err != nil {
+			errs = append(errs, invalid(paths.BackchannelLogoutURI, "%v", err))
 		}
 	}
 	checkSet := func(path *field.Path, got, allowed []string) {
@@ -434,6 +457,20 @@ func ValidateRedirectURI(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
 		return fmt.Errorf("%q is not a URI", s)
+	}
+	if u.Fragment != "" || strings.Contains(s, "#") {
+		return fmt.Errorf("%q must not have a fragment", s)
+	}
+	return httpsOrLoopback(u)
+}
+
+// ValidateBackchannelLogoutURI applies OIDC Back-Channel Logout 1.0
+// §2.2: an absolute http(s) URI without a fragment (it may have a query),
+// https unless the host is a loopback address or localhost.
+func ValidateBackchannelLogoutURI(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
 	}
 	if u.Fragment != "" || strings.Contains(s, "#") {
 		return fmt.Errorf("%q must not have a fragment", s)

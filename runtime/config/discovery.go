@@ -21,7 +21,7 @@ var standardClaims = []string{
 }
 
 // RenderDiscovery renders the OpenID Provider metadata (OpenID Connect
-// Discovery §3, RFC 8414 §2, RFC 9126 §5, RFC 9449 §5.1, RFC 9207 §3, RFC 9701 §7) with
+// Discovery §3, RFC 8414 §2, RFC 9126 §5, RFC 9449 §5.1, RFC 9207 §3, RFC 9701 §7, RP-Initiated Logout 1.0 §2.1) with
 // the identity assurance metadata of the provider's policy (IDA §8, ATT §8,
 // ASC). claims_supported also names verified_claims and every claim a trust
 // framework vouches for, so that a client that reads only the Discovery
@@ -57,6 +57,7 @@ func RenderDiscovery(p *Provider) ([]byte, error) {
 		{"pushed_authorization_request_endpoint", p.URL(PathPAR)},
 		{"revocation_endpoint", p.URL(PathRevoke)},
 		{"introspection_endpoint", p.URL(PathIntrospect)},
+		{"end_session_endpoint", p.URL(PathEndSession)},
 		{"scopes_supported", p.ScopesSupported()},
 		{"response_types_supported", []string{"code"}},
 		{"response_modes_supported", []string{"query"}},
@@ -89,6 +90,12 @@ func RenderDiscovery(p *Provider) ([]byte, error) {
 		{"request_object_signing_alg_values_supported", sec.ClientSigningAlgorithms},
 		{"request_uri_parameter_supported", false},
 		{"claims_supported", claims},
+		// Logout (OIDC Back-Channel Logout 1.0 §2.1, Front-Channel Logout
+		// 1.0 §3): logout tokens carry sid; no front-channel iframes.
+		{"backchannel_logout_supported", true},
+		{"backchannel_logout_session_supported", true},
+		{"frontchannel_logout_supported", false},
+		{"frontchannel_logout_session_supported", false},
 	}
 
 	if len(p.Authentication.Levels) > 0 {

@@ -77,6 +77,10 @@ type Provider struct {
 	Authentication authn.Policy `json:"authentication,omitzero"`
 	// Consent is how long release records are kept.
 	Consent Consent `json:"consent,omitzero"`
+	// Sessions bounds sign-ins; zero values mean the defaults.
+	Sessions Sessions `json:"sessions,omitzero"`
+	// Egress allows outbound requests to internal addresses.
+	Egress Egress `json:"egress,omitzero"`
 }
 
 // Lifetimes of what the provider issues.
@@ -309,6 +313,8 @@ func (p *Provider) Validate() field.ErrorList {
 	errs = append(errs, p.SessionStore.validate(field.NewPath("session_store"))...)
 	errs = append(errs, p.Subjects.validate(field.NewPath("subjects"))...)
 	errs = append(errs, p.Consent.validate(field.NewPath("consent"))...)
+	errs = append(errs, p.Sessions.validate(field.NewPath("sessions"))...)
+	errs = append(errs, p.Egress.validate(field.NewPath("egress"))...)
 	errs = append(errs, validateAuthentication(&p.Authentication, p.AuthenticationMethods(), field.NewPath("authentication"))...)
 
 	if err := p.IDA.Validate(); err != nil {
@@ -607,6 +613,9 @@ const (
 	PathPAR        = "/par"
 	PathRevoke     = "/revoke"
 	PathIntrospect = "/introspect"
+	// PathEndSession is the end_session_endpoint (OIDC RP-Initiated
+	// Logout 1.0 §2).
+	PathEndSession = "/end_session"
 )
 
 // URL is the absolute URL of an endpoint path below the issuer; a trailing

@@ -251,6 +251,7 @@ func (s *Session) fields(c *codec) {
 	c.int(&s.AuthTime)
 	c.int(&s.AuthTimeMillis)
 	c.int(&s.ExpiresAt)
+	c.int(&s.LastSeen)
 	c.methods(&s.Methods)
 	c.strs(&s.Consents)
 }

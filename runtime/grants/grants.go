@@ -83,41 +83,6 @@ func (g *Store) SpendInteraction(ctx context.Context, id string, ttl time.Durati
 	return fresh, nil
 }
 
-// StartSession stores a new session and returns the cookie value that
-// names it; the value itself is stored nowhere.
-func (g *Store) StartSession(ctx context.Context, s *Session, ttl time.Duration) (string, error) {
-	cookie := NewSecret()
-	if err := g.UpdateSession(ctx, cookie, s, ttl); err != nil {
-		return "", err
-	}
-	return cookie, nil
-}
-
-// Session returns the session a cookie names.
-func (g *Store) Session(ctx context.Context, cookie string) (*Session, error) {
-	s, err := get[Session](ctx, g.s, store.KindSession, keyOf(cookie))
-	if err != nil {
-		return nil, failed("get session", err)
-	}
-	return s, nil
-}
-
-// UpdateSession replaces the session a cookie names.
-func (g *Store) UpdateSession(ctx context.Context, cookie string, s *Session, ttl time.Duration) error {
-	if err := put(ctx, g.s, g.local, store.KindSession, keyOf(cookie), s, ttl); err != nil {
-		return failed("put session", err)
-	}
-	return nil
-}
-
-// EndSession forgets the session a cookie names.
-func (g *Store) EndSession(ctx context.Context, cookie string) error {
-	if err := g.s.Delete(ctx, store.KindSession, keyOf(cookie)); err != nil {
-		return failed("end session", err)
-	}
-	return nil
-}
-
 // PutCode stores an authorization code until it expires and returns it.
 func (g *Store) PutCode(ctx context.Context, c *Code) (string, error) {
 	code := NewSecret()

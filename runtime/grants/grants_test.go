@@ -219,7 +219,7 @@ func TestSecretsNotStored(t *testing.T) {
 		if _, err := raw.Get(ctx, store.KindCode, code); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("the code itself is a key: %v", err)
 		}
-		cookie, err := g.StartSession(ctx, &Session{SID: "sid", Subject: "s"}, time.Minute)
+		cookie, _, err := g.StartSession(ctx, &Session{SID: "sid", Subject: "s", ExpiresAt: time.Now().Add(time.Minute).Unix()}, time.Minute, 4)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -127,6 +127,10 @@ type Session struct {
 	AuthTime       int64 `json:"auth_time"`
 	AuthTimeMillis int64 `json:"auth_time_ms,omitempty"`
 	ExpiresAt      int64 `json:"exp"`
+	// LastSeen is when the session was last used, in Unix seconds, for
+	// the idle timeout; 0 in sessions written before it existed (then
+	// AuthTime counts).
+	LastSeen int64 `json:"seen,omitempty"`
 	// Methods are the authentication methods done in this session, in
 	// the order done, each with when (the password first, then any
 	// second factor a step-up asked for).

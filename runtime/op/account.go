@@ -169,6 +169,14 @@ func (p *Provider) withdrawGrant(ctx context.Context, sv *served, subject, clien
 	if err := p.grants.WithdrawConsent(ctx, subject, clientID, sv.provider.Consent.Retention()); err != nil {
 		return err
 	}
+	// The relying party's sessions of this person end with the consent
+	// (Back-Channel Logout 1.0); the person stays signed in here and at
+	// the others.
+	if sessions, err := p.grants.SessionsOf(ctx, subject); err != nil {
+		p.logStoreFailure(err)
+	} else {
+		p.sessionsEnded(sv, sessionsAt(sessions, clientID)...)
+	}
 	p.audit.Info("consent withdrawn",
 		slog.String("event", "consent_withdrawn"),
 		slog.String("client_id", clientID),
@@ -178,6 +186,22 @@ func (p *Provider) withdrawGrant(ctx context.Context, sv *served, subject, clien
 		_ = p.auditSync() // as auditRelease: nowhere else to report it
 	}
 	return nil
+}
+
+// sessionsAt are the sessions that signed in to clientID, each naming
+// that client alone.
+func sessionsAt(sessions []grants.UserSession, clientID string) []grants.UserSession {
+	var out []grants.UserSession
+	for _, us := range sessions {
+		for _, c := range us.Clients {
+			if c.ClientID == clientID {
+				us.Clients = []grants.SignedInClient{c}
+				out = append(out, us)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // toAccountPage sends the browser to the account page: after its sign-in,

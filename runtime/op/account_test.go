@@ -3,10 +3,12 @@ package op
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/grants"
 )
 
 // postAuth is client_secret_post's form fields.
@@ -103,5 +105,66 @@ func TestAccountPage(t *testing.T) {
 	u, _ = f.authorizeURL(clientPost, url.Values{"scope": {"openid email offline_access"}, "prompt": {"none"}})
 	if q := redirectParams(t, f.get(b, u)); q.Get("error") != "consent_required" {
 		t.Errorf("prompt=none after withdrawal: %v", q)
+	}
+}
+
+// Withdrawing consent at the account page logs that relying party out of
+// the person's sessions (Back-Channel Logout 1.0), and no other: the
+// person stays signed in here and at the other relying party.
+func TestWithdrawalLogsOutThatRelyingParty(t *testing.T) {
+	basic, post := newRPEndpoint(t), newRPEndpoint(t)
+	f := newFixtureWith(t, nil, withBackchannel(basic, post, true))
+	b := f.browser()
+	f.signedInWithIDToken(b, clientBasic)
+	idtPost := f.signedInWithIDToken(b, clientPost)
+
+	pg := f.get(b, f.url(pathAccount))
+	if got := f.submit(b, pathWithdraw, pg, url.Values{"client_id": {clientPost}}); got.status != http.StatusSeeOther {
+		t.Fatalf("withdrawal: %d %.300s", got.status, got.body)
+	}
+	got := post.received()
+	if len(got) != 1 {
+		t.Fatalf("%s received %d logout tokens, want 1", clientPost, len(got))
+	}
+	lt, idc := checkLogoutToken(t, f, got[0], clientPost), rawIDTokenClaims(t, idtPost)
+	if lt["sid"] != idc["sid"] || lt["sub"] != idc["sub"] {
+		t.Errorf("logout token sid/sub %v/%v, ID token %v/%v", lt["sid"], lt["sub"], idc["sid"], idc["sub"])
+	}
+	if n := len(basic.received()); n != 0 {
+		t.Errorf("%s, whose consent stands, received %d logout tokens", clientBasic, n)
+	}
+	// Still signed in: a silent authorization at the other client works.
+	if q := f.silent(b); q.Get("code") == "" {
+		t.Errorf("after the withdrawal, the session is gone: %v", q)
+	}
+}
+
+func TestSessionsAt(t *testing.T) {
+	sessions := []grants.UserSession{
+		{SID: "s1", Clients: []grants.SignedInClient{{ClientID: "a", Subject: "x"}, {ClientID: "b", Subject: "y"}}},
+		{SID: "s2", Clients: []grants.SignedInClient{{ClientID: "a", Subject: "x"}}},
+		{SID: "s3"},
+	}
+	for _, c := range []struct {
+		client string
+		want   []string // sid/sub
+	}{
+		{"b", []string{"s1/y"}},
+		{"a", []string{"s1/x", "s2/x"}},
+		{"c", nil},
+	} {
+		var got []string
+		for _, us := range sessionsAt(sessions, c.client) {
+			if len(us.Clients) != 1 || us.Clients[0].ClientID != c.client {
+				t.Errorf("%s: session %s names clients %v", c.client, us.SID, us.Clients)
+			}
+			got = append(got, us.SID+"/"+us.Clients[0].Subject)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.client, got, c.want)
+		}
+	}
+	if len(sessions[0].Clients) != 2 {
+		t.Error("sessionsAt changed its input")
 	}
 }

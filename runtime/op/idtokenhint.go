@@ -30,6 +30,24 @@ func checkIDTokenHint(a *authzCtx) *oauthError {
 // ownIDTokenSubject verifies an ID token this provider signed and returns
 // its subject.
 func (sv *served) ownIDTokenSubject(raw string, now time.Time) (string, error) {
+	h, err := sv.ownIDToken(raw, now)
+	if err != nil {
+		return "", err
+	}
+	return h.Subject, nil
+}
+
+// ownIDTokenClaims are what a hint's checks read of it.
+type ownIDTokenClaims struct {
+	jwt.Claims
+	SID string `json:"sid,omitempty"`
+}
+
+// ownIDToken verifies an ID token this provider signed: a published key's
+// signature, this issuer, a subject. Its expiry is not checked: an
+// expired ID token is still a good hint (OIDC Core §3.1.2.1, RP-Initiated
+// Logout 1.0 §2).
+func (sv *served) ownIDToken(raw string, now time.Time) (*ownIDTokenClaims, error) {
 	var algs []jose.SignatureAlgorithm
 	for _, a := range sv.provider.SigningAlgorithms {
 		algs = append(algs, jose.SignatureAlgorithm(a))
@@ -37,11 +55,16 @@ func (sv *served) ownIDTokenSubject(raw string, now time.Time) (string, error) {
 	if strings.Count(raw, ".") == 4 {
 		// The provider holds no key to decrypt with; the client has the
 		// signed ID token inside (OIDC Core §3.1.2.1).
-		return "", errors.New("is encrypted: send the signed ID token inside it")
+		return nil, errors.New("is encrypted: send the signed ID token inside it")
 	}
 	tok, err := jwt.ParseSigned(raw, algs)
 	if err != nil || len(tok.Headers) != 1 {
-		return "", errors.New("is not a JWT signed with the provider's algorithms")
+		return nil, errors.New("is not a JWT signed with the provider's algorithms")
+	}
+	// The provider signs other JWTs with the same keys (at+jwt,
+	// logout+jwt, ...); only an ID token is a hint.
+	if typ, _ := tok.Headers[0].ExtraHeaders[jose.HeaderType].(string); typ != "" && !strings.EqualFold(typ, "JWT") {
+		return nil, errors.New("is not an ID token")
 	}
 	kid := tok.Headers[0].KeyID
 	for _, k := range sv.snap.Keys.Published(now) {
@@ -50,19 +73,19 @@ func (sv *served) ownIDTokenSubject(raw string, now time.Time) (string, error) {
 		}
 		jwk, err := k.JWK()
 		if err != nil {
-			return "", fmt.Errorf("cannot be checked: %w", err)
+			return nil, fmt.Errorf("cannot be checked: %w", err)
 		}
-		var cl jwt.Claims
+		var cl ownIDTokenClaims
 		if err := tok.Claims(jwk.Public().Key, &cl); err != nil {
-			return "", errors.New("signature does not verify")
+			return nil, errors.New("signature does not verify")
 		}
 		if cl.Issuer != sv.issuer {
-			return "", errors.New("was issued by another provider")
+			return nil, errors.New("was issued by another provider")
 		}
 		if cl.Subject == "" {
-			return "", errors.New("has no sub")
+			return nil, errors.New("has no sub")
 		}
-		return cl.Subject, nil
+		return &cl, nil
 	}
-	return "", errors.New("was not signed with a key of this provider")
+	return nil, errors.New("was not signed with a key of this provider")
 }

@@ -158,7 +158,7 @@ func (p *Provider) codeAccepted(ctx context.Context, sv *served, sess *grants.Se
 		p.logStoreFailure(err) // the count then runs out with its window
 	}
 	sess.Methods = append(sess.Methods, grants.MethodUse{Method: authn.MethodOTP, At: now.Unix()})
-	return p.grants.UpdateSession(ctx, cookie, sess, grants.Remaining(sess.ExpiresAt, now))
+	return p.grants.UpdateSession(ctx, cookie, sess, sessionTTL(sess, sv.provider.Sessions.Idle(), now))
 }
 
 // otpEnrolData is what the enrolment page shows: a fresh secret, kept in

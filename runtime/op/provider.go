@@ -69,6 +69,8 @@ type Provider struct {
 	// clientJWKS caches the key sets at clients' jwks_uri; it outlives
 	// configuration changes. See jwksuri.go.
 	clientJWKS *jwksURICache
+	// backchannel sends logout tokens; see backchannel.go.
+	backchannel *backchannel
 }
 
 type usersHolder struct{ src users.Source }
@@ -104,6 +106,9 @@ func New(opts Options) (*Provider, error) {
 		return nil, err
 	}
 	p.metrics = m
+	if p.backchannel, err = newBackchannel(opts.Metrics); err != nil {
+		return nil, err
+	}
 	if opts.Users != nil {
 		p.SetUsers(opts.Users)
 	}
@@ -154,23 +159,26 @@ func (p *Provider) Handler() http.Handler { return http.HandlerFunc(p.serveHTTP)
 
 // endpoint names, used as metric labels.
 const (
-	epDiscovery  = "discovery"
-	epJWKS       = "jwks"
-	epPAR        = "par"
-	epAuthorize  = "authorize"
-	epToken      = "token"
-	epUserInfo   = "userinfo"
-	epRevoke     = "revocation"
-	epIntrospect = "introspection"
-	epLogin      = "login"
-	epConsent    = "consent"
-	epOTP        = "otp"
-	epOTPEnrol   = "otp_enrol"
-	epStylesheet = "stylesheet"
-	pathLogin    = "/interaction/login"
-	pathConsent  = "/interaction/consent"
-	pathOTP      = "/interaction/otp"
-	pathOTPEnrol = "/interaction/otp-enrol"
+	epDiscovery       = "discovery"
+	epJWKS            = "jwks"
+	epPAR             = "par"
+	epAuthorize       = "authorize"
+	epToken           = "token"
+	epUserInfo        = "userinfo"
+	epRevoke          = "revocation"
+	epIntrospect      = "introspection"
+	epLogin           = "login"
+	epConsent         = "consent"
+	epOTP             = "otp"
+	epOTPEnrol        = "otp_enrol"
+	epStylesheet      = "stylesheet"
+	epEndSession      = "end_session"
+	epLogoutConfirm   = "logout_confirm"
+	pathLogoutConfirm = "/interaction/logout"
+	pathLogin         = "/interaction/login"
+	pathConsent       = "/interaction/consent"
+	pathOTP           = "/interaction/otp"
+	pathOTPEnrol      = "/interaction/otp-enrol"
 	// pathUI prefixes the stylesheet (ui.Renderer.StylesheetPath).
 	pathUI = "/ui/"
 )
@@ -199,6 +207,8 @@ var routes = map[string]route{
 	pathOTPEnrol:          {epOTPEnrol, []string{http.MethodPost}, (*Provider).otpEnrol},
 	pathAccount:           {epAccount, []string{http.MethodGet}, (*Provider).account},
 	pathWithdraw:          {epWithdraw, []string{http.MethodPost}, (*Provider).withdraw},
+	config.PathEndSession: {epEndSession, []string{http.MethodGet, http.MethodPost}, (*Provider).endSession},
+	pathLogoutConfirm:     {epLogoutConfirm, []string{http.MethodPost}, (*Provider).logoutConfirm},
 }
 
 func (p *Provider) serveHTTP(w http.ResponseWriter, r *http.Request) {

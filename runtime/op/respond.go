@@ -56,6 +56,7 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, sv *served,
 		p.redirectError(w, r, sv, req, p.storeFailed(err))
 		return
 	}
+	p.noteSignedIn(r.Context(), sv, req.ClientID, who)
 	p.redirect(w, r, sv, req, url.Values{"code": {code}})
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/idaop/ida-operator/runtime/authn"
 	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/egress"
 	"github.com/idaop/ida-operator/runtime/ida"
 	"github.com/idaop/ida-operator/runtime/ui"
 )
@@ -55,6 +57,9 @@ type served struct {
 	ui *ui.Renderer
 	// authMethods are the authentication methods the user source allows.
 	authMethods []string
+	// egress makes the outbound requests relying parties' URIs name
+	// (back-channel logout), within the provider's egress policy.
+	egress *http.Client
 }
 
 // authn is the provider's authentication levels.
@@ -108,6 +113,9 @@ func buildServed(s *config.Snapshot, rend *ui.Renderer, now time.Time) (*served,
 		discovery:    disc,
 		discoveryTag: etag(disc),
 		authMethods:  prov.AuthenticationMethods(),
+		egress: egress.NewClient(egress.Policy{
+			AllowedPrefixes: prov.Egress.Prefixes(), AllowedHosts: prov.Egress.AllowedHosts,
+		}, backchannelTimeout),
 	}
 	sv.ui = rend.WithBasePath(sv.basePath)
 	sv.nonceKeys = nonceKeys(s.Keys)

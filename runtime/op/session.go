@@ -33,8 +33,10 @@ func (sv *served) cookieName(name string) string {
 	return "__Secure-" + name
 }
 
-// sessionLifetime is how long a sign-in lasts.
-const sessionLifetime = 12 * time.Hour
+// touchInterval is how stale a session's LastSeen may get before a use
+// writes it again: the idle clock moves on use, but not every request
+// costs a store write.
+const touchInterval = time.Minute
 
 func (p *Provider) setCookie(w http.ResponseWriter, sv *served, name, value, path string, maxAge time.Duration) {
 	http.SetCookie(w, &http.Cookie{
@@ -67,33 +69,95 @@ func (p *Provider) loadSession(ctx context.Context, r *http.Request, sv *served,
 		}
 		return nil, ""
 	}
-	if now.Unix() >= sess.ExpiresAt {
+	if sessionEnded(sess, sv.provider.Sessions.Idle(), now) {
 		return nil, ""
+	}
+	if seen := lastSeen(sess); now.Sub(time.Unix(seen, 0)) > touchInterval {
+		sess.LastSeen = now.Unix()
+		// Not moving the idle clock only signs the person out sooner.
+		if err := p.grants.UpdateSession(ctx, ck.Value, sess, sessionTTL(sess, sv.provider.Sessions.Idle(), now)); err != nil {
+			p.logStoreFailure(err)
+		}
 	}
 	return sess, ck.Value
 }
 
-// newSession starts a session, signed in by password, with a fresh id
-// (never the one the browser brought: no session fixation). Consents of
-// an earlier session of the same user in this browser carry over; the
-// factors done in it do not: a new sign-in starts again.
+// sessionEnded: a session ends at its absolute end (ExpiresAt, set at
+// sign-in) or after idle without use, whichever comes first.
+func sessionEnded(s *grants.Session, idle time.Duration, now time.Time) bool {
+	return now.Unix() >= s.ExpiresAt || !now.Before(time.Unix(lastSeen(s), 0).Add(idle))
+}
+
+// lastSeen is when a session was last used; a session written before
+// that was recorded counts from its sign-in.
+func lastSeen(s *grants.Session) int64 {
+	if s.LastSeen != 0 {
+		return s.LastSeen
+	}
+	return s.AuthTime
+}
+
+// sessionTTL is how long the store keeps a session after a write: until
+// it would end if not used again.
+func sessionTTL(s *grants.Session, idle time.Duration, now time.Time) time.Duration {
+	return min(grants.Remaining(s.ExpiresAt, now), time.Unix(lastSeen(s), 0).Add(idle).Sub(now))
+}
+
+// newSession starts a session, signed in by password, under a fresh
+// cookie (never the one the browser brought: no session fixation). An
+// earlier session of the same user in this browser passes on its sid,
+// consents and clients; the factors done in it do not: a new sign-in
+// starts again. Another user's earlier session ends, with back-channel
+// logout. The session's idle and absolute ends come from the provider's
+// sessions policy.
 func (p *Provider) newSession(ctx context.Context, w http.ResponseWriter, r *http.Request, sv *served, subject string, now time.Time) (*grants.Session, error) {
+	policy := sv.provider.Sessions
 	sess := &grants.Session{
 		SID: grants.NewSecret()[:22], Subject: subject, AuthTime: now.Unix(), AuthTimeMillis: now.UnixMilli(),
-		ExpiresAt: now.Add(sessionLifetime).Unix(), Methods: []grants.MethodUse{{Method: authn.MethodPassword, At: now.Unix()}},
+		ExpiresAt: now.Add(policy.Absolute()).Unix(), LastSeen: now.Unix(),
+		Methods: []grants.MethodUse{{Method: authn.MethodPassword, At: now.Unix()}},
 	}
+	var carried []grants.SignedInClient
 	if old, oldID := p.loadSession(ctx, r, sv, now); old != nil {
-		if old.Subject == subject {
-			sess.Consents = old.Consents
-		}
 		// The old session's cookie is replaced below; when it cannot be
 		// deleted it still expires.
-		_ = p.grants.EndSession(ctx, oldID)
+		_, ended, err := p.grants.EndSession(ctx, oldID)
+		switch {
+		case old.Subject == subject:
+			// The same person signing in again (prompt=login, max_age)
+			// continues the session: its sid, consents and clients stay,
+			// so no relying party is logged out by it.
+			sess.SID, sess.Consents = old.SID, old.Consents
+			if err == nil {
+				carried = ended.Clients
+			}
+		case err == nil:
+			p.sessionsEnded(sv, *ended)
+		}
 	}
-	cookie, err := p.grants.StartSession(ctx, sess, sessionLifetime)
+	cookie, ended, err := p.grants.StartSession(ctx, sess, sessionTTL(sess, policy.Idle(), now), policy.PerUser())
 	if err != nil {
 		return nil, err
 	}
-	p.setCookie(w, sv, sessionCookie, cookie, cookiePath(sv, "/"), sessionLifetime)
+	p.sessionsEnded(sv, ended...)
+	for _, c := range carried {
+		if err := p.grants.SignedInTo(ctx, subject, sess.SID, c.ClientID, c.Subject); err != nil {
+			p.logStoreFailure(err)
+		}
+	}
+	p.setCookie(w, sv, sessionCookie, cookie, cookiePath(sv, "/"), policy.Absolute())
 	return sess, nil
+}
+
+// noteSignedIn records that the session signed in to a client, with the
+// sub the client sees, so that its logout reaches the client
+// (back-channel logout). Failing to note it only loses that message.
+func (p *Provider) noteSignedIn(ctx context.Context, sv *served, clientID string, who signedIn) {
+	c := sv.clients[clientID]
+	if c == nil || who.sid == "" {
+		return
+	}
+	if err := p.grants.SignedInTo(ctx, who.subject, who.sid, clientID, subjectFor(sv, c, who.subject)); err != nil {
+		p.logStoreFailure(err)
+	}
 }

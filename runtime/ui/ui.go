@@ -121,7 +121,7 @@ func New() (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ui: %w", err)
 	}
-	for _, p := range []string{"login", "otp", "consent", "error", "account"} {
+	for _, p := range []string{"login", "otp", "consent", "error", "account", "logout", "signedout"} {
 		t, err := base.Clone()
 		if err == nil {
 			t, err = t.ParseFS(files, "templates/"+p+".html")

@@ -42,6 +42,10 @@
 //                     wire (content type, JOSE header, parts)
 //   INTROSPECT        "jwt": after UserInfo, introspect the access token
 //                     asking for a JWT answer (RFC 9701)
+//   POST_LOGOUT_REDIRECT_URI  after the result, print
+//                     {"event":"end_session","url":...,"state":...}: the
+//                     logout URL buildEndSessionUrl makes with the ID token
+//                     as id_token_hint, this URI and a fresh state
 import * as client from 'openid-client'
 import { env, errorDetails, importDecryptionKey, importPrivateKey, joseHeader, out, readLine } from './lib.mjs'
 
@@ -198,6 +202,18 @@ async function main() {
     }
   }
   out(result)
+
+  // RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): the URL
+  // the relying party sends the browser to.
+  if (process.env.POST_LOGOUT_REDIRECT_URI) {
+    const logoutState = client.randomState()
+    const url = client.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token,
+      post_logout_redirect_uri: process.env.POST_LOGOUT_REDIRECT_URI,
+      state: logoutState,
+    })
+    out({ event: 'end_session', url: url.href, state: logoutState, end_session_endpoint: meta.end_session_endpoint })
+  }
 }
 
 main().catch((err) => {

@@ -418,8 +418,8 @@ func firstSentence(s string) string {
 }
 
 // terms keep their spelling in display names: the case rules below would
-// cut them ("DPoP" -> "D Po P").
-var terms = []string{"DPoP"}
+// cut them ("DPoP" -> "D Po P", "URIs" -> "UR Is").
+var terms = []string{"DPoP", "URIs", "CIDRs"}
 
 // humanize turns a Go or JSON name into words: "jwksURI" -> "Jwks URI",
 // "requireDPoPNonce" -> "Require DPoP Nonce".

@@ -8,6 +8,9 @@ func TestHumanize(t *testing.T) {
 		"IdentityProvider":                   "Identity Provider",
 		"requireDPoP":                        "Require DPoP",
 		"requireDPoPNonce":                   "Require DPoP Nonce",
+		"redirectURIs":                       "Redirect URIs",
+		"postLogoutRedirectURIs":             "Post Logout Redirect URIs",
+		"allowedCIDRs":                       "Allowed CIDRs",
 		"requirePushedAuthorizationRequests": "Require Pushed Authorization Requests",
 	} {
 		if got := humanize(in); got != want {

@@ -159,6 +159,10 @@ func (p *Provider) idTokenClaims(ctx context.Context, sv *served, c *client, g *
 	if !verifiedClaimsReleasable(sv, g) {
 		delete(res.IDToken, "verified_claims")
 		res.IDTokenReleases = nil
+		return res, nil
+	}
+	for k, v := range p.externalClaims(ctx, sv, c, req, ida.TargetIDToken, u, now) {
+		res.IDToken[k] = v
 	}
 	return res, nil
 }

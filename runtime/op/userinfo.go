@@ -219,8 +219,12 @@ func (p *Provider) userinfoClaims(ctx context.Context, sv *served, c *client, re
 		}
 		return nil, errServer("the user's data is invalid")
 	}
-	res := c.engine.EvaluateFor(req, ds, p.now(), ida.TargetUserInfo)
-	if !verifiedClaimsReleasable(sv, &rec.Info) {
+	now := p.now()
+	res := c.engine.EvaluateFor(req, ds, now, ida.TargetUserInfo)
+	external := map[string]json.RawMessage(nil)
+	if verifiedClaimsReleasable(sv, &rec.Info) {
+		external = p.externalClaims(ctx, sv, c, req, ida.TargetUserInfo, u, now)
+	} else {
 		delete(res.UserInfo, "verified_claims")
 		res.UserInfoReleases = nil
 	}
@@ -242,6 +246,9 @@ func (p *Provider) userinfoClaims(ctx context.Context, sv *served, c *client, re
 				out[name] = v
 			}
 		}
+	}
+	for k, v := range external {
+		out[k] = v
 	}
 	out["sub"] = sub
 	if len(out["verified_claims"]) > 0 {

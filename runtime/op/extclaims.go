@@ -2,10 +2,13 @@ package op
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +16,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/grants"
 	"github.com/idaop/ida-operator/runtime/ida"
 	"github.com/idaop/ida-operator/runtime/users"
 )
@@ -242,4 +246,51 @@ func claimSourceMembers(released []externalCandidate, lookAhead bool) (map[strin
 		return nil, err
 	}
 	return map[string]json.RawMessage{"_claim_names": cn, "_claim_sources": cs}, nil
+}
+
+// auditExternal records, once the response carrying them is made, which
+// external claim sources were passed on to a client: the issuer of each
+// aggregated assertion and the origin of each distributed endpoint, never
+// their content or access token.
+func (p *Provider) auditExternal(sv *served, c *client, g *grants.Info, target string, claims map[string]json.RawMessage) {
+	raw, ok := claims["_claim_sources"]
+	if !ok {
+		return
+	}
+	var sources map[string]struct {
+		JWT      string `json:"JWT"`
+		Endpoint string `json:"endpoint"`
+	}
+	if json.Unmarshal(raw, &sources) != nil {
+		return
+	}
+	var aggregated, distributed []string
+	for _, name := range slices.Sorted(maps.Keys(sources)) {
+		s := sources[name]
+		if s.Endpoint != "" {
+			distributed = append(distributed, redactURI(s.Endpoint))
+			continue
+		}
+		var payload struct {
+			Iss string `json:"iss"`
+		}
+		if parts := strings.Split(s.JWT, "."); len(parts) == 3 {
+			if b, err := base64.RawURLEncoding.DecodeString(parts[1]); err == nil {
+				_ = json.Unmarshal(b, &payload)
+			}
+		}
+		aggregated = append(aggregated, payload.Iss)
+	}
+	p.audit.Info("external verified claims passed on",
+		slog.String("event", "external_verified_claims_released"),
+		slog.String("client_id", c.ClientID),
+		slog.String("subject", g.Subject),
+		slog.String("client_subject", subjectFor(sv, c, g.Subject)),
+		slog.String("target", target),
+		slog.Any("aggregated_issuers", aggregated),
+		slog.Any("distributed_endpoints", distributed),
+	)
+	if p.auditSync != nil {
+		_ = p.auditSync()
+	}
 }

@@ -194,6 +194,20 @@ func TestExternalClaimsEndToEnd(t *testing.T) {
 			t.Errorf("no log says %q", reason)
 		}
 	}
+	// One audit record per target says which sources went to the client.
+	for _, target := range []string{"id_token", "userinfo"} {
+		want := `"event":"external_verified_claims_released","client_id":"` + clientExternal + `","subject":"` + testSubject + `"`
+		found := false
+		for _, line := range strings.Split(logs, "\n") {
+			if strings.Contains(line, want) && strings.Contains(line, `"target":"`+target+`"`) &&
+				strings.Contains(line, `"aggregated_issuers":["`+cs.srv.URL+`"]`) && strings.Contains(line, `"distributed_endpoints":["`+cs.srv.URL+`/claims"]`) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no audit record of the %s release:\n%s", target, logs)
+		}
+	}
 	for _, secret := range []string{"Meier", "kyc-7781", cs.token, jwts["good"][:40]} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("the logs hold %q", secret)

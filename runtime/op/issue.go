@@ -113,6 +113,7 @@ func (p *Provider) issueTokens(ctx context.Context, sv *served, ti *tokenIssue) 
 		if ti.released != nil {
 			p.auditRelease(sv, c, info, "id_token", ti.released.IDTokenReleases)
 			p.recordRelease(ctx, sv, info, "id_token", ti.released.IDToken, ti.released.IDTokenReleases)
+			p.auditExternal(sv, c, info, "id_token", ti.released.IDToken)
 		}
 	}
 	return resp, nil

@@ -250,6 +250,7 @@ func (p *Provider) userinfoClaims(ctx context.Context, sv *served, c *client, re
 	for k, v := range external {
 		out[k] = v
 	}
+	p.auditExternal(sv, c, &rec.Info, "userinfo", external)
 	out["sub"] = sub
 	if len(out["verified_claims"]) > 0 {
 		p.auditRelease(sv, c, &rec.Info, "userinfo", res.UserInfoReleases)

@@ -3,8 +3,10 @@ package users
 import (
 	"context"
 	"encoding/base64"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // testAssertion has the form of a signed JWT; the runtime checks its
@@ -60,5 +62,23 @@ func TestExternalClaimsInvalid(t *testing.T) {
 				t.Errorf("the error quotes a secret: %v", err)
 			}
 		})
+	}
+}
+
+func TestHTTPExternalClaims(t *testing.T) {
+	f := newFixture(t, time.Second)
+	f.k.fail = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodGet {
+			return false
+		}
+		_, _ = w.Write([]byte(`{"username":"ada","external_claims":[{"issuer":"https://kyc.example","jwt":"` + testAssertion + `"}]}`))
+		return true
+	}
+	u, err := f.h.Lookup(context.Background(), testSubject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.External) != 1 || u.External[0].Issuer != "https://kyc.example" || u.External[0].JWT != testAssertion {
+		t.Errorf("External = %+v", u.External)
 	}
 }

@@ -39,6 +39,23 @@ const maxProvidedClaimsSize = 64 << 10
 // ones the provider implements, never none or a shared secret.
 var providedClaimsAlgorithms = []jose.SignatureAlgorithm{jose.ES256, jose.PS256, jose.RS256}
 
+// assertionMembers are the members an assertion may carry: the ones IDA
+// §6.1 requires, the JWT's own iat, nbf and jti, and txn (IDA §5.1).
+var assertionMembers = []string{"iss", "sub", "verified_claims", "iat", "nbf", "jti", "txn"}
+
+// sanitizeName keeps a member name fit for a log line.
+func sanitizeName(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
 // errProvidedClaims prefixes every reason an assertion is refused. The
 // reasons name members, never their values, so they may be logged.
 var errProvidedClaims = errors.New("external claims assertion refused")
@@ -52,7 +69,8 @@ func refused(format string, args ...any) error {
 // returns its verified_claims. The steps: a JWT (RFC 7519) signed by one
 // of the source's keys; typ provided-claims+jwt; iss the source, sub and
 // verified_claims present and not empty; no exp and no aud (so it cannot
-// pass for an ID token); and, beyond the text, not before its nbf.
+// pass for an ID token); and, beyond the text, not before its nbf, and no
+// members but those (it cannot be minimised, IDA §5.7).
 func checkProvidedClaims(raw, issuer string, keys []jose.JSONWebKey, now time.Time) (json.RawMessage, error) {
 	if len(raw) > maxProvidedClaimsSize {
 		return nil, refused("larger than %d KiB", maxProvidedClaimsSize>>10)
@@ -89,6 +107,13 @@ func checkProvidedClaims(raw, issuer string, keys []jose.JSONWebKey, now time.Ti
 	for _, forbidden := range []string{"exp", "aud"} {
 		if _, ok := claims[forbidden]; ok {
 			return nil, refused("it has %s, which an assertion must not have", forbidden)
+		}
+	}
+	// The assertion goes out whole: a member beyond these could be
+	// personal data nobody asked for.
+	for _, name := range slices.Sorted(maps.Keys(claims)) {
+		if !slices.Contains(assertionMembers, name) {
+			return nil, refused("it has a member %q besides %s", sanitizeName(name), strings.Join(assertionMembers, ", "))
 		}
 	}
 	if nbf, ok := claims["nbf"]; ok {

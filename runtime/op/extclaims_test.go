@@ -123,6 +123,8 @@ func TestCheckProvidedClaims(t *testing.T) {
 		{"null verified_claims", key.sign(t, providedClaimsType, assertionPayload(func(m map[string]any) { m["verified_claims"] = nil })), "verified_claims is missing or empty"},
 		{"not valid yet", key.sign(t, providedClaimsType, assertionPayload(func(m map[string]any) { m["nbf"] = now.Add(time.Hour).Unix() })), "not valid yet"},
 		{"valid since a moment", key.sign(t, providedClaimsType, assertionPayload(func(m map[string]any) { m["nbf"] = now.Add(-time.Hour).Unix() })), ""},
+		{"a member nobody asked for", key.sign(t, providedClaimsType, assertionPayload(func(m map[string]any) { m["email"] = "max@example.com" })), `it has a member "email"`},
+		{"txn and jti", key.sign(t, providedClaimsType, assertionPayload(func(m map[string]any) { m["txn"], m["jti"] = "t-1", "j-1" })), ""},
 		{"too large", key.sign(t, providedClaimsType, assertionPayload(func(m map[string]any) { m["pad"] = strings.Repeat("x", 70<<10) })), "larger than 64 KiB"},
 	}
 	for _, c := range cases {

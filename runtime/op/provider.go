@@ -42,9 +42,9 @@ type Options struct {
 	// Metrics, when set, receives the provider's Prometheus metrics.
 	Metrics prometheus.Registerer
 	// HTTPClient fetches the jwks_uri of private_key_jwt clients and of
-	// external claim sources. Nil
-	// means a default client. Redirects are never followed and a fetch
-	// never takes more than 3 seconds, whatever the client says.
+	// external claim sources. Nil means a default client. Redirects are
+	// never followed and a fetch never takes more than 3 seconds,
+	// whatever the client says.
 	HTTPClient *http.Client
 }
 

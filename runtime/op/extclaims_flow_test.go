@@ -410,3 +410,28 @@ func (rp *relyingParty) checkJWT(ref, raw string) map[string]any {
 	}
 	return vc
 }
+
+// TestExternalClaimsLevel: external verified claims follow the provider's
+// level for verified claims as its own do: a password-only grant gets
+// none once the level asks for more.
+func TestExternalClaimsLevel(t *testing.T) {
+	cs := newClaimSource(t)
+	f, _ := externalFixture(t, cs, false)
+	withLevels(f.snap)
+	if err := f.p.Apply(f.snap); err != nil {
+		t.Fatal(err)
+	}
+	code, verifier := f.codeFor(clientExternal, url.Values{"claims": {externalRequest(true)}})
+	f.snap.Provider.Authentication.VerifiedClaimsLevel = acrMFA
+	if err := f.p.Apply(f.snap); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.exchange(clientExternal, code, verifier)
+	if _, ok := idTokenClaims(t, body)["_claim_names"]; ok {
+		t.Error("a password-only grant got external claims in its ID token")
+	}
+	_, ui := f.userinfo(body["access_token"].(string))
+	if _, ok := ui["_claim_sources"]; ok {
+		t.Error("a password-only grant got external claims at UserInfo")
+	}
+}

@@ -46,6 +46,12 @@ func (e *Engine) ReleasesExternal(r *Request, target Target, vc []byte, allowed 
 	}
 	c := &evalCtx{e: e, now: now}
 	for _, d := range entries {
+		// Nothing besides verification and claims can be asked for.
+		for i := range d.obj {
+			if n := d.obj[i].name; n != "verification" && n != "claims" {
+				return false
+			}
+		}
 		v := view{verification: *d.get("verification"), claims: emptyObject}
 		v.tf = v.verification.get("trust_framework").str
 		if cl := d.get("claims"); cl != nil {
@@ -100,22 +106,48 @@ func (e *Engine) keepsWhole(v view) bool {
 	return filtered.verification.equal(&v.verification) && filtered.claims.equal(&v.claims)
 }
 
-// releasesWhole: some request object matches v and releases all of it.
+// releasesWhole: some request object matches v and releases all of it,
+// as evalVerifiedClaims would build its answer.
 func (c *evalCtx) releasesWhole(reqs []vcRequest, v view) bool {
 	for i := range reqs {
 		ver, present, ok := c.eval(&reqs[i].verification, &v.verification)
-		if !ok || !present || !ver.equal(&v.verification) {
+		if !ok || !present {
 			continue
 		}
 		claims, _, _ := c.eval(&reqs[i].claims, &v.claims)
 		if claims.kind != kObject {
 			claims = emptyObject
 		}
-		if claims.equal(&v.claims) {
+		// Pruning rewrites evidence items in place: work on a copy, so
+		// that v keeps what the source signed.
+		ver = deepCopy(ver)
+		pruneDerivedClaims(&ver, &claims)
+		if ver.equal(&v.verification) && claims.equal(&v.claims) {
 			return true
 		}
 	}
 	return false
+}
+
+func deepCopy(v value) value {
+	switch v.kind {
+	case kObject:
+		out := v
+		out.obj = make([]member, len(v.obj))
+		for i := range v.obj {
+			out.obj[i] = v.obj[i]
+			out.obj[i].val = deepCopy(v.obj[i].val)
+		}
+		return out
+	case kArray:
+		out := v
+		out.arr = make([]value, len(v.arr))
+		for i := range v.arr {
+			out.arr[i] = deepCopy(v.arr[i])
+		}
+		return out
+	}
+	return v
 }
 
 // unknownValue stands in for a null (unknown) value of a described source:

@@ -183,6 +183,17 @@ func replaceNulls(v value) value {
 	return v
 }
 
+// ExternalReleases describes an external verified_claims value as the
+// releases of Result do (trust framework and claim names, no values), for
+// audit and the person's release records; nil when it is not one.
+func ExternalReleases(vc []byte) []Release {
+	v, err := parseJSON(vc)
+	if err != nil {
+		return nil
+	}
+	return releases(&v)
+}
+
 // LookAhead describes an external verified_claims value in the request
 // syntax IDA §6.1 gives for `_claim_names` (look-ahead): the verification's
 // values as `{"value": ...}` where known, null elsewhere, and every claim

@@ -172,11 +172,12 @@ type externalCandidate struct {
 
 // externalClaims returns the _claim_names and _claim_sources members that
 // pass on the user's external verified claims the request asks for in
-// target, or nil. Entries that fail validation are logged and left out.
-func (p *Provider) externalClaims(ctx context.Context, sv *served, c *client, req *ida.Request, target ida.Target, u *users.User, now time.Time) map[string]json.RawMessage {
+// target, and what they hold (trust frameworks and claim names), or nil.
+// Entries that fail validation are logged and left out.
+func (p *Provider) externalClaims(ctx context.Context, sv *served, c *client, req *ida.Request, target ida.Target, u *users.User, now time.Time) (map[string]json.RawMessage, []ida.Release) {
 	xc := sv.provider.ExternalClaims
 	if len(u.External) == 0 || !req.AsksVerifiedClaims() {
-		return nil
+		return nil, nil
 	}
 	var released []externalCandidate
 	for i := range u.External {
@@ -193,14 +194,18 @@ func (p *Provider) externalClaims(ctx context.Context, sv *served, c *client, re
 		}
 	}
 	if len(released) == 0 {
-		return nil
+		return nil, nil
 	}
 	out, err := claimSourceMembers(released, xc.LookAhead)
 	if err != nil {
 		p.log.Error("rendering external verified claims failed", slog.String("client_id", c.ClientID), slog.String("error", err.Error()))
-		return nil
+		return nil, nil
 	}
-	return out
+	var rel []ida.Release
+	for _, r := range released {
+		rel = append(rel, ida.ExternalReleases(r.claims)...)
+	}
+	return out, rel
 }
 
 // externalCandidate checks one entry: a trusted source, and for an
@@ -272,6 +277,10 @@ func claimSourceMembers(released []externalCandidate, lookAhead bool) (map[strin
 	}
 	return map[string]json.RawMessage{"_claim_names": cn, "_claim_sources": cs}, nil
 }
+
+// externalMember are the members that carry external verified claims: not
+// claims of their own (the person's release records name what they hold).
+var externalMember = map[string]bool{"_claim_names": true, "_claim_sources": true}
 
 // auditExternal records, once the response carrying them is made, which
 // external claim sources were passed on to a client: the issuer of each

@@ -1,11 +1,13 @@
 package op
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -187,6 +189,21 @@ func TestExternalClaimsEndToEnd(t *testing.T) {
 				t.Errorf("distributed verified_claims = %v", got["src2"])
 			}
 		})
+	}
+	// The person's release records name what the sources hold, under
+	// their frameworks, never the carrier members.
+	rs, err := f.p.grants.Releases(context.Background(), testSubject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs.Items) != 2 {
+		t.Fatalf("release records: %+v", rs.Items)
+	}
+	for _, r := range rs.Items {
+		if slices.Contains(r.Claims, "_claim_names") || slices.Contains(r.Claims, "_claim_sources") ||
+			!slices.Contains(r.TrustFrameworks, "uk_tfida") || !slices.Contains(r.Verified, "birthdate") || !slices.Contains(r.Verified, "family_name") {
+			t.Errorf("release record %+v", r)
+		}
 	}
 	logs := f.logs.String()
 	for _, reason := range []string{"the signature does not verify", "the issuer is not a trusted claim source", "it has aud"} {

@@ -162,9 +162,13 @@ func (p *Provider) idTokenClaims(ctx context.Context, sv *served, c *client, g *
 		res.IDTokenReleases = nil
 		return res, nil
 	}
-	for k, v := range p.externalClaims(ctx, sv, c, req, ida.TargetIDToken, u, now) {
+	// What external sources hold joins the releases the audit event and
+	// the person's release records name.
+	members, rel := p.externalClaims(ctx, sv, c, req, ida.TargetIDToken, u, now)
+	for k, v := range members {
 		res.IDToken[k] = v
 	}
+	res.IDTokenReleases = append(res.IDTokenReleases, rel...)
 	return res, nil
 }
 

@@ -223,7 +223,9 @@ func (p *Provider) userinfoClaims(ctx context.Context, sv *served, c *client, re
 	res := c.engine.EvaluateFor(req, ds, now, ida.TargetUserInfo)
 	external := map[string]json.RawMessage(nil)
 	if verifiedClaimsReleasable(sv, &rec.Info) {
-		external = p.externalClaims(ctx, sv, c, req, ida.TargetUserInfo, u, now)
+		var rel []ida.Release
+		external, rel = p.externalClaims(ctx, sv, c, req, ida.TargetUserInfo, u, now)
+		res.UserInfoReleases = append(res.UserInfoReleases, rel...)
 	} else {
 		delete(res.UserInfo, "verified_claims")
 		res.UserInfoReleases = nil
@@ -252,7 +254,7 @@ func (p *Provider) userinfoClaims(ctx context.Context, sv *served, c *client, re
 	}
 	p.auditExternal(sv, c, &rec.Info, "userinfo", external)
 	out["sub"] = sub
-	if len(out["verified_claims"]) > 0 {
+	if len(out["verified_claims"]) > 0 || len(external) > 0 {
 		p.auditRelease(sv, c, &rec.Info, "userinfo", res.UserInfoReleases)
 	}
 	p.recordRelease(ctx, sv, &rec.Info, "userinfo", out, res.UserInfoReleases)

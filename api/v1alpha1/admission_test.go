@@ -319,6 +319,18 @@ func TestAdmissionAcceptsNetworkPolicy(t *testing.T) {
 	})
 }
 
+func TestAdmissionAcceptsExternalClaimSources(t *testing.T) {
+	idp := decode(t, validIdentityProvider)
+	set(idp, "spec.identityAssurance.externalClaimSources", []any{
+		map[string]any{"issuer": "https://kyc.example", "jwksURI": "https://kyc.example/.well-known/jwks.json", "trustFrameworks": []any{"uk_tfida", "de_aml"}},
+		map[string]any{"issuer": "https://verifier.example/tenant/7", "jwksURI": "https://keys.verifier.example/7", "trustFrameworks": []any{"uk_tfida"}},
+	})
+	set(idp, "spec.identityAssurance.externalClaimsLookAhead", true)
+	if err := createDryRun(idp); err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+}
+
 func TestAdmissionAcceptsExposure(t *testing.T) {
 	for name, exp := range map[string]map[string]any{
 		"gateway": {"gateway": gatewayExposure},
@@ -474,6 +486,13 @@ func TestAdmissionRejections(t *testing.T) {
 		{"unknown subject type", validRelyingParty, "spec.subjectType", "pairwise", "spec.subjectType", `Unsupported value: "pairwise"`},
 		{"unknown provider subject type", validIdentityProvider, "spec.tokens.subjectType", "Secret", "spec.tokens.subjectType", `Unsupported value: "Secret"`},
 		{"salt reference without key", validIdentityProvider, "spec.tokens.pairwiseSaltSecretRef", map[string]any{"name": "salt"}, "spec.tokens.pairwiseSaltSecretRef.key", "Required value"},
+		{"external claim source over http", validIdentityProvider, "spec.identityAssurance.externalClaimSources", []any{map[string]any{"issuer": "http://kyc.example", "jwksURI": "https://kyc.example/jwks", "trustFrameworks": []any{"uk_tfida"}}}, "spec.identityAssurance.externalClaimSources[0].issuer", "issuer must be an absolute https URL"},
+		{"external claim source keys over http", validIdentityProvider, "spec.identityAssurance.externalClaimSources", []any{map[string]any{"issuer": "https://kyc.example", "jwksURI": "http://kyc.example/jwks", "trustFrameworks": []any{"uk_tfida"}}}, "spec.identityAssurance.externalClaimSources[0].jwksURI", "jwksURI must be an absolute https URL"},
+		{"external claim source for no framework", validIdentityProvider, "spec.identityAssurance.externalClaimSources", []any{map[string]any{"issuer": "https://kyc.example", "jwksURI": "https://kyc.example/jwks", "trustFrameworks": []any{}}}, "spec.identityAssurance.externalClaimSources[0].trustFrameworks", "should have at least 1 items"},
+		{"external claim source twice", validIdentityProvider, "spec.identityAssurance.externalClaimSources", []any{
+			map[string]any{"issuer": "https://kyc.example", "jwksURI": "https://kyc.example/jwks", "trustFrameworks": []any{"uk_tfida"}},
+			map[string]any{"issuer": "https://kyc.example", "jwksURI": "https://kyc.example/jwks2", "trustFrameworks": []any{"uk_tfida"}},
+		}, "spec.identityAssurance.externalClaimSources[1]", "Duplicate value"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -857,6 +857,51 @@ type IdentityAssuranceSpec struct {
 	// Claims transformed claims.
 	// +kubebuilder:default={}
 	TransformedClaims TransformedClaimsSpec `json:"transformedClaims,omitempty"`
+
+	// ExternalClaimSources are the external claim sources whose verified
+	// claims the runtime passes on as aggregated or distributed claims
+	// (IDA §6), when a user source holds them for a person. An assertion
+	// from an issuer not listed here is never passed on. Absent: none,
+	// and discovery advertises normal claims only.
+	// +optional
+	// +listType=map
+	// +listMapKey=issuer
+	// +kubebuilder:validation:MaxItems=32
+	ExternalClaimSources []ExternalClaimSource `json:"externalClaimSources,omitempty"`
+
+	// ExternalClaimsLookAhead, when true, describes each passed-on source
+	// in `_claim_names` (its trust framework and claim names, IDA §6.1)
+	// so relying parties can decide before fetching a distributed one.
+	// Default false: sources are named only.
+	// +optional
+	ExternalClaimsLookAhead bool `json:"externalClaimsLookAhead,omitempty"`
+}
+
+// ExternalClaimSource is one trusted external claim source.
+type ExternalClaimSource struct {
+	// Issuer is the `iss` of the source's assertions, compared exactly: an
+	// https URL.
+	// +kubebuilder:validation:MinLength=9
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() == 'https'",message="issuer must be an absolute https URL"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#')",message="issuer must not contain a query or fragment"
+	Issuer string `json:"issuer"`
+
+	// JWKSURI is where the source publishes its signing keys: an https URL.
+	// The runtime fetches it with a 3 s timeout and a 64 KiB limit, caches
+	// it for 5 minutes, and needs egress to it.
+	// +kubebuilder:validation:MinLength=9
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() == 'https'",message="jwksURI must be an absolute https URL"
+	JWKSURI string `json:"jwksURI"`
+
+	// TrustFrameworks are the trust frameworks the source is trusted to
+	// vouch under; each must be one the provider offers. An assertion
+	// under any other framework is never passed on.
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	TrustFrameworks []Identifier `json:"trustFrameworks"`
 }
 
 // TransformedClaimsSpec configures transformed claims.

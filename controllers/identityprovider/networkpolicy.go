@@ -5,6 +5,7 @@ package identityprovider
 // from the endpoints the API server publishes; rendering is pure.
 
 import (
+	"cmp"
 	"net"
 	"net/url"
 	"slices"
@@ -122,6 +123,12 @@ func egressRules(idp *idav1alpha1.IdentityProvider, apiServer []endpoint) []netw
 				}
 			}
 			rules = append(rules, egressTo(idp, u.Hostname(), port))
+		}
+	}
+	// The keys of trusted external claim sources (https only).
+	for _, src := range idp.Spec.IdentityAssurance.ExternalClaimSources {
+		if u, err := url.Parse(src.JWKSURI); err == nil && u.Hostname() != "" {
+			rules = append(rules, egressTo(idp, u.Hostname(), cmp.Or(u.Port(), "443")))
 		}
 	}
 	return append(rules, idp.Spec.NetworkPolicy.AdditionalEgress...)

@@ -109,4 +109,10 @@ func TestEgressRules(t *testing.T) {
 	if got, want := describe(), []string{dns, apiRule, "[ns=cache TCP/6379]", "[anywhere TCP/443]"}; !slices.Equal(got, want) {
 		t.Errorf("Redis and HTTP users:\n got %v\nwant %v", got, want)
 	}
+	idp.Spec.IdentityAssurance.ExternalClaimSources = []idav1alpha1.ExternalClaimSource{
+		{Issuer: "https://kyc.example", JWKSURI: "https://keys.kyc.svc:8443/jwks", TrustFrameworks: []idav1alpha1.Identifier{"uk_tfida"}},
+	}
+	if got, want := describe(), []string{dns, apiRule, "[ns=cache TCP/6379]", "[anywhere TCP/443]", "[ns=kyc TCP/8443]"}; !slices.Equal(got, want) {
+		t.Errorf("with an external claim source:\n got %v\nwant %v", got, want)
+	}
 }

@@ -58,6 +58,7 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 	if e := s.Egress; e != nil {
 		p.Egress = config.Egress{AllowedCIDRs: slices.Clone(e.AllowedCIDRs), AllowedHosts: slices.Clone(e.AllowedHosts)}
 	}
+	p.ExternalClaims = externalClaims(&s.IdentityAssurance)
 	if a := s.Authentication; a != nil {
 		p.Authentication = authentication(a)
 	}
@@ -254,4 +255,21 @@ func duration(d *metav1.Duration, def time.Duration) config.Duration {
 		return config.Duration{Duration: def}
 	}
 	return config.Duration{Duration: d.Duration}
+}
+
+// externalClaims renders the trusted external claim sources; nil when
+// there are none.
+func externalClaims(ia *idav1alpha1.IdentityAssuranceSpec) *config.ExternalClaims {
+	if len(ia.ExternalClaimSources) == 0 {
+		return nil
+	}
+	out := &config.ExternalClaims{LookAhead: ia.ExternalClaimsLookAhead}
+	for _, src := range ia.ExternalClaimSources {
+		tfs := make([]string, len(src.TrustFrameworks))
+		for i, tf := range src.TrustFrameworks {
+			tfs[i] = string(tf)
+		}
+		out.Sources = append(out.Sources, config.ExternalClaimSource{Issuer: src.Issuer, JWKSURI: src.JWKSURI, TrustFrameworks: tfs})
+	}
+	return out
 }

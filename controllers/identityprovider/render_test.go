@@ -2,6 +2,7 @@ package identityprovider
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -165,5 +166,42 @@ func TestRenderAuthentication(t *testing.T) {
 	idp.Spec.Authentication = nil
 	if p, err = RenderProvider(idp, tfs); err != nil || len(p.Authentication.Levels) != 0 {
 		t.Fatalf("no levels: %v %+v", err, p.Authentication)
+	}
+}
+
+func TestRenderExternalClaimSources(t *testing.T) {
+	idp := &idav1alpha1.IdentityProvider{
+		ObjectMeta: metav1.ObjectMeta{Name: "idp", Namespace: "ns"},
+		Spec: idav1alpha1.IdentityProviderSpec{
+			Issuer: "https://idp.example",
+			Users:  idav1alpha1.UserSourceSpec{Type: idav1alpha1.UserSourceBuiltin, Builtin: &idav1alpha1.BuiltinUserSource{SecretRef: idav1alpha1.LocalSecretReference{Name: "users"}}},
+		},
+	}
+	tfs := []idav1alpha1.TrustFramework{{Spec: idav1alpha1.TrustFrameworkSpec{Identifier: "uk_tfida", Claims: []idav1alpha1.ClaimName{"given_name"}}}}
+	p, err := RenderProvider(idp, tfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ExternalClaims != nil {
+		t.Errorf("external claims rendered without sources: %+v", p.ExternalClaims)
+	}
+	idp.Spec.IdentityAssurance.ExternalClaimSources = []idav1alpha1.ExternalClaimSource{{
+		Issuer: "https://kyc.example", JWKSURI: "https://kyc.example/jwks", TrustFrameworks: []idav1alpha1.Identifier{"uk_tfida"},
+	}}
+	idp.Spec.IdentityAssurance.ExternalClaimsLookAhead = true
+	if p, err = RenderProvider(idp, tfs); err != nil {
+		t.Fatal(err)
+	}
+	want := &config.ExternalClaims{LookAhead: true, Sources: []config.ExternalClaimSource{{
+		Issuer: "https://kyc.example", JWKSURI: "https://kyc.example/jwks", TrustFrameworks: []string{"uk_tfida"},
+	}}}
+	if !reflect.DeepEqual(p.ExternalClaims, want) {
+		t.Errorf("external claims = %+v", p.ExternalClaims)
+	}
+	// A source trusted for a framework the provider does not offer is
+	// refused with its path.
+	idp.Spec.IdentityAssurance.ExternalClaimSources[0].TrustFrameworks = []idav1alpha1.Identifier{"de_aml"}
+	if _, err := RenderProvider(idp, tfs); err == nil || !strings.Contains(err.Error(), `external_claims.sources[0].trust_frameworks[0]: "de_aml" is not a trust framework the provider offers`) {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -59,6 +59,10 @@ type Options struct {
 	// Audit, when its Log is set, takes the audit events (not a flag;
 	// JSONLogs makes one).
 	Audit Audit
+
+	// HTTPClient, when set, fetches clients' and external claim sources'
+	// key sets (not a flag; tests trust their own servers with it).
+	HTTPClient *http.Client
 }
 
 // Audit is a stream of audit events: Log formats an event, Sync returns
@@ -177,7 +181,7 @@ func Serve(ctx context.Context, o Options, ln net.Listener, log *slog.Logger) er
 				Help: "Bytes the memory session store may hold before it refuses new state."}, func() float64 { return float64(mem.Budget()) }),
 		)
 	}
-	provider, err := op.New(op.Options{Store: st, UI: renderer, Logger: log, Audit: o.Audit.Log, AuditSync: o.Audit.Sync, Metrics: reg})
+	provider, err := op.New(op.Options{Store: st, UI: renderer, Logger: log, Audit: o.Audit.Log, AuditSync: o.Audit.Sync, Metrics: reg, HTTPClient: o.HTTPClient})
 	if err != nil {
 		return err
 	}

@@ -98,6 +98,11 @@ func RenderDiscovery(p *Provider) ([]byte, error) {
 		{"frontchannel_logout_session_supported", false},
 	}
 
+	if p.ExternalClaims.Enabled() {
+		// IDA §8 and OIDC Discovery §3: verified_claims may come as
+		// aggregated and distributed claims (OIDC Core §5.6.2).
+		doc = append(doc, member{"claim_types_supported", []string{"normal", "aggregated", "distributed"}})
+	}
 	if len(p.Authentication.Levels) > 0 {
 		// OpenID Connect Discovery §3, weakest first.
 		doc = append(doc, member{"acr_values_supported", p.Authentication.ACRValues()})

@@ -81,6 +81,9 @@ type Provider struct {
 	Sessions Sessions `json:"sessions,omitzero"`
 	// Egress allows outbound requests to internal addresses.
 	Egress Egress `json:"egress,omitzero"`
+	// ExternalClaims are the claim sources whose verified claims the
+	// provider passes on (external.go); nil means none.
+	ExternalClaims *ExternalClaims `json:"external_claims,omitempty"`
 }
 
 // Lifetimes of what the provider issues.
@@ -324,6 +327,11 @@ func (p *Provider) Validate() field.ErrorList {
 		// (IDA §8), so a provider with an empty catalog cannot advertise IDA.
 		errs = append(errs, field.Required(field.NewPath("ida", "trust_frameworks"), "must list at least one trust framework"))
 	}
+	catalog := make([]string, 0, len(p.IDA.TrustFrameworks))
+	for _, tf := range p.IDA.TrustFrameworks {
+		catalog = append(catalog, tf.Identifier)
+	}
+	errs = append(errs, p.ExternalClaims.validate(field.NewPath("external_claims"), catalog)...)
 	return errs
 }
 

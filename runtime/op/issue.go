@@ -113,6 +113,7 @@ func (p *Provider) issueTokens(ctx context.Context, sv *served, ti *tokenIssue) 
 		if ti.released != nil {
 			p.auditRelease(sv, c, info, "id_token", ti.released.IDTokenReleases)
 			p.recordRelease(ctx, sv, info, "id_token", ti.released.IDToken, ti.released.IDTokenReleases)
+			p.auditExternal(sv, c, info, "id_token", ti.released.IDToken)
 		}
 	}
 	return resp, nil
@@ -159,7 +160,15 @@ func (p *Provider) idTokenClaims(ctx context.Context, sv *served, c *client, g *
 	if !verifiedClaimsReleasable(sv, g) {
 		delete(res.IDToken, "verified_claims")
 		res.IDTokenReleases = nil
+		return res, nil
 	}
+	// What external sources hold joins the releases the audit event and
+	// the person's release records name.
+	members, rel := p.externalClaims(ctx, sv, c, req, ida.TargetIDToken, u, now)
+	for k, v := range members {
+		res.IDToken[k] = v
+	}
+	res.IDTokenReleases = append(res.IDTokenReleases, rel...)
 	return res, nil
 }
 

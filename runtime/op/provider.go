@@ -41,9 +41,10 @@ type Options struct {
 	AuditSync func() error
 	// Metrics, when set, receives the provider's Prometheus metrics.
 	Metrics prometheus.Registerer
-	// HTTPClient fetches the jwks_uri of private_key_jwt clients. Nil
-	// means a default client. Redirects are never followed and a fetch
-	// never takes more than 3 seconds, whatever the client says.
+	// HTTPClient fetches the jwks_uri of private_key_jwt clients and of
+	// external claim sources. Nil means a default client. Redirects are
+	// never followed and a fetch never takes more than 3 seconds,
+	// whatever the client says.
 	HTTPClient *http.Client
 }
 
@@ -71,6 +72,9 @@ type Provider struct {
 	clientJWKS *jwksURICache
 	// backchannel sends logout tokens; see backchannel.go.
 	backchannel *backchannel
+	// sourceJWKS caches the key sets of external claim sources
+	// (extclaims.go), with the same bounds.
+	sourceJWKS *jwksURICache
 }
 
 type usersHolder struct{ src users.Source }
@@ -101,6 +105,7 @@ func New(opts Options) (*Provider, error) {
 	}
 	p.audit = audit.With(slog.String("logger", "audit"))
 	p.clientJWKS = newJWKSURICache(opts.HTTPClient, p.now, p.log)
+	p.sourceJWKS = newJWKSURICache(opts.HTTPClient, p.now, p.log)
 	m, err := newMetrics(opts.Metrics)
 	if err != nil {
 		return nil, err

@@ -19,12 +19,12 @@ import (
 func (p *Provider) recordRelease(ctx context.Context, sv *served, g *grants.Info, target string, released map[string]json.RawMessage, rel []ida.Release) {
 	r := grants.Release{ClientID: g.ClientID, Target: target, At: p.now().Unix(), Purpose: g.Purpose}
 	for name := range released {
-		if !registeredClaims[name] && name != "sub" && name != "verified_claims" {
+		if !registeredClaims[name] && name != "sub" && name != "verified_claims" && !externalMember[name] {
 			r.Claims = append(r.Claims, name)
 		}
 	}
 	sort.Strings(r.Claims)
-	if _, ok := released["verified_claims"]; ok {
+	if _, ok := released["verified_claims"]; ok || released["_claim_sources"] != nil {
 		for _, x := range rel {
 			if len(x.Claims) == 0 {
 				continue

@@ -219,8 +219,14 @@ func (p *Provider) userinfoClaims(ctx context.Context, sv *served, c *client, re
 		}
 		return nil, errServer("the user's data is invalid")
 	}
-	res := c.engine.EvaluateFor(req, ds, p.now(), ida.TargetUserInfo)
-	if !verifiedClaimsReleasable(sv, &rec.Info) {
+	now := p.now()
+	res := c.engine.EvaluateFor(req, ds, now, ida.TargetUserInfo)
+	external := map[string]json.RawMessage(nil)
+	if verifiedClaimsReleasable(sv, &rec.Info) {
+		var rel []ida.Release
+		external, rel = p.externalClaims(ctx, sv, c, req, ida.TargetUserInfo, u, now)
+		res.UserInfoReleases = append(res.UserInfoReleases, rel...)
+	} else {
 		delete(res.UserInfo, "verified_claims")
 		res.UserInfoReleases = nil
 	}
@@ -243,8 +249,12 @@ func (p *Provider) userinfoClaims(ctx context.Context, sv *served, c *client, re
 			}
 		}
 	}
+	for k, v := range external {
+		out[k] = v
+	}
+	p.auditExternal(sv, c, &rec.Info, "userinfo", external)
 	out["sub"] = sub
-	if len(out["verified_claims"]) > 0 {
+	if len(out["verified_claims"]) > 0 || len(external) > 0 {
 		p.auditRelease(sv, c, &rec.Info, "userinfo", res.UserInfoReleases)
 	}
 	p.recordRelease(ctx, sv, &rec.Info, "userinfo", out, res.UserInfoReleases)

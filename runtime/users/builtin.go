@@ -21,7 +21,8 @@ import (
 //	  "username": "demo",
 //	  "password_hash": "$2a$10$...",       // bcrypt, see HashPassword
 //	  "claims": {"name": "...", ...},      // optional standard claims
-//	  "verified_claims": <object|array>    // optional
+//	  "verified_claims": <object|array>,   // optional
+//	  "external_claims": [...]             // optional, see External
 //	}]}
 //
 // It is immutable: load a new one when the Secret changes.
@@ -115,7 +116,7 @@ func parseUsers(usersJSON []byte) (*Builtin, int, error) {
 	return b, maxCost, nil
 }
 
-var builtinMembers = []string{"subject", "username", "password_hash", "claims", "verified_claims"}
+var builtinMembers = []string{"subject", "username", "password_hash", "claims", "verified_claims", "external_claims"}
 
 func parseBuiltinUser(path string, raw json.RawMessage) (*builtinUser, error) {
 	if !isObject(raw) {
@@ -172,8 +173,12 @@ func parseBuiltinUser(path string, raw json.RawMessage) (*builtinUser, error) {
 	if err != nil {
 		return nil, err
 	}
+	external, err := parseExternal(path+".external_claims", m["external_claims"])
+	if err != nil {
+		return nil, err
+	}
 	return &builtinUser{
-		user: User{Subject: sub, Username: name, Claims: claims, Dataset: data},
+		user: User{Subject: sub, Username: name, Claims: claims, Dataset: data, External: external},
 		hash: []byte(hash),
 	}, nil
 }

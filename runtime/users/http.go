@@ -168,6 +168,7 @@ func (h *HTTP) Lookup(ctx context.Context, subject string) (*User, error) {
 		Username       string          `json:"username"`
 		Claims         json.RawMessage `json:"claims"`
 		VerifiedClaims json.RawMessage `json:"verified_claims"`
+		ExternalClaims json.RawMessage `json:"external_claims"`
 	}
 	if !isObject(res.body) {
 		return nil, fmt.Errorf("%w: %s: response is not a JSON object", ErrUnavailable, op)
@@ -182,7 +183,11 @@ func (h *HTTP) Lookup(ctx context.Context, subject string) (*User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, op, err)
 	}
-	return &User{Subject: subject, Username: rec.Username, Claims: claims, Dataset: data}, nil
+	external, err := parseExternal("response.external_claims", rec.ExternalClaims)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, op, err)
+	}
+	return &User{Subject: subject, Username: rec.Username, Claims: claims, Dataset: data, External: external}, nil
 }
 
 type response struct {

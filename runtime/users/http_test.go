@@ -419,6 +419,7 @@ func TestHTTPBadAnswers(t *testing.T) {
 		{"not JSON", 200, `<html>`, "not a JSON object"},
 		{"bad verified_claims", 200, `{"username":"ada","verified_claims":"Ada"}`, "response.verified_claims: must be an object or an array"},
 		{"other subject", 200, `{"subject":"someone-else","username":"x"}`, "another subject"},
+		{"bad external_claims", 200, `{"username":"ada","external_claims":[{"issuer":"https://kyc.example","endpoint":"http://kyc.example/c","access_token":"t","verified_claims":` + testVerified + `}]}`, "response.external_claims[0].endpoint: must be an https URL"},
 		{"forbidden", 403, ``, "unexpected status 403"},
 		{"redirect", 302, ``, "unexpected status 302"},
 	} {

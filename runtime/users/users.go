@@ -45,6 +45,9 @@ type User struct {
 	// Dataset is the JSON accepted by ida.ParseDataset:
 	// {"verified_claims": <object|array>, ...other claims}.
 	Dataset []byte
+	// External are verified claims held by external claim sources
+	// (external.go), in the order the source gave them.
+	External []External
 }
 
 // Source authenticates end-users and looks them up.

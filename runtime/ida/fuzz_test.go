@@ -240,3 +240,104 @@ func TestOnlyRequestedCatchesLeaks(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// FuzzWrongTypeRefused puts an arbitrary JSON value at one element of an
+// otherwise valid verified_claims request. When the value is of a form the
+// element's type rules out (judged here from requestElements, apart from
+// the engine), the request is refused with invalid_request naming the
+// element, so a wrongly typed element never yields a release.
+func FuzzWrongTypeRefused(f *testing.F) {
+	for i, el := range requestElements {
+		for _, form := range wrongForms[elementKind(el.path, el.kind)] {
+			f.Add(uint16(i), []byte(form))
+		}
+		f.Add(uint16(i), []byte(`null`))
+		f.Add(uint16(i), []byte(`{"essential": true, "x": [{"y": null}]}`))
+	}
+	e := permissive(f)
+	ds, err := ParseDataset([]byte(maxDataset))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, idx uint16, form []byte) {
+		var repl any
+		if json.Unmarshal(form, &repl) != nil {
+			return
+		}
+		el := requestElements[int(idx)%len(requestElements)]
+		kind := elementKind(el.path, el.kind)
+		req, want := requestWith(t, el.path, repl)
+		r, err := e.ParseRequest(req, RequestOptions{IntegrityProtected: true})
+		if !wronglyTyped(kind, repl) {
+			return
+		}
+		if err == nil {
+			res := e.Evaluate(r, ds, testNow)
+			t.Fatalf("a wrongly typed %s (%s) was accepted\nrequest: %s\nreleased: %s", el.path, kind, req, mustJSON(t, res))
+		}
+		var ie *Error
+		if !errors.As(err, &ie) || ie.Code != ErrInvalidRequest || !namesElement(ie.Description, want) {
+			t.Fatalf("want invalid_request naming %s, got %v", want, err)
+		}
+	})
+}
+
+// wronglyTyped is the oracle: a request form the element's kind rules out
+// (OIDC Core §5.5.1 forms, IDA §5.4 arrays of filters).
+func wronglyTyped(kind string, v any) bool {
+	subRequests := func(o map[string]any) bool {
+		for k, x := range o {
+			if isKeyword(k) {
+				continue
+			}
+			switch x.(type) {
+			case nil, map[string]any, []any:
+				return true
+			}
+		}
+		return false
+	}
+	entriesWrong := func(a []any) bool {
+		if len(a) == 0 {
+			return true
+		}
+		for _, x := range a {
+			if _, ok := x.(map[string]any); !ok {
+				return true
+			}
+		}
+		return false
+	}
+	switch kind {
+	case "object", "container":
+		switch v.(type) {
+		case nil, map[string]any:
+			return false
+		}
+		return true
+	case "entry":
+		_, ok := v.(map[string]any)
+		return !ok
+	case "evidence":
+		a, ok := v.([]any)
+		return !ok || entriesWrong(a)
+	case "array":
+		switch x := v.(type) {
+		case nil:
+			return false
+		case map[string]any:
+			return subRequests(x)
+		case []any:
+			return entriesWrong(x)
+		}
+		return true
+	}
+	// attachments and the string, date, timestamp, number and boolean kinds
+	switch x := v.(type) {
+	case nil:
+		return false
+	case map[string]any:
+		return subRequests(x)
+	}
+	return true
+}

@@ -335,37 +335,27 @@ func isKeyword(name string) bool {
 	return false
 }
 
-// compile turns one request element into a reqNode.
+// compile turns one request element into a reqNode, once
+// checkElementType has accepted its form.
 func (rp *reqParser) compile(n *reqNode, v *value, spec *elemSpec, lenient bool, p *path) *Error {
 	n.spec = spec
 	n.lenient = lenient
+	if err := checkElementType(v, spec, p); err != nil {
+		return err
+	}
 	switch v.kind {
 	case kNull:
-		if spec != nil && spec.mustBeArray {
-			return invalidRequest(*p, "must be an array of evidence requests")
-		}
 		if spec != nil && spec.whole {
 			n.kind = rWhole
 		}
 		return nil
 	case kArray:
-		if spec != nil && spec.typ != tArray && spec.typ != tAny || spec != nil && spec.attachments {
-			return invalidRequest(*p, "must be null or an object")
-		}
 		return rp.compileArray(n, v, spec, lenient, p)
-	case kObject:
-		if spec != nil && spec.mustBeArray {
-			return invalidRequest(*p, "must be an array of evidence requests")
-		}
-		return rp.compileObject(n, v, spec, lenient, p)
 	}
-	return invalidRequest(*p, "must be null or an object")
+	return rp.compileObject(n, v, spec, lenient, p)
 }
 
 func (rp *reqParser) compileArray(n *reqNode, v *value, spec *elemSpec, lenient bool, p *path) *Error {
-	if len(v.arr) == 0 {
-		return invalidRequest(*p, "must not be an empty array")
-	}
 	n.kind = rArray
 	var items *elemSpec
 	if spec != nil {
@@ -374,8 +364,8 @@ func (rp *reqParser) compileArray(n *reqNode, v *value, spec *elemSpec, lenient 
 	n.entries = make([]reqNode, len(v.arr))
 	for i := range v.arr {
 		ep := p.at(i)
-		if v.arr[i].kind != kObject {
-			return invalidRequest(ep, "must be an object")
+		if err := checkElementType(&v.arr[i], items, &ep); err != nil {
+			return err
 		}
 		if err := rp.compileObject(&n.entries[i], &v.arr[i], items, lenient, &ep); err != nil {
 			return err
@@ -420,9 +410,6 @@ func (rp *reqParser) compileObject(n *reqNode, v *value, spec *elemSpec, lenient
 		}
 		cs := spec.member(m.name)
 		if m.val.kind != kNull && m.val.kind != kObject && m.val.kind != kArray {
-			if cs != nil {
-				return invalidRequest(mp, "must be null or an object")
-			}
 			continue // an option this engine does not know (e.g. ASC -00 if_unavailable): ignored
 		}
 		// Compiled in place: children is sized up front, so c stays put.

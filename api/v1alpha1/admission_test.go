@@ -538,7 +538,7 @@ func TestSamplesAreAccepted(t *testing.T) {
 	}
 	for _, want := range []string{"de_aml", "eidas", "eidas_ial_substantial", "eidas_ial_high", "nist_800_63A",
 		"nist_800_63A_ial_2", "nist_800_63A_ial_3", "jp_aml", "jp_mpiupa", "cz_aml", "uk_tfida", "uk_diatf",
-		"jp_oidf_ida", "it_spid", "se_bankid"} {
+		"jp_oidf_ida", "it_spid", "se_bankid", "jp_gbizid_v1"} {
 		if !ids[want] {
 			t.Errorf("the catalog has no TrustFramework with identifier %s", want)
 		}

@@ -21,6 +21,8 @@ func FuzzEvaluate(f *testing.F) {
 	f.Add([]byte(`{"userinfo": {"verified_claims": [{"verification": {"trust_framework": null, "evidence": [{"type": {"value": "document"}, "attachments": null}]}, "claims": {"given_name": null}}]}}`), []byte(attachmentsDataset))
 	f.Add([]byte(`{"userinfo": {"verified_claims": {"verification": {"trust_framework": null, "evidence": [{"type": {"value": "electronic_record"}, "check_details": [{"check_method": null, "organization": {"value": "OpenBankingTPP"}}]}]}, "claims": {"family_name": {"value": "Unknown"}, "address": {"locality": null}}}}}`), []byte(sarah))
 	addExampleSeeds(f)
+	f.Add([]byte(authorityRequest(`{"applies_to": {"organization_name": null}, "permission": [{"role": {"value": "Director"}}], "granted_by": null}`)), []byte(authorityExample(f, "authority_claims_simple.json")))
+	f.Add([]byte(authorityRequest(`{"applies_to": {"registration_number": {"value": "XXXXXXXXXX"}}, "permission": null}`)), []byte(authorityExample(f, "authority_claims_jp_gbiz_id_prime_legal_entity.json")))
 	engines := fuzzEngines(f)
 	f.Fuzz(func(t *testing.T, request, dataset []byte) {
 		for _, e := range engines {
@@ -211,6 +213,15 @@ func covered(r, o any, container bool) error {
 			}
 			if k == "assurance_details" {
 				continue // returned whole (IDA §5.4)
+			}
+			if arr, ok := v.([]any); ok && k == "authority" {
+				// one authority object or an array of them (Authority Claims draft)
+				for i, el := range arr {
+					if err := covered(cr, el, false); err != nil {
+						return fmt.Errorf("authority[%d]: %w", i, err)
+					}
+				}
+				continue
 			}
 			if err := covered(cr, v, k == "derived_claims"); err != nil {
 				return fmt.Errorf("%s: %w", k, err)

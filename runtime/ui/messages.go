@@ -159,6 +159,7 @@ var en = catalog{
 	"tf.de_aml":       "German anti-money-laundering law",
 	"tf.eidas":        "EU eIDAS regulation",
 	"tf.nist_800_63A": "NIST SP 800-63A",
+	"tf.jp_gbizid_v1": "gBizID, Japan's common business ID",
 
 	"account.title":              "Your shared information",
 	"account.lead":               "The applications you agreed to share information with, what you agreed to, and what was sent to them. Values are never kept here, only which information and when.",
@@ -300,6 +301,7 @@ var ja = catalog{
 	"tf.de_aml":       "ドイツ資金洗浄防止法",
 	"tf.eidas":        "EU eIDAS規則",
 	"tf.nist_800_63A": "NIST SP 800-63A",
+	"tf.jp_gbizid_v1": "GビズID",
 
 	"account.title":              "提供した情報",
 	"account.lead":               "あなたが情報の提供に同意したアプリケーション、同意した内容、実際に送られた情報です。情報の値は保存せず、どの情報をいつ送ったかだけを記録しています。",

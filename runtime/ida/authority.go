@@ -1,5 +1,11 @@
 package ida
 
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+)
+
 // The authority claim of the eKYC & IDA Authority Claims Extension (draft
 // openid-authority-00, "OpenID Connect Authority claims extension"): inside
 // verified_claims.claims, which entity the End-User may act for
@@ -79,4 +85,69 @@ func (c *evalCtx) evalEach(n *reqNode, d *value) (value, bool, bool) {
 		return value{}, false, !n.deep
 	}
 	return value{kind: kArray, arr: out}, true, true
+}
+
+// ActsFor names the entities of the authority objects a result releases,
+// for the consent page ("you act for ..."), in order and without repeats.
+// Each is named by what its released applies_to holds: organization_name,
+// else name, else given_name and family_name, else registration_number or
+// lei; an entity released with none of these is left unnamed.
+func ActsFor(res *Result) []string {
+	var names []string
+	for _, target := range []map[string]json.RawMessage{res.UserInfo, res.IDToken} {
+		raw, ok := target["verified_claims"]
+		if !ok {
+			continue
+		}
+		vc, err := parseJSON(raw)
+		if err != nil {
+			continue
+		}
+		objs := []*value{&vc}
+		if vc.kind == kArray {
+			objs = objs[:0]
+			for i := range vc.arr {
+				objs = append(objs, &vc.arr[i])
+			}
+		}
+		for _, o := range objs {
+			a := o.get("claims").get("authority")
+			if a == nil {
+				continue
+			}
+			each := []value{*a}
+			if a.kind == kArray {
+				each = a.arr
+			}
+			for i := range each {
+				if n := entityName(each[i].get("applies_to")); n != "" && !slices.Contains(names, n) {
+					names = append(names, n)
+				}
+			}
+		}
+	}
+	return names
+}
+
+// entityName picks the most readable identification of an applies_to.
+func entityName(at *value) string {
+	str := func(name string) string {
+		if v := at.get(name); v.isString() {
+			return strings.TrimSpace(v.str)
+		}
+		return ""
+	}
+	if n := str("organization_name"); n != "" {
+		return n
+	}
+	if n := str("name"); n != "" {
+		return n
+	}
+	if n := strings.TrimSpace(str("given_name") + " " + str("family_name")); n != "" {
+		return n
+	}
+	if n := str("registration_number"); n != "" {
+		return n
+	}
+	return str("lei")
 }

@@ -275,3 +275,28 @@ func TestAuthorityWrongTypes(t *testing.T) {
 		}
 	}
 }
+
+// ActsFor names what the release holds, for the consent page: the
+// company's name when released, a person's name, else the registration
+// number; entities the request filtered out are not named.
+func TestActsFor(t *testing.T) {
+	e := permissive(t)
+	ds := `{"verified_claims": {"verification": {"trust_framework": "jp_gbizid_v1"}, "claims": {"authority": [
+	  {"applies_to": {"registration_number": "1234567890123", "organization_name": " 株式会社サンプル "}, "permission": [{"role": "prime"}]},
+	  {"applies_to": {"registration_number": "9876543210987", "organization_name": "合同会社例"}, "permission": [{"role": "member"}]},
+	  {"applies_to": {"given_name": "Kevin", "family_name": "McCallister"}, "permission": [{"role": "guardian"}]}]}}}`
+	for authority, want := range map[string][]string{
+		`null`: {"株式会社サンプル", "合同会社例", "Kevin McCallister"},
+		`{"applies_to": {"registration_number": null}, "permission": [{"role": {"value": "prime"}}]}`:               {"1234567890123"},
+		`{"applies_to": {"organization_name": null}, "permission": [{"role": {"values": ["member", "guardian"]}}]}`: {"合同会社例"},
+		`{"applies_to": {"lei": null}, "permission": null}`:                                                         nil,
+	} {
+		got := ActsFor(run(t, e, authorityRequest(authority), ds, ""))
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("%s: ActsFor = %q, want %q", authority, got, want)
+		}
+	}
+	if got := ActsFor(&Result{}); got != nil {
+		t.Errorf("empty result: %q", got)
+	}
+}

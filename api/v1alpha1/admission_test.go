@@ -575,7 +575,7 @@ func TestSampleFrameworksMatchTheCatalog(t *testing.T) {
 			t.Errorf("sample TrustFramework %s differs from the catalog's", s.GetName())
 		}
 	}
-	if n != 3 {
-		t.Errorf("want 3 sample trust frameworks, found %d", n)
+	if n != 4 {
+		t.Errorf("want 4 sample trust frameworks, found %d", n)
 	}
 }

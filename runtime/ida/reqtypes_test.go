@@ -239,3 +239,45 @@ func TestRightTypesAccepted(t *testing.T) {
 		}
 	}
 }
+
+// The request options of every element have their own types (OIDC Core
+// §5.5.1, IDA §5.5): a wrongly typed option is refused naming it.
+func TestWrongOptionTypesRefusedWithPath(t *testing.T) {
+	e := permissive(t)
+	options := map[string]string{
+		"essential": `"yes"`,
+		"purpose":   `5`,
+		"value":     `[1]`,
+		"values":    `"x"`,
+		"max_age":   `"60"`,
+	}
+	for _, el := range requestElements {
+		switch elementKind(el.path, el.kind) {
+		case "entry", "container", "evidence":
+			continue // not requested with options
+		}
+		if el.path == "verification" {
+			continue // an object of members, its own rule
+		}
+		for opt, bad := range options {
+			form := `{"` + opt + `": ` + bad + `}`
+			if el.path == "verification.evidence[].type" {
+				form = `{"value": "document", "` + opt + `": ` + bad + `}`
+				if opt == "value" {
+					continue // checkEvidenceTypeValue names it first, tested above
+				}
+			}
+			t.Run(el.path+"."+opt, func(t *testing.T) {
+				req, want := requestWith(t, el.path, decodeForm(t, form))
+				_, err := e.ParseRequest(req, RequestOptions{IntegrityProtected: true})
+				var ie *Error
+				if !errors.As(err, &ie) || ie.Code != ErrInvalidRequest {
+					t.Fatalf("want invalid_request, got %v\nrequest: %s", err, req)
+				}
+				if !strings.HasPrefix(ie.Description, want+"."+opt) {
+					t.Errorf("description does not name %s.%s: %s", want, opt, ie.Description)
+				}
+			})
+		}
+	}
+}

@@ -204,6 +204,9 @@ func covered(r, o any, container bool) error {
 		}
 		om, ok := o.(map[string]any)
 		if !ok {
+			if scalarOnly(o) {
+				return nil // nothing inside to leak: a plain claim asked with members OIDC Core ignores
+			}
 			return fmt.Errorf("object request, got %T", o)
 		}
 		for k, v := range om {
@@ -349,6 +352,22 @@ func wronglyTyped(kind string, v any) bool {
 		return false
 	case map[string]any:
 		return subRequests(x)
+	}
+	return true
+}
+
+// scalarOnly: a string, number, boolean or null, or an array of them.
+func scalarOnly(o any) bool {
+	switch v := o.(type) {
+	case map[string]any:
+		return false
+	case []any:
+		for _, el := range v {
+			switch el.(type) {
+			case map[string]any, []any:
+				return false
+			}
+		}
 	}
 	return true
 }

@@ -24,7 +24,12 @@ package ida
 // they name a known element. The options' own types are checked where
 // they are read (keyword in request.go), and claims containers leave their
 // members to claimRequest.
-func checkElementType(v *value, spec *elemSpec, p *path) *Error {
+//
+// plain: the element is a claim outside verified_claims, where OpenID
+// Connect Core alone speaks: members it does not define are ignored there
+// (§5.5.1), so asking a string claim for members is not refused; the
+// compiled request then asks for the claim whole.
+func checkElementType(v *value, spec *elemSpec, p *path, plain bool) *Error {
 	switch v.kind {
 	case kNull:
 		if spec != nil && spec.mustBeArray {
@@ -61,7 +66,7 @@ func checkElementType(v *value, spec *elemSpec, p *path) *Error {
 			}
 			switch m.val.kind {
 			case kNull, kObject, kArray:
-				if spec.typ != tObject && spec.typ != tAny {
+				if !hasMembers(spec) && !plain {
 					return invalidRequest(*p, formsOf(spec))
 				}
 			default:
@@ -77,6 +82,12 @@ func checkElementType(v *value, spec *elemSpec, p *path) *Error {
 		return invalidRequest(*p, formsOf(spec))
 	}
 	return invalidRequest(*p, "must be null, an object or an array of objects")
+}
+
+// hasMembers: the element is an object (or unknown), so a request may
+// name its members.
+func hasMembers(spec *elemSpec) bool {
+	return spec == nil || spec.typ == tObject || spec.typ == tAny
 }
 
 // formsOf says which request forms an element takes, for the error

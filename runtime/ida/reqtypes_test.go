@@ -281,3 +281,19 @@ func TestWrongOptionTypesRefusedWithPath(t *testing.T) {
 		}
 	}
 }
+
+// Outside verified_claims OpenID Connect Core alone speaks: a member it
+// does not define is ignored (§5.5.1), so a string claim asked for members
+// comes back whole; inside verified_claims the same request is refused.
+func TestPlainClaimsIgnoreUndefinedMembers(t *testing.T) {
+	e := permissive(t)
+	res := run(t, e, `{"id_token": {"email": {"essential": true, "x": null}, "address": {"locality": {"y": {}}}}}`,
+		`{"email": "max@example.com", "address": {"locality": "Maxstadt", "country": "DE"}}`, "")
+	assertJSONEqual(t, mustJSON(t, res.IDToken), []byte(`{"email": "max@example.com", "address": {"locality": "Maxstadt"}}`))
+
+	_, err := e.ParseRequest([]byte(vc(`{`+okVer+`, "claims": {"email": {"essential": true, "x": null}}}`)), RequestOptions{})
+	var ie *Error
+	if !errors.As(err, &ie) || !strings.HasPrefix(ie.Description, "claims.userinfo.verified_claims.claims.email: ") {
+		t.Errorf("inside verified_claims: got %v", err)
+	}
+}

@@ -49,7 +49,9 @@ func TestConsentAndReleaseOfAuthority(t *testing.T) {
 		"ja": "あなたは 株式会社サンプル の代理として行動します</p>",
 	} {
 		b := f.browser()
-		u, verifier := f.authorizeURL(clientBasic, url.Values{"claims": {claims}, "ui_locales": {lang}})
+		// prompt=consent: the page shows in each language though the first
+		// approval is remembered.
+		u, verifier := f.authorizeURL(clientBasic, url.Values{"claims": {claims}, "ui_locales": {lang}, "prompt": {"consent"}})
 		consent := f.submit(b, pathLogin, f.get(b, u), url.Values{"username": {testUsername}, "password": {testPassword}})
 		if consent.status != http.StatusOK || !strings.Contains(consent.body, `name="decision"`) {
 			t.Fatalf("no consent page: %d %.300s", consent.status, consent.body)

@@ -557,7 +557,7 @@ func TestSamplesAreAccepted(t *testing.T) {
 	}
 	for _, want := range []string{"de_aml", "eidas", "eidas_ial_substantial", "eidas_ial_high", "nist_800_63A",
 		"nist_800_63A_ial_2", "nist_800_63A_ial_3", "jp_aml", "jp_mpiupa", "cz_aml", "uk_tfida", "uk_diatf",
-		"jp_oidf_ida", "it_spid", "se_bankid"} {
+		"jp_oidf_ida", "it_spid", "se_bankid", "jp_gbizid_v1"} {
 		if !ids[want] {
 			t.Errorf("the catalog has no TrustFramework with identifier %s", want)
 		}
@@ -594,7 +594,7 @@ func TestSampleFrameworksMatchTheCatalog(t *testing.T) {
 			t.Errorf("sample TrustFramework %s differs from the catalog's", s.GetName())
 		}
 	}
-	if n != 3 {
-		t.Errorf("want 3 sample trust frameworks, found %d", n)
+	if n != 4 {
+		t.Errorf("want 4 sample trust frameworks, found %d", n)
 	}
 }

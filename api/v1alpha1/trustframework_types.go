@@ -86,6 +86,9 @@ type TrustFrameworkSpec struct {
 	// Claims are the end-user claims this framework can vouch for; they
 	// feed `claims_in_verified_claims_supported`. A provider never releases
 	// another claim inside `verified_claims` under this framework.
+	// `authority` (the Authority Claims Extension draft: which company or
+	// person the End-User may act for) also makes providers advertise
+	// `authority_claims_supported`.
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=64

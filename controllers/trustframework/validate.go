@@ -25,6 +25,9 @@ var registeredClaims = map[string]bool{
 	"place_of_birth": true, "nationalities": true, "birth_family_name": true,
 	"birth_given_name": true, "birth_middle_name": true, "salutation": true,
 	"title": true, "msisdn": true, "also_known_as": true,
+	// The eKYC & IDA Authority Claims Extension (draft openid-authority-00):
+	// the entity the End-User may act for, inside verified_claims.
+	"authority": true,
 }
 
 var (
@@ -86,6 +89,9 @@ func claimNameProblem(name string) string {
 	base, tag, tagged := strings.Cut(name, "#")
 	if !registeredClaims[base] {
 		return fmt.Sprintf("%q is not a registered claim (OpenID Connect Core, Identity Assurance claims registration); prefix a custom claim with a URI you control, e.g. https://example.com/claims/%s", name, base)
+	}
+	if tagged && base == "authority" {
+		return fmt.Sprintf("%q: authority is an object claim and takes no language tag; list it as authority", name)
 	}
 	if tagged && !languageTag.MatchString(tag) {
 		return fmt.Sprintf("%q has an invalid language tag %q; use a BCP 47 tag such as ja-Kana-JP", name, tag)

@@ -10,7 +10,7 @@ import (
 func TestValidate(t *testing.T) {
 	valid := idav1alpha1.TrustFrameworkSpec{
 		Identifier: "jp_aml",
-		Claims:     []idav1alpha1.ClaimName{"family_name", "family_name#ja-Kana-JP", "birthdate", "https://bank.example/claims/customer_no", "msisdn"},
+		Claims:     []idav1alpha1.ClaimName{"family_name", "family_name#ja-Kana-JP", "birthdate", "https://bank.example/claims/customer_no", "msisdn", "authority"},
 		Evidence: []idav1alpha1.EvidenceSpec{{
 			Type:          idav1alpha1.EvidenceDocument,
 			DocumentTypes: []idav1alpha1.Identifier{"jp_drivers_license", "passport", "urn:example:doc"},
@@ -28,11 +28,13 @@ func TestValidate(t *testing.T) {
 		wantText  string
 	}{
 		{"unregistered claim", func(s *idav1alpha1.TrustFrameworkSpec) { s.Claims = append(s.Claims, "customer_number") },
-			"spec.claims[5]", "not a registered claim"},
+			"spec.claims[6]", "not a registered claim"},
 		{"bad language tag", func(s *idav1alpha1.TrustFrameworkSpec) { s.Claims = append(s.Claims, "family_name#ja_JP!") },
-			"spec.claims[5]", "invalid language tag"},
+			"spec.claims[6]", "invalid language tag"},
 		{"duplicate by language tag case", func(s *idav1alpha1.TrustFrameworkSpec) { s.Claims = append(s.Claims, "family_name#ja-kana-jp") },
-			"spec.claims[5]", "repeats spec.claims[1]"},
+			"spec.claims[6]", "repeats spec.claims[1]"},
+		{"language-tagged authority", func(s *idav1alpha1.TrustFrameworkSpec) { s.Claims = append(s.Claims, "authority#ja") },
+			"spec.claims[6]", "takes no language tag"},
 		{"mixed-case document type", func(s *idav1alpha1.TrustFrameworkSpec) {
 			s.Evidence[0].DocumentTypes = append(s.Evidence[0].DocumentTypes, "Passport")
 		}, "spec.evidence[0].documentTypes[3]", `"passport"`},

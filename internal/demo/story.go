@@ -119,10 +119,20 @@ func waitForProvidersReady(ctx context.Context, c client.Client, timeout time.Du
 	}
 }
 
+// authorityClaims asks, as a bank opening a business account would, which
+// company the person represents as gBizID Prime (the authority claim of
+// the Authority Claims Extension draft, docs/ida.md).
+const authorityClaims = `{"userinfo":{"verified_claims":{"verification":{"trust_framework":{"value":"jp_gbizid_v1"}},` +
+	`"claims":{"family_name":null,"given_name":null,"authority":{"applies_to":{"organization_name":null,"registration_number":null},` +
+	`"permission":[{"role":{"value":"prime"}}]}}}}}`
+
 // story is what a newcomer does next: sign in through a ready-made
 // authorization URL and exchange the code.
 type story struct {
 	Issuer, ClientID, RedirectURI, Verifier, AuthorizeURL, EnvPath string
+	// AuthorityURL signs in again asking for the company the demo user
+	// acts for.
+	AuthorityURL string
 	// Env is what <stateDir>/env assigns for scripts.
 	Env map[string]string
 }
@@ -151,10 +161,15 @@ func prepareStory(ctx context.Context, c client.Client, stateDir string) (*story
 		"purpose": {"To open your account, we check who you are."},
 	}
 	st.AuthorizeURL = strings.TrimSuffix(st.Issuer, "/") + "/authorize?" + q.Encode()
+	q.Set("scope", "openid")
+	q.Set("claims", authorityClaims)
+	q.Set("purpose", "To open a business account, we check which company you represent.")
+	st.AuthorityURL = strings.TrimSuffix(st.Issuer, "/") + "/authorize?" + q.Encode()
 
 	st.Env = map[string]string{
 		"ISSUER":               st.Issuer,
 		"DEMO_AUTHORIZE_URL":   st.AuthorizeURL,
+		"DEMO_AUTHORITY_URL":   st.AuthorityURL,
 		"DEMO_CODE_VERIFIER":   st.Verifier,
 		"DEMO_REDIRECT_URI":    st.RedirectURI,
 		"WEBAPP_CLIENT_ID":     st.ClientID,
@@ -281,6 +296,14 @@ every client's tokens):
 
   curl -s -u "$WEBAPP_CLIENT_ID:$WEBAPP_CLIENT_SECRET" -d token=<ACCESS_TOKEN> "$ISSUER/introspect"
 
+The demo user also represents a company, %s, as gBizID Prime. Sign in
+with this URL (DEMO_AUTHORITY_URL) to be asked for that: the consent page
+says "You act for %s", and UserInfo carries the authority claim (which
+company, by name and registration number, and the role "prime"), nothing
+else of it:
+
+  %s
+
 Add &acr_values=urn:idaop:demo:acr:mfa to the sign-in URL to ask for the
 two-factor level: after the password the provider sets up an authenticator
 app (a QR code) and then asks only for its code; the ID token says so in
@@ -296,7 +319,8 @@ Mistype the password three times and the account is locked for a moment,
 right password included; each such failure is a security event in
 bin/demo/operator.log ("event":"login_failed", "login_locked") and in the
 runtime's ida_op_security_events_total metric.
-`, st.Issuer, st.Issuer, st.EnvPath, st.AuthorizeURL, st.RedirectURI, curlCommand(st, "<CODE>"), strings.TrimSuffix(st.Issuer, "/"))
+`, st.Issuer, st.Issuer, st.EnvPath, st.AuthorizeURL, st.RedirectURI, curlCommand(st, "<CODE>"),
+		users.DemoCompany, users.DemoCompany, st.AuthorityURL, strings.TrimSuffix(st.Issuer, "/"))
 }
 
 func randomString(n int) string {

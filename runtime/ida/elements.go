@@ -34,6 +34,9 @@ type elemSpec struct {
 	attachments bool // attachments: released per the provider's support (ATT §4)
 	mustBeArray bool // a request must be an array here (evidence)
 	keepEmpty   bool // released even when empty: verified_claims.claims (SCH §5.3)
+	// objectOrArray: the data is one such object or an array of them
+	// (authority); a request object applies to each.
+	objectOrArray bool
 }
 
 func (s *elemSpec) member(name string) *elemSpec {
@@ -83,6 +86,7 @@ var claimTypes = func() map[string]*elemSpec {
 		"address":               addressLike(),
 		"place_of_birth":        {typ: tObject, members: map[string]*elemSpec{"country": specString, "region": specString, "locality": specString}},
 		"nationalities":         {typ: tArray, items: specString},
+		"authority":             authoritySpec,
 	}
 	for _, n := range []string{"name", "given_name", "family_name", "middle_name", "nickname",
 		"preferred_username", "profile", "picture", "website", "email", "gender", "zoneinfo",

@@ -21,6 +21,8 @@ func FuzzEvaluate(f *testing.F) {
 	f.Add([]byte(`{"userinfo": {"verified_claims": [{"verification": {"trust_framework": null, "evidence": [{"type": {"value": "document"}, "attachments": null}]}, "claims": {"given_name": null}}]}}`), []byte(attachmentsDataset))
 	f.Add([]byte(`{"userinfo": {"verified_claims": {"verification": {"trust_framework": null, "evidence": [{"type": {"value": "electronic_record"}, "check_details": [{"check_method": null, "organization": {"value": "OpenBankingTPP"}}]}]}, "claims": {"family_name": {"value": "Unknown"}, "address": {"locality": null}}}}}`), []byte(sarah))
 	addExampleSeeds(f)
+	f.Add([]byte(authorityRequest(`{"applies_to": {"organization_name": null}, "permission": [{"role": {"value": "Director"}}], "granted_by": null}`)), []byte(authorityExample(f, "authority_claims_simple.json")))
+	f.Add([]byte(authorityRequest(`{"applies_to": {"registration_number": {"value": "XXXXXXXXXX"}}, "permission": null}`)), []byte(authorityExample(f, "authority_claims_jp_gbiz_id_prime_legal_entity.json")))
 	engines := fuzzEngines(f)
 	f.Fuzz(func(t *testing.T, request, dataset []byte) {
 		for _, e := range engines {
@@ -202,6 +204,9 @@ func covered(r, o any, container bool) error {
 		}
 		om, ok := o.(map[string]any)
 		if !ok {
+			if scalarOnly(o) {
+				return nil // nothing inside to leak: a plain claim asked with members OIDC Core ignores
+			}
 			return fmt.Errorf("object request, got %T", o)
 		}
 		for k, v := range om {
@@ -211,6 +216,15 @@ func covered(r, o any, container bool) error {
 			}
 			if k == "assurance_details" {
 				continue // returned whole (IDA §5.4)
+			}
+			if arr, ok := v.([]any); ok && k == "authority" {
+				// one authority object or an array of them (Authority Claims draft)
+				for i, el := range arr {
+					if err := covered(cr, el, false); err != nil {
+						return fmt.Errorf("authority[%d]: %w", i, err)
+					}
+				}
+				continue
 			}
 			if err := covered(cr, v, k == "derived_claims"); err != nil {
 				return fmt.Errorf("%s: %w", k, err)
@@ -239,4 +253,121 @@ func TestOnlyRequestedCatchesLeaks(t *testing.T) {
 	if err := onlyRequested(req, ok); err != nil {
 		t.Error(err)
 	}
+}
+
+// FuzzWrongTypeRefused puts an arbitrary JSON value at one element of an
+// otherwise valid verified_claims request. When the value is of a form the
+// element's type rules out (judged here from requestElements, apart from
+// the engine), the request is refused with invalid_request naming the
+// element, so a wrongly typed element never yields a release.
+func FuzzWrongTypeRefused(f *testing.F) {
+	for i, el := range requestElements {
+		for _, form := range wrongForms[elementKind(el.path, el.kind)] {
+			f.Add(uint16(i), []byte(form))
+		}
+		f.Add(uint16(i), []byte(`null`))
+		f.Add(uint16(i), []byte(`{"essential": true, "x": [{"y": null}]}`))
+	}
+	e := permissive(f)
+	ds, err := ParseDataset([]byte(maxDataset))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, idx uint16, form []byte) {
+		var repl any
+		if json.Unmarshal(form, &repl) != nil {
+			return
+		}
+		el := requestElements[int(idx)%len(requestElements)]
+		kind := elementKind(el.path, el.kind)
+		req, want := requestWith(t, el.path, repl)
+		r, err := e.ParseRequest(req, RequestOptions{IntegrityProtected: true})
+		if !wronglyTyped(kind, repl) {
+			return
+		}
+		if err == nil {
+			res := e.Evaluate(r, ds, testNow)
+			t.Fatalf("a wrongly typed %s (%s) was accepted\nrequest: %s\nreleased: %s", el.path, kind, req, mustJSON(t, res))
+		}
+		var ie *Error
+		if !errors.As(err, &ie) || ie.Code != ErrInvalidRequest || !namesElement(ie.Description, want) {
+			t.Fatalf("want invalid_request naming %s, got %v", want, err)
+		}
+	})
+}
+
+// wronglyTyped is the oracle: a request form the element's kind rules out
+// (OIDC Core §5.5.1 forms, IDA §5.4 arrays of filters).
+func wronglyTyped(kind string, v any) bool {
+	subRequests := func(o map[string]any) bool {
+		for k, x := range o {
+			if isKeyword(k) {
+				continue
+			}
+			switch x.(type) {
+			case nil, map[string]any, []any:
+				return true
+			}
+		}
+		return false
+	}
+	entriesWrong := func(a []any) bool {
+		if len(a) == 0 {
+			return true
+		}
+		for _, x := range a {
+			if _, ok := x.(map[string]any); !ok {
+				return true
+			}
+		}
+		return false
+	}
+	switch kind {
+	case "object", "container":
+		switch v.(type) {
+		case nil, map[string]any:
+			return false
+		}
+		return true
+	case "entry":
+		_, ok := v.(map[string]any)
+		return !ok
+	case "evidence":
+		a, ok := v.([]any)
+		return !ok || entriesWrong(a)
+	case "array":
+		switch x := v.(type) {
+		case nil:
+			return false
+		case map[string]any:
+			return subRequests(x)
+		case []any:
+			return entriesWrong(x)
+		}
+		return true
+	}
+	// attachments and the string, date, timestamp, number and boolean kinds
+	switch x := v.(type) {
+	case nil:
+		return false
+	case map[string]any:
+		return subRequests(x)
+	}
+	return true
+}
+
+// scalarOnly: a string, number, boolean or null, or an array of them.
+func scalarOnly(o any) bool {
+	switch v := o.(type) {
+	case map[string]any:
+		return false
+	case []any:
+		for _, el := range v {
+			switch el.(type) {
+			case map[string]any, []any:
+				return false
+			}
+		}
+	}
+	return true
 }

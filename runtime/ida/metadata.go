@@ -32,6 +32,13 @@ func (e *Engine) Metadata() map[string]any {
 	set("electronic_records_supported", records)
 	set("claims_in_verified_claims_supported", claims)
 	set("attachments_supported", e.policy.AttachmentsSupported)
+	// The Authority Claims draft (openid-authority-00, "OP Metadata") names
+	// authority_claims_supported twice, as a boolean and as a list of
+	// sub-claims; the boolean is advertised, when a framework vouches for
+	// authority.
+	if contains(claims, "authority") {
+		m["authority_claims_supported"] = true
+	}
 	if e.external {
 		m["digest_algorithms_supported"] = e.digestAlgs
 	}

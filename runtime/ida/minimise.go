@@ -36,6 +36,9 @@ func (c *evalCtx) eval(n *reqNode, d *value) (out value, present, ok bool) {
 		}
 		return *d, true, true
 	case rObject:
+		if d.kind == kArray && n.spec != nil && n.spec.objectOrArray {
+			return c.evalEach(n, d)
+		}
 		if d.kind != kObject {
 			return value{}, false, !n.deep
 		}

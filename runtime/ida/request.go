@@ -130,6 +130,10 @@ type reqParser struct {
 	e        *Engine
 	custom   map[string]*transform
 	purposes []Purpose
+	// plain: compiling claims outside verified_claims, where OpenID Connect
+	// Core alone speaks and members it does not define are ignored
+	// (§5.5.1) rather than refused.
+	plain bool
 }
 
 func (e *Engine) parseClaims(r *Request, data []byte, opts RequestOptions) *Error {
@@ -251,7 +255,10 @@ func (rp *reqParser) parseTarget(tr *targetRequest, tv *value, p *path) *Error {
 			continue
 		}
 		tr.claims.children = append(tr.claims.children, reqNode{})
-		if err := rp.claimRequest(&tr.claims.children[len(tr.claims.children)-1], m, &mp); err != nil {
+		rp.plain = true
+		err := rp.claimRequest(&tr.claims.children[len(tr.claims.children)-1], m, &mp)
+		rp.plain = false
+		if err != nil {
 			return err
 		}
 	}
@@ -335,37 +342,27 @@ func isKeyword(name string) bool {
 	return false
 }
 
-// compile turns one request element into a reqNode.
+// compile turns one request element into a reqNode, once
+// checkElementType has accepted its form.
 func (rp *reqParser) compile(n *reqNode, v *value, spec *elemSpec, lenient bool, p *path) *Error {
 	n.spec = spec
 	n.lenient = lenient
+	if err := checkElementType(v, spec, p, rp.plain); err != nil {
+		return err
+	}
 	switch v.kind {
 	case kNull:
-		if spec != nil && spec.mustBeArray {
-			return invalidRequest(*p, "must be an array of evidence requests")
-		}
 		if spec != nil && spec.whole {
 			n.kind = rWhole
 		}
 		return nil
 	case kArray:
-		if spec != nil && spec.typ != tArray && spec.typ != tAny || spec != nil && spec.attachments {
-			return invalidRequest(*p, "must be null or an object")
-		}
 		return rp.compileArray(n, v, spec, lenient, p)
-	case kObject:
-		if spec != nil && spec.mustBeArray {
-			return invalidRequest(*p, "must be an array of evidence requests")
-		}
-		return rp.compileObject(n, v, spec, lenient, p)
 	}
-	return invalidRequest(*p, "must be null or an object")
+	return rp.compileObject(n, v, spec, lenient, p)
 }
 
 func (rp *reqParser) compileArray(n *reqNode, v *value, spec *elemSpec, lenient bool, p *path) *Error {
-	if len(v.arr) == 0 {
-		return invalidRequest(*p, "must not be an empty array")
-	}
 	n.kind = rArray
 	var items *elemSpec
 	if spec != nil {
@@ -374,8 +371,8 @@ func (rp *reqParser) compileArray(n *reqNode, v *value, spec *elemSpec, lenient 
 	n.entries = make([]reqNode, len(v.arr))
 	for i := range v.arr {
 		ep := p.at(i)
-		if v.arr[i].kind != kObject {
-			return invalidRequest(ep, "must be an object")
+		if err := checkElementType(&v.arr[i], items, &ep, rp.plain); err != nil {
+			return err
 		}
 		if err := rp.compileObject(&n.entries[i], &v.arr[i], items, lenient, &ep); err != nil {
 			return err
@@ -420,10 +417,10 @@ func (rp *reqParser) compileObject(n *reqNode, v *value, spec *elemSpec, lenient
 		}
 		cs := spec.member(m.name)
 		if m.val.kind != kNull && m.val.kind != kObject && m.val.kind != kArray {
-			if cs != nil {
-				return invalidRequest(mp, "must be null or an object")
-			}
 			continue // an option this engine does not know (e.g. ASC -00 if_unavailable): ignored
+		}
+		if !hasMembers(spec) {
+			continue // outside verified_claims: a member OIDC Core does not define, ignored
 		}
 		// Compiled in place: children is sized up front, so c stays put.
 		n.children = append(n.children, reqNode{name: m.name, nameEsc: needsEscape(m.name)})

@@ -103,7 +103,7 @@ func TestInvalidRequests(t *testing.T) {
 		{"verified_claims array of non-objects", vc(`[null]`), ErrInvalidRequest,
 			"claims.userinfo.verified_claims[0]: must be an object"},
 		{"known element requested with a string", vc(`{"verification": {"trust_framework": "de_aml"}, "claims": {"given_name": null}}`), ErrInvalidRequest,
-			"claims.userinfo.verified_claims.verification.trust_framework: must be null or an object"},
+			"claims.userinfo.verified_claims.verification.trust_framework: must be null or an object of request options: the element is a string"},
 		{"odd member names are quoted safely", vc(`{` + okVer + `, "claims": {"a\"b c": {"essential": 1}}}`), ErrInvalidRequest,
 			"claims.userinfo.verified_claims.claims['a%22b c'].essential: must be a boolean"},
 	}

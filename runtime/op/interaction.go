@@ -98,7 +98,7 @@ func (p *Provider) renderInteraction(w http.ResponseWriter, r *http.Request, sv 
 		}))
 		return
 	}
-	claims := p.consentClaims(c, req)
+	claims := p.withActsFor(r.Context(), c, req, rec.Subject, p.consentClaims(c, req))
 	var signedInWith []string
 	// Verified data leaves only at the level the sign-in reached: the page
 	// says which, so the person sees what protects it (IDA §7.2).

@@ -65,6 +65,9 @@ type ConsentClaim struct {
 	Name, Purpose   string
 	Verified        bool
 	TrustFrameworks []string
+	// ActsFor names the entities an authority claim would say the person
+	// acts for (Authority Claims Extension draft); shown as "You act for".
+	ActsFor []string
 }
 
 // ConsentData fills the consent page. Purpose is the transaction purpose
@@ -372,6 +375,15 @@ func (v *view) MethodList(amr []string) string {
 		sep = "、"
 	}
 	return strings.Join(names, sep)
+}
+
+// ActsForText says whom the person acts for, the names as given.
+func (v *view) ActsForText(names []string) string {
+	sep := ", "
+	if v.Lang == Japanese {
+		sep = "、"
+	}
+	return fmt.Sprintf(Text(v.Lang, "consent.acts_for"), strings.Join(names, sep))
 }
 
 // TrustFrameworkList names trust frameworks for people, keeping unknown

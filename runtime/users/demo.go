@@ -11,10 +11,15 @@ const (
 	DemoUsername = "demo"
 )
 
+// DemoCompany is the company the demo user acts for, as gBizID Prime
+// (the authority claim under jp_gbizid_v1).
+const DemoCompany = "株式会社デモ商事"
+
 // DemoUsers returns a users.json holding one demo user with the password
 // given, verified under jp_oidf_ida (a driving licence checked in person,
-// and a phone number from a mobile network operator's records), jp_aml and
-// uk_tfida. Every value is invented.
+// and a phone number from a mobile network operator's records), jp_aml,
+// uk_tfida and jp_gbizid_v1, where the user is the representative (gBizID
+// Prime) of DemoCompany. Every value is invented.
 func DemoUsers(password string) ([]byte, error) {
 	hash, err := HashPassword(password)
 	if err != nil {
@@ -102,6 +107,30 @@ func DemoUsers(password string) ([]byte, error) {
 					"formatted":      "1-1-1 Marunouchi, Chiyoda-ku, Tokyo 100-0005, Japan",
 					"street_address": "1-1-1 Marunouchi", "locality": "Chiyoda-ku",
 					"region": "Tokyo", "postal_code": "100-0005", "country": "JP",
+				},
+			},
+		},
+		// Acting for a company: the Authority Claims Extension draft's
+		// authority claim, as gBizID would assert it.
+		map[string]any{
+			"verification": map[string]any{
+				"trust_framework": "jp_gbizid_v1",
+				"assurance_level": "ial2",
+				"time":            "2024-06-03T11:00:00+09:00",
+				"assurance_process": map[string]any{
+					"procedure": "jp_gbizid_online_corporation",
+				},
+			},
+			"claims": map[string]any{
+				"family_name": "山田", "given_name": "太郎", "birthdate": birthdate,
+				"authority": map[string]any{
+					"applies_to": map[string]any{
+						"registration_number": "1010001000000",
+						"organization_name":   DemoCompany,
+						"registered_address":  map[string]any{"region": "東京都", "locality": "千代田区"},
+					},
+					"permission": []any{map[string]any{"role": "prime"}},
+					"granted_by": map[string]any{"method": "appointed", "granting_body": "Demo Legal Affairs Bureau"},
 				},
 			},
 		},

@@ -59,6 +59,12 @@ func TestDemoUsers(t *testing.T) {
 	for _, vc := range ds.VerifiedClaims {
 		v := vc.Verification
 		got[v.TrustFramework] = true
+		if v.TrustFramework == "jp_gbizid_v1" {
+			if !bytes.Contains(vc.Claims["authority"], []byte(DemoCompany)) {
+				t.Errorf("jp_gbizid_v1: no authority for %s: %s", DemoCompany, vc.Claims["authority"])
+			}
+			continue
+		}
 		if v.Time == "" || len(v.Evidence) == 0 || v.Evidence[0].CheckDetails[0].Time == "" {
 			t.Errorf("%s: time and evidence expected", v.TrustFramework)
 		}
@@ -85,13 +91,13 @@ func TestDemoUsers(t *testing.T) {
 			}
 		}
 	}
-	for _, tf := range []string{"jp_oidf_ida", "jp_aml", "uk_tfida"} {
+	for _, tf := range []string{"jp_oidf_ida", "jp_aml", "uk_tfida", "jp_gbizid_v1"} {
 		if !got[tf] {
 			t.Errorf("no verified claims under %s", tf)
 		}
 	}
-	if len(ds.VerifiedClaims) != 4 {
-		t.Errorf("%d verified_claims entries, want 4", len(ds.VerifiedClaims))
+	if len(ds.VerifiedClaims) != 5 {
+		t.Errorf("%d verified_claims entries, want 5", len(ds.VerifiedClaims))
 	}
 
 	var whole map[string]json.RawMessage

@@ -43,6 +43,9 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code.
 manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd webhook paths="./api/..." paths="./controllers/..." \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	@# The Helm chart carries the same CRDs and manager rules (test/deploy compares it with config/default).
+	cp config/crd/bases/*.yaml charts/ida-operator/crds/
+	cp config/rbac/role.yaml charts/ida-operator/files/manager-role.yaml
 
 .PHONY: fmt
 fmt: ## Run gofmt on the tree.

@@ -6,6 +6,7 @@
 #   - Debian's redis-server (hack/redis.sh when present)
 #   - Debian's softhsm2 (a PKCS#11 token for runtime/hsm)
 #   - promtool from Debian's prometheus package, at bin/promtool (hack/promtool.sh)
+#   - Helm, built from the Go module proxy into bin/ (hack/helm.sh)
 #   - test/oidc-client/node_modules (npm ci: openid-client, oauth4webapi, pinned by the lock)
 #
 #   hack/test-deps.sh
@@ -68,6 +69,12 @@ fi
 
 # promtool: the alert rules of config/prometheus are unit-tested with it.
 log "promtool: $("${root}/hack/promtool.sh")"
+
+# Helm: test/deploy renders the chart with Helm's own command. Built here,
+# not inside the test, so a first build does not count against its timeout.
+t0="$(now)"
+helm="$("${root}/hack/helm.sh")"
+log "helm: ${helm} ($(( $(now) - t0 ))s)"
 
 # openid-client and oauth4webapi for test/oidc-client, exactly as the lock
 # file says (a changed lock file means npm ci again).

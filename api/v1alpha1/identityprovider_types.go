@@ -437,9 +437,11 @@ type AuthenticationMethodSet []AuthenticationMethod
 
 // AuthenticationMethod is an RFC 8176 method value: `pwd` (the user
 // source's password) or `otp` (a time-based one-time code, RFC 6238, from
-// an authenticator app the user enrols after a password sign-in; builtin
-// user source only for now).
-// +kubebuilder:validation:Enum=pwd;otp
+// an authenticator app the user enrols after a password sign-in); or
+// `passkey` (WebAuthn, its device verifying the user with a PIN or
+// biometric: two factors alone; ID tokens say `hwk` or `swk`, `user` and
+// `mfa`). `otp` and `passkey` need the builtin user source for now.
+// +kubebuilder:validation:Enum=pwd;otp;passkey
 type AuthenticationMethod string
 
 // SecuritySpec configures the security profile.

@@ -23,11 +23,12 @@ const (
 var acrValue = regexp.MustCompile(`^[\x21-\x7E]+$`)
 
 // AuthenticationMethods are the methods the provider can offer its users:
-// a password always; one-time codes where the runtime keeps the factor
-// (the builtin user source; the HTTP user source has no factor calls yet).
+// a password always; one-time codes and passkeys where the runtime keeps
+// the factors (the builtin user source; the HTTP user source has no
+// factor calls yet).
 func (p *Provider) AuthenticationMethods() []string {
 	if p.Users.Type == UsersBuiltin {
-		return []string{authn.MethodPassword, authn.MethodOTP}
+		return []string{authn.MethodPassword, authn.MethodOTP, authn.MethodPasskey}
 	}
 	return []string{authn.MethodPassword}
 }

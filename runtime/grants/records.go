@@ -161,7 +161,8 @@ func (s *Session) MethodNames() []string {
 type Interaction struct {
 	CSRF    string  `json:"csrf"`
 	Request Request `json:"request"`
-	// Stage is StageLogin, StageOTP, StageOTPEnrol or StageConsent.
+	// Stage is StageLogin, StageOTP, StageOTPEnrol, StagePasskey,
+	// StagePasskeyEnrol or StageConsent.
 	Stage     string `json:"stage"`
 	Subject   string `json:"sub,omitempty"`
 	AuthTime  int64  `json:"auth_time,omitempty"`
@@ -172,6 +173,10 @@ type Interaction struct {
 	// OTPSecret is the code generator secret being enrolled
 	// (StageOTPEnrol): shown on the page, stored once a code confirms it.
 	OTPSecret string `json:"otp_secret,omitempty"`
+	// Passkey is the WebAuthn ceremony the page began (its challenge and
+	// what it allows, as JSON), for the login page's passkey button,
+	// StagePasskey and StagePasskeyEnrol; its answer is accepted once.
+	Passkey string `json:"passkey,omitempty"`
 }
 
 // The stages of an interaction.
@@ -184,5 +189,9 @@ const (
 	StageOTP = "otp"
 	// StageOTPEnrol sets up a code generator for a user who has none.
 	StageOTPEnrol = "otp_enrol"
-	StageConsent  = "consent"
+	// StagePasskey asks a signed-in user for one of their passkeys.
+	StagePasskey = "passkey"
+	// StagePasskeyEnrol registers a passkey for a user who has none.
+	StagePasskeyEnrol = "passkey_enrol"
+	StageConsent      = "consent"
 )

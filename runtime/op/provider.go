@@ -197,6 +197,9 @@ var routes = map[string]route{
 	pathConsent:           {epConsent, []string{http.MethodPost}, (*Provider).consent},
 	pathOTP:               {epOTP, []string{http.MethodPost}, (*Provider).otp},
 	pathOTPEnrol:          {epOTPEnrol, []string{http.MethodPost}, (*Provider).otpEnrol},
+	pathPasskeyLogin:      {epPasskeyLogin, []string{http.MethodPost}, (*Provider).passkeySignIn},
+	pathPasskey:           {epPasskey, []string{http.MethodPost}, (*Provider).passkeyStepUp},
+	pathPasskeyEnrol:      {epPasskeyEnrol, []string{http.MethodPost}, (*Provider).passkeyEnrol},
 }
 
 func (p *Provider) serveHTTP(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/go-webauthn/webauthn/webauthn"
 	"net/url"
 	"slices"
 	"strings"
@@ -55,6 +56,9 @@ type served struct {
 	ui *ui.Renderer
 	// authMethods are the authentication methods the user source allows.
 	authMethods []string
+	// passkeyRP runs passkey ceremonies; nil when the issuer cannot have
+	// passkeys (see passkey.go).
+	passkeyRP *webauthn.WebAuthn
 }
 
 // authn is the provider's authentication levels.
@@ -110,6 +114,9 @@ func buildServed(s *config.Snapshot, rend *ui.Renderer, now time.Time) (*served,
 		authMethods:  prov.AuthenticationMethods(),
 	}
 	sv.ui = rend.WithBasePath(sv.basePath)
+	if sv.passkeyRP, err = newPasskeyRP(prov.Issuer); err != nil {
+		sv.passkeyRP = nil // an issuer at an IP address: no passkeys
+	}
 	sv.nonceKeys = nonceKeys(s.Keys)
 	if sv.factorAEADs, err = factorAEADs(s.Keys, s.PairwiseSalt); err != nil {
 		return nil, fmt.Errorf("op: factor keys: %w", err)

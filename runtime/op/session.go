@@ -73,14 +73,18 @@ func (p *Provider) loadSession(ctx context.Context, r *http.Request, sv *served,
 	return sess, ck.Value
 }
 
-// newSession starts a session, signed in by password, with a fresh id
+// newSession starts a session, signed in by password (or by methods),
+// with a fresh id
 // (never the one the browser brought: no session fixation). Consents of
 // an earlier session of the same user in this browser carry over; the
 // factors done in it do not: a new sign-in starts again.
-func (p *Provider) newSession(ctx context.Context, w http.ResponseWriter, r *http.Request, sv *served, subject string, now time.Time) (*grants.Session, error) {
+func (p *Provider) newSession(ctx context.Context, w http.ResponseWriter, r *http.Request, sv *served, subject string, now time.Time, methods ...grants.MethodUse) (*grants.Session, error) {
+	if len(methods) == 0 {
+		methods = []grants.MethodUse{{Method: authn.MethodPassword, At: now.Unix()}}
+	}
 	sess := &grants.Session{
 		SID: grants.NewSecret()[:22], Subject: subject, AuthTime: now.Unix(), AuthTimeMillis: now.UnixMilli(),
-		ExpiresAt: now.Add(sessionLifetime).Unix(), Methods: []grants.MethodUse{{Method: authn.MethodPassword, At: now.Unix()}},
+		ExpiresAt: now.Add(sessionLifetime).Unix(), Methods: methods,
 	}
 	if old, oldID := p.loadSession(ctx, r, sv, now); old != nil {
 		if old.Subject == subject {

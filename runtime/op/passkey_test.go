@@ -73,7 +73,7 @@ func (f *fixture) tokenLevel(pg *page, verifier string) (string, []string) {
 	return acr, amrOf(c)
 }
 
-func wantPage(t *testing.T, pg *page, action, text string) {
+func wantPage(t testing.TB, pg *page, action, text string) {
 	t.Helper()
 	if pg.status != http.StatusOK || !strings.Contains(pg.body, `action="`+tenantPath+action+`"`) {
 		t.Fatalf("want the page posting to %s, got %d %q: %.600s", action, pg.status, pg.location, pg.body)
@@ -86,7 +86,7 @@ func wantPage(t *testing.T, pg *page, action, text string) {
 // enrolPasskey: a password sign-in asked for the passkey level gets the
 // passkey registration page (no other factor asked), whose answer
 // counts: the ID token has the level and pwd, the key, user, mfa.
-func enrolPasskey(t *testing.T, f *fixture, b *http.Client, key *softKey) {
+func enrolPasskey(t testing.TB, f *fixture, b *http.Client, key *softKey) {
 	t.Helper()
 	u, verifier := f.authorizeURL(clientBasic, url.Values{"acr_values": {acrPasskey}})
 	pg := f.get(b, u)

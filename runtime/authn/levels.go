@@ -283,3 +283,16 @@ func AMR(done []string) []string {
 	}
 	return out
 }
+
+// Names: some level lists method in a combination; a provider offers
+// passkeys only when a level names them.
+func (p *Policy) Names(method string) bool {
+	for _, l := range p.Levels {
+		for _, combo := range l.Methods {
+			if slices.Contains(combo, method) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -88,3 +88,14 @@ func TestPasskeyAMR(t *testing.T) {
 		}
 	}
 }
+
+// TestNames: passkeys are offered only by a provider whose levels name
+// them.
+func TestNames(t *testing.T) {
+	if !passkeyPolicy().Names(MethodPasskey) {
+		t.Error("a policy listing passkey does not name it")
+	}
+	if bankPolicy().Names(MethodPasskey) || (&Policy{}).Names(MethodPasskey) {
+		t.Error("a policy without passkey names it")
+	}
+}

@@ -177,6 +177,10 @@ type Interaction struct {
 	// what it allows, as JSON), for the login page's passkey button,
 	// StagePasskey and StagePasskeyEnrol; its answer is accepted once.
 	Passkey string `json:"passkey,omitempty"`
+	// EnrolOffered: after the password, this interaction offered a user
+	// without a second factor to add a passkey (skippable); it offers it
+	// once.
+	EnrolOffered bool `json:"enrol_offered,omitempty"`
 }
 
 // The stages of an interaction.

@@ -98,6 +98,7 @@ func (p *Provider) renderInteraction(w http.ResponseWriter, r *http.Request, sv 
 		p.rendered(w, sv.ui.Passkey(w, ui.PasskeyData{
 			Lang: lang, ClientName: name, Action: action, CSRFToken: rec.CSRF, Interaction: sealed,
 			ErrorKey: errKey, Enrol: rec.Stage == grants.StagePasskeyEnrol, Options: passkeyOptions,
+			Skippable: rec.Stage == grants.StagePasskeyEnrol && rec.EnrolOffered,
 		}))
 		return
 	case grants.StageOTP:

@@ -85,6 +85,9 @@ func (p *Provider) login(sv *served, w http.ResponseWriter, r *http.Request) {
 func (p *Provider) afterAuthentication(w http.ResponseWriter, r *http.Request, sv *served, in *interaction, sess *grants.Session, now time.Time) {
 	req := &in.rec().Request
 	stage := nextStage(req, sess, sv.seenBy(in.client), now, true, sv.authn())
+	if stage != grants.StageStepUp && p.offerPasskey(r.Context(), sv, in.rec(), sess) {
+		stage = grants.StagePasskeyEnrol
+	}
 	if stage == "" {
 		p.issueCode(w, r, sv, req, signedInAs(sv, req, sess))
 		return

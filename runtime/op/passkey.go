@@ -97,10 +97,10 @@ func (u *passkeyUser) WebAuthnCredentials() []webauthn.Credential {
 	return out
 }
 
-// passkeysOffered: the provider can run passkey ceremonies and its user
-// source keeps them.
+// passkeysOffered: the platform team named passkeys in a level, the
+// provider can run their ceremonies and its user source keeps them.
 func (sv *served) passkeysOffered() bool {
-	return sv.passkeyRP != nil && slices.Contains(sv.authMethods, authn.MethodPasskey)
+	return sv.passkeyRP != nil && slices.Contains(sv.authMethods, authn.MethodPasskey) && sv.authn().Names(authn.MethodPasskey)
 }
 
 // passkeySignInOffered: the login page shows the passkey button when a
@@ -273,4 +273,24 @@ func usePasskey(rec *passkeyRecord, cred *webauthn.Credential, now time.Time) {
 			rec.Keys[i].LastUsed = now.Unix()
 		}
 	}
+}
+
+// offerPasskey decides the enrolment offer after a password sign-in: a
+// user with no second factor (no passkey, no code generator) is offered,
+// once per interaction, to add a passkey, and may skip it (a level that
+// needs one asks through the step-up instead, without the skip). Not
+// after any other method, and not when the provider offers no passkeys.
+// A store that fails makes no offer.
+func (p *Provider) offerPasskey(ctx context.Context, sv *served, rec *grants.Interaction, sess *grants.Session) bool {
+	if rec.EnrolOffered || !sv.passkeysOffered() || !slices.Equal(sess.MethodNames(), []string{authn.MethodPassword}) {
+		return false
+	}
+	if _, err := p.grants.TOTP(ctx, sess.Subject); !errors.Is(err, grants.ErrNotFound) {
+		return false
+	}
+	if keys, err := p.loadPasskeys(ctx, sv, sess.Subject); err != nil || len(keys.Keys) > 0 {
+		return false
+	}
+	rec.EnrolOffered = true
+	return true
 }

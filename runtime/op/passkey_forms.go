@@ -191,6 +191,10 @@ func (p *Provider) passkeyFactor(sv *served, w http.ResponseWriter, r *http.Requ
 		p.errorPage(w, r, req.UILocales, errInvalidRequest("passkeys are not offered"))
 		return
 	}
+	if stage == grants.StagePasskeyEnrol && in.form.Get(ui.FieldSkip) != "" {
+		p.skipPasskey(w, r, sv, in, sess, now)
+		return
+	}
 	account, source := "passkey\x00"+sess.Subject, sourceAddress(r)
 	switch locked, err := p.grants.LoginLocked(ctx, account, source); {
 	case err != nil:
@@ -226,6 +230,18 @@ func (p *Provider) passkeyFactor(sv *served, w http.ResponseWriter, r *http.Requ
 	sess.Methods = append(sess.Methods, grants.MethodUse{Method: authn.PasskeyMethod(cred.Flags.BackupEligible), At: now.Unix()})
 	if err := p.grants.UpdateSession(ctx, cookie, sess, grants.Remaining(sess.ExpiresAt, now)); err != nil {
 		p.errorPage(w, r, req.UILocales, p.storeFailed(err))
+		return
+	}
+	rec.Passkey = ""
+	p.afterAuthentication(w, r, sv, in, sess, now)
+}
+
+// skipPasskey declines the enrolment offer: only an offer (the session
+// meets the request's level without a passkey) can be skipped.
+func (p *Provider) skipPasskey(w http.ResponseWriter, r *http.Request, sv *served, in *interaction, sess *grants.Session, now time.Time) {
+	rec := in.rec()
+	if !rec.EnrolOffered || !sv.authn().Meets(rec.Request.ACR, sess.MethodNames()) {
+		p.errorPage(w, r, rec.Request.UILocales, errInvalidRequest("this sign-in needs a passkey; it cannot be skipped"))
 		return
 	}
 	rec.Passkey = ""

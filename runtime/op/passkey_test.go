@@ -245,3 +245,51 @@ func TestPasskeyAcrossRuntimes(t *testing.T) {
 		t.Fatalf("the first runtime sees %+v, %v; want the key with counter %d", rec, err, key.counter)
 	}
 }
+
+// TestPasskeyOffer: after a password sign-in, a user without a second
+// factor is offered a passkey and may skip it; accepted, it counts for
+// the sign-in; a user who has one is not offered another. An offer
+// cannot be skipped where the level needs the passkey.
+func TestPasskeyOffer(t *testing.T) {
+	f := newPasskeyFixture(t, nil)
+	password := url.Values{"username": {testUsername}, "password": {testPassword}}
+
+	b := f.browser()
+	u, verifier := f.authorizeURL(clientBasic, nil)
+	pg := f.submit(b, pathLogin, f.get(b, u), password)
+	wantPage(t, pg, pathPasskeyEnrol, "Not now")
+	pg = f.approveIfAsked(b, f.submit(b, pathPasskeyEnrol, pg, url.Values{"skip": {"1"}}))
+	if acr, amr := f.tokenLevel(pg, verifier); acr != acrPwd || !slices.Equal(amr, []string{"pwd"}) {
+		t.Fatalf("skipped: acr %q amr %v", acr, amr)
+	}
+
+	b = f.browser()
+	u, verifier = f.authorizeURL(clientBasic, nil)
+	pg = f.submit(b, pathLogin, f.get(b, u), password)
+	wantPage(t, pg, pathPasskeyEnrol, "Not now")
+	key := newSoftKey(t, f.origin(), true)
+	pg = f.approveIfAsked(b, f.submit(b, pathPasskeyEnrol, pg, url.Values{"credential": {key.create(pageOptions(pg.body))}}))
+	if _, amr := f.tokenLevel(pg, verifier); !slices.Equal(amr, []string{"pwd", "swk", "user", "mfa"}) {
+		t.Fatalf("accepted: amr %v", amr)
+	}
+
+	b = f.browser()
+	u, _ = f.authorizeURL(clientBasic, nil)
+	pg = f.approveIfAsked(b, f.submit(b, pathLogin, f.get(b, u), password))
+	if redirectParams(t, pg).Get("code") == "" {
+		t.Fatal("a user with a passkey was offered another")
+	}
+
+	// A required enrolment shows no skip, and a posted skip is refused.
+	g := newPasskeyFixture(t, nil)
+	b = g.browser()
+	u, _ = g.authorizeURL(clientBasic, url.Values{"acr_values": {acrPasskey}})
+	pg = g.submit(b, pathLogin, g.get(b, u), password)
+	wantPage(t, pg, pathPasskeyEnrol, "Add a passkey")
+	if strings.Contains(pg.body, "Not now") {
+		t.Fatal("a required passkey can be skipped")
+	}
+	if pg = g.submit(b, pathPasskeyEnrol, pg, url.Values{"skip": {"1"}}); pg.status != http.StatusBadRequest || pg.location != "" {
+		t.Fatalf("a posted skip of a required passkey: %d %q", pg.status, pg.location)
+	}
+}

@@ -36,6 +36,8 @@ const (
 	FieldCode        = "code"
 	// FieldCredential carries a WebAuthn response, as JSON.
 	FieldCredential = "credential"
+	// FieldSkip declines an offer to add a passkey.
+	FieldSkip       = "skip"
 	DecisionApprove = "approve"
 	DecisionDeny    = "deny"
 )
@@ -73,8 +75,10 @@ type LoginData struct {
 // too_many_attempts; any other non-empty key shows a generic failure.
 type PasskeyData struct {
 	Lang, ClientName, Action, CSRFToken, Interaction, ErrorKey string
-	Enrol                                                      bool
-	Options                                                    string
+	// Enrol adds a passkey; Skippable (an offer after the password, not
+	// a level's need) adds a "Not now" button posting skip.
+	Enrol, Skippable bool
+	Options          string
 }
 
 // ConsentClaim is one requested claim. Name is a claim name

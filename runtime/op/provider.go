@@ -200,6 +200,7 @@ var routes = map[string]route{
 	pathPasskeyLogin:      {epPasskeyLogin, []string{http.MethodPost}, (*Provider).passkeySignIn},
 	pathPasskey:           {epPasskey, []string{http.MethodPost}, (*Provider).passkeyStepUp},
 	pathPasskeyEnrol:      {epPasskeyEnrol, []string{http.MethodPost}, (*Provider).passkeyEnrol},
+	pathAccountFactors:    {epAccountFactors, []string{http.MethodGet, http.MethodPost}, (*Provider).accountFactors},
 }
 
 func (p *Provider) serveHTTP(w http.ResponseWriter, r *http.Request) {

@@ -115,6 +115,24 @@ type OTPData struct {
 	QRCode []byte
 }
 
+// FactorsData fills the factor page: the signed-in user's passkeys and
+// whether a code generator is set up, each with a remove button posting
+// remove (passkey with its id, or totp) to Action. SignedOut shows only
+// the advice to sign in first. Notice: removed, or empty.
+type FactorsData struct {
+	Lang, Action, CSRFToken, Notice string
+	SignedOut, TOTP                 bool
+	Passkeys                        []FactorPasskey
+}
+
+// FactorPasskey is one passkey on the factor page: its credential id
+// (base64url), whether it is synced, when it was added and last used.
+type FactorPasskey struct {
+	ID              string
+	Synced          bool
+	Added, LastUsed time.Time
+}
+
 // QRCodeSrc is the QR code's data: URL. Built here from the PNG's bytes,
 // so nothing a person supplied becomes a trusted URL.
 func (d OTPData) QRCodeSrc() template.URL {
@@ -152,7 +170,7 @@ func New() (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ui: %w", err)
 	}
-	for _, p := range []string{"login", "otp", "passkey", "consent", "error"} {
+	for _, p := range []string{"login", "otp", "passkey", "factors", "consent", "error"} {
 		t, err := base.Clone()
 		if err == nil {
 			t, err = t.ParseFS(files, "templates/"+p+".html")
@@ -289,6 +307,11 @@ func (r *Renderer) Passkey(w http.ResponseWriter, d PasskeyData) error {
 	return r.render(w, "passkey", http.StatusOK, d.Lang, d)
 }
 
+// Factors renders the factor page with status.
+func (r *Renderer) Factors(w http.ResponseWriter, status int, d FactorsData) error {
+	return r.render(w, "factors", status, d.Lang, d)
+}
+
 // allowScript adds the passkey script's origin, the provider's own, to
 // the page's policy (SecurityHeadersFor's, or SecurityHeaders').
 func allowScript(h http.Header) {
@@ -390,6 +413,14 @@ func (v *view) PasskeyError(key string) string {
 		return v.T("passkey.error." + key)
 	}
 	return v.T("login.error.generic")
+}
+
+// Date is a day as people of the page's language write it.
+func (v *view) Date(t time.Time) string {
+	if v.Lang == Japanese {
+		return t.Format("2006年1月2日")
+	}
+	return t.Format("2 January 2006")
 }
 
 // Or returns s, or the message for key when s is empty.

@@ -52,6 +52,7 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 	if a := s.Authentication; a != nil {
 		p.Authentication = authentication(a)
 	}
+	p.Authentication.TrustFrameworkLevels = trustFrameworkLevels(tfs)
 	if p.Security.Profile == "" {
 		p.Security.Profile = string(idav1alpha1.DefaultSecurityProfile)
 	}
@@ -87,6 +88,21 @@ func authentication(a *idav1alpha1.AuthenticationSpec) authn.Policy {
 			level.Methods = append(level.Methods, combo)
 		}
 		out.Levels = append(out.Levels, level)
+	}
+	return out
+}
+
+// trustFrameworkLevels are the levels the selected frameworks require for
+// their verified claims; nil when none does.
+func trustFrameworkLevels(tfs []idav1alpha1.TrustFramework) map[string]string {
+	var out map[string]string
+	for i := range tfs {
+		if acr := tfs[i].Spec.RequiredAuthenticationLevel; acr != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[tfs[i].Spec.Identifier] = acr
+		}
 	}
 	return out
 }

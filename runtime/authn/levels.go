@@ -78,6 +78,10 @@ type Policy struct {
 	// VerifiedClaimsLevel, when set, is the acr of the weakest level at
 	// which verified_claims are released.
 	VerifiedClaimsLevel string `json:"verified_claims_level,omitempty"`
+	// TrustFrameworkLevels are, by trust framework identifier, the acr of
+	// the weakest level at which verified claims under that framework are
+	// released (TrustFramework.spec.requiredAuthenticationLevel).
+	TrustFrameworkLevels map[string]string `json:"trust_framework_levels,omitempty"`
 }
 
 // Level is one authentication level.
@@ -295,4 +299,24 @@ func (p *Policy) Names(method string) bool {
 		}
 	}
 	return false
+}
+
+// ReleasableUnder: a sign-in that did done may receive verified claims
+// under the trust framework: it meets the provider's verifiedClaimsLevel
+// and the framework's own level (either unset asks for nothing).
+func (p *Policy) ReleasableUnder(framework string, done []string) bool {
+	return p.Meets(p.VerifiedClaimsLevel, done) && p.Meets(p.TrustFrameworkLevels[framework], done)
+}
+
+// VerifiedClaimsFloors are the levels a request that can release verified
+// claims is raised to: the provider's, and those of the frameworks the
+// client may receive.
+func (p *Policy) VerifiedClaimsFloors(frameworks []string) []string {
+	out := []string{p.VerifiedClaimsLevel}
+	for _, f := range frameworks {
+		if acr := p.TrustFrameworkLevels[f]; acr != "" {
+			out = append(out, acr)
+		}
+	}
+	return out
 }

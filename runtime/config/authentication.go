@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -45,6 +46,9 @@ func validateAuthentication(a *authn.Policy, available []string, path *field.Pat
 		if a.VerifiedClaimsLevel != "" {
 			errs = append(errs, field.Forbidden(path.Child("verified_claims_level"), "needs levels"))
 		}
+		for _, tf := range slices.Sorted(maps.Keys(a.TrustFrameworkLevels)) {
+			errs = append(errs, invalid(path.Child("trust_framework_levels").Key(tf), "trust framework %s requires the level %q, but the provider declares no levels: declare it in spec.authentication.levels", tf, a.TrustFrameworkLevels[tf]))
+		}
 		return errs
 	}
 	levels := path.Child("levels")
@@ -81,6 +85,11 @@ func validateAuthentication(a *authn.Policy, available []string, path *field.Pat
 		errs = append(errs, invalid(path.Child("default_level"), "%q must be the acr of one of the levels (%s)", a.DefaultLevel, strings.Join(a.ACRValues(), ", ")))
 	} else if !a.Level(a.DefaultLevel).SatisfiedBy(available) {
 		errs = append(errs, invalid(path.Child("default_level"), "%q needs a method the user source cannot offer (it offers %s); every sign-in would fail", a.DefaultLevel, strings.Join(available, ", ")))
+	}
+	for _, tf := range slices.Sorted(maps.Keys(a.TrustFrameworkLevels)) {
+		if acr := a.TrustFrameworkLevels[tf]; a.Level(acr) == nil {
+			errs = append(errs, invalid(path.Child("trust_framework_levels").Key(tf), "trust framework %s requires the level %q, which is not one of the provider's levels (%s): declare it in spec.authentication.levels", tf, acr, strings.Join(a.ACRValues(), ", ")))
+		}
 	}
 	if a.VerifiedClaimsLevel != "" && a.Level(a.VerifiedClaimsLevel) == nil {
 		errs = append(errs, invalid(path.Child("verified_claims_level"), "%q must be the acr of one of the levels (%s)", a.VerifiedClaimsLevel, strings.Join(a.ACRValues(), ", ")))

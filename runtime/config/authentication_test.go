@@ -41,6 +41,10 @@ func TestAuthenticationValidate(t *testing.T) {
 		{"default not a level", func(p *Provider) { p.Authentication.DefaultLevel = "urn:x" }, `authentication.default_level: "urn:x" must be the acr of one of the levels (urn:bank:acr:pwd, urn:bank:acr:mfa)`},
 		{"verified claims level not a level", func(p *Provider) { p.Authentication.VerifiedClaimsLevel = "urn:x" }, `authentication.verified_claims_level: "urn:x" must be the acr of one of the levels`},
 		{"default without levels", func(p *Provider) { p.Authentication.Levels = nil }, "authentication.default_level: needs levels"},
+		{"a trust framework's level not a level", func(p *Provider) { p.Authentication.TrustFrameworkLevels = map[string]string{"de_aml": "urn:x"} }, `authentication.trust_framework_levels[de_aml]: trust framework de_aml requires the level "urn:x", which is not one of the provider's levels (urn:bank:acr:pwd, urn:bank:acr:mfa): declare it in spec.authentication.levels`},
+		{"a trust framework's level without levels", func(p *Provider) {
+			p.Authentication = authn.Policy{TrustFrameworkLevels: map[string]string{"de_aml": "urn:bank:acr:mfa"}}
+		}, `trust framework de_aml requires the level "urn:bank:acr:mfa", but the provider declares no levels`},
 		{"a default the HTTP user source cannot reach", func(p *Provider) {
 			p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "https://kyc.svc"}}
 			p.Authentication.DefaultLevel = "urn:bank:acr:mfa"

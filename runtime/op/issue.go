@@ -155,18 +155,6 @@ func (p *Provider) idTokenClaims(ctx context.Context, sv *served, c *client, g *
 		return nil, errServer("the user's data is invalid")
 	}
 	res := c.engine.EvaluateFor(req, ds, now, ida.TargetIDToken)
-	if !verifiedClaimsReleasable(sv, g) {
-		delete(res.IDToken, "verified_claims")
-		res.IDTokenReleases = nil
-	}
+	res.IDTokenReleases = withholdBelowLevel(sv, g.AMR, res.IDToken, res.IDTokenReleases)
 	return res, nil
-}
-
-// verifiedClaimsReleasable: the grant's sign-in meets the provider's
-// level for verified_claims (spec.authentication.verifiedClaimsLevel), or
-// none is set. The authorization request was stepped up to that level
-// already; this holds the rule at the release too, for a grant made
-// before the level was set or raised.
-func verifiedClaimsReleasable(sv *served, g *grants.Info) bool {
-	return sv.authn().Meets(sv.authn().VerifiedClaimsLevel, g.AMR)
 }

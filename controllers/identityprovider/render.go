@@ -136,7 +136,7 @@ func userSource(u *idav1alpha1.UserSourceSpec) config.UserSource {
 		out.Builtin = &config.BuiltinUsers{SecretName: u.Builtin.SecretRef.Name}
 	}
 	if u.HTTP != nil {
-		out.HTTP = &config.HTTPUsers{URL: u.HTTP.URL, Timeout: duration(u.HTTP.Timeout, idav1alpha1.DefaultHTTPUsersTimeout)}
+		out.HTTP = &config.HTTPUsers{URL: u.HTTP.URL, Timeout: duration(u.HTTP.Timeout, idav1alpha1.DefaultHTTPUsersTimeout), Factors: u.HTTP.Factors}
 		if ref := u.HTTP.CredentialsSecretRef; ref != nil {
 			out.HTTP.CredentialsSecret = &config.SecretKeyRef{Name: ref.Name, Key: ref.Key}
 		}

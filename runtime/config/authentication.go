@@ -24,11 +24,11 @@ const (
 var acrValue = regexp.MustCompile(`^[\x21-\x7E]+$`)
 
 // AuthenticationMethods are the methods the provider can offer its users:
-// a password always; one-time codes and passkeys where the runtime keeps
-// the factors (the builtin user source; the HTTP user source has no
-// factor calls yet).
+// a password always; one-time codes and passkeys where their factors can
+// be kept (the builtin user source: the session store; the HTTP user
+// source with factors set: the KYC system).
 func (p *Provider) AuthenticationMethods() []string {
-	if p.Users.Type == UsersBuiltin {
+	if p.Users.Type == UsersBuiltin || p.Users.Type == UsersHTTP && p.Users.HTTP != nil && p.Users.HTTP.Factors {
 		return []string{authn.MethodPassword, authn.MethodOTP, authn.MethodPasskey}
 	}
 	return []string{authn.MethodPassword}

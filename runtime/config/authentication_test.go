@@ -27,6 +27,16 @@ func TestAuthenticationValidate(t *testing.T) {
 	if err := AsError(p.Validate()); err != nil {
 		t.Fatalf("bank levels: %v", err)
 	}
+	withFactors := testProvider()
+	withFactors.Authentication = bankLevels()
+	withFactors.Authentication.DefaultLevel = "urn:bank:acr:mfa"
+	withFactors.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "https://kyc.svc", Factors: true}}
+	if err := AsError(withFactors.Validate()); err != nil {
+		t.Fatalf("an HTTP user source keeping factors reaches a two-factor default: %v", err)
+	}
+	if got := withFactors.AuthenticationMethods(); !slices.Equal(got, []string{"pwd", "otp", "passkey"}) {
+		t.Fatalf("methods of an HTTP source keeping factors: %v", got)
+	}
 	for _, c := range []struct {
 		name   string
 		change func(p *Provider)

@@ -73,7 +73,7 @@ func (p *Provider) accountFactors(sv *served, w http.ResponseWriter, r *http.Req
 		}
 		d.Notice = "removed"
 	}
-	_, err := p.grants.TOTP(ctx, sess.Subject)
+	_, err := p.factors().TOTP(ctx, sess.Subject)
 	switch {
 	case err == nil:
 		d.TOTP = true
@@ -107,13 +107,13 @@ func (p *Provider) removeFactor(r *http.Request, sv *served, subject, kind, id s
 	ctx := r.Context()
 	switch kind {
 	case removeTOTP:
-		if _, err := p.grants.TOTP(ctx, subject); err != nil {
+		if _, err := p.factors().TOTP(ctx, subject); err != nil {
 			if errors.Is(err, grants.ErrNotFound) {
 				return errNoSuchFactor
 			}
 			return err
 		}
-		if err := p.grants.DeleteTOTP(ctx, subject); err != nil {
+		if err := p.factors().DeleteTOTP(ctx, subject); err != nil {
 			return err
 		}
 	case removePasskey:
@@ -133,7 +133,7 @@ func (p *Provider) removeFactor(r *http.Request, sv *served, subject, kind, id s
 		if err := p.savePasskeys(ctx, sv, subject, rec); err != nil {
 			return err
 		}
-		if err := p.grants.DeletePasskeyOwner(ctx, raw); err != nil {
+		if err := p.factors().DeletePasskeyOwner(ctx, raw); err != nil {
 			return err
 		}
 	default:

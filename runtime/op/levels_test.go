@@ -101,7 +101,7 @@ func TestIDTokenStatesTheLevel(t *testing.T) {
 }
 
 // TestUnreachableLevel: a level whose methods the provider cannot offer
-// (one-time codes with the HTTP user source, which has no factor calls)
+// (one-time codes with the HTTP user source without factors)
 // ends an essential request with unmet_authentication_requirements at
 // once; a voluntary one falls back to the strongest reachable level.
 func TestUnreachableLevel(t *testing.T) {

@@ -117,7 +117,7 @@ func passkeyOwnerAD(credentialID []byte) string {
 // loadPasskeys opens a user's record; a user without passkeys gets an
 // empty one. An error is the store's, or a record no key opens.
 func (p *Provider) loadPasskeys(ctx context.Context, sv *served, subject string) (*passkeyRecord, error) {
-	sealed, err := p.grants.Passkeys(ctx, subject)
+	sealed, err := p.factors().Passkeys(ctx, subject)
 	if errors.Is(err, grants.ErrNotFound) {
 		return &passkeyRecord{}, nil
 	}
@@ -139,7 +139,7 @@ func (p *Provider) loadPasskeys(ctx context.Context, sv *served, subject string)
 // and the owner record of each credential in touched (new or just used).
 func (p *Provider) savePasskeys(ctx context.Context, sv *served, subject string, rec *passkeyRecord, touched ...[]byte) error {
 	if len(rec.Keys) == 0 {
-		return p.grants.DeletePasskeys(ctx, subject)
+		return p.factors().DeletePasskeys(ctx, subject)
 	}
 	plain, err := json.Marshal(rec)
 	if err != nil {
@@ -149,7 +149,7 @@ func (p *Provider) savePasskeys(ctx context.Context, sv *served, subject string,
 	if err != nil {
 		return err
 	}
-	if err := p.grants.PutPasskeys(ctx, subject, sealed, factorLifetime); err != nil {
+	if err := p.factors().PutPasskeys(ctx, subject, sealed, factorLifetime); err != nil {
 		return err
 	}
 	for _, id := range touched {
@@ -157,7 +157,7 @@ func (p *Provider) savePasskeys(ctx context.Context, sv *served, subject string,
 		if err != nil {
 			return err
 		}
-		if err := p.grants.PutPasskeyOwner(ctx, id, owner, factorLifetime); err != nil {
+		if err := p.factors().PutPasskeyOwner(ctx, id, owner, factorLifetime); err != nil {
 			return err
 		}
 	}
@@ -167,7 +167,7 @@ func (p *Provider) savePasskeys(ctx context.Context, sv *served, subject string,
 // passkeyOwner is the subject a credential id belongs to, or
 // grants.ErrNotFound.
 func (p *Provider) passkeyOwner(ctx context.Context, sv *served, credentialID []byte) (string, error) {
-	sealed, err := p.grants.PasskeyOwner(ctx, credentialID)
+	sealed, err := p.factors().PasskeyOwner(ctx, credentialID)
 	if err != nil {
 		return "", err
 	}
@@ -285,7 +285,7 @@ func (p *Provider) offerPasskey(ctx context.Context, sv *served, rec *grants.Int
 	if rec.EnrolOffered || !sv.passkeysOffered() || !slices.Equal(sess.MethodNames(), []string{authn.MethodPassword}) {
 		return false
 	}
-	if _, err := p.grants.TOTP(ctx, sess.Subject); !errors.Is(err, grants.ErrNotFound) {
+	if _, err := p.factors().TOTP(ctx, sess.Subject); !errors.Is(err, grants.ErrNotFound) {
 		return false
 	}
 	if keys, err := p.loadPasskeys(ctx, sv, sess.Subject); err != nil || len(keys.Keys) > 0 {

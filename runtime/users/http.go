@@ -63,6 +63,8 @@ type HTTP struct {
 	breaker *breaker
 	maxBody int64
 	retries int
+	// factors: users.http.factors, the factor calls (factors.go).
+	factors bool
 	// sleep waits between retries; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 }
@@ -92,6 +94,7 @@ func NewHTTP(cfg config.HTTPUsers, bearerToken string, client *http.Client) *HTT
 		breaker: newBreaker(breakerThreshold, breakerCooldown, time.Now),
 		maxBody: MaxResponseBytes,
 		retries: lookupRetries,
+		factors: cfg.Factors,
 		sleep:   sleepCtx,
 	}
 }

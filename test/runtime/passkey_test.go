@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,6 +132,19 @@ func TestPasskeyWithChromium(t *testing.T) {
 	if amr := idc["amr"].([]any); slices.Contains(amr, any("pwd")) {
 		t.Fatalf("a passkey sign-in says pwd: %v", amr)
 	}
+
+	// The factor page lists the passkey; the keyboard removes it.
+	browserStep(t, tab, "open the factor page", chromedp.Do(tab, chromedp.Navigate(e.issuer+"/account/factors"), chromedp.WaitVisible(chromedp.CSS("ul.factors button"))))
+	text, err := chromedp.Run(tab, chromedp.Text(chromedp.CSS("main")))
+	browserStep(t, tab, "read the factor page", err)
+	if !strings.Contains(text, "Passkey on one device") {
+		t.Fatalf("the factor page does not list the passkey: %s", text)
+	}
+	png, err = chromedp.Run(tab, chromedp.FullScreenshot(100))
+	browserStep(t, tab, "screenshot the factor page", err)
+	saveScreenshot(t, e.root, "factors.png", png)
+	browserStep(t, tab, "remove the passkey", chromedp.Do(tab, chromedp.Focus(chromedp.CSS("ul.factors button")), chromedp.SendKeys(chromedp.CSS("ul.factors button"), "\r")))
+	browserStep(t, tab, "wait for the notice", chromedp.Do(tab, chromedp.WaitVisible(chromedp.CSS("#factors-notice")), chromedp.WaitVisible(chromedp.CSS("#no-passkeys"))))
 }
 
 // waitForConsentOrRedirect waits until the browser left the provider's

@@ -234,8 +234,9 @@ func (r *Renderer) StylesheetHandler() http.Handler {
 }
 
 // contentSecurityPolicy allows the stylesheet from the provider's origin
-// and nothing else: no scripts, no frames around the pages, forms posting
-// only back to the provider.
+// and nothing else: no scripts (pages with a passkey add the provider's
+// own, allowScript), no frames around the pages, forms posting only back
+// to the provider.
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // SecurityHeaders sets the headers every page carries.

@@ -41,6 +41,8 @@ const (
 //	  200 {"username": "...", "claims": {...}, "verified_claims": <object|array>}
 //	  404                           no such subject
 //
+// and, with users.http.factors, the factor calls of factors.go.
+//
 // Both carry "Authorization: Bearer <token>" when a token is configured,
 // and "Accept: application/json". claims holds standard OpenID claims;
 // verified_claims follows OpenID Connect for Identity Assurance; both are

@@ -155,6 +155,6 @@ func (p *Provider) idTokenClaims(ctx context.Context, sv *served, c *client, g *
 		return nil, errServer("the user's data is invalid")
 	}
 	res := c.engine.EvaluateFor(req, ds, now, ida.TargetIDToken)
-	res.IDTokenReleases = withholdBelowLevel(sv, g.AMR, res.IDToken, res.IDTokenReleases)
+	res.IDTokenReleases = withholdBelowLevel(sv, g, res.IDToken, res.IDTokenReleases)
 	return res, nil
 }

@@ -3,8 +3,19 @@ package op
 import (
 	"encoding/json"
 
+	"github.com/idaop/ida-operator/runtime/grants"
 	"github.com/idaop/ida-operator/runtime/ida"
 )
+
+// verifiedClaimsReleasable: the grant's sign-in meets the provider's
+// level for verified_claims (spec.authentication.verifiedClaimsLevel), or
+// none is set. The authorization request was stepped up to that level
+// already; this holds the rule at the release too, for a grant made
+// before the level was set or raised. A trust framework's own level is
+// withholdBelowLevel's.
+func verifiedClaimsReleasable(sv *served, g *grants.Info) bool {
+	return sv.authn().Meets(sv.authn().VerifiedClaimsLevel, g.AMR)
+}
 
 // withholdBelowLevel removes from an evaluated verified_claims value (one
 // object or an array of them, with its releases in the same order) every
@@ -15,12 +26,16 @@ import (
 // up already (levelFloors); this holds the rule at the release too, for a
 // grant made before a level was set or raised. Nothing left: no
 // verified_claims at all.
-func withholdBelowLevel(sv *served, amr []string, claims map[string]json.RawMessage, rel []ida.Release) []ida.Release {
+func withholdBelowLevel(sv *served, g *grants.Info, claims map[string]json.RawMessage, rel []ida.Release) []ida.Release {
 	vc, ok := claims["verified_claims"]
 	if !ok {
 		return rel
 	}
-	keep := func(tf string) bool { return sv.authn().ReleasableUnder(tf, amr) }
+	if !verifiedClaimsReleasable(sv, g) {
+		delete(claims, "verified_claims")
+		return nil
+	}
+	keep := func(tf string) bool { return sv.authn().ReleasableUnder(tf, g.AMR) }
 	var objs []json.RawMessage
 	single := json.Unmarshal(vc, &objs) != nil
 	if single {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/idaop/ida-operator/runtime/authn"
 	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/grants"
 	"github.com/idaop/ida-operator/runtime/ida"
 )
 
@@ -36,7 +37,7 @@ func TestWithholdBelowLevel(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			claims := map[string]json.RawMessage{"verified_claims": json.RawMessage(tc.vc), "sub": json.RawMessage(`"s"`)}
-			got := withholdBelowLevel(sv, tc.amr, claims, tc.rel)
+			got := withholdBelowLevel(sv, &grants.Info{AMR: tc.amr}, claims, tc.rel)
 			vc, ok := claims["verified_claims"]
 			switch {
 			case tc.want == "" && ok:

@@ -220,7 +220,7 @@ func (p *Provider) userinfoClaims(ctx context.Context, sv *served, c *client, re
 		return nil, errServer("the user's data is invalid")
 	}
 	res := c.engine.EvaluateFor(req, ds, p.now(), ida.TargetUserInfo)
-	res.UserInfoReleases = withholdBelowLevel(sv, rec.Info.AMR, res.UserInfo, res.UserInfoReleases)
+	res.UserInfoReleases = withholdBelowLevel(sv, &rec.Info, res.UserInfo, res.UserInfoReleases)
 	// The response is built in the engine's map: released claims first,
 	// registered ones left out, then the scopes' standard claims where the
 	// claims request released none of the same name.

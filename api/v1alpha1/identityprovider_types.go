@@ -492,8 +492,8 @@ type AuthenticationSpec struct {
 	Levels []AuthenticationLevel `json:"levels"`
 
 	// DefaultLevel is the acr of the level a request that names none (or
-	// only unknown ones) gets. With the HTTP user source it must be
-	// reachable by password alone.
+	// only unknown ones) gets. With the HTTP user source without
+	// `factors` it must be reachable by password alone.
 	// +kubebuilder:validation:MaxLength=256
 	DefaultLevel string `json:"defaultLevel"`
 
@@ -535,9 +535,12 @@ type AuthenticationMethodSet []AuthenticationMethod
 
 // AuthenticationMethod is an RFC 8176 method value: `pwd` (the user
 // source's password) or `otp` (a time-based one-time code, RFC 6238, from
-// an authenticator app the user enrols after a password sign-in; builtin
-// user source only for now).
-// +kubebuilder:validation:Enum=pwd;otp
+// an authenticator app the user enrols after a password sign-in); or
+// `passkey` (WebAuthn, its device verifying the user with a PIN or
+// biometric: two factors alone; ID tokens say `hwk` or `swk`, `user` and
+// `mfa`). `otp` and `passkey` need the builtin user source, or the HTTP
+// one with `factors: true`.
+// +kubebuilder:validation:Enum=pwd;otp;passkey
 type AuthenticationMethod string
 
 // SecuritySpec configures the security profile.
@@ -632,6 +635,14 @@ type HTTPUserSource struct {
 	// namespace holding a bearer token for the KYC system.
 	// +optional
 	CredentialsSecretRef *SecretKeySelector `json:"credentialsSecretRef,omitempty"`
+
+	// Factors says the KYC system keeps users' second factors: the
+	// runtime reads and writes them (sealed, opaque to it) through the
+	// factor calls of docs/users.md, so one-time codes and passkeys can be
+	// offered and the bank's system stays their owner. Absent or false:
+	// only password levels can be reached with this source.
+	// +optional
+	Factors bool `json:"factors,omitempty"`
 }
 
 // SessionStoreType is a kind of session store.

@@ -100,6 +100,19 @@ type TrustFrameworkSpec struct {
 	// +optional
 	// +listType=set
 	RequiredElements []VerificationElement `json:"requiredElements,omitempty"`
+
+	// RequiredAuthenticationLevel is the `acr` of the weakest
+	// authentication level at which a provider releases verified claims
+	// under this framework: a request that can release them is stepped up
+	// to it, and a grant below it gets none of this framework's (others'
+	// are released at their own levels). Every IdentityProvider selecting
+	// the framework must declare the level in `spec.authentication`, or
+	// its configuration is refused. Absent: the provider's own
+	// `verifiedClaimsLevel` alone applies.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[\x21-\x7E]+$`
+	RequiredAuthenticationLevel string `json:"requiredAuthenticationLevel,omitempty"`
 }
 
 // EvidenceSpec is one evidence type accepted under a trust framework.

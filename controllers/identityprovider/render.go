@@ -62,6 +62,7 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 	if a := s.Authentication; a != nil {
 		p.Authentication = authentication(a)
 	}
+	p.Authentication.TrustFrameworkLevels = trustFrameworkLevels(tfs)
 	if p.Security.Profile == "" {
 		p.Security.Profile = string(idav1alpha1.DefaultSecurityProfile)
 	}
@@ -101,6 +102,21 @@ func authentication(a *idav1alpha1.AuthenticationSpec) authn.Policy {
 	return out
 }
 
+// trustFrameworkLevels are the levels the selected frameworks require for
+// their verified claims; nil when none does.
+func trustFrameworkLevels(tfs []idav1alpha1.TrustFramework) map[string]string {
+	var out map[string]string
+	for i := range tfs {
+		if acr := tfs[i].Spec.RequiredAuthenticationLevel; acr != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[tfs[i].Spec.Identifier] = acr
+		}
+	}
+	return out
+}
+
 // SubjectType is the runtime's name of an API subject type; empty stays
 // empty (the provider's default, for a RelyingParty).
 func SubjectType(t idav1alpha1.SubjectType) string {
@@ -130,7 +146,7 @@ func userSource(u *idav1alpha1.UserSourceSpec) config.UserSource {
 		out.Builtin = &config.BuiltinUsers{SecretName: u.Builtin.SecretRef.Name}
 	}
 	if u.HTTP != nil {
-		out.HTTP = &config.HTTPUsers{URL: u.HTTP.URL, Timeout: duration(u.HTTP.Timeout, idav1alpha1.DefaultHTTPUsersTimeout)}
+		out.HTTP = &config.HTTPUsers{URL: u.HTTP.URL, Timeout: duration(u.HTTP.Timeout, idav1alpha1.DefaultHTTPUsersTimeout), Factors: u.HTTP.Factors}
 		if ref := u.HTTP.CredentialsSecretRef; ref != nil {
 			out.HTTP.CredentialsSecret = &config.SecretKeyRef{Name: ref.Name, Key: ref.Key}
 		}

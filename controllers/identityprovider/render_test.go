@@ -163,6 +163,17 @@ func TestRenderAuthentication(t *testing.T) {
 	if !reflect.DeepEqual(a.Levels[1].Methods, [][]string{{"pwd", "otp"}}) || a.DefaultLevel != "urn:bank:acr:pwd" || a.VerifiedClaimsLevel != "urn:bank:acr:mfa" {
 		t.Fatalf("rendered %+v", a)
 	}
+	// A framework's required level travels with the levels; one the
+	// provider does not declare is refused, saying what to do.
+	tfs[0].Spec.RequiredAuthenticationLevel = "urn:bank:acr:mfa"
+	if p, err = RenderProvider(idp, tfs); err != nil || p.Authentication.TrustFrameworkLevels["jp_aml"] != "urn:bank:acr:mfa" {
+		t.Fatalf("a framework's level: %v %+v", err, p.Authentication)
+	}
+	tfs[0].Spec.RequiredAuthenticationLevel = "urn:bank:acr:high"
+	if _, err = RenderProvider(idp, tfs); err == nil || !strings.Contains(err.Error(), "declare it in spec.authentication.levels") {
+		t.Fatalf("an undeclared framework level: %v", err)
+	}
+	tfs[0].Spec.RequiredAuthenticationLevel = ""
 	idp.Spec.Authentication = nil
 	if p, err = RenderProvider(idp, tfs); err != nil || len(p.Authentication.Levels) != 0 {
 		t.Fatalf("no levels: %v %+v", err, p.Authentication)

@@ -19,14 +19,54 @@ const (
 	MethodOTP = "otp"
 	// MethodMFA: two or more factors; reported, never configured.
 	MethodMFA = "mfa"
+	// MethodPasskey is not an RFC 8176 value but the name levels use for
+	// a passkey (WebAuthn) verified by its device (a PIN or biometric): a
+	// session records it as MethodHWK or MethodSWK (see PasskeyMethod).
+	MethodPasskey = "passkey"
+	// MethodHWK: a proof of possession of a hardware-bound key, here a
+	// passkey that cannot leave its device.
+	MethodHWK = "hwk"
+	// MethodSWK: a proof of possession of a software-secured key, here a
+	// passkey its provider syncs between devices.
+	MethodSWK = "swk"
+	// MethodUser: a test that the user was present (RFC 8176 §2), which
+	// every passkey sign-in makes; reported, never configured.
+	MethodUser = "user"
 )
 
 // Methods are the methods a level may name.
-var Methods = []string{MethodPassword, MethodOTP}
+var Methods = []string{MethodPassword, MethodOTP, MethodPasskey}
 
-// factor is the kind of proof a method gives (NIST SP 800-63B §5.1): two
-// methods of one kind are not two factors.
-var factor = map[string]string{MethodPassword: "know", MethodOTP: "have"}
+// factors are the kinds of proof a method gives (NIST SP 800-63B §5.1):
+// two methods of one kind are not two factors. A passkey is accepted only
+// when its device verified the user (PIN or biometric), so it is
+// something held and something known or inherent, two factors alone
+// (NIST SP 800-63B §5.1.9, multi-factor cryptographic authenticators).
+var factors = map[string][]string{
+	MethodPassword: {"know"},
+	MethodOTP:      {"have"},
+	MethodHWK:      {"have", "verified"},
+	MethodSWK:      {"have", "verified"},
+}
+
+// PasskeyMethod is what a session records for a passkey sign-in:
+// MethodSWK for a credential its authenticator says may be backed up
+// (backup eligible, WebAuthn §6.1: a synced passkey), else MethodHWK.
+func PasskeyMethod(backupEligible bool) string {
+	if backupEligible {
+		return MethodSWK
+	}
+	return MethodHWK
+}
+
+// did: the methods done include m; a level's passkey is either kind of
+// key a passkey sign-in records.
+func did(m string, done []string) bool {
+	if slices.Contains(done, m) {
+		return true
+	}
+	return m == MethodPasskey && (slices.Contains(done, MethodHWK) || slices.Contains(done, MethodSWK))
+}
 
 // Policy is the authentication levels a provider offers.
 type Policy struct {
@@ -38,6 +78,10 @@ type Policy struct {
 	// VerifiedClaimsLevel, when set, is the acr of the weakest level at
 	// which verified_claims are released.
 	VerifiedClaimsLevel string `json:"verified_claims_level,omitempty"`
+	// TrustFrameworkLevels are, by trust framework identifier, the acr of
+	// the weakest level at which verified claims under that framework are
+	// released (TrustFramework.spec.requiredAuthenticationLevel).
+	TrustFrameworkLevels map[string]string `json:"trust_framework_levels,omitempty"`
 }
 
 // Level is one authentication level.
@@ -96,7 +140,7 @@ func (l *Level) SatisfiedBy(done []string) bool { return l.reachable(done) }
 
 func subset(a, b []string) bool {
 	for _, m := range a {
-		if !slices.Contains(b, m) {
+		if !did(m, b) {
 			return false
 		}
 	}
@@ -182,7 +226,7 @@ func (p *Policy) Missing(acr string, done, available []string) []string {
 		}
 		var need []string
 		for _, m := range combo {
-			if !slices.Contains(done, m) {
+			if !did(m, done) {
 				need = append(need, m)
 			}
 		}
@@ -221,18 +265,58 @@ func (p *Policy) Achieved(requested []string, done []string) string {
 }
 
 // AMR is the amr of a sign-in (OIDC Core §2, RFC 8176): the methods done,
-// in the order done, and mfa when they are of two or more factors.
+// in the order done (a passkey's key followed by user, the presence its
+// device tested), and mfa when they are of two or more factors.
 func AMR(done []string) []string {
-	out := make([]string, 0, len(done)+1)
+	out := make([]string, 0, len(done)+2)
 	kinds := map[string]bool{}
 	for _, m := range done {
-		if !slices.Contains(out, m) {
-			out = append(out, m)
-			kinds[factor[m]] = true
+		if slices.Contains(out, m) {
+			continue
+		}
+		out = append(out, m)
+		if (m == MethodHWK || m == MethodSWK) && !slices.Contains(out, MethodUser) {
+			out = append(out, MethodUser)
+		}
+		for _, k := range factors[m] {
+			kinds[k] = true
 		}
 	}
 	if len(kinds) >= 2 {
 		out = append(out, MethodMFA)
+	}
+	return out
+}
+
+// Names: some level lists method in a combination; a provider offers
+// passkeys only when a level names them.
+func (p *Policy) Names(method string) bool {
+	for _, l := range p.Levels {
+		for _, combo := range l.Methods {
+			if slices.Contains(combo, method) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ReleasableUnder: a sign-in that did done may receive verified claims
+// under the trust framework: it meets the provider's verifiedClaimsLevel
+// and the framework's own level (either unset asks for nothing).
+func (p *Policy) ReleasableUnder(framework string, done []string) bool {
+	return p.Meets(p.VerifiedClaimsLevel, done) && p.Meets(p.TrustFrameworkLevels[framework], done)
+}
+
+// VerifiedClaimsFloors are the levels a request that can release verified
+// claims is raised to: the provider's, and those of the frameworks the
+// client may receive.
+func (p *Policy) VerifiedClaimsFloors(frameworks []string) []string {
+	out := []string{p.VerifiedClaimsLevel}
+	for _, f := range frameworks {
+		if acr := p.TrustFrameworkLevels[f]; acr != "" {
+			out = append(out, acr)
+		}
 	}
 	return out
 }

@@ -166,3 +166,35 @@ func TestAMR(t *testing.T) {
 		}
 	}
 }
+
+// TestReleasableUnder: verified claims under a framework need the
+// provider's level and the framework's own.
+func TestReleasableUnder(t *testing.T) {
+	p := bankPolicy()
+	p.TrustFrameworkLevels = map[string]string{"jp_aml": acrMFA}
+	for _, tc := range []struct {
+		name, vcLevel, framework string
+		done                     []string
+		want                     bool
+	}{
+		{"no level anywhere", "", "de_aml", pwdOnly, true},
+		{"the framework's level unmet", "", "jp_aml", pwdOnly, false},
+		{"the framework's level met", "", "jp_aml", both, true},
+		{"the provider's level unmet for a framework without one", acrMFA, "de_aml", pwdOnly, false},
+		{"both met", acrPwd, "jp_aml", both, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p.VerifiedClaimsLevel = tc.vcLevel
+			if got := p.ReleasableUnder(tc.framework, tc.done); got != tc.want {
+				t.Fatalf("ReleasableUnder(%q, %v) = %v, want %v", tc.framework, tc.done, got, tc.want)
+			}
+		})
+	}
+	p.VerifiedClaimsLevel = acrPwd
+	if got := p.VerifiedClaimsFloors([]string{"de_aml", "jp_aml"}); !slices.Equal(got, []string{acrPwd, acrMFA}) {
+		t.Fatalf("floors %v", got)
+	}
+	if got := p.VerifiedClaimsFloors([]string{"de_aml"}); !slices.Equal(got, []string{acrPwd}) {
+		t.Fatalf("floors of a client without the framework: %v", got)
+	}
+}

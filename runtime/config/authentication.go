@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -23,11 +24,12 @@ const (
 var acrValue = regexp.MustCompile(`^[\x21-\x7E]+$`)
 
 // AuthenticationMethods are the methods the provider can offer its users:
-// a password always; one-time codes where the runtime keeps the factor
-// (the builtin user source; the HTTP user source has no factor calls yet).
+// a password always; one-time codes and passkeys where their factors can
+// be kept (the builtin user source: the session store; the HTTP user
+// source with factors set: the KYC system).
 func (p *Provider) AuthenticationMethods() []string {
-	if p.Users.Type == UsersBuiltin {
-		return []string{authn.MethodPassword, authn.MethodOTP}
+	if p.Users.Type == UsersBuiltin || p.Users.Type == UsersHTTP && p.Users.HTTP != nil && p.Users.HTTP.Factors {
+		return []string{authn.MethodPassword, authn.MethodOTP, authn.MethodPasskey}
 	}
 	return []string{authn.MethodPassword}
 }
@@ -43,6 +45,9 @@ func validateAuthentication(a *authn.Policy, available []string, path *field.Pat
 		}
 		if a.VerifiedClaimsLevel != "" {
 			errs = append(errs, field.Forbidden(path.Child("verified_claims_level"), "needs levels"))
+		}
+		for _, tf := range slices.Sorted(maps.Keys(a.TrustFrameworkLevels)) {
+			errs = append(errs, invalid(path.Child("trust_framework_levels").Key(tf), "trust framework %s requires the level %q, but the provider declares no levels: declare it in spec.authentication.levels", tf, a.TrustFrameworkLevels[tf]))
 		}
 		return errs
 	}
@@ -80,6 +85,11 @@ func validateAuthentication(a *authn.Policy, available []string, path *field.Pat
 		errs = append(errs, invalid(path.Child("default_level"), "%q must be the acr of one of the levels (%s)", a.DefaultLevel, strings.Join(a.ACRValues(), ", ")))
 	} else if !a.Level(a.DefaultLevel).SatisfiedBy(available) {
 		errs = append(errs, invalid(path.Child("default_level"), "%q needs a method the user source cannot offer (it offers %s); every sign-in would fail", a.DefaultLevel, strings.Join(available, ", ")))
+	}
+	for _, tf := range slices.Sorted(maps.Keys(a.TrustFrameworkLevels)) {
+		if acr := a.TrustFrameworkLevels[tf]; a.Level(acr) == nil {
+			errs = append(errs, invalid(path.Child("trust_framework_levels").Key(tf), "trust framework %s requires the level %q, which is not one of the provider's levels (%s): declare it in spec.authentication.levels", tf, acr, strings.Join(a.ACRValues(), ", ")))
+		}
 	}
 	if a.VerifiedClaimsLevel != "" && a.Level(a.VerifiedClaimsLevel) == nil {
 		errs = append(errs, invalid(path.Child("verified_claims_level"), "%q must be the acr of one of the levels (%s)", a.VerifiedClaimsLevel, strings.Join(a.ACRValues(), ", ")))

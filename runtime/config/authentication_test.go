@@ -27,6 +27,16 @@ func TestAuthenticationValidate(t *testing.T) {
 	if err := AsError(p.Validate()); err != nil {
 		t.Fatalf("bank levels: %v", err)
 	}
+	withFactors := testProvider()
+	withFactors.Authentication = bankLevels()
+	withFactors.Authentication.DefaultLevel = "urn:bank:acr:mfa"
+	withFactors.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "https://kyc.svc", Factors: true}}
+	if err := AsError(withFactors.Validate()); err != nil {
+		t.Fatalf("an HTTP user source keeping factors reaches a two-factor default: %v", err)
+	}
+	if got := withFactors.AuthenticationMethods(); !slices.Equal(got, []string{"pwd", "otp", "passkey"}) {
+		t.Fatalf("methods of an HTTP source keeping factors: %v", got)
+	}
 	for _, c := range []struct {
 		name   string
 		change func(p *Provider)
@@ -41,6 +51,10 @@ func TestAuthenticationValidate(t *testing.T) {
 		{"default not a level", func(p *Provider) { p.Authentication.DefaultLevel = "urn:x" }, `authentication.default_level: "urn:x" must be the acr of one of the levels (urn:bank:acr:pwd, urn:bank:acr:mfa)`},
 		{"verified claims level not a level", func(p *Provider) { p.Authentication.VerifiedClaimsLevel = "urn:x" }, `authentication.verified_claims_level: "urn:x" must be the acr of one of the levels`},
 		{"default without levels", func(p *Provider) { p.Authentication.Levels = nil }, "authentication.default_level: needs levels"},
+		{"a trust framework's level not a level", func(p *Provider) { p.Authentication.TrustFrameworkLevels = map[string]string{"de_aml": "urn:x"} }, `authentication.trust_framework_levels[de_aml]: trust framework de_aml requires the level "urn:x", which is not one of the provider's levels (urn:bank:acr:pwd, urn:bank:acr:mfa): declare it in spec.authentication.levels`},
+		{"a trust framework's level without levels", func(p *Provider) {
+			p.Authentication = authn.Policy{TrustFrameworkLevels: map[string]string{"de_aml": "urn:bank:acr:mfa"}}
+		}, `trust framework de_aml requires the level "urn:bank:acr:mfa", but the provider declares no levels`},
 		{"a default the HTTP user source cannot reach", func(p *Provider) {
 			p.Users = UserSource{Type: UsersHTTP, HTTP: &HTTPUsers{URL: "https://kyc.svc"}}
 			p.Authentication.DefaultLevel = "urn:bank:acr:mfa"

@@ -153,6 +153,10 @@ type HTTPUsers struct {
 	// Timeout per lookup; zero means the runtime's default.
 	Timeout           Duration      `json:"timeout,omitzero"`
 	CredentialsSecret *SecretKeyRef `json:"credentials_secret,omitempty"`
+	// Factors: the KYC system keeps users' second factors (the factor
+	// calls of docs/users.md), so one-time codes and passkeys can be
+	// offered.
+	Factors bool `json:"factors,omitempty"`
 }
 
 // SessionStore holds per-request state (codes, sessions, PAR requests),

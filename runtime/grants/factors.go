@@ -46,3 +46,11 @@ func (g *Store) SpendTOTPStep(ctx context.Context, subject string, step int64, t
 	}
 	return fresh, nil
 }
+
+// DeleteTOTP forgets a user's code generator.
+func (g *Store) DeleteTOTP(ctx context.Context, subject string) error {
+	if err := g.s.Delete(ctx, store.KindFactor, totpKey(subject)); err != nil {
+		return failed("delete totp", err)
+	}
+	return nil
+}

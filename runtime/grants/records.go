@@ -165,7 +165,8 @@ func (s *Session) MethodNames() []string {
 type Interaction struct {
 	CSRF    string  `json:"csrf"`
 	Request Request `json:"request"`
-	// Stage is StageLogin, StageOTP, StageOTPEnrol or StageConsent.
+	// Stage is StageLogin, StageOTP, StageOTPEnrol, StagePasskey,
+	// StagePasskeyEnrol or StageConsent.
 	Stage     string `json:"stage"`
 	Subject   string `json:"sub,omitempty"`
 	AuthTime  int64  `json:"auth_time,omitempty"`
@@ -179,6 +180,14 @@ type Interaction struct {
 	// Account: the interaction is the person's own account page (or the
 	// sign-in before it), for no relying party; Request is empty.
 	Account bool `json:"account,omitempty"`
+	// Passkey is the WebAuthn ceremony the page began (its challenge and
+	// what it allows, as JSON), for the login page's passkey button,
+	// StagePasskey and StagePasskeyEnrol; its answer is accepted once.
+	Passkey string `json:"passkey,omitempty"`
+	// EnrolOffered: after the password, this interaction offered a user
+	// without a second factor to add a passkey (skippable); it offers it
+	// once.
+	EnrolOffered bool `json:"enrol_offered,omitempty"`
 }
 
 // The stages of an interaction.
@@ -191,7 +200,11 @@ const (
 	StageOTP = "otp"
 	// StageOTPEnrol sets up a code generator for a user who has none.
 	StageOTPEnrol = "otp_enrol"
-	StageConsent  = "consent"
+	// StagePasskey asks a signed-in user for one of their passkeys.
+	StagePasskey = "passkey"
+	// StagePasskeyEnrol registers a passkey for a user who has none.
+	StagePasskeyEnrol = "passkey_enrol"
+	StageConsent      = "consent"
 	// StageAccount is the account page, whose forms withdraw consents.
 	StageAccount = "account"
 )

@@ -280,12 +280,13 @@ func checkAuthenticationLevel(a *authzCtx) *oauthError {
 }
 
 // levelFloors are the levels below which this request is never served:
-// the client's minimum, and the provider's level for verified_claims
-// when the request can release them (its claims or profile scopes).
+// the client's minimum, and when the request can release verified_claims
+// (its claims or profile scopes) the provider's level for them and those
+// of the trust frameworks the client may receive.
 func (a *authzCtx) levelFloors() []string {
 	floors := []string{a.client.MinimumACR}
 	if a.claims != nil && a.claims.AsksVerifiedClaims() {
-		floors = append(floors, a.sv.authn().VerifiedClaimsLevel)
+		floors = append(floors, a.sv.authn().VerifiedClaimsFloors(a.client.TrustFrameworks)...)
 	}
 	return floors
 }

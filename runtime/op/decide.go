@@ -31,7 +31,7 @@ func (p *Provider) decide(w http.ResponseWriter, r *http.Request, sv *served, c 
 	switch stage {
 	case grants.StageLogin:
 		p.startInteraction(w, r, sv, c, &grants.Interaction{Request: *req, Stage: grants.StageLogin})
-	case grants.StageConsent, grants.StageOTP, grants.StageOTPEnrol:
+	case grants.StageConsent, grants.StageOTP, grants.StageOTPEnrol, grants.StagePasskey, grants.StagePasskeyEnrol:
 		rec := &grants.Interaction{Request: *req, Stage: stage}
 		recordSignIn(rec, sess)
 		p.startInteraction(w, r, sv, c, rec)
@@ -85,7 +85,7 @@ func checkPromptNone(req *grants.Request, stage string) *oauthError {
 	switch stage {
 	case grants.StageLogin:
 		return newError("login_required", "the user is not signed in")
-	case grants.StageStepUp, grants.StageOTP, grants.StageOTPEnrol:
+	case grants.StageStepUp, grants.StageOTP, grants.StageOTPEnrol, grants.StagePasskey, grants.StagePasskeyEnrol:
 		return newError("interaction_required", "the requested authentication level needs another factor")
 	case grants.StageConsent:
 		return newError("consent_required", "the user has not consented")
@@ -104,6 +104,8 @@ func (p *Provider) stepUpStage(ctx context.Context, sv *served, req *grants.Requ
 		return grants.StageLogin
 	case slices.Contains(missing, authn.MethodOTP):
 		return p.otpStage(ctx, sv, sess.Subject)
+	case slices.Contains(missing, authn.MethodPasskey) && sv.passkeysOffered():
+		return p.passkeyStage(ctx, sv, sess.Subject)
 	}
 	return ""
 }

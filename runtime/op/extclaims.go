@@ -174,7 +174,7 @@ type externalCandidate struct {
 // pass on the user's external verified claims the request asks for in
 // target, and what they hold (trust frameworks and claim names), or nil.
 // Entries that fail validation are logged and left out.
-func (p *Provider) externalClaims(ctx context.Context, sv *served, c *client, req *ida.Request, target ida.Target, u *users.User, now time.Time) (map[string]json.RawMessage, []ida.Release) {
+func (p *Provider) externalClaims(ctx context.Context, sv *served, c *client, g *grants.Info, req *ida.Request, target ida.Target, u *users.User, now time.Time) (map[string]json.RawMessage, []ida.Release) {
 	xc := sv.provider.ExternalClaims
 	if len(u.External) == 0 || !req.AsksVerifiedClaims() {
 		return nil, nil
@@ -189,7 +189,7 @@ func (p *Provider) externalClaims(ctx context.Context, sv *served, c *client, re
 				slog.String("issuer", x.Issuer), slog.String("reason", err.Error()))
 			continue
 		}
-		if c.engine.ReleasesExternal(req, target, cand.claims, cand.source.TrustFrameworks, now) {
+		if c.engine.ReleasesExternal(req, target, cand.claims, cand.source.TrustFrameworks, now) && externalLevelsMet(sv, g, cand.claims) {
 			released = append(released, cand)
 		}
 	}
@@ -206,6 +206,20 @@ func (p *Provider) externalClaims(ctx context.Context, sv *served, c *client, re
 		rel = append(rel, ida.ExternalReleases(r.claims)...)
 	}
 	return out, rel
+}
+
+// externalLevelsMet: the grant's sign-in meets the level every trust
+// framework of an external assertion requires (a TrustFramework's
+// requiredAuthenticationLevel), as withholdBelowLevel holds for the
+// provider's own verified claims. An assertion goes out whole or not at
+// all, so one framework below its level keeps all of it back.
+func externalLevelsMet(sv *served, g *grants.Info, claims json.RawMessage) bool {
+	for _, r := range ida.ExternalReleases(claims) {
+		if !sv.authn().ReleasableUnder(r.TrustFramework, g.AMR) {
+			return false
+		}
+	}
+	return true
 }
 
 // externalCandidate checks one entry: a trusted source, and for an

@@ -452,3 +452,28 @@ func TestExternalClaimsLevel(t *testing.T) {
 		t.Error("a password-only grant got external claims at UserInfo")
 	}
 }
+
+// A trust framework's own level (TrustFramework requiredAuthenticationLevel)
+// holds external assertions under it back too: a password-only grant gets
+// none of the uk_tfida assertions once that framework needs two factors.
+func TestExternalClaimsFrameworkLevel(t *testing.T) {
+	cs := newClaimSource(t)
+	f, _ := externalFixture(t, cs, false)
+	withLevels(f.snap)
+	if err := f.p.Apply(f.snap); err != nil {
+		t.Fatal(err)
+	}
+	code, verifier := f.codeFor(clientExternal, url.Values{"claims": {externalRequest(true)}})
+	f.snap.Provider.Authentication.TrustFrameworkLevels = map[string]string{"uk_tfida": acrMFA}
+	if err := f.p.Apply(f.snap); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.exchange(clientExternal, code, verifier)
+	if _, ok := idTokenClaims(t, body)["_claim_names"]; ok {
+		t.Error("a password-only grant got uk_tfida assertions in its ID token")
+	}
+	_, ui := f.userinfo(body["access_token"].(string))
+	if _, ok := ui["_claim_sources"]; ok {
+		t.Error("a password-only grant got uk_tfida assertions at UserInfo")
+	}
+}

@@ -64,6 +64,13 @@ func (p *Provider) renderInteraction(w http.ResponseWriter, r *http.Request, sv 
 			return
 		}
 	}
+	// Before sealing too: the ceremony's challenge travels in the form.
+	passkeyOptions, err := p.beginPasskey(r.Context(), sv, rec)
+	if err != nil {
+		p.log.Error("starting a passkey ceremony failed", "error", err)
+		p.errorPage(w, r, req.UILocales, errUnavailable("the page could not be prepared"))
+		return
+	}
 	sealed, err := sv.seal(in.sealed)
 	if err != nil {
 		p.log.Error("sealing an interaction failed", "error", err)
@@ -80,9 +87,24 @@ func (p *Provider) renderInteraction(w http.ResponseWriter, r *http.Request, sv 
 	}
 	switch rec.Stage {
 	case grants.StageLogin:
-		p.rendered(w, sv.ui.Login(w, ui.LoginData{
+		d := ui.LoginData{
 			Lang: lang, ClientName: name, Action: sv.basePath + pathLogin, CSRFToken: rec.CSRF,
 			Interaction: sealed, Username: username, ErrorKey: errKey,
+		}
+		if passkeyOptions != "" {
+			d.PasskeyAction, d.PasskeyOptions = sv.basePath+pathPasskeyLogin, passkeyOptions
+		}
+		p.rendered(w, sv.ui.Login(w, d))
+		return
+	case grants.StagePasskey, grants.StagePasskeyEnrol:
+		action := sv.basePath + pathPasskey
+		if rec.Stage == grants.StagePasskeyEnrol {
+			action = sv.basePath + pathPasskeyEnrol
+		}
+		p.rendered(w, sv.ui.Passkey(w, ui.PasskeyData{
+			Lang: lang, ClientName: name, Action: action, CSRFToken: rec.CSRF, Interaction: sealed,
+			ErrorKey: errKey, Enrol: rec.Stage == grants.StagePasskeyEnrol, Options: passkeyOptions,
+			Skippable: rec.Stage == grants.StagePasskeyEnrol && rec.EnrolOffered,
 		}))
 		return
 	case grants.StageOTP:

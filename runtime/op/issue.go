@@ -157,6 +157,7 @@ func (p *Provider) idTokenClaims(ctx context.Context, sv *served, c *client, g *
 		return nil, errServer("the user's data is invalid")
 	}
 	res := c.engine.EvaluateFor(req, ds, now, ida.TargetIDToken)
+	res.IDTokenReleases = withholdBelowLevel(sv, g, res.IDToken, res.IDTokenReleases)
 	if !verifiedClaimsReleasable(sv, g) {
 		delete(res.IDToken, "verified_claims")
 		res.IDTokenReleases = nil
@@ -164,19 +165,10 @@ func (p *Provider) idTokenClaims(ctx context.Context, sv *served, c *client, g *
 	}
 	// What external sources hold joins the releases the audit event and
 	// the person's release records name.
-	members, rel := p.externalClaims(ctx, sv, c, req, ida.TargetIDToken, u, now)
+	members, rel := p.externalClaims(ctx, sv, c, g, req, ida.TargetIDToken, u, now)
 	for k, v := range members {
 		res.IDToken[k] = v
 	}
 	res.IDTokenReleases = append(res.IDTokenReleases, rel...)
 	return res, nil
-}
-
-// verifiedClaimsReleasable: the grant's sign-in meets the provider's
-// level for verified_claims (spec.authentication.verifiedClaimsLevel), or
-// none is set. The authorization request was stepped up to that level
-// already; this holds the rule at the release too, for a grant made
-// before the level was set or raised.
-func verifiedClaimsReleasable(sv *served, g *grants.Info) bool {
-	return sv.authn().Meets(sv.authn().VerifiedClaimsLevel, g.AMR)
 }

@@ -101,7 +101,7 @@ func TestIDTokenStatesTheLevel(t *testing.T) {
 }
 
 // TestUnreachableLevel: a level whose methods the provider cannot offer
-// (one-time codes with the HTTP user source, which has no factor calls)
+// (one-time codes with the HTTP user source without factors)
 // ends an essential request with unmet_authentication_requirements at
 // once; a voluntary one falls back to the strongest reachable level.
 func TestUnreachableLevel(t *testing.T) {
@@ -188,5 +188,47 @@ func TestClientMinimumLevel(t *testing.T) {
 	u, _ := f.authorizeURL(clientBasic, url.Values{"claims": {`{"id_token":{"acr":{"essential":true,"value":"` + acrPwd + `"}}}`}})
 	if q := redirectParams(t, f.get(f.browser(), u)); q.Get("error") != "unmet_authentication_requirements" {
 		t.Fatalf("an essential level below the client's minimum: %v", q)
+	}
+}
+
+// TestTrustFrameworkLevel: a TrustFramework's required level steps up a
+// request that can release verified claims for a client that may receive
+// that framework's, and a grant below it gets none of that framework's,
+// though made before the level was set; a level set for another
+// framework changes nothing here.
+func TestTrustFrameworkLevel(t *testing.T) {
+	f := newFixture(t, withLevels)
+	vc := url.Values{"claims": {vcGivenName}}
+	other, otherVerifier := f.codeFor(clientBasic, vc)
+	before, beforeVerifier := f.codeFor(clientBasic, vc)
+
+	f.snap.Provider.Authentication.TrustFrameworkLevels = map[string]string{"eidas": acrMFA}
+	if err := f.p.Apply(f.snap); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.exchange(clientBasic, other, otherVerifier)
+	if _, ok := idTokenClaims(t, body)["verified_claims"]; !ok {
+		t.Fatal("another framework's level withheld de_aml's verified claims")
+	}
+	if pg := f.passwordThenPage(vc); strings.Contains(pg.body, `id="otp-secret"`) {
+		t.Fatal("another framework's level stepped the request up")
+	}
+
+	f.snap.Provider.Authentication.TrustFrameworkLevels = map[string]string{"de_aml": acrMFA}
+	if err := f.p.Apply(f.snap); err != nil {
+		t.Fatal(err)
+	}
+	_, body = f.exchange(clientBasic, before, beforeVerifier)
+	if c := idTokenClaims(t, body); c["verified_claims"] != nil {
+		t.Fatalf("a password-only grant got de_aml's verified claims: %v", c)
+	}
+	if _, ui := f.userinfo(body["access_token"].(string)); ui["verified_claims"] != nil || ui["sub"] != testSubject {
+		t.Fatalf("a password-only grant got de_aml's verified claims at UserInfo: %v", ui)
+	}
+	if pg := f.passwordThenPage(vc); !strings.Contains(pg.body, `id="otp-secret"`) {
+		t.Fatalf("a request for de_aml's verified claims is not stepped up: %d %.400s", pg.status, pg.body)
+	}
+	if pg := f.passwordThenPage(nil); strings.Contains(pg.body, `id="otp-secret"`) {
+		t.Fatal("a request without verified claims was stepped up")
 	}
 }

@@ -89,6 +89,9 @@ func (p *Provider) afterAuthentication(w http.ResponseWriter, r *http.Request, s
 		return
 	}
 	stage := nextStage(req, sess, sv.seenBy(in.client), now, true, sv.authn(), p.consentCovers(r.Context(), sv, in.client, req, sess))
+	if stage != grants.StageStepUp && p.offerPasskey(r.Context(), sv, in.rec(), sess) {
+		stage = grants.StagePasskeyEnrol
+	}
 	if stage == "" {
 		p.issueCode(w, r, sv, req, signedInAs(sv, req, sess), nil)
 		return

@@ -27,7 +27,7 @@ const maxCodeBytes = 16
 // or enrolment for a user who has no generator yet. A store that fails
 // shows the code page, whose answer then reports the failure.
 func (p *Provider) otpStage(ctx context.Context, sv *served, subject string) string {
-	_, err := p.grants.TOTP(ctx, subject)
+	_, err := p.factors().TOTP(ctx, subject)
 	if errors.Is(err, grants.ErrNotFound) {
 		return grants.StageOTPEnrol
 	}
@@ -108,7 +108,7 @@ func (p *Provider) checkCode(sv *served, w http.ResponseWriter, r *http.Request,
 // enrolled elsewhere never replaces that factor, so whoever knows the
 // password cannot swap it for theirs); else the user's, opened.
 func (p *Provider) codeSecret(ctx context.Context, sv *served, stage string, rec *grants.Interaction, subject string) (string, *oauthError) {
-	sealed, err := p.grants.TOTP(ctx, subject)
+	sealed, err := p.factors().TOTP(ctx, subject)
 	switch {
 	case stage == grants.StageOTPEnrol && err == nil:
 		return "", errInvalidRequest("an authenticator app was set up for this account meanwhile; start again from the application")
@@ -151,7 +151,7 @@ func (p *Provider) codeAccepted(ctx context.Context, sv *served, sess *grants.Se
 	if err != nil {
 		return err
 	}
-	if err := p.grants.PutTOTP(ctx, sess.Subject, sealed, factorLifetime); err != nil {
+	if err := p.factors().PutTOTP(ctx, sess.Subject, sealed, factorLifetime); err != nil {
 		return err
 	}
 	if err := p.grants.ClearLoginFailures(ctx, account); err != nil {

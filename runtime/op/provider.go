@@ -214,6 +214,10 @@ var routes = map[string]route{
 	pathWithdraw:          {epWithdraw, []string{http.MethodPost}, (*Provider).withdraw},
 	config.PathEndSession: {epEndSession, []string{http.MethodGet, http.MethodPost}, (*Provider).endSession},
 	pathLogoutConfirm:     {epLogoutConfirm, []string{http.MethodPost}, (*Provider).logoutConfirm},
+	pathPasskeyLogin:      {epPasskeyLogin, []string{http.MethodPost}, (*Provider).passkeySignIn},
+	pathPasskey:           {epPasskey, []string{http.MethodPost}, (*Provider).passkeyStepUp},
+	pathPasskeyEnrol:      {epPasskeyEnrol, []string{http.MethodPost}, (*Provider).passkeyEnrol},
+	pathAccountFactors:    {epAccountFactors, []string{http.MethodGet, http.MethodPost}, (*Provider).accountFactors},
 }
 
 func (p *Provider) serveHTTP(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/go-webauthn/webauthn/webauthn"
 	"net/http"
 	"net/url"
 	"slices"
@@ -60,6 +61,9 @@ type served struct {
 	// egress makes the outbound requests relying parties' URIs name
 	// (back-channel logout), within the provider's egress policy.
 	egress *http.Client
+	// passkeyRP runs passkey ceremonies; nil when the issuer cannot have
+	// passkeys (see passkey.go).
+	passkeyRP *webauthn.WebAuthn
 }
 
 // authn is the provider's authentication levels.
@@ -118,6 +122,9 @@ func buildServed(s *config.Snapshot, rend *ui.Renderer, now time.Time) (*served,
 		}, backchannelTimeout),
 	}
 	sv.ui = rend.WithBasePath(sv.basePath)
+	if sv.passkeyRP, err = newPasskeyRP(prov.Issuer); err != nil {
+		sv.passkeyRP = nil // an issuer at an IP address: no passkeys
+	}
 	sv.nonceKeys = nonceKeys(s.Keys)
 	if sv.factorAEADs, err = factorAEADs(s.Keys, s.PairwiseSalt); err != nil {
 		return nil, fmt.Errorf("op: factor keys: %w", err)

@@ -103,19 +103,22 @@ func sessionTTL(s *grants.Session, idle time.Duration, now time.Time) time.Durat
 	return min(grants.Remaining(s.ExpiresAt, now), time.Unix(lastSeen(s), 0).Add(idle).Sub(now))
 }
 
-// newSession starts a session, signed in by password, under a fresh
+// newSession starts a session, signed in by password (or by methods), under a fresh
 // cookie (never the one the browser brought: no session fixation). An
 // earlier session of the same user in this browser passes on its sid,
 // consents and clients; the factors done in it do not: a new sign-in
 // starts again. Another user's earlier session ends, with back-channel
 // logout. The session's idle and absolute ends come from the provider's
 // sessions policy.
-func (p *Provider) newSession(ctx context.Context, w http.ResponseWriter, r *http.Request, sv *served, subject string, now time.Time) (*grants.Session, error) {
+func (p *Provider) newSession(ctx context.Context, w http.ResponseWriter, r *http.Request, sv *served, subject string, now time.Time, methods ...grants.MethodUse) (*grants.Session, error) {
+	if len(methods) == 0 {
+		methods = []grants.MethodUse{{Method: authn.MethodPassword, At: now.Unix()}}
+	}
 	policy := sv.provider.Sessions
 	sess := &grants.Session{
 		SID: grants.NewSecret()[:22], Subject: subject, AuthTime: now.Unix(), AuthTimeMillis: now.UnixMilli(),
 		ExpiresAt: now.Add(policy.Absolute()).Unix(), LastSeen: now.Unix(),
-		Methods: []grants.MethodUse{{Method: authn.MethodPassword, At: now.Unix()}},
+		Methods: methods,
 	}
 	var carried []grants.SignedInClient
 	if old, oldID := p.loadSession(ctx, r, sv, now); old != nil {

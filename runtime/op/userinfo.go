@@ -221,10 +221,11 @@ func (p *Provider) userinfoClaims(ctx context.Context, sv *served, c *client, re
 	}
 	now := p.now()
 	res := c.engine.EvaluateFor(req, ds, now, ida.TargetUserInfo)
+	res.UserInfoReleases = withholdBelowLevel(sv, &rec.Info, res.UserInfo, res.UserInfoReleases)
 	external := map[string]json.RawMessage(nil)
 	if verifiedClaimsReleasable(sv, &rec.Info) {
 		var rel []ida.Release
-		external, rel = p.externalClaims(ctx, sv, c, req, ida.TargetUserInfo, u, now)
+		external, rel = p.externalClaims(ctx, sv, c, &rec.Info, req, ida.TargetUserInfo, u, now)
 		res.UserInfoReleases = append(res.UserInfoReleases, rel...)
 	} else {
 		delete(res.UserInfo, "verified_claims")

@@ -15,7 +15,9 @@ func TestMemorySweepBoundsMemory(t *testing.T) {
 	defer m.Close()
 	ctx := context.Background()
 	for i := range 10000 {
-		if err := m.Put(ctx, KindPAR, strconv.Itoa(i), []byte("request"), 50*time.Millisecond); err != nil {
+		// Two seconds: long enough that a loaded machine still counts
+		// them all before they expire, short for the test.
+		if err := m.Put(ctx, KindPAR, strconv.Itoa(i), []byte("request"), 2*time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -25,10 +27,10 @@ func TestMemorySweepBoundsMemory(t *testing.T) {
 	if n := m.Len(); n != 10001 {
 		t.Fatalf("Len = %d before expiry, want 10001", n)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for m.Len() > 1 {
 		if time.Now().After(deadline) {
-			t.Fatalf("Len = %d after 5s, want 1: the sweeper left expired entries", m.Len())
+			t.Fatalf("Len = %d after 10s, want 1: the sweeper left expired entries", m.Len())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

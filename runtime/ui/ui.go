@@ -1,7 +1,8 @@
 // Package ui renders the provider's login, consent and error pages: plain
-// server-rendered HTML in English and Japanese, with no JavaScript, one
-// stylesheet from the provider's own origin, and headers that keep the
-// pages out of frames and caches.
+// server-rendered HTML in English and Japanese, one stylesheet from the
+// provider's own origin, and headers that keep the pages out of frames and
+// caches. The one script, for passkeys (static/passkey.js), comes from the
+// provider's origin too, and only pages that offer a passkey allow it.
 //
 // Everything a relying party or a person supplies (client names, purposes,
 // usernames) goes through html/template, so it is escaped, never stripped
@@ -33,20 +34,27 @@ const (
 	FieldInteraction = "interaction"
 	FieldDecision    = "decision"
 	FieldCode        = "code"
-	DecisionApprove  = "approve"
-	DecisionDeny     = "deny"
+	// FieldCredential carries a WebAuthn response, as JSON.
+	FieldCredential = "credential"
+	// FieldSkip declines an offer to add a passkey.
+	FieldSkip       = "skip"
+	DecisionApprove = "approve"
+	DecisionDeny    = "deny"
 )
 
-//go:embed templates/*.html static/style.css
+//go:embed templates/*.html static/style.css static/passkey.js
 var files embed.FS
 
-// Renderer holds the parsed templates and the stylesheet. It is immutable
-// and safe for concurrent use.
+// Renderer holds the parsed templates, the stylesheet and the passkey
+// script. It is immutable and safe for concurrent use.
 type Renderer struct {
 	pages    map[string]*template.Template
 	css      []byte
 	cssName  string // style.<hash>.css: a new stylesheet gets a new URL
 	cssETag  string
+	js       []byte
+	jsName   string // passkey.<hash>.js
+	jsETag   string
 	basePath string
 }
 
@@ -56,6 +64,21 @@ type Renderer struct {
 // non-empty key shows a generic failure.
 type LoginData struct {
 	Lang, ClientName, Action, CSRFToken, Interaction, Username, ErrorKey string
+	// PasskeyAction and PasskeyOptions, when set, add the passkey button:
+	// the form target and the options of navigator.credentials.get (JSON).
+	PasskeyAction, PasskeyOptions string
+}
+
+// PasskeyData fills the passkey page: a step-up asking for one of the
+// user's passkeys, or (Enrol) adding one. Options are those of
+// navigator.credentials.get or .create (JSON). ErrorKey: passkey_refused,
+// too_many_attempts; any other non-empty key shows a generic failure.
+type PasskeyData struct {
+	Lang, ClientName, Action, CSRFToken, Interaction, ErrorKey string
+	// Enrol adds a passkey; Skippable (an offer after the password, not
+	// a level's need) adds a "Not now" button posting skip.
+	Enrol, Skippable bool
+	Options          string
 }
 
 // ConsentClaim is one requested claim. Name is a claim name
@@ -95,6 +118,24 @@ type OTPData struct {
 	QRCode []byte
 }
 
+// FactorsData fills the factor page: the signed-in user's passkeys and
+// whether a code generator is set up, each with a remove button posting
+// remove (passkey with its id, or totp) to Action. SignedOut shows only
+// the advice to sign in first. Notice: removed, or empty.
+type FactorsData struct {
+	Lang, Action, CSRFToken, Notice string
+	SignedOut, TOTP                 bool
+	Passkeys                        []FactorPasskey
+}
+
+// FactorPasskey is one passkey on the factor page: its credential id
+// (base64url), whether it is synced, when it was added and last used.
+type FactorPasskey struct {
+	ID              string
+	Synced          bool
+	Added, LastUsed time.Time
+}
+
 // QRCodeSrc is the QR code's data: URL. Built here from the PNG's bytes,
 // so nothing a person supplied becomes a trusted URL.
 func (d OTPData) QRCodeSrc() template.URL {
@@ -113,18 +154,26 @@ func New() (*Renderer, error) {
 	if err != nil {
 		return nil, err
 	}
+	js, err := files.ReadFile("static/passkey.js")
+	if err != nil {
+		return nil, err
+	}
 	sum := sha256.Sum256(css)
+	jsSum := sha256.Sum256(js)
 	r := &Renderer{
 		pages:   map[string]*template.Template{},
 		css:     css,
 		cssName: "style." + hex.EncodeToString(sum[:6]) + ".css",
 		cssETag: `"` + hex.EncodeToString(sum[:16]) + `"`,
+		js:      js,
+		jsName:  "passkey." + hex.EncodeToString(jsSum[:6]) + ".js",
+		jsETag:  `"` + hex.EncodeToString(jsSum[:16]) + `"`,
 	}
 	base, err := template.ParseFS(files, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("ui: %w", err)
 	}
-	for _, p := range []string{"login", "otp", "consent", "error", "account", "logout", "signedout"} {
+	for _, p := range []string{"login", "otp", "passkey", "factors", "consent", "error", "account", "logout", "signedout"} {
 		t, err := base.Clone()
 		if err == nil {
 			t, err = t.ParseFS(files, "templates/"+p+".html")
@@ -152,10 +201,16 @@ func (r *Renderer) StylesheetPath() string {
 	return r.basePath + "/ui/" + r.cssName
 }
 
-// StylesheetHandler serves the stylesheet at any path ending in its hashed
-// file name. The name changes with the content, so it may be cached for a
-// year; other names get 404 rather than the wrong content under an old
-// URL.
+// ScriptPath is where pages that offer a passkey load the passkey script:
+// <base path>/ui/passkey.<hash>.js, served by StylesheetHandler too.
+func (r *Renderer) ScriptPath() string {
+	return r.basePath + "/ui/" + r.jsName
+}
+
+// StylesheetHandler serves the stylesheet and the passkey script at any
+// path ending in their hashed file names. A name changes with the
+// content, so it may be cached for a year; other names get 404 rather
+// than the wrong content under an old URL.
 func (r *Renderer) StylesheetHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {
@@ -163,22 +218,28 @@ func (r *Renderer) StylesheetHandler() http.Handler {
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 			return
 		}
-		if path.Base(req.URL.Path) != r.cssName {
+		name, body, etag, ctype := r.cssName, r.css, r.cssETag, "text/css; charset=utf-8"
+		switch path.Base(req.URL.Path) {
+		case r.cssName:
+		case r.jsName:
+			name, body, etag, ctype = r.jsName, r.js, r.jsETag, "text/javascript; charset=utf-8"
+		default:
 			http.NotFound(w, req)
 			return
 		}
 		h := w.Header()
-		h.Set("Content-Type", "text/css; charset=utf-8")
+		h.Set("Content-Type", ctype)
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("ETag", r.cssETag)
-		http.ServeContent(w, req, r.cssName, time.Time{}, bytes.NewReader(r.css))
+		h.Set("ETag", etag)
+		http.ServeContent(w, req, name, time.Time{}, bytes.NewReader(body))
 	})
 }
 
 // contentSecurityPolicy allows the stylesheet from the provider's origin
-// and nothing else: no scripts, no frames around the pages, forms posting
-// only back to the provider.
+// and nothing else: no scripts (pages with a passkey add the provider's
+// own, allowScript), no frames around the pages, forms posting only back
+// to the provider.
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // SecurityHeaders sets the headers every page carries.
@@ -234,9 +295,34 @@ func cspSource(raw string) string {
 	}
 }
 
-// Login renders the login page with status 200.
+// Login renders the login page with status 200; with the passkey
+// button, its policy also allows the provider's own script.
 func (r *Renderer) Login(w http.ResponseWriter, d LoginData) error {
+	if d.PasskeyOptions != "" {
+		allowScript(w.Header())
+	}
 	return r.render(w, "login", http.StatusOK, d.Lang, d)
+}
+
+// Passkey renders the passkey page with status 200; its policy also
+// allows the provider's own script.
+func (r *Renderer) Passkey(w http.ResponseWriter, d PasskeyData) error {
+	allowScript(w.Header())
+	return r.render(w, "passkey", http.StatusOK, d.Lang, d)
+}
+
+// Factors renders the factor page with status.
+func (r *Renderer) Factors(w http.ResponseWriter, status int, d FactorsData) error {
+	return r.render(w, "factors", status, d.Lang, d)
+}
+
+// allowScript adds the passkey script's origin, the provider's own, to
+// the page's policy (SecurityHeadersFor's, or SecurityHeaders').
+func allowScript(h http.Header) {
+	if h.Get("Content-Security-Policy") == "" {
+		SecurityHeaders(h)
+	}
+	h.Set("Content-Security-Policy", h.Get("Content-Security-Policy")+"; script-src 'self'")
 }
 
 // OTP renders the one-time code page with status 200. With a QR code,
@@ -269,7 +355,7 @@ func (r *Renderer) Error(w http.ResponseWriter, status int, d ErrorData) error {
 // render executes into a buffer first, so a template failure leaves the
 // response untouched for the caller to answer otherwise.
 func (r *Renderer) render(w http.ResponseWriter, page string, status int, lang string, data any) error {
-	v := &view{Lang: normalizeLang(lang), Stylesheet: r.StylesheetPath(), Page: data}
+	v := &view{Lang: normalizeLang(lang), Stylesheet: r.StylesheetPath(), Script: r.ScriptPath(), Page: data}
 	var buf bytes.Buffer
 	if err := r.pages[page].ExecuteTemplate(&buf, "layout.html", v); err != nil {
 		return fmt.Errorf("ui: rendering %s: %w", page, err)
@@ -290,6 +376,7 @@ func (r *Renderer) render(w http.ResponseWriter, page string, status int, lang s
 type view struct {
 	Lang       string
 	Stylesheet string
+	Script     string
 	Page       any
 }
 
@@ -308,7 +395,7 @@ func (v *view) WithClient(key, client string) string {
 // LoginError is the message for an ErrorKey.
 func (v *view) LoginError(key string) string {
 	switch key {
-	case "invalid_credentials", "required", "unavailable", "expired", "too_many_attempts":
+	case "invalid_credentials", "required", "unavailable", "expired", "too_many_attempts", "passkey_refused":
 		return v.T("login.error." + key)
 	}
 	return v.T("login.error.generic")
@@ -321,6 +408,23 @@ func (v *view) OTPError(key string) string {
 		return v.T("otp.error." + key)
 	}
 	return v.T("login.error.generic")
+}
+
+// PasskeyError is the message for a PasskeyData ErrorKey.
+func (v *view) PasskeyError(key string) string {
+	switch key {
+	case "passkey_refused", "too_many_attempts":
+		return v.T("passkey.error." + key)
+	}
+	return v.T("login.error.generic")
+}
+
+// Date is a day as people of the page's language write it.
+func (v *view) Date(t time.Time) string {
+	if v.Lang == Japanese {
+		return t.Format("2006年1月2日")
+	}
+	return t.Format("2 January 2006")
 }
 
 // Or returns s, or the message for key when s is empty.

@@ -41,6 +41,8 @@ const (
 //	  200 {"username": "...", "claims": {...}, "verified_claims": <object|array>}
 //	  404                           no such subject
 //
+// and, with users.http.factors, the factor calls of factors.go.
+//
 // Both carry "Authorization: Bearer <token>" when a token is configured,
 // and "Accept: application/json". claims holds standard OpenID claims;
 // verified_claims follows OpenID Connect for Identity Assurance; both are
@@ -63,6 +65,8 @@ type HTTP struct {
 	breaker *breaker
 	maxBody int64
 	retries int
+	// factors: users.http.factors, the factor calls (factors.go).
+	factors bool
 	// sleep waits between retries; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 }
@@ -92,6 +96,7 @@ func NewHTTP(cfg config.HTTPUsers, bearerToken string, client *http.Client) *HTT
 		breaker: newBreaker(breakerThreshold, breakerCooldown, time.Now),
 		maxBody: MaxResponseBytes,
 		retries: lookupRetries,
+		factors: cfg.Factors,
 		sleep:   sleepCtx,
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -95,6 +96,13 @@ func getFAPI2Env(t *testing.T) *env {
 
 // startEnv starts a runtime on loopback from the config dir write renders.
 func startEnv(write func(dir, issuer, redirectURI string) (*generated, error)) (*env, error) {
+	return startEnvAt("", write)
+}
+
+// startEnvAt is startEnv with the issuer at host (say localhost, which
+// WebAuthn needs: an IP address cannot be an RP ID) instead of the
+// loopback address.
+func startEnvAt(host string, write func(dir, issuer, redirectURI string) (*generated, error)) (*env, error) {
 	root, err := rptest.FindProjectRoot()
 	if err != nil {
 		return nil, err
@@ -113,6 +121,9 @@ func startEnv(write func(dir, issuer, redirectURI string) (*generated, error)) (
 	// IDA_TEST_ISSUER_PATH (e.g. /tenant-a) serves the provider below a
 	// path, as behind a shared ingress.
 	base := "http://" + ln.Addr().String()
+	if host != "" {
+		base = "http://" + net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	}
 	e.issuer = base + os.Getenv("IDA_TEST_ISSUER_PATH")
 	dir, err := os.MkdirTemp("", "ida-runtime-test-")
 	if err != nil {

@@ -7,6 +7,7 @@
 #   - Debian's softhsm2 (a PKCS#11 token for runtime/hsm)
 #   - promtool from Debian's prometheus package, at bin/promtool (hack/promtool.sh)
 #   - Helm, built from the Go module proxy into bin/ (hack/helm.sh)
+#   - Traefik, a Gateway API implementation, built likewise (hack/traefik.sh)
 #   - test/oidc-client/node_modules (npm ci: openid-client, oauth4webapi, pinned by the lock)
 #
 #   hack/test-deps.sh
@@ -75,6 +76,12 @@ log "promtool: $("${root}/hack/promtool.sh")"
 t0="$(now)"
 helm="$("${root}/hack/helm.sh")"
 log "helm: ${helm} ($(( $(now) - t0 ))s)"
+
+# Traefik: test/gateway routes a provider's issuer URL through it (the
+# first build takes several minutes; then it is cached in bin/).
+t0="$(now)"
+traefik="$("${root}/hack/traefik.sh")"
+log "traefik: ${traefik} ($(( $(now) - t0 ))s)"
 
 # openid-client and oauth4webapi for test/oidc-client, exactly as the lock
 # file says (a changed lock file means npm ci again).

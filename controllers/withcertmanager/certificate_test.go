@@ -29,23 +29,7 @@ import (
 var k8s client.Client
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	crds, err := controlplane.CertManagerCRDs()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	env, err := operatortest.Start(crds...)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer env.Stop()
-	k8s = env.Client
-	return m.Run()
+	os.Exit(operatortest.Main(m, controlplane.CertManagerCRDs, &k8s))
 }
 
 var eventually = operatortest.Eventually

@@ -28,23 +28,13 @@ import (
 var k8s client.Client
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
+	os.Exit(operatortest.Main(m, gatewayAPICRDs, &k8s))
 }
 
-func run(m *testing.M) int {
-	crds, err := controlplane.GatewayAPICRDs()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	env, err := operatortest.Start(crds)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer env.Stop()
-	k8s = env.Client
-	return m.Run()
+// gatewayAPICRDs is the Gateway API's standard-channel CRD directory.
+func gatewayAPICRDs() ([]string, error) {
+	dir, err := controlplane.GatewayAPICRDs()
+	return []string{dir}, err
 }
 
 var eventually = operatortest.Eventually

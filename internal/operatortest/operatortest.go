@@ -7,6 +7,7 @@ package operatortest
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -51,6 +52,24 @@ func Start(crds ...string) (*Env, error) {
 		return nil, fmt.Errorf("building a client: %w", err)
 	}
 	return &Env{ControlPlane: cp, Client: c, stop: stop}, nil
+}
+
+// Main runs a test binary's tests against an Env with the CRDs crds
+// names, its client in *c; for TestMain: os.Exit(Main(m, crds, &k8s)).
+func Main(m *testing.M, crds func() ([]string, error), c *client.Client) int {
+	files, err := crds()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	env, err := Start(files...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer env.Stop()
+	*c = env.Client
+	return m.Run()
 }
 
 // Stop stops the manager, then the control plane.

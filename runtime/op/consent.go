@@ -40,9 +40,8 @@ func (p *Provider) consent(sv *served, w http.ResponseWriter, r *http.Request) {
 		p.redirectError(w, r, sv, req, newError("access_denied", "the user refused"))
 		return
 	}
-	sess, _ := p.loadSession(ctx, r, sv, p.now())
-	if sess == nil || sess.SID != rec.SessionID || sess.Subject != rec.Subject {
-		p.errorPage(w, r, req.UILocales, errInvalidRequest("the session changed; start again from the application"))
+	sess, _ := p.interactionSession(w, r, sv, in, p.now())
+	if sess == nil {
 		return
 	}
 	p.issueCode(w, r, sv, req, signedInAs(sv, req, sess), p.consentAsked(in.client, req))

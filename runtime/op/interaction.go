@@ -134,6 +134,19 @@ func (p *Provider) renderInteraction(w http.ResponseWriter, r *http.Request, sv 
 	}))
 }
 
+// interactionSession is the signed-in session the interaction was begun
+// for (the same sid and subject). When there is none it has answered with
+// the error page and returns nil.
+func (p *Provider) interactionSession(w http.ResponseWriter, r *http.Request, sv *served, in *interaction, now time.Time) (*grants.Session, string) {
+	rec := in.rec()
+	sess, cookie := p.loadSession(r.Context(), r, sv, now)
+	if sess == nil || sess.SID != rec.SessionID || sess.Subject != rec.Subject {
+		p.errorPage(w, r, rec.Request.UILocales, errInvalidRequest("the session changed; start again from the application"))
+		return nil, ""
+	}
+	return sess, cookie
+}
+
 // openInteraction reads a posted form of the stage and its interaction:
 // sealed by this provider, unexpired, for this browser (its cookie), with
 // the CSRF token it was given (constant time), at this stage, and for a

@@ -57,9 +57,8 @@ func (p *Provider) checkCode(sv *served, w http.ResponseWriter, r *http.Request,
 	rec := in.rec()
 	req := &rec.Request
 	now := p.now()
-	sess, cookie := p.loadSession(ctx, r, sv, now)
-	if sess == nil || sess.SID != rec.SessionID || sess.Subject != rec.Subject {
-		p.errorPage(w, r, req.UILocales, errInvalidRequest("the session changed; start again from the application"))
+	sess, cookie := p.interactionSession(w, r, sv, in, now)
+	if sess == nil {
 		return
 	}
 	code := in.form.Get(ui.FieldCode)

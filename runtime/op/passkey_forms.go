@@ -182,9 +182,8 @@ func (p *Provider) passkeyFactor(sv *served, w http.ResponseWriter, r *http.Requ
 	rec := in.rec()
 	req := &rec.Request
 	now := p.now()
-	sess, cookie := p.loadSession(ctx, r, sv, now)
-	if sess == nil || sess.SID != rec.SessionID || sess.Subject != rec.Subject {
-		p.errorPage(w, r, req.UILocales, errInvalidRequest("the session changed; start again from the application"))
+	sess, cookie := p.interactionSession(w, r, sv, in, now)
+	if sess == nil {
 		return
 	}
 	if !sv.passkeysOffered() {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -38,23 +37,7 @@ var eventually = operatortest.Eventually
 // current generation, to have status and reason, and returns its message.
 func waitCertificateReady(t *testing.T, idp *idav1alpha1.IdentityProvider, status metav1.ConditionStatus, reason idav1alpha1.ConditionReason) string {
 	t.Helper()
-	var msg string
-	eventually(t, 20*time.Second, func() error {
-		var got idav1alpha1.IdentityProvider
-		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(idp), &got); err != nil {
-			return err
-		}
-		c := meta.FindStatusCondition(got.Status.Conditions, string(idav1alpha1.ConditionCertificateReady))
-		if c == nil || c.ObservedGeneration != got.Generation {
-			return fmt.Errorf("CertificateReady not reported for generation %d", got.Generation)
-		}
-		if c.Status != status || c.Reason != string(reason) {
-			return fmt.Errorf("CertificateReady is %s/%s (%s), want %s/%s", c.Status, c.Reason, c.Message, status, reason)
-		}
-		msg = c.Message
-		return nil
-	})
-	return msg
+	return operatortest.WaitCondition(t, k8s, idp, idav1alpha1.ConditionCertificateReady, status, reason)
 }
 
 func certificate() *unstructured.Unstructured {

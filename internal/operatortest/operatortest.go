@@ -11,7 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 
 	"github.com/idaop/ida-operator/internal/controlplane"
 	"github.com/idaop/ida-operator/internal/manager"
@@ -74,6 +78,29 @@ func Main(m *testing.M, crds func() ([]string, error), c *client.Client) int {
 
 // Stop stops the manager, then the control plane.
 func (e *Env) Stop() { e.stop() }
+
+// WaitCondition waits until the provider's condition typ, for its current
+// generation, has status and reason, and returns its message.
+func WaitCondition(t testing.TB, c client.Client, idp *idav1alpha1.IdentityProvider, typ idav1alpha1.ConditionType, status metav1.ConditionStatus, reason idav1alpha1.ConditionReason) string {
+	t.Helper()
+	var msg string
+	Eventually(t, 20*time.Second, func() error {
+		var got idav1alpha1.IdentityProvider
+		if err := c.Get(context.Background(), client.ObjectKeyFromObject(idp), &got); err != nil {
+			return err
+		}
+		cond := meta.FindStatusCondition(got.Status.Conditions, string(typ))
+		if cond == nil || cond.ObservedGeneration != got.Generation {
+			return fmt.Errorf("%s not reported for generation %d", typ, got.Generation)
+		}
+		if cond.Status != status || cond.Reason != string(reason) {
+			return fmt.Errorf("%s is %s/%s (%s), want %s/%s", typ, cond.Status, cond.Reason, cond.Message, status, reason)
+		}
+		msg = cond.Message
+		return nil
+	})
+	return msg
+}
 
 // Eventually calls check until it returns nil, failing t after timeout
 // with its last error.

@@ -247,6 +247,24 @@ func (p *Provider) skipPasskey(w http.ResponseWriter, r *http.Request, sv *serve
 	p.afterAuthentication(w, r, sv, in, sess, now)
 }
 
+// spendCeremony takes the interaction's WebAuthn ceremony, answerable
+// once, and the user's passkeys; a ceremony already answered or missing
+// is errPasskeyRefused.
+func (p *Provider) spendCeremony(ctx context.Context, sv *served, in *interaction, subject string) (*webauthn.SessionData, *passkeyRecord, error) {
+	session, ok, err := p.passkeyCeremony(ctx, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, errPasskeyRefused
+	}
+	rec, err := p.loadPasskeys(ctx, sv, subject)
+	if err != nil {
+		return nil, nil, err
+	}
+	return session, rec, nil
+}
+
 // verifyAssertion checks an assertion by one of the user's passkeys
 // (WebAuthn §7.2) and records the use.
 func (p *Provider) verifyAssertion(ctx context.Context, sv *served, in *interaction, subject string, now time.Time) (*webauthn.Credential, error) {
@@ -258,14 +276,7 @@ func (p *Provider) verifyAssertion(ctx context.Context, sv *served, in *interact
 	if err != nil {
 		return nil, errPasskeyRefused
 	}
-	session, ok, err := p.passkeyCeremony(ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, errPasskeyRefused
-	}
-	rec, err := p.loadPasskeys(ctx, sv, subject)
+	session, rec, err := p.spendCeremony(ctx, sv, in, subject)
 	if err != nil {
 		return nil, err
 	}
@@ -299,14 +310,7 @@ func (p *Provider) verifyRegistration(ctx context.Context, sv *served, in *inter
 	if err != nil {
 		return nil, errPasskeyRefused
 	}
-	session, ok, err := p.passkeyCeremony(ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, errPasskeyRefused
-	}
-	rec, err := p.loadPasskeys(ctx, sv, subject)
+	session, rec, err := p.spendCeremony(ctx, sv, in, subject)
 	if err != nil {
 		return nil, err
 	}

@@ -121,7 +121,9 @@ func BenchmarkUserInfoVerifiedClaims(b *testing.B) {
 // BenchmarkPAR: a pushed authorization request with client_secret_basic
 // and a claims parameter asking for verified_claims.
 func BenchmarkPAR(b *testing.B) {
-	f := newFixture(b)
+	// Every push stays live for a request_uri's lifetime: lift the
+	// per-client bound, or a long run gets 429 after 10,000.
+	f := newFixture(b, func(s *config.Snapshot) { s.Provider.Security.PushedRequestsPerClient = 1 << 30 })
 	h := f.p.Handler()
 	_, challenge := pkce()
 	u, _ := f.authorizeURL(clientBasic, nil)

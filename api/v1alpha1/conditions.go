@@ -104,6 +104,22 @@ const (
 	// Secret failed; the operator retries.
 	ReasonKeysNotWritten ConditionReason = "KeysNotWritten"
 
+	// ReasonKeyStorePINNotFound: the Secret or key that holds the PKCS#11
+	// PIN does not exist.
+	ReasonKeyStorePINNotFound ConditionReason = "KeyStorePINNotFound"
+
+	// ReasonKeyStoreUnavailable: the operator cannot sign in to the PKCS#11
+	// token: the module is missing, no token has the label, or the PIN is
+	// wrong. The message says which.
+	ReasonKeyStoreUnavailable ConditionReason = "KeyStoreUnavailable"
+
+	// ReasonKeyStoreUnsupported: this operator binary cannot speak PKCS#11;
+	// run the pkcs11 build of the image.
+	ReasonKeyStoreUnsupported ConditionReason = "KeyStoreUnsupported"
+
+	// ReasonKeyStoreFailed: the token refused to make a key.
+	ReasonKeyStoreFailed ConditionReason = "KeyStoreFailed"
+
 	// ReasonSaltGenerated goes with PairwiseSaltReady=True: the salt is in
 	// the Secret the operator generated.
 	ReasonSaltGenerated ConditionReason = "SaltGenerated"

@@ -366,6 +366,124 @@ type SigningSpec struct {
 	// it signs anything, so relying parties' caches hold it in time.
 	// +kubebuilder:default="24h"
 	PublishLeadTime *metav1.Duration `json:"publishLeadTime,omitempty"`
+
+	// KeyStore says where the private halves of the signing keys live:
+	// in a Secret the operator writes (the default), or inside a PKCS#11
+	// token (a hardware security module) they never leave.
+	// +kubebuilder:default={type: Secret}
+	KeyStore KeyStoreSpec `json:"keyStore,omitempty"`
+}
+
+// KeyStoreType names where signing keys live.
+// +kubebuilder:validation:Enum=Secret;PKCS11
+type KeyStoreType string
+
+const (
+	// KeyStoreSecret keeps whole keys in the Secret <name>-signing-keys.
+	KeyStoreSecret KeyStoreType = "Secret"
+	// KeyStorePKCS11 generates keys inside a PKCS#11 token as sensitive
+	// and not extractable; the Secret then holds only their public halves
+	// and schedule.
+	KeyStorePKCS11 KeyStoreType = "PKCS11"
+)
+
+// KeyStoreSpec is where signing keys live. Changing it rotates: the next
+// key is made in the new store and signs after publishLeadTime, while the
+// current one signs on from the old store until then and stays published
+// until the tokens it signed have expired. Keep pkcs11 set while keys in
+// the token are still published (status.signingKeys lists them).
+// +kubebuilder:validation:XValidation:rule="self.type != 'PKCS11' || has(self.pkcs11)",message="keyStore.type PKCS11 needs keyStore.pkcs11"
+type KeyStoreSpec struct {
+	// Type is Secret or PKCS11.
+	// +kubebuilder:default=Secret
+	Type KeyStoreType `json:"type,omitempty"`
+
+	// PKCS11 names the token and how to sign in to it.
+	// +optional
+	PKCS11 *PKCS11KeyStore `json:"pkcs11,omitempty"`
+}
+
+// PKCS11KeyStore names a PKCS#11 token. The operator and the runtime both
+// sign in to it (the operator to make and delete keys, the runtime to
+// sign), so both need the vendor's module at Module and the pkcs11 build
+// of the image; see docs/security.md.
+type PKCS11KeyStore struct {
+	// Module is the absolute path of the vendor's PKCS#11 library (a
+	// .so) inside the operator's and the runtime's containers.
+	// +kubebuilder:validation:MinLength=2
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:Pattern=`^/[^\x00]*\.so(\.[0-9]+)*$`
+	Module string `json:"module"`
+
+	// TokenLabel selects the token by its label (CKA_LABEL of the token,
+	// at most 32 bytes).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=32
+	TokenLabel string `json:"tokenLabel"`
+
+	// PINSecretRef is the key of a Secret in the provider's namespace
+	// that holds the token's user PIN.
+	PINSecretRef SecretKeySelector `json:"pinSecretRef"`
+
+	// Env is given to the runtime container: what the vendor's module
+	// reads to find its configuration (SOFTHSM2_CONF,
+	// ChrystokiConfigurationPath, ...). Names starting with IDA_ are
+	// reserved.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:XValidation:rule="self.all(e, !e.name.startsWith('IDA_'))",message="env names starting with IDA_ are reserved for the runtime"
+	Env []corev1.EnvVar `json:"env,omitempty"`
+
+	// Volumes are mounted into the runtime container: the vendor's module
+	// and its configuration when the image does not hold them.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=8
+	Volumes []PKCS11Volume `json:"volumes,omitempty"`
+}
+
+// PKCS11Volume is one volume of the runtime pod for the PKCS#11 module,
+// from exactly one source.
+// +kubebuilder:validation:XValidation:rule="[has(self.hostPath), has(self.configMap), has(self.secret), has(self.persistentVolumeClaim), has(self.csi)].filter(x, x).size() == 1",message="a volume needs exactly one of hostPath, configMap, secret, persistentVolumeClaim and csi"
+type PKCS11Volume struct {
+	// Name of the volume in the pod; names starting with ida- are the
+	// runtime's own.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('ida-')",message="volume names starting with ida- are reserved for the runtime"
+	Name string `json:"name"`
+
+	// MountPath is where the runtime container sees the volume.
+	// +kubebuilder:validation:MinLength=2
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:Pattern=`^/`
+	// +kubebuilder:validation:XValidation:rule="!(self in ['/', '/tmp', '/etc', '/usr', '/lib', '/proc', '/dev', '/sys'])",message="mountPath must not hide a directory the runtime needs"
+	MountPath string `json:"mountPath"`
+
+	// ReadOnly mounts the volume read-only. Some modules write to their
+	// token directory (SoftHSM2 keeps its lock files there).
+	// +kubebuilder:default=true
+	ReadOnly *bool `json:"readOnly,omitempty"`
+
+	// HostPath is a directory of the node.
+	// +optional
+	HostPath *corev1.HostPathVolumeSource `json:"hostPath,omitempty"`
+	// ConfigMap is a ConfigMap in the provider's namespace.
+	// +optional
+	ConfigMap *corev1.ConfigMapVolumeSource `json:"configMap,omitempty"`
+	// Secret is a Secret in the provider's namespace.
+	// +optional
+	Secret *corev1.SecretVolumeSource `json:"secret,omitempty"`
+	// PersistentVolumeClaim is a claim in the provider's namespace.
+	// +optional
+	PersistentVolumeClaim *corev1.PersistentVolumeClaimVolumeSource `json:"persistentVolumeClaim,omitempty"`
+	// CSI is an inline CSI volume (a secrets-store driver, say).
+	// +optional
+	CSI *corev1.CSIVolumeSource `json:"csi,omitempty"`
 }
 
 // TokenSpec configures lifetimes. A retired signing key stays published for

@@ -55,6 +55,9 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 			MaxPerUser:       int(cmp.Or(s.Sessions.MaxPerUser, idav1alpha1.DefaultSessionsPerUser)),
 		},
 	}
+	if t := s.Signing.KeyStore.PKCS11; t != nil {
+		p.PKCS11 = &config.PKCS11{Module: t.Module, TokenLabel: t.TokenLabel}
+	}
 	if e := s.Egress; e != nil {
 		p.Egress = config.Egress{AllowedCIDRs: slices.Clone(e.AllowedCIDRs), AllowedHosts: slices.Clone(e.AllowedHosts)}
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
@@ -33,10 +34,19 @@ type KeySet struct {
 type SigningKey struct {
 	ID        string `json:"kid"`
 	Algorithm string `json:"alg"`
-	// PrivateJWK is the full JWK, private parts included.
-	PrivateJWK  json.RawMessage `json:"private_jwk"`
-	CreatedAt   time.Time       `json:"created_at"`
-	ActivatesAt time.Time       `json:"activates_at"`
+	// PrivateJWK is the full JWK, private parts included, of a key held
+	// in the key Secret.
+	PrivateJWK json.RawMessage `json:"private_jwk,omitempty"`
+	// PublicJWK is the public half of a key held in a PKCS#11 token: the
+	// private half never leaves the token, which finds it by the kid (its
+	// CKA_ID and CKA_LABEL).
+	PublicJWK json.RawMessage `json:"public_jwk,omitempty"`
+	// Seed is 32 random bytes from which the runtime derives the keys
+	// that seal its forms and nonces, for a key held in a token: a key the
+	// runtime cannot read cannot seed them.
+	Seed        []byte    `json:"seed,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	ActivatesAt time.Time `json:"activates_at"`
 	// RetiresAt is when the key stops signing.
 	RetiresAt *time.Time `json:"retires_at,omitempty"`
 	// ExpiresAt is when the key leaves the JWKS: after every token it
@@ -57,13 +67,48 @@ func (k *SigningKey) Expired(now time.Time) bool {
 	return k.ExpiresAt != nil && !k.ExpiresAt.After(now)
 }
 
-// JWK decodes the private key, for signing.
+// InToken reports whether the key's private half lives in a PKCS#11
+// token rather than in the key set.
+func (k *SigningKey) InToken() bool { return len(k.PrivateJWK) == 0 }
+
+// JWK decodes the private key, for signing; a key in a token has none.
 func (k *SigningKey) JWK() (jose.JSONWebKey, error) {
+	if k.InToken() {
+		return jose.JSONWebKey{}, errors.New("its private half is in the PKCS#11 token")
+	}
 	var jwk jose.JSONWebKey
 	if err := jwk.UnmarshalJSON(k.PrivateJWK); err != nil {
 		return jose.JSONWebKey{}, err
 	}
 	return jwk, nil
+}
+
+// PublicKey is the key's public half as published: kid, alg and use=sig.
+func (k *SigningKey) PublicKey() (jose.JSONWebKey, error) {
+	var jwk jose.JSONWebKey
+	raw := k.PrivateJWK
+	if k.InToken() {
+		raw = k.PublicJWK
+	}
+	if err := jwk.UnmarshalJSON(raw); err != nil {
+		return jose.JSONWebKey{}, err
+	}
+	pub := jwk.Public()
+	if !pub.Valid() {
+		return jose.JSONWebKey{}, errors.New("no public key")
+	}
+	pub.KeyID, pub.Algorithm, pub.Use = k.ID, k.Algorithm, "sig"
+	return pub, nil
+}
+
+// DerivationSecret is the secret the runtime's sealing and nonce keys are
+// derived from: the seed of a key in a token, else the private JWK (as it
+// always was, so forms sealed before an upgrade still open).
+func (k *SigningKey) DerivationSecret() []byte {
+	if k.InToken() {
+		return k.Seed
+	}
+	return k.PrivateJWK
 }
 
 // Signer returns the key that signs with alg at now: the newest activated
@@ -116,15 +161,10 @@ func (ks *KeySet) Published(now time.Time) []SigningKey {
 func (ks *KeySet) PublicJWKS(now time.Time) ([]byte, error) {
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	for _, k := range ks.Published(now) {
-		jwk, err := k.JWK()
+		pub, err := k.PublicKey()
 		if err != nil {
 			return nil, fmt.Errorf("key %s: %w", k.ID, err)
 		}
-		pub := jwk.Public()
-		if !pub.Valid() {
-			return nil, fmt.Errorf("key %s: no public key", k.ID)
-		}
-		pub.KeyID, pub.Algorithm, pub.Use = k.ID, k.Algorithm, "sig"
 		set.Keys = append(set.Keys, pub)
 	}
 	return json.Marshal(set)
@@ -166,8 +206,8 @@ func (ks *KeySet) Validate() field.ErrorList {
 		}
 		if !slices.Contains(SupportedAlgorithms, k.Algorithm) {
 			errs = append(errs, invalid(path.Child("alg"), "%q is not supported", k.Algorithm))
-		} else if err := checkPrivateJWK(k); err != nil {
-			errs = append(errs, invalid(path.Child("private_jwk"), "%v", err))
+		} else {
+			errs = append(errs, checkKeyMaterial(path, k)...)
 		}
 		if k.ActivatesAt.IsZero() {
 			errs = append(errs, field.Required(path.Child("activates_at"), "must be set"))
@@ -186,23 +226,59 @@ func (ks *KeySet) Validate() field.ErrorList {
 // (FAPI 2.0 Security Profile §5.4.1).
 const MinRSABits = 2048
 
-func checkPrivateJWK(k SigningKey) error {
-	jwk, err := k.JWK()
-	if err != nil {
+// SeedSize is the length of a token key's Seed.
+const SeedSize = 32
+
+// checkKeyMaterial: a key is either in the set (a private JWK) or in a
+// token (a public JWK and a seed), and fits its algorithm.
+func checkKeyMaterial(path *field.Path, k SigningKey) field.ErrorList {
+	switch {
+	case len(k.PrivateJWK) > 0 && len(k.PublicJWK) > 0:
+		return field.ErrorList{invalid(path.Child("public_jwk"), "set beside private_jwk: a key is either in the set or in a token")}
+	case len(k.PrivateJWK) > 0:
+		if err := checkJWK(k, k.PrivateJWK, true); err != nil {
+			return field.ErrorList{invalid(path.Child("private_jwk"), "%v", err)}
+		}
+	case len(k.PublicJWK) > 0:
+		var errs field.ErrorList
+		if err := checkJWK(k, k.PublicJWK, false); err != nil {
+			errs = append(errs, invalid(path.Child("public_jwk"), "%v", err))
+		}
+		if len(k.Seed) != SeedSize {
+			errs = append(errs, invalid(path.Child("seed"), "has %d bytes, want %d", len(k.Seed), SeedSize))
+		}
+		return errs
+	default:
+		return field.ErrorList{field.Required(path.Child("private_jwk"), "a key needs private_jwk, or public_jwk when it is in a token")}
+	}
+	return nil
+}
+
+// checkJWK checks raw is a JWK of the right half that fits k's algorithm.
+func checkJWK(k SigningKey, raw json.RawMessage, private bool) error {
+	var jwk jose.JSONWebKey
+	if err := jwk.UnmarshalJSON(raw); err != nil {
 		return err
 	}
-	if jwk.IsPublic() {
-		return errors.New("holds no private key")
+	if private == jwk.IsPublic() {
+		if private {
+			return errors.New("holds no private key")
+		}
+		return errors.New("holds a private key: a key in a token publishes only its public half")
 	}
 	if jwk.KeyID != "" && jwk.KeyID != k.ID {
 		return fmt.Errorf("kid %q differs from the key's kid %q", jwk.KeyID, k.ID)
 	}
-	switch key := jwk.Key.(type) {
-	case *ecdsa.PrivateKey:
+	key := jwk.Key
+	if pub, ok := jwk.Public().Key.(crypto.PublicKey); ok && pub != nil {
+		key = pub
+	}
+	switch key := key.(type) {
+	case *ecdsa.PublicKey:
 		if k.Algorithm != ES256 || key.Curve != elliptic.P256() {
 			return fmt.Errorf("an EC key on %s does not fit %s", key.Curve.Params().Name, k.Algorithm)
 		}
-	case *rsa.PrivateKey:
+	case *rsa.PublicKey:
 		if k.Algorithm != PS256 && k.Algorithm != RS256 {
 			return fmt.Errorf("an RSA key does not fit %s", k.Algorithm)
 		}

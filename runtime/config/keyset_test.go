@@ -111,6 +111,47 @@ func TestPublicJWKS(t *testing.T) {
 	}
 }
 
+// tokenKey is k as a key in a PKCS#11 token: only its public half and a
+// seed in the set.
+func tokenKey(t *testing.T, k SigningKey) SigningKey {
+	t.Helper()
+	jwk, err := k.JWK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.PublicJWK, err = jwk.Public().MarshalJSON(); err != nil {
+		t.Fatal(err)
+	}
+	k.PrivateJWK, k.Seed = nil, []byte(strings.Repeat("s", SeedSize))
+	return k
+}
+
+func TestTokenKeysPublishAndDeriveFromTheirSeed(t *testing.T) {
+	inSet := testKey(t, ES256, 0)
+	inToken := tokenKey(t, inSet)
+	ks := &KeySet{Keys: []SigningKey{inToken}}
+	if err := AsError(ks.Validate()); err != nil {
+		t.Fatal(err)
+	}
+	fromToken, err := ks.PublicJWKS(t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromSet, _ := (&KeySet{Keys: []SigningKey{inSet}}).PublicJWKS(t0)
+	if string(fromToken) != string(fromSet) {
+		t.Errorf("a key in a token publishes\n%s\nthe same key in the set\n%s", fromToken, fromSet)
+	}
+	if !inToken.InToken() || inSet.InToken() {
+		t.Error("InToken does not tell the two apart")
+	}
+	if _, err := inToken.JWK(); err == nil {
+		t.Error("JWK of a key in a token gave a private key")
+	}
+	if string(inToken.DerivationSecret()) != string(inToken.Seed) || string(inSet.DerivationSecret()) != string(inSet.PrivateJWK) {
+		t.Error("derivation secrets: the seed for a token key, the private JWK for a key in the set")
+	}
+}
+
 func TestKeySetRoundTrip(t *testing.T) {
 	ks := rotatingSet(t)
 	ks.RotationRequest = "2026-03-01"
@@ -154,6 +195,17 @@ func TestKeySetValidate(t *testing.T) {
 			ks.Keys[0].PrivateJWK = ks.Keys[1].PrivateJWK
 			ks.Keys[0].ID = ks.Keys[1].ID + "x"
 		}, "keys[0].private_jwk:"},
+		{"neither half", func(ks *KeySet) { ks.Keys[0].PrivateJWK = nil }, "keys[0].private_jwk: a key needs private_jwk"},
+		{"both halves", func(ks *KeySet) { ks.Keys[0].PublicJWK = pubJWK }, "keys[0].public_jwk: set beside private_jwk"},
+		{"token key without seed", func(ks *KeySet) {
+			ks.Keys[0].PrivateJWK, ks.Keys[0].PublicJWK = nil, pubJWK
+		}, "keys[0].seed: has 0 bytes, want 32"},
+		{"token key publishing its private half", func(ks *KeySet) {
+			ks.Keys[0].PublicJWK, ks.Keys[0].PrivateJWK, ks.Keys[0].Seed = ks.Keys[0].PrivateJWK, nil, make([]byte, SeedSize)
+		}, "keys[0].public_jwk: holds a private key"},
+		{"token key of the wrong type", func(ks *KeySet) {
+			ks.Keys[1].PrivateJWK, ks.Keys[1].PublicJWK, ks.Keys[1].Seed = nil, pubJWK, make([]byte, SeedSize)
+		}, "keys[1].public_jwk:"},
 		{"no activation", func(ks *KeySet) { ks.Keys[0].ActivatesAt = time.Time{} }, "keys[0].activates_at: must be set"},
 		{"expiry without retirement", func(ks *KeySet) { ks.Keys[0].ExpiresAt = at(time.Hour) }, "keys[0].expires_at: set without retires_at"},
 		{"expiry before retirement", func(ks *KeySet) {

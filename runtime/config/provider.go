@@ -61,11 +61,14 @@ type Provider struct {
 	Scopes []string `json:"scopes,omitempty"`
 	// SigningAlgorithms the provider keeps keys for; the first signs ID
 	// tokens unless a client registered another.
-	SigningAlgorithms []string     `json:"signing_algorithms"`
-	Tokens            Lifetimes    `json:"tokens"`
-	Security          Security     `json:"security"`
-	Users             UserSource   `json:"users"`
-	SessionStore      SessionStore `json:"session_store"`
+	SigningAlgorithms []string `json:"signing_algorithms"`
+	// PKCS11 names the token that holds the signing keys whose private
+	// halves are not in the key set; nil when every key is in the set.
+	PKCS11       *PKCS11      `json:"pkcs11,omitempty"`
+	Tokens       Lifetimes    `json:"tokens"`
+	Security     Security     `json:"security"`
+	Users        UserSource   `json:"users"`
+	SessionStore SessionStore `json:"session_store"`
 	// Subjects says which sub clients see: public or pairwise (OIDC Core
 	// §8), and where the pairwise salt is.
 	Subjects Subjects `json:"subjects,omitzero"`
@@ -85,6 +88,20 @@ type Provider struct {
 	// provider passes on (external.go); nil means none.
 	ExternalClaims *ExternalClaims `json:"external_claims,omitempty"`
 }
+
+// PKCS11 names a PKCS#11 token. Its PIN is not here: the runtime reads it
+// from the environment (PKCS11PINEnv), which the operator fills from the
+// PIN Secret.
+type PKCS11 struct {
+	// Module is the path of the vendor's PKCS#11 library.
+	Module string `json:"module"`
+	// TokenLabel selects the token.
+	TokenLabel string `json:"token_label"`
+}
+
+// PKCS11PINEnv is the environment variable the runtime reads the token's
+// PIN from.
+const PKCS11PINEnv = "IDA_PKCS11_PIN"
 
 // Lifetimes of what the provider issues.
 type Lifetimes struct {
@@ -266,6 +283,16 @@ func (p *Provider) Validate() field.ErrorList {
 			errs = append(errs, invalid(path, "%q is listed twice", s))
 		case slices.Contains(JPBasicScopes, s) && !jp:
 			errs = append(errs, invalid(path, "%q belongs to the jp_basic profile; enable the profile instead", s))
+		}
+	}
+
+	if t := p.PKCS11; t != nil {
+		path := field.NewPath("pkcs11")
+		if !strings.HasPrefix(t.Module, "/") {
+			errs = append(errs, invalid(path.Child("module"), "%q is not an absolute path", t.Module))
+		}
+		if t.TokenLabel == "" || len(t.TokenLabel) > 32 {
+			errs = append(errs, invalid(path.Child("token_label"), "must have 1 to 32 bytes"))
 		}
 	}
 

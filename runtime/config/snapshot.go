@@ -164,5 +164,10 @@ func (s *Snapshot) checkKeys() error {
 			errs = append(errs, fmt.Errorf("no key for %s", alg))
 		}
 	}
+	if s.Provider.PKCS11 == nil {
+		if i := slices.IndexFunc(s.Keys.Keys, func(k SigningKey) bool { return k.InToken() }); i >= 0 {
+			errs = append(errs, fmt.Errorf("key %s is in a PKCS#11 token and the provider names none", s.Keys.Keys[i].ID))
+		}
+	}
 	return errors.Join(errs...)
 }

@@ -71,12 +71,12 @@ func (sv *served) ownIDToken(raw string, now time.Time) (*ownIDTokenClaims, erro
 		if k.ID != kid {
 			continue
 		}
-		jwk, err := k.JWK()
+		pub, err := k.PublicKey()
 		if err != nil {
 			return nil, fmt.Errorf("cannot be checked: %w", err)
 		}
 		var cl ownIDTokenClaims
-		if err := tok.Claims(jwk.Public().Key, &cl); err != nil {
+		if err := tok.Claims(pub.Key, &cl); err != nil {
 			return nil, errors.New("signature does not verify")
 		}
 		if cl.Issuer != sv.issuer {

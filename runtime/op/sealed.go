@@ -66,7 +66,7 @@ func derivedKeys(ks *config.KeySet, label string) [][]byte {
 	slices.SortStableFunc(keys, func(a, b config.SigningKey) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	out := make([][]byte, 0, len(keys))
 	for _, k := range keys {
-		m := hmac.New(sha256.New, k.PrivateJWK)
+		m := hmac.New(sha256.New, k.DerivationSecret())
 		m.Write([]byte(label))
 		out = append(out, m.Sum(nil))
 	}

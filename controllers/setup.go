@@ -18,6 +18,9 @@ import (
 type Options struct {
 	// RuntimeImage is the image of the provider runtime Deployments.
 	RuntimeImage string
+	// RuntimePKCS11Image is the runtime image of providers whose keys are
+	// in a PKCS#11 token; empty: RuntimeImage with the tag suffix -pkcs11.
+	RuntimePKCS11Image string
 	// Now is the clock of key rotation; tests inject a fake one. Default
 	// time.Now.
 	Now func() time.Time
@@ -43,13 +46,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 		return err
 	}
 	idp := &identityprovider.Reconciler{
-		Client:       mgr.GetClient(),
-		APIReader:    mgr.GetAPIReader(),
-		Events:       events.NewRecorder(mgr.GetEventRecorder("identityprovider-controller")),
-		RuntimeImage: o.RuntimeImage,
-		Now:          o.Now,
-		GatewayAPI:   o.GatewayAPI,
-		CertManager:  o.CertManager,
+		Client:             mgr.GetClient(),
+		APIReader:          mgr.GetAPIReader(),
+		Events:             events.NewRecorder(mgr.GetEventRecorder("identityprovider-controller")),
+		RuntimeImage:       o.RuntimeImage,
+		RuntimePKCS11Image: o.RuntimePKCS11Image,
+		Now:                o.Now,
+		GatewayAPI:         o.GatewayAPI,
+		CertManager:        o.CertManager,
 	}
 	if err := idp.SetupWithManager(mgr); err != nil {
 		return err

@@ -331,6 +331,30 @@ func TestAdmissionAcceptsExternalClaimSources(t *testing.T) {
 	}
 }
 
+// pkcs11Store is spec.signing with a valid PKCS#11 key store, changed by
+// fields.
+func pkcs11Store(fields map[string]any) map[string]any {
+	t := map[string]any{"module": "/usr/lib/softhsm/libsofthsm2.so", "tokenLabel": "ida", "pinSecretRef": map[string]any{"name": "hsm-pin", "key": "pin"}}
+	for k, v := range fields {
+		t[k] = v
+	}
+	return map[string]any{"keyStore": map[string]any{"type": "PKCS11", "pkcs11": t}}
+}
+
+func TestAdmissionAcceptsPKCS11KeyStore(t *testing.T) {
+	idp := decode(t, validIdentityProvider)
+	set(idp, "spec.signing", pkcs11Store(map[string]any{
+		"env": []any{map[string]any{"name": "SOFTHSM2_CONF", "value": "/etc/softhsm/softhsm2.conf"}},
+		"volumes": []any{
+			map[string]any{"name": "module", "mountPath": "/usr/lib/softhsm", "hostPath": map[string]any{"path": "/usr/lib/softhsm", "type": "Directory"}},
+			map[string]any{"name": "tokens", "mountPath": "/var/lib/softhsm", "readOnly": false, "persistentVolumeClaim": map[string]any{"claimName": "softhsm-tokens"}},
+		},
+	}))
+	if err := createDryRun(idp); err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+}
+
 func TestAdmissionAcceptsExposure(t *testing.T) {
 	for name, exp := range map[string]map[string]any{
 		"gateway": {"gateway": gatewayExposure},
@@ -413,6 +437,17 @@ func TestAdmissionRejections(t *testing.T) {
 		{"redis budget as a small integer", validIdentityProvider, "spec.sessionStore", redisStore(map[string]any{"maxMemory": int64(1000)}), "spec.sessionStore.redis.maxMemory", "maxMemory must be at least 1Mi"},
 		{"selector without from Selector", validIdentityProvider, "spec.allowedRelyingParties", map[string]any{"namespaces": map[string]any{"from": "All", "selector": map[string]any{}}}, "spec.allowedRelyingParties.namespaces", "selector must be set exactly when from is Selector"},
 		{"from Selector without selector", validIdentityProvider, "spec.allowedRelyingParties", map[string]any{"namespaces": map[string]any{"from": "Selector"}}, "spec.allowedRelyingParties.namespaces", "selector must be set exactly when from is Selector"},
+		// IdentityProvider: signing keys in a PKCS#11 token.
+		{"PKCS11 without its token", validIdentityProvider, "spec.signing", map[string]any{"keyStore": map[string]any{"type": "PKCS11"}}, "spec.signing.keyStore", "keyStore.type PKCS11 needs keyStore.pkcs11"},
+		{"PKCS11 module not a library", validIdentityProvider, "spec.signing", pkcs11Store(map[string]any{"module": "/opt/hsm/bin/tool"}), "spec.signing.keyStore.pkcs11.module", "should match"},
+		{"PKCS11 token label too long", validIdentityProvider, "spec.signing", pkcs11Store(map[string]any{"tokenLabel": strings.Repeat("x", 33)}), "spec.signing.keyStore.pkcs11.tokenLabel", "Too long"},
+		{"PKCS11 env reserved", validIdentityProvider, "spec.signing", pkcs11Store(map[string]any{"env": []any{map[string]any{"name": "IDA_PKCS11_PIN", "value": "1234"}}}), "spec.signing.keyStore.pkcs11.env", "reserved for the runtime"},
+		{"PKCS11 volume with two sources", validIdentityProvider, "spec.signing", pkcs11Store(map[string]any{"volumes": []any{map[string]any{
+			"name": "hsm", "mountPath": "/opt/hsm", "hostPath": map[string]any{"path": "/opt/hsm"}, "configMap": map[string]any{"name": "hsm"}}}}), "spec.signing.keyStore.pkcs11.volumes[0]", "exactly one of hostPath"},
+		{"PKCS11 volume over /tmp", validIdentityProvider, "spec.signing", pkcs11Store(map[string]any{"volumes": []any{map[string]any{
+			"name": "hsm", "mountPath": "/tmp", "hostPath": map[string]any{"path": "/opt/hsm"}}}}), "spec.signing.keyStore.pkcs11.volumes[0].mountPath", "must not hide a directory"},
+		{"PKCS11 volume named as the runtime's", validIdentityProvider, "spec.signing", pkcs11Store(map[string]any{"volumes": []any{map[string]any{
+			"name": "ida-keys", "mountPath": "/opt/hsm", "hostPath": map[string]any{"path": "/opt/hsm"}}}}), "spec.signing.keyStore.pkcs11.volumes[0].name", "reserved for the runtime"},
 		// IdentityProvider: autoscaling.
 		{"autoscaling beyond one without shared store", validIdentityProvider, "spec.runtime", map[string]any{"autoscaling": map[string]any{"maxReplicas": int64(3)}}, "spec", "autoscaling to more than one runtime replica needs a shared session store"},
 		{"autoscaling min above max", validIdentityProvider, "spec.runtime", map[string]any{"autoscaling": map[string]any{"minReplicas": int64(2), "maxReplicas": int64(1)}}, "spec.runtime.autoscaling", "minReplicas must not exceed maxReplicas"},

@@ -65,10 +65,7 @@ func (r *Reconciler) reconcileWorkload(ctx context.Context, idp *idav1alpha1.Ide
 		return conditions.Outcome{}, err
 	}
 
-	image := r.RuntimeImage
-	if idp.Spec.Runtime.Image != "" {
-		image = idp.Spec.Runtime.Image
-	}
+	image := runtimeImage(idp, r.RuntimeImage, r.RuntimePKCS11Image)
 	dep := &appsv1.Deployment{ObjectMeta: meta(RuntimeName(idp))}
 	if err := r.apply(ctx, dep, func() error {
 		want := deploymentSpec(idp, image, configHash)

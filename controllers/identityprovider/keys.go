@@ -39,6 +39,7 @@ func keyPolicy(idp *idav1alpha1.IdentityProvider) signingkeys.Policy {
 		RotationPeriod:  duration(s.Signing.RotationPeriod, idav1alpha1.DefaultRotationPeriod).Duration,
 		PublishLeadTime: duration(s.Signing.PublishLeadTime, idav1alpha1.DefaultPublishLeadTime).Duration,
 		Retention:       longest + time.Hour,
+		InToken:         s.Signing.KeyStore.Type == idav1alpha1.KeyStorePKCS11,
 	}
 }
 
@@ -55,6 +56,8 @@ func (r *Reconciler) reconcileKeys(ctx context.Context, idp *idav1alpha1.Identit
 	name := SigningKeysName(idp)
 	var plan signingkeys.Result
 	var parseErr error
+	var removedFromToken []string
+	store := &keyStore{r: r, ctx: ctx, idp: idp}
 	target := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: idp.Namespace, Name: name}}
 	_, err := controllerutil.CreateOrUpdate(ctx, r.Client, target, func() error {
 		current := config.KeySet{}
@@ -67,9 +70,11 @@ func (r *Reconciler) reconcileKeys(ctx context.Context, idp *idav1alpha1.Identit
 			current = *ks
 		}
 		var err error
-		if plan, err = signingkeys.Plan(current, keyPolicy(idp), now, idp.Annotations[idav1alpha1.AnnotationRotateKeys], signingkeys.Generate); err != nil {
+		if plan, err = signingkeys.Plan(current, keyPolicy(idp), now, idp.Annotations[idav1alpha1.AnnotationRotateKeys], store.generator()); err != nil {
+			store.notWritten = true
 			return err
 		}
+		removedFromToken = removedTokenKeys(current, plan)
 		if plan.Changed || len(target.Data[config.KeySetKey]) == 0 {
 			data, err := plan.Keys.Marshal()
 			if err != nil {
@@ -81,7 +86,15 @@ func (r *Reconciler) reconcileKeys(ctx context.Context, idp *idav1alpha1.Identit
 		target.Type = corev1.SecretTypeOpaque
 		return controllerutil.SetControllerReference(idp, target, r.Client.Scheme())
 	})
+	if err != nil {
+		store.abandon(err)
+	}
+	var storeErr *keyStoreError
 	switch {
+	case errors.As(err, &storeErr):
+		res.condition = storeErr.outcome
+		res.nextEvent = now.Add(keyStoreRetry)
+		return res, nil
 	case errors.Is(err, errKeySetUnreadable):
 		res.condition = conditions.False(idav1alpha1.ReasonKeySetUnreadable, fmt.Sprintf(
 			"Secret %s key %s cannot be read (%v); the operator will not overwrite it: restore it from a backup, or delete the Secret to generate new keys", name, config.KeySetKey, parseErr))
@@ -90,6 +103,7 @@ func (r *Reconciler) reconcileKeys(ctx context.Context, idp *idav1alpha1.Identit
 		res.condition = conditions.False(idav1alpha1.ReasonKeysNotWritten, fmt.Sprintf("writing Secret %s: %v", name, err))
 		return res, fmt.Errorf("writing Secret %s: %w", name, err)
 	}
+	store.deleteRemoved(removedFromToken)
 	for _, a := range plan.Actions {
 		r.Events.Normal(idp, keyEvent(a.Kind), "RotateKeys", "%s key %s: %s", a.Algorithm, a.KeyID, a.Reason)
 		if a.Kind == signingkeys.ActionActivated {
@@ -115,4 +129,20 @@ func (r *Reconciler) reconcileKeys(ctx context.Context, idp *idav1alpha1.Identit
 	res.condition = conditions.True(idav1alpha1.ReasonKeysGenerated, fmt.Sprintf(
 		"%d signing key(s) active, %d published in Secret %s", len(res.summary.Active), len(res.summary.Published), name))
 	return res, nil
+}
+
+// removedTokenKeys are the keys of current in a token that the plan
+// removed from the set.
+func removedTokenKeys(current config.KeySet, plan signingkeys.Result) []string {
+	var out []string
+	for _, a := range plan.Actions {
+		if a.Kind != signingkeys.ActionRemoved {
+			continue
+		}
+		i := slices.IndexFunc(current.Keys, func(k config.SigningKey) bool { return k.ID == a.KeyID })
+		if i >= 0 && current.Keys[i].InToken() {
+			out = append(out, a.KeyID)
+		}
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -41,6 +42,7 @@ import (
 	"github.com/idaop/ida-operator/controllers/events"
 	"github.com/idaop/ida-operator/controllers/statuswrite"
 	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/hsm"
 )
 
 // +kubebuilder:rbac:groups=ida.idaop.dev,resources=identityproviders,verbs=get;list;watch
@@ -80,6 +82,26 @@ type Reconciler struct {
 	// Certificates when the manager started; without it the reconciler
 	// neither watches nor writes them.
 	CertManager bool
+	// RuntimePKCS11Image is the runtime's image for a provider whose keys
+	// are in a PKCS#11 token (a cgo build), unless the provider overrides
+	// it; empty means RuntimeImage with the tag suffix -pkcs11.
+	RuntimePKCS11Image string
+	// OpenToken signs in to a PKCS#11 token; nil means hsm.Open.
+	OpenToken func(hsm.Config) (hsm.KeyToken, error)
+
+	poolOnce sync.Once
+	pool     tokenPool
+}
+
+// tokens is the reconciler's pool of signed-in tokens.
+func (r *Reconciler) tokens() *tokenPool {
+	r.poolOnce.Do(func() {
+		r.pool.opener = r.OpenToken
+		if r.pool.opener == nil {
+			r.pool.opener = func(cfg hsm.Config) (hsm.KeyToken, error) { return hsm.Open(cfg) }
+		}
+	})
+	return &r.pool
 }
 
 // SetupWithManager registers the reconciler and what it watches.

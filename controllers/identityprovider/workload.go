@@ -112,6 +112,13 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 			"--tls-cert-file="+tlsMountPath+"/"+corev1.TLSCertKey,
 			"--tls-key-file="+tlsMountPath+"/"+corev1.TLSPrivateKeyKey)
 	}
+	env := []corev1.EnvVar{{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{
+		ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory", Divisor: resource.MustParse("1")},
+	}}}
+	if t := idp.Spec.Signing.KeyStore.PKCS11; t != nil {
+		v, m, e := pkcs11Pod(t)
+		volumes, mounts, env = append(volumes, v...), append(mounts, m...), append(env, e...)
+	}
 	resources := corev1.ResourceRequirements{
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("50m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
@@ -155,9 +162,7 @@ func podTemplate(idp *idav1alpha1.IdentityProvider, image, configHash string) co
 					{Name: "http", ContainerPort: runtimePort, Protocol: corev1.ProtocolTCP},
 					{Name: "ops", ContainerPort: opsPort, Protocol: corev1.ProtocolTCP},
 				},
-				Env: []corev1.EnvVar{{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{
-					ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory", Divisor: resource.MustParse("1")},
-				}}},
+				Env:                      env,
 				Resources:                resources,
 				VolumeMounts:             mounts,
 				LivenessProbe:            probe("/healthz"),

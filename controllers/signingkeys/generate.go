@@ -13,6 +13,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/idaop/ida-operator/runtime/config"
+	"github.com/idaop/ida-operator/runtime/hsm"
 )
 
 // RSABits is the modulus size of new RSA keys. 2048 is what FAPI 2.0
@@ -56,4 +57,30 @@ func Generate(alg string, now time.Time) (config.SigningKey, error) {
 		ID: kid, Algorithm: alg, PrivateJWK: raw,
 		CreatedAt: now, ActivatesAt: now,
 	}, nil
+}
+
+// InToken returns a Generator that makes each key inside a PKCS#11 token,
+// where it is sensitive and not extractable: the key set gets its public
+// half, and a random seed for what the runtime derives from a key. The kid
+// is random rather than a thumbprint because the token needs the key's id
+// (CKA_ID, CKA_LABEL) before the public key exists; it also names the key
+// in the token for whoever audits it.
+func InToken(tok hsm.KeyToken) Generator {
+	return func(alg string, now time.Time) (config.SigningKey, error) {
+		kid := rand.Text() // 130 bits in base32: fit for a kid and an object label alike
+		pub, err := tok.Generate(kid, alg)
+		if err != nil {
+			return config.SigningKey{}, err
+		}
+		raw, err := (&jose.JSONWebKey{Key: pub, KeyID: kid, Algorithm: alg, Use: "sig"}).MarshalJSON()
+		if err != nil {
+			return config.SigningKey{}, err
+		}
+		seed := make([]byte, config.SeedSize)
+		_, _ = rand.Read(seed) // never fails (crypto/rand, Go 1.24+)
+		return config.SigningKey{
+			ID: kid, Algorithm: alg, PublicJWK: raw, Seed: seed,
+			CreatedAt: now, ActivatesAt: now,
+		}, nil
+	}
 }

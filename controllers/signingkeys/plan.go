@@ -34,6 +34,10 @@ type Policy struct {
 	// Retention is how long a retired key stays published; the caller
 	// makes it longer than the longest token lifetime.
 	Retention time.Duration
+	// InToken says new keys are made in a PKCS#11 token (the Generator
+	// does that); a key held elsewhere is then replaced like a rotation,
+	// and the other way round.
+	InToken bool
 }
 
 // Validate checks what Plan relies on.
@@ -249,8 +253,20 @@ func (pl *planner) schedule(alg string, rotate bool, request string) error {
 		_, err := pl.create(alg, pl.now.Add(pl.policy.PublishLeadTime), fmt.Sprintf("rotation requested (%q)", request))
 		return err
 	}
+	// A key waiting in the store no longer configured never signs.
+	for _, u := range pl.upcoming(alg) {
+		if u.InToken() != pl.policy.InToken {
+			pl.retire(u, pl.now, "superseded before signing: keys now live in "+pl.store())
+		}
+	}
 	if len(pl.upcoming(alg)) > 0 {
 		return nil
+	}
+	if cur.InToken() != pl.policy.InToken {
+		// Moving stores is a rotation: the current key signs on from its
+		// store until its successor has been published for the lead time.
+		_, err := pl.create(alg, pl.now.Add(pl.policy.PublishLeadTime), "keys now live in "+pl.store())
+		return err
 	}
 	due := cur.ActivatesAt.Add(pl.policy.RotationPeriod)
 	if pl.now.Before(due.Add(-pl.policy.PublishLeadTime)) {
@@ -266,12 +282,20 @@ func (pl *planner) schedule(alg string, rotate bool, request string) error {
 	return err
 }
 
+// store names where the policy keeps new keys, for a reason.
+func (pl *planner) store() string {
+	if pl.policy.InToken {
+		return "the PKCS#11 token"
+	}
+	return "the key Secret"
+}
+
 func (pl *planner) create(alg string, activatesAt time.Time, reason string) (*config.SigningKey, error) {
 	k, err := pl.gen(alg, pl.now)
 	if err != nil {
 		return nil, fmt.Errorf("generating a %s key: %w", alg, err)
 	}
-	if k.ID == "" || k.Algorithm != alg || len(k.PrivateJWK) == 0 {
+	if k.ID == "" || k.Algorithm != alg || k.InToken() != pl.policy.InToken || (k.InToken() && len(k.PublicJWK) == 0) {
 		return nil, fmt.Errorf("generator returned an incomplete %s key", alg)
 	}
 	if slices.ContainsFunc(pl.keys, func(o *config.SigningKey) bool { return o.ID == k.ID }) {

@@ -429,3 +429,48 @@ func TestGeneratorErrors(t *testing.T) {
 		}
 	}
 }
+
+// tokenGen makes numbered keys as a token generator does: a public half
+// and a seed, no private half.
+func tokenGen() Generator {
+	n := map[string]int{}
+	return func(alg string, now time.Time) (config.SigningKey, error) {
+		n[alg]++
+		return config.SigningKey{
+			ID: fmt.Sprintf("hsm-%s-%d", alg, n[alg]), Algorithm: alg,
+			PublicJWK: []byte(`{}`), Seed: make([]byte, config.SeedSize), CreatedAt: now, ActivatesAt: now,
+		}, nil
+	}
+}
+
+func TestMovingStoresIsARotation(t *testing.T) {
+	h := time.Hour
+	secret, token := policy, policy
+	token.InToken = true
+	// ES256-1 signs from the Secret; ES256-2 waits there for 100h.
+	gen := fakeGen()
+	ks := run(t, config.KeySet{}, secret, t0, "", gen).Keys
+	ks = run(t, ks, secret, t0.Add(90*h), "", gen).Keys
+
+	// At 95h the provider moves to a token: the waiting key never signs,
+	// and the one in the token signs after the full lead time.
+	res := run(t, ks, token, t0.Add(95*h), "", tokenGen())
+	if got, want := actions(res.Actions), "Retired ES256-2; Created hsm-ES256-1"; got != want {
+		t.Errorf("actions %q, want %q", got, want)
+	}
+	if k, _ := res.Keys.Signer(config.ES256, t0.Add(105*h-time.Second)); k.ID != "ES256-1" {
+		t.Errorf("before the lead time %s signs, want ES256-1 from the Secret", k.ID)
+	}
+	after := run(t, res.Keys, token, t0.Add(105*h), "", tokenGen())
+	if k, _ := after.Keys.Signer(config.ES256, t0.Add(105*h)); k.ID != "hsm-ES256-1" || !k.InToken() {
+		t.Errorf("after the lead time %+v signs, want hsm-ES256-1 from the token", k)
+	}
+	if got, want := kids(after.Keys.Published(t0.Add(105*h))), "ES256-1,ES256-2,hsm-ES256-1"; got != want {
+		t.Errorf("published %q, want %q: the Secret's keys stay for their retention", got, want)
+	}
+
+	// A generator that makes a key in the wrong store is refused.
+	if _, err := Plan(after.Keys, token, t0.Add(300*h), "", gen); err == nil || !strings.Contains(err.Error(), "incomplete") {
+		t.Errorf("a Secret key for a token policy: %v", err)
+	}
+}

@@ -97,9 +97,12 @@ type Options struct {
 	LeaderElectNS   string
 	WatchNamespaces string
 	RuntimeImage    string
-	KubeAPIQPS      float64
-	KubeAPIBurst    int
-	Workers         int
+	// RuntimePKCS11Image is the cgo build of the runtime, for providers
+	// whose keys are in a PKCS#11 token; empty: RuntimeImage + "-pkcs11".
+	RuntimePKCS11Image string
+	KubeAPIQPS         float64
+	KubeAPIBurst       int
+	Workers            int
 	// Now replaces the clock of key rotation, for tests; not a flag.
 	Now func() time.Time
 	// SectorRoots replace the system roots that verify the servers of
@@ -118,6 +121,7 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 200, "burst of requests above kube-api-qps")
 	fs.IntVar(&o.Workers, "workers", 4, "reconciles each controller may run at once")
 	fs.StringVar(&o.RuntimeImage, "runtime-image", envOr("RUNTIME_IMAGE", DefaultImage), "image of the provider runtime Deployments (default: $RUNTIME_IMAGE, else the operator's own)")
+	fs.StringVar(&o.RuntimePKCS11Image, "runtime-pkcs11-image", os.Getenv("RUNTIME_PKCS11_IMAGE"), "image of the runtime of providers whose keys are in a PKCS#11 token (default: $RUNTIME_PKCS11_IMAGE, else the runtime image with the tag suffix -pkcs11)")
 }
 
 // DefaultImage is the operator's own image; the runtime is the same binary.
@@ -191,7 +195,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	if err := controllers.Setup(ctx, mgr, controllers.Options{RuntimeImage: o.RuntimeImage, Now: o.Now, SectorRoots: o.SectorRoots, GatewayAPI: optional.gatewayAPI, CertManager: optional.certManager}); err != nil {
+	if err := controllers.Setup(ctx, mgr, controllers.Options{RuntimeImage: o.RuntimeImage, RuntimePKCS11Image: o.RuntimePKCS11Image, Now: o.Now, SectorRoots: o.SectorRoots, GatewayAPI: optional.gatewayAPI, CertManager: optional.certManager}); err != nil {
 		return nil, fmt.Errorf("registering controllers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -160,6 +160,25 @@ func TestHelmChartValues(t *testing.T) {
 			t.Errorf("leaderElection=false still passes --leader-elect: %v", args)
 		}
 	}
+	// With PKCS#11 the manager runs the cgo build and sees the vendor's
+	// module; the runtime image stays the static one, which the operator
+	// turns into its pkcs11 build for providers that need it.
+	objs = helmTemplate(t, "image.tag=v9.9.9", "pkcs11.enabled=true",
+		"pkcs11.env[0].name=SOFTHSM2_CONF", "pkcs11.env[0].value=/etc/softhsm/softhsm2.conf",
+		"pkcs11.volumes[0].name=hsm", "pkcs11.volumes[0].hostPath.path=/opt/hsm",
+		"pkcs11.volumeMounts[0].name=hsm", "pkcs11.volumeMounts[0].mountPath=/opt/hsm")
+	dep = find(objs, "Deployment", operatorNamespace, managerName)
+	if image, runtimeImage := managerImages(t, dep); image != "ghcr.io/idaop/ida-operator:v9.9.9-pkcs11" || runtimeImage != "ghcr.io/idaop/ida-operator:v9.9.9" {
+		t.Errorf("pkcs11: image %q RUNTIME_IMAGE %q", image, runtimeImage)
+	}
+	containers, _, _ = unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+	env, _, _ := unstructured.NestedSlice(containers[0].(map[string]any), "env")
+	mounts, _, _ := unstructured.NestedSlice(containers[0].(map[string]any), "volumeMounts")
+	volumes, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "volumes")
+	if len(env) != 2 || len(mounts) != 2 || len(volumes) != 2 {
+		t.Errorf("pkcs11: env %v, mounts %v, volumes %v: want the vendor's beside the manager's own", env, mounts, volumes)
+	}
+
 	objs = helmTemplate(t, "runtimeImage=registry.example/runtime:v1")
 	if _, runtimeImage := managerImages(t, find(objs, "Deployment", operatorNamespace, managerName)); runtimeImage != "registry.example/runtime:v1" {
 		t.Errorf("runtimeImage value: RUNTIME_IMAGE %q", runtimeImage)

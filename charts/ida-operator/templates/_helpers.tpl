@@ -13,6 +13,11 @@ app.kubernetes.io/part-of: ida-operator
 {{- printf "%s:%s" .Values.image.repository (toString .Values.image.tag) -}}
 {{- end -}}
 
+{{/* The manager's own image: the pkcs11 build when it must reach a token. */}}
+{{- define "ida-operator.managerImage" -}}
+{{- include "ida-operator.image" . -}}{{- if .Values.pkcs11.enabled -}}-pkcs11{{- end -}}
+{{- end -}}
+
 {{- define "ida-operator.serviceAccount" -}}
 {{- printf "%s-controller-manager" (include "ida-operator.prefix" .) -}}
 {{- end -}}

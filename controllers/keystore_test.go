@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	idav1alpha1 "github.com/idaop/ida-operator/api/v1alpha1"
 	"github.com/idaop/ida-operator/runtime/config"
@@ -286,6 +287,13 @@ func TestProviderPKCS11ErrorsAreConditions(t *testing.T) {
 		}
 	}
 
+	// Each failure is counted, for the platform's dashboards.
+	for _, reason := range []idav1alpha1.ConditionReason{idav1alpha1.ReasonKeyStorePINNotFound, idav1alpha1.ReasonKeyStoreUnavailable} {
+		if n := keyStoreFailures(t, reason); n < 1 {
+			t.Errorf("ida_operator_key_store_failures_total{reason=%q} = %v, want at least 1", reason, n)
+		}
+	}
+
 	// Once the PIN is right, the keys are made.
 	update(t, idp, func(p *idav1alpha1.IdentityProvider) { p.Spec.Signing.KeyStore.PKCS11.Module = cfg.Module })
 	update(t, pinSecret(ns, wrong), func(s *corev1.Secret) { s.Data["pin"] = []byte(hsmtest.PIN) })
@@ -312,4 +320,25 @@ func nudgeProvider(t *testing.T, idp *idav1alpha1.IdentityProvider) {
 		}
 		p.Annotations["test/nudge"] = time.Now().Format(time.RFC3339Nano)
 	})
+}
+
+func keyStoreFailures(t *testing.T, reason idav1alpha1.ConditionReason) float64 {
+	t.Helper()
+	mfs, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "ida_operator_key_store_failures_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == string(reason) {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

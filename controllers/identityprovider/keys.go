@@ -93,6 +93,7 @@ func (r *Reconciler) reconcileKeys(ctx context.Context, idp *idav1alpha1.Identit
 	switch {
 	case errors.As(err, &storeErr):
 		res.condition = storeErr.outcome
+		keyStoreFailures.WithLabelValues(string(storeErr.outcome.Reason)).Inc()
 		res.nextEvent = now.Add(keyStoreRetry)
 		return res, nil
 	case errors.Is(err, errKeySetUnreadable):

@@ -21,8 +21,15 @@ var nextRotation = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 	Help: "When the provider's next signing key is due to start signing, in Unix seconds.",
 }, []string{"namespace", "identityprovider"})
 
+// keyStoreFailures counts reconciles that needed the PKCS#11 token and
+// could not use it; KeysReady says which provider and why.
+var keyStoreFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "ida_operator_key_store_failures_total",
+	Help: "Reconciles that had to make or delete a signing key in a PKCS#11 token and could not, by reason (KeyStoreUnavailable, KeyStorePINNotFound, KeyStoreUnsupported, KeyStoreFailed).",
+}, []string{"reason"})
+
 func init() {
-	metrics.Registry.MustRegister(keysRotated, nextRotation)
+	metrics.Registry.MustRegister(keysRotated, nextRotation, keyStoreFailures)
 }
 
 func recordNextRotation(idp *idav1alpha1.IdentityProvider, at time.Time) {

@@ -257,17 +257,10 @@ func TestProviderKeyRotationCycle(t *testing.T) {
 
 	// step moves the clock, nudges the provider so it reconciles, and
 	// waits for the published and active key sets the plan must reach.
-	tick := 0
 	step := func(at time.Time, wantPublished, wantActive int) ([]string, []string) {
 		t.Helper()
 		clock.Set(at)
-		tick++
-		update(t, idp, func(p *idav1alpha1.IdentityProvider) {
-			if p.Annotations == nil {
-				p.Annotations = map[string]string{}
-			}
-			p.Annotations["test/tick"] = fmt.Sprint(tick)
-		})
+		nudgeProvider(t, idp)
 		var published, active []string
 		eventually(t, 10*time.Second, func() error {
 			var s corev1.Secret

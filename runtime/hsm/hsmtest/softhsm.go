@@ -1,5 +1,5 @@
 // Package hsmtest gives tests a real PKCS#11 token: SoftHSM2 (Debian's
-// softhsm2, installed by hack/softhsm.sh) with its token directory in a
+// softhsm2, installed by hack/test-deps.sh) with its token directory in a
 // temporary folder.
 package hsmtest
 
@@ -41,7 +41,7 @@ func SoftHSM(t testing.TB) hsm.Config {
 	t.Helper()
 	once.Do(func() { shared, err = setUp() })
 	if err != nil {
-		t.Fatalf("SoftHSM2: %v (run hack/softhsm.sh to install Debian's softhsm2)", err)
+		t.Fatalf("SoftHSM2: %v (run hack/test-deps.sh to install Debian's softhsm2)", err)
 	}
 	return shared
 }

@@ -60,13 +60,7 @@ fi
 
 # SoftHSM2: a real PKCS#11 token for runtime/hsm's tests (softhsm2-util
 # and the module the tests dlopen).
-t0="$(now)"
-if command -v softhsm2-util >/dev/null; then
-  log "softhsm2 present: $(softhsm2-util --version 2>/dev/null || echo '?')"
-else
-  apt_install softhsm2
-  log "softhsm2 installed in $(( $(now) - t0 ))s: $(softhsm2-util --version 2>/dev/null || echo '?')"
-fi
+log "softhsm2: $("${root}/hack/softhsm.sh")"
 
 # promtool: the alert rules of config/prometheus are unit-tested with it.
 log "promtool: $("${root}/hack/promtool.sh")"

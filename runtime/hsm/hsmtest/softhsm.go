@@ -5,25 +5,16 @@ package hsmtest
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 
+	"github.com/idaop/ida-operator/internal/softhsm"
 	"github.com/idaop/ida-operator/runtime/hsm"
 )
-
-// modulePaths are where Debian puts SoftHSM2's PKCS#11 library.
-var modulePaths = []string{
-	"/usr/lib/softhsm/libsofthsm2.so",
-	"/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-	"/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-}
 
 var (
 	once   sync.Once
 	shared hsm.Config
-	dir    string
 	err    error
 )
 
@@ -47,47 +38,18 @@ func SoftHSM(t testing.TB) hsm.Config {
 }
 
 func setUp() (hsm.Config, error) {
-	module := os.Getenv("SOFTHSM2_MODULE")
-	for _, p := range modulePaths {
-		if module != "" {
-			break
-		}
-		if _, err := os.Stat(p); err == nil {
-			module = p
-		}
-	}
-	util, err := exec.LookPath("softhsm2-util")
-	if err != nil || module == "" {
-		return hsm.Config{}, os.ErrNotExist
-	}
 	// The folder outlives the tests of the binary on purpose: the token is
 	// shared by all of them, and it is a few kilobytes in /tmp.
-	if dir, err = os.MkdirTemp("", "ida-softhsm-"); err != nil {
-		return hsm.Config{}, err
-	}
-	tokens := filepath.Join(dir, "tokens")
-	if err := os.Mkdir(tokens, 0o700); err != nil {
-		return hsm.Config{}, err
-	}
-	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokens+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
-		return hsm.Config{}, err
-	}
-	if err := os.Setenv("SOFTHSM2_CONF", conf); err != nil {
-		return hsm.Config{}, err
-	}
-	out, err := exec.Command(util, "--init-token", "--free", "--label", Label, "--pin", PIN, "--so-pin", "5678").CombinedOutput()
+	dir, err := os.MkdirTemp("", "ida-softhsm-")
 	if err != nil {
-		return hsm.Config{}, &initError{out: string(out), err: err}
+		return hsm.Config{}, err
 	}
-	return hsm.Config{Module: module, TokenLabel: Label, PIN: PIN}, nil
-}
-
-type initError struct {
-	out string
-	err error
-}
-
-func (e *initError) Error() string {
-	return "softhsm2-util --init-token: " + e.err.Error() + ": " + e.out
+	tok, err := softhsm.Init(dir, Label, PIN)
+	if err != nil {
+		return hsm.Config{}, err
+	}
+	if err := os.Setenv(softhsm.ConfEnv, tok.Conf); err != nil {
+		return hsm.Config{}, err
+	}
+	return tok.Config, nil
 }

@@ -57,7 +57,7 @@ func tokenKeys(t testing.TB) (hsm.Config, []config.SigningKey) {
 
 // hsmFixture is a provider whose signing keys are in SoftHSM2, opened
 // through open (hsm.Open when nil), with the PIN in the environment.
-func hsmFixture(t *testing.T, reg prometheus.Registerer, open func(hsm.Config) (hsm.KeyToken, error), timeout time.Duration) (*fixture, []config.SigningKey) {
+func hsmFixture(t testing.TB, reg prometheus.Registerer, open func(hsm.Config) (hsm.KeyToken, error), timeout time.Duration) (*fixture, []config.SigningKey) {
 	t.Helper()
 	cfg, keys := tokenKeys(t)
 	t.Setenv(config.PKCS11PINEnv, cfg.PIN)

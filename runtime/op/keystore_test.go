@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -57,16 +59,16 @@ func tokenKeys(t testing.TB) (hsm.Config, []config.SigningKey) {
 
 // hsmFixture is a provider whose signing keys are in SoftHSM2, opened
 // through open (hsm.Open when nil), with the PIN in the environment.
-func hsmFixture(t testing.TB, reg prometheus.Registerer, open func(hsm.Config) (hsm.KeyToken, error), timeout time.Duration) (*fixture, []config.SigningKey) {
+func hsmFixture(t testing.TB, reg prometheus.Registerer, open func(hsm.Config) (hsm.KeyToken, error), timeout time.Duration, mods ...func(*config.Snapshot)) (*fixture, []config.SigningKey) {
 	t.Helper()
 	cfg, keys := tokenKeys(t)
 	t.Setenv(config.PKCS11PINEnv, cfg.PIN)
 	f := newFixtureWith(t, func(o *Options) {
 		o.Metrics, o.OpenToken = reg, open
-	}, func(s *config.Snapshot) {
+	}, append(mods, func(s *config.Snapshot) {
 		s.Keys = &config.KeySet{Keys: keys}
 		s.Provider.PKCS11 = &config.PKCS11{Module: cfg.Module, TokenLabel: cfg.TokenLabel, Timeout: config.Duration{Duration: timeout}}
-	})
+	})...)
 	t.Cleanup(func() { f.p.keys.token(nil) })
 	return f, keys
 }
@@ -241,15 +243,8 @@ func TestTokenUnavailable(t *testing.T) {
 	const deadline = 300 * time.Millisecond
 	g := &gate{}
 	t.Cleanup(g.open)
-	open := func(c hsm.Config) (hsm.KeyToken, error) {
-		tok, err := hsm.Open(c)
-		if err != nil {
-			return nil, err
-		}
-		return gatedToken{tok, g}, nil
-	}
 	reg := prometheus.NewRegistry()
-	f, _ := hsmFixture(t, reg, open, deadline)
+	f, _ := hsmFixture(t, reg, gatedOpen(g), deadline)
 	ks := f.p.keys
 
 	// Working: a signed-UserInfo client gets its tokens.
@@ -351,5 +346,99 @@ func TestTokenWithoutPIN(t *testing.T) {
 	}
 	if f.p.keys.up() {
 		t.Fatal("ida_op_keystore_up is 1 without a PIN")
+	}
+}
+
+// gatedOpen opens the real token behind g.
+func gatedOpen(g *gate) func(hsm.Config) (hsm.KeyToken, error) {
+	return func(c hsm.Config) (hsm.KeyToken, error) {
+		tok, err := hsm.Open(c)
+		if err != nil {
+			return nil, err
+		}
+		return gatedToken{tok, g}, nil
+	}
+}
+
+// TestTokenKeysSignEverything: besides ID tokens, JWT access tokens
+// (RFC 9068), signed introspection answers (RFC 9701) and logout tokens
+// are signed in the token, each verifying with the published key of the
+// token's kid. A logout token that cannot be signed while the token
+// hangs counts as a failed delivery, and the logout page still answers.
+func TestTokenKeysSignEverything(t *testing.T) {
+	const deadline = 300 * time.Millisecond
+	g := &gate{}
+	t.Cleanup(g.open)
+	basic, post := newRPEndpoint(t), newRPEndpoint(t)
+	reg := prometheus.NewRegistry()
+	f, keys := hsmFixture(t, reg, gatedOpen(g), deadline, withBackchannel(basic, post, true), func(s *config.Snapshot) {
+		s.Provider.Tokens.AccessTokenFormat = config.AccessTokenJWT
+	})
+	es256 := keys[0].ID
+	signedBy := func(what, raw, typ string) {
+		t.Helper()
+		parsed, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		h := parsed.Headers[0]
+		if h.KeyID != es256 || h.ExtraHeaders[jose.HeaderType] != typ {
+			t.Fatalf("%s: kid %q typ %v, want %s %s", what, h.KeyID, h.ExtraHeaders[jose.HeaderType], es256, typ)
+		}
+		var c jwt.Claims
+		if err := parsed.Claims(publishedKey(t, f, h.KeyID), &c); err != nil || c.Issuer != f.issuer {
+			t.Fatalf("%s: %v %+v", what, err, c)
+		}
+	}
+
+	code, verifier := f.codeFor(clientBasic, nil)
+	resp, tok := f.exchange(clientBasic, code, verifier)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("token: %d %v", resp.StatusCode, tok)
+	}
+	at := tok["access_token"].(string)
+	signedBy("access token", at, "at+jwt")
+
+	ir := f.post(config.PathIntrospect, url.Values{"token": {at}}, map[string]string{
+		"Authorization": basicAuth(clientBasic, testSecret)["Authorization"], "Accept": introspectionJWT,
+	})
+	raw, _ := io.ReadAll(ir.Body)
+	ir.Body.Close()
+	if ir.StatusCode != http.StatusOK {
+		t.Fatalf("introspection: %d %s", ir.StatusCode, raw)
+	}
+	signedBy("introspection answer", string(raw), "token-introspection+jwt")
+
+	b := f.browser()
+	idt := f.signedInWithIDToken(b, clientBasic)
+	if pg := f.get(b, f.endSessionURL(url.Values{"id_token_hint": {idt}, "post_logout_redirect_uri": {postLogoutURI}})); pg.status != http.StatusSeeOther {
+		t.Fatalf("logout: %d %.300s", pg.status, pg.body)
+	}
+	f.p.backchannel.wg.Wait()
+	if got := basic.received(); len(got) != 1 {
+		t.Fatalf("logout tokens: %d", len(got))
+	}
+	checkLogoutToken(t, f, basic.received()[0], clientBasic)
+	signedBy("logout token", basic.received()[0], "logout+jwt")
+
+	// The token hangs: the logout still answers, the delivery fails.
+	b2 := f.browser()
+	idt = f.signedInWithIDToken(b2, clientBasic)
+	g.shut()
+	if pg := f.get(b2, f.endSessionURL(url.Values{"id_token_hint": {idt}, "post_logout_redirect_uri": {postLogoutURI}})); pg.status != http.StatusSeeOther {
+		t.Fatalf("logout with the token hung: %d %.300s", pg.status, pg.body)
+	}
+	f.p.backchannel.wg.Wait()
+	if n := testutil.ToFloat64(f.p.backchannel.outcomes.WithLabelValues(bclFailed)); n != 1 || len(basic.received()) != 1 {
+		t.Fatalf("failed deliveries %v, tokens received %d", n, len(basic.received()))
+	}
+	// Introspection's signed answer is refused too, and plain JSON is not.
+	ir = f.post(config.PathIntrospect, url.Values{"token": {at}}, map[string]string{
+		"Authorization": basicAuth(clientBasic, testSecret)["Authorization"], "Accept": introspectionJWT,
+	})
+	wantError(t, ir, decode(t, ir), http.StatusServiceUnavailable, "temporarily_unavailable")
+	ir = f.post(config.PathIntrospect, url.Values{"token": {at}}, basicAuth(clientBasic, testSecret))
+	if body := decode(t, ir); ir.StatusCode != http.StatusOK || body["active"] != true {
+		t.Fatalf("plain introspection with the token down: %d %v", ir.StatusCode, body)
 	}
 }

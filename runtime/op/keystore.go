@@ -135,7 +135,7 @@ func (ks *keystore) token(cfg *config.PKCS11) *hsm.Reopening {
 				slog.String("token", label), slog.Any("error", err))
 		},
 	})
-	if _, ok := os.LookupEnv(config.PKCS11PINEnv); !ok {
+	if os.Getenv(config.PKCS11PINEnv) == "" {
 		ks.log.Error("the provider's signing keys are in a PKCS#11 token, but its PIN is not set; nothing can be signed",
 			slog.String("token", label), slog.String("env", config.PKCS11PINEnv))
 	}
@@ -190,8 +190,17 @@ func (sv *served) signingKey(k *config.SigningKey) (jose.JSONWebKey, string, err
 // countedSigner counts what a signer signs, and its token's failures.
 type countedSigner struct {
 	jose.Signer
-	ks    *keystore
-	store string
+	ks     *keystore
+	signed prometheus.Counter // nil without metrics
+}
+
+// counted wraps s, whose key is in store, to be counted.
+func (ks *keystore) counted(s jose.Signer, store string) countedSigner {
+	c := countedSigner{Signer: s, ks: ks}
+	if ks != nil && ks.signatures != nil {
+		c.signed = ks.signatures.WithLabelValues(store)
+	}
+	return c
 }
 
 func (c countedSigner) Sign(payload []byte) (*jose.JSONWebSignature, error) {
@@ -200,15 +209,15 @@ func (c countedSigner) Sign(payload []byte) (*jose.JSONWebSignature, error) {
 		c.ks.failed(err)
 		return nil, err
 	}
-	if c.ks.signatures != nil {
-		c.ks.signatures.WithLabelValues(c.store).Inc()
+	if c.signed != nil {
+		c.signed.Inc()
 	}
 	return jws, nil
 }
 
 // failed counts a failed call to the token by its reason.
 func (ks *keystore) failed(err error) {
-	if ks.failures == nil {
+	if ks == nil || ks.failures == nil {
 		return
 	}
 	var ue *hsm.UnavailableError

@@ -253,7 +253,7 @@ func (sv *served) signerOfType(alg, typ string, now time.Time) (jose.Signer, err
 	if err != nil {
 		return nil, fmt.Errorf("key %s: %w", k.ID, err)
 	}
-	cs := countedSigner{Signer: s, ks: sv.keystore, store: store}
+	cs := sv.keystore.counted(s, store)
 	sv.signers.m.Store(cacheKey, cs)
 	return cs, nil
 }

@@ -97,7 +97,18 @@ type PKCS11 struct {
 	Module string `json:"module"`
 	// TokenLabel selects the token.
 	TokenLabel string `json:"token_label"`
+	// Timeout bounds each call to the token (a signature, the login);
+	// zero means 2 seconds. A request whose signature would take longer
+	// is answered temporarily_unavailable.
+	Timeout Duration `json:"timeout,omitzero"`
 }
+
+// Bounds of PKCS11.Timeout: shorter fails a working network HSM, longer
+// holds requests that relying parties have given up on.
+const (
+	MinPKCS11Timeout = 100 * time.Millisecond
+	MaxPKCS11Timeout = 10 * time.Second
+)
 
 // PKCS11PINEnv is the environment variable the runtime reads the token's
 // PIN from.
@@ -293,6 +304,9 @@ func (p *Provider) Validate() field.ErrorList {
 		}
 		if t.TokenLabel == "" || len(t.TokenLabel) > 32 {
 			errs = append(errs, invalid(path.Child("token_label"), "must have 1 to 32 bytes"))
+		}
+		if d := t.Timeout.Duration; d != 0 && (d < MinPKCS11Timeout || d > MaxPKCS11Timeout) {
+			errs = append(errs, invalid(path.Child("timeout"), "%s is outside %s to %s", d, MinPKCS11Timeout, MaxPKCS11Timeout))
 		}
 	}
 

@@ -111,6 +111,13 @@ func TestProviderValidate(t *testing.T) {
 		{"redis TLS bad server name", func(p *Provider) {
 			p.SessionStore = SessionStore{Type: SessionStoreRedis, Redis: &RedisStore{Address: "redis:6379", TLS: &RedisTLS{ServerName: "Redis_Host"}}}
 		}, "session_store.redis.tls.server_name: \"Redis_Host\": a lowercase RFC 1123 subdomain"},
+		{"pkcs11 relative module", func(p *Provider) { p.PKCS11 = &PKCS11{Module: "libsofthsm2.so", TokenLabel: "t"} }, "pkcs11.module: \"libsofthsm2.so\" is not an absolute path"},
+		{"pkcs11 timeout too short", func(p *Provider) {
+			p.PKCS11 = &PKCS11{Module: "/usr/lib/softhsm/libsofthsm2.so", TokenLabel: "t", Timeout: Duration{10 * time.Millisecond}}
+		}, "pkcs11.timeout: 10ms is outside 100ms to 10s"},
+		{"pkcs11 timeout too long", func(p *Provider) {
+			p.PKCS11 = &PKCS11{Module: "/usr/lib/softhsm/libsofthsm2.so", TokenLabel: "t", Timeout: Duration{time.Minute}}
+		}, "pkcs11.timeout: 1m0s is outside 100ms to 10s"},
 		{"ida rule", func(p *Provider) { p.IDA.TrustFrameworks[1].Claims = nil }, "ida: trust_frameworks[1].claims: must list at least one claim"},
 		{"no trust frameworks", func(p *Provider) { p.IDA.TrustFrameworks = nil }, "ida.trust_frameworks: must list at least one trust framework"},
 		{"jp profile without jp framework", func(p *Provider) { p.IDA.Profiles = []string{ida.ProfileJPBasic} }, "ida: profiles: jp_basic needs the jp_oidf_ida trust framework"},

@@ -26,6 +26,10 @@ type Config struct {
 // ErrNoPKCS11 is what a build without cgo answers.
 var ErrNoPKCS11 = errors.New("hsm: this binary was built without PKCS#11 support (cgo); use the pkcs11 build of the image")
 
+// ErrPIN is what a login refused for its PIN (wrong, locked, expired) or
+// a missing PIN matches: trying again cannot help, and may lock the PIN.
+var ErrPIN = errors.New("hsm: the PIN is missing or refused")
+
 // ErrNoKey is returned for a key id the token does not hold.
 var ErrNoKey = errors.New("hsm: no such key in the token")
 

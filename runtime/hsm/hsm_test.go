@@ -114,6 +114,10 @@ func TestOpenRefusals(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %q, want it to mention %q", err, tc.want)
 			}
+			// Only a refused PIN is one a retry must not repeat.
+			if got, want := errors.Is(err, hsm.ErrPIN), name == "wrong PIN"; got != want {
+				t.Fatalf("errors.Is(err, ErrPIN) = %v, want %v: %v", got, want, err)
+			}
 		})
 	}
 }

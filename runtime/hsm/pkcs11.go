@@ -11,6 +11,7 @@ import (
 	"io"
 
 	"github.com/ThalesGroup/crypto11"
+	"github.com/miekg/pkcs11"
 )
 
 // Token is a signed-in session pool on one PKCS#11 token.
@@ -30,6 +31,9 @@ func Open(cfg Config) (*Token, error) {
 	}
 	ctx, err := crypto11.Configure(&crypto11.Config{Path: cfg.Module, TokenLabel: cfg.TokenLabel, Pin: cfg.PIN})
 	if err != nil {
+		if pinRefused(err) {
+			err = fmt.Errorf("%w: %w", ErrPIN, err)
+		}
 		return nil, fmt.Errorf("hsm: opening token %q with module %s: %w", cfg.TokenLabel, cfg.Module, err)
 	}
 	return &Token{ctx: ctx}, nil
@@ -129,6 +133,20 @@ func (t *Token) Protected(id string) (bool, error) {
 		return false, fmt.Errorf("hsm: key %q lacks CKA_SENSITIVE or CKA_EXTRACTABLE", id)
 	}
 	return isTrue(sensitive.Value) && !isTrue(extractable.Value), nil
+}
+
+// pinRefused: the login failed for the PIN itself (the PIN return values
+// of C_Login, PKCS #11 Base Specification v2.40 §5.6).
+func pinRefused(err error) bool {
+	var p11 pkcs11.Error
+	if !errors.As(err, &p11) {
+		return false
+	}
+	switch p11 {
+	case pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_INVALID, pkcs11.CKR_PIN_LEN_RANGE, pkcs11.CKR_PIN_LOCKED, pkcs11.CKR_PIN_EXPIRED:
+		return true
+	}
+	return false
 }
 
 func isTrue(v []byte) bool { return len(v) == 1 && v[0] != 0 }

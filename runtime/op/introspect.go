@@ -66,12 +66,13 @@ func (p *Provider) introspect(sv *served, w http.ResponseWriter, r *http.Request
 		return
 	}
 	jwt, jerr := p.signIntrospection(sv, caller, answer)
-	if jerr == nil {
-		jwt, jerr = to.seal(jwt)
-	}
 	if jerr != nil {
-		p.log.Error("signing or encrypting the introspection response failed", "client_id", caller.ClientID, "error", jerr)
-		writeJSONError(w, errServer("signing the response failed"))
+		writeJSONError(w, p.signingFailed("the introspection response", caller.ClientID, jerr))
+		return
+	}
+	if jwt, jerr = to.seal(jwt); jerr != nil {
+		p.log.Error("encrypting the introspection response failed", "client_id", caller.ClientID, "error", jerr)
+		writeJSONError(w, errServer("encrypting the response failed"))
 		return
 	}
 	h := w.Header()

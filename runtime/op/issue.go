@@ -67,8 +67,7 @@ func (p *Provider) issueTokens(ctx context.Context, sv *served, ti *tokenIssue) 
 	access.Resources = ti.audience
 	at, err := p.newAccessToken(sv, c, &access, jkt, now)
 	if err != nil {
-		p.log.Error("signing the access token failed", "client_id", c.ClientID, "error", err)
-		return nil, errServer("signing the access token failed")
+		return nil, p.signingFailed("the access token", c.ClientID, err)
 	}
 	resp := &tokenResponse{
 		AccessToken: at, TokenType: "Bearer",
@@ -88,8 +87,7 @@ func (p *Provider) issueTokens(ctx context.Context, sv *served, ti *tokenIssue) 
 		}
 		idt, err := p.signIDToken(sv, c, info, ti.nonce, resp.AccessToken, claims, now)
 		if err != nil {
-			p.log.Error("signing the ID token failed", "client_id", c.ClientID, "error", err)
-			return nil, errServer("signing the ID token failed")
+			return nil, p.signingFailed("the ID token", c.ClientID, err)
 		}
 		if idt, err = ti.idTokenTo.seal(idt); err != nil {
 			p.log.Error("encrypting the ID token failed", "client_id", c.ClientID, "error", err)

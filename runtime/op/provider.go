@@ -15,6 +15,7 @@ import (
 
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/grants"
+	"github.com/idaop/ida-operator/runtime/hsm"
 	"github.com/idaop/ida-operator/runtime/store"
 	"github.com/idaop/ida-operator/runtime/ui"
 	"github.com/idaop/ida-operator/runtime/users"
@@ -46,6 +47,9 @@ type Options struct {
 	// never followed and a fetch never takes more than 3 seconds,
 	// whatever the client says.
 	HTTPClient *http.Client
+	// OpenToken opens the PKCS#11 token the configuration names, when
+	// it names one. Nil means hsm.Open.
+	OpenToken func(hsm.Config) (hsm.KeyToken, error)
 }
 
 // Provider serves one OpenID Provider. It is safe for concurrent use;
@@ -75,6 +79,8 @@ type Provider struct {
 	// sourceJWKS caches the key sets of external claim sources
 	// (extclaims.go), with the same bounds.
 	sourceJWKS *jwksURICache
+	// keys reaches signing keys in a PKCS#11 token; see keystore.go.
+	keys *keystore
 }
 
 type usersHolder struct{ src users.Source }
@@ -114,6 +120,9 @@ func New(opts Options) (*Provider, error) {
 	if p.backchannel, err = newBackchannel(opts.Metrics); err != nil {
 		return nil, err
 	}
+	if p.keys, err = newKeystore(opts.OpenToken, p.log, opts.Metrics); err != nil {
+		return nil, err
+	}
 	if opts.Users != nil {
 		p.SetUsers(opts.Users)
 	}
@@ -124,11 +133,14 @@ func New(opts Options) (*Provider, error) {
 // provider config, keys, clients, the IDA engines, discovery and JWKS. A
 // bad snapshot is refused with an error and the previous one keeps serving.
 func (p *Provider) Apply(s *config.Snapshot) error {
-	sv, err := buildServed(s, p.ui, p.now())
+	now := p.now()
+	sv, err := buildServed(s, p.ui, now)
 	if err != nil {
 		return err
 	}
+	sv.token, sv.keystore = p.keys.token(s.Provider.PKCS11), p.keys
 	p.served.Store(sv)
+	p.keys.warm(sv.token, s.Keys, now)
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/idaop/ida-operator/runtime/authn"
 	"github.com/idaop/ida-operator/runtime/config"
 	"github.com/idaop/ida-operator/runtime/egress"
+	"github.com/idaop/ida-operator/runtime/hsm"
 	"github.com/idaop/ida-operator/runtime/ida"
 	"github.com/idaop/ida-operator/runtime/ui"
 )
@@ -47,6 +48,10 @@ type served struct {
 	jwksAt   time.Time
 
 	signers signerCache
+	// token reaches the keys in the PKCS#11 token the provider names; nil
+	// for none. keystore counts signatures. See keystore.go.
+	token    *hsm.Reopening
+	keystore *keystore
 	// nonceKeys sign and check DPoP nonces; see dpopnonce.go.
 	nonceKeys [][]byte
 	// interactionAEADs seal login and consent forms; see sealed.go.
@@ -239,18 +244,18 @@ func (sv *served) signerOfType(alg, typ string, now time.Time) (jose.Signer, err
 	if s, ok := sv.signers.m.Load(cacheKey); ok {
 		return s.(jose.Signer), nil
 	}
-	jwk, err := k.JWK()
+	jwk, store, err := sv.signingKey(k) // keystore.go
 	if err != nil {
 		return nil, fmt.Errorf("key %s: %w", k.ID, err)
 	}
-	jwk.KeyID = k.ID
 	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg), Key: jwk},
 		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
 	if err != nil {
 		return nil, fmt.Errorf("key %s: %w", k.ID, err)
 	}
-	sv.signers.m.Store(cacheKey, s)
-	return s, nil
+	cs := sv.keystore.counted(s, store)
+	sv.signers.m.Store(cacheKey, cs)
+	return cs, nil
 }
 
 // url is the absolute URL of an endpoint.

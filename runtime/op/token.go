@@ -51,6 +51,12 @@ func (p *Provider) token(sv *served, w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, err)
 		return
 	}
+	// The signing keys answer before the grant uses up a code or refresh
+	// token, so a client can retry while the token is down.
+	if err := p.checkSigningKeys(sv, p.now(), sv.idTokenAlg(c), sv.sec.DefaultSigningAlgorithm()); err != nil {
+		writeJSONError(w, err)
+		return
+	}
 	var resp *tokenResponse
 	switch grantType {
 	case "authorization_code":

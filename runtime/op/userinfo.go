@@ -58,6 +58,13 @@ func (p *Provider) userinfo(sv *served, w http.ResponseWriter, r *http.Request) 
 		writeJSONError(w, err)
 		return
 	}
+	if alg := sv.userInfoAlg(c); alg != "" {
+		// Before the release is recorded: no record of an answer never sent.
+		if err := p.checkSigningKeys(sv, p.now(), alg); err != nil {
+			p.resourceError(w, sv, pt, err)
+			return
+		}
+	}
 	body, err := p.userinfoClaims(ctx, sv, c, rec, sv.grantedScope(c, rec.Scope))
 	if err != nil {
 		p.resourceError(w, sv, pt, err)
@@ -70,8 +77,7 @@ func (p *Provider) userinfo(sv *served, w http.ResponseWriter, r *http.Request) 
 		body["iat"], _ = json.Marshal(now.Unix())
 		jwt, serr := p.signJWT(sv, alg, body, now)
 		if serr != nil {
-			p.log.Error("signing UserInfo failed", "client_id", c.ClientID, "error", serr)
-			p.resourceError(w, sv, pt, errServer("signing the response failed"))
+			p.resourceError(w, sv, pt, p.signingFailed("UserInfo", c.ClientID, serr))
 			return
 		}
 		if jwt, serr = to.seal(jwt); serr != nil {

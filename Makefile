@@ -80,6 +80,7 @@ run: manifests generate ## Run the manager against the cluster in your kubeconfi
 
 .PHONY: demo
 demo: manifests envtest ## Run everything locally on an embedded control plane; Ctrl-C stops it.
+	@hack/softhsm.sh >/dev/null || echo "demo: no SoftHSM2; the provider's keys stay in a Secret"
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" $(GO) run . demo
 
 .PHONY: image

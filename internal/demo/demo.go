@@ -69,8 +69,21 @@ func Run(ctx context.Context, args []string, out io.Writer) (err error) {
 	if err != nil {
 		return fmt.Errorf("reading the samples: %w", err)
 	}
+	// With SoftHSM2 installed (make demo installs it), the provider's keys
+	// are made in a token and never leave it.
+	h, err := startHSM(*stateDir)
+	if err != nil {
+		fmt.Fprintf(out, "Signing keys stay in a Secret: no PKCS#11 token (%v).\n", err)
+	} else if err := keysInHSM(objs, h); err != nil {
+		return err
+	}
 	if err := controlplane.Apply(ctx, c, objs); err != nil {
 		return err
+	}
+	if h != nil {
+		if err := createPINSecret(ctx, c, h); err != nil {
+			return err
+		}
 	}
 	password, err := createDemoUsers(ctx, c)
 	if err != nil {
@@ -118,6 +131,9 @@ func Run(ctx context.Context, args []string, out io.Writer) (err error) {
 	}
 	printSummary(ctx, out, c, kubeconfigPath, filepath.Join(*stateDir, "operator.log"))
 	printStory(out, story)
+	if h != nil {
+		printHSM(out, h)
+	}
 
 	select {
 	case <-ctx.Done():

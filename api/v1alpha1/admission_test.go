@@ -441,6 +441,7 @@ func TestAdmissionRejections(t *testing.T) {
 		{"PKCS11 without its token", validIdentityProvider, "spec.signing", map[string]any{"keyStore": map[string]any{"type": "PKCS11"}}, "spec.signing.keyStore", "keyStore.type PKCS11 needs keyStore.pkcs11"},
 		{"PKCS11 module not a library", validIdentityProvider, "spec.signing", pkcs11Store(map[string]any{"module": "/opt/hsm/bin/tool"}), "spec.signing.keyStore.pkcs11.module", "should match"},
 		{"PKCS11 token label too long", validIdentityProvider, "spec.signing", pkcs11Store(map[string]any{"tokenLabel": strings.Repeat("x", 33)}), "spec.signing.keyStore.pkcs11.tokenLabel", "Too long"},
+		{"PKCS11 timeout too long", validIdentityProvider, "spec.signing", pkcs11Store(map[string]any{"timeout": "30s"}), "spec.signing.keyStore.pkcs11.timeout", "between 100ms and 10s"},
 		{"PKCS11 env reserved", validIdentityProvider, "spec.signing", pkcs11Store(map[string]any{"env": []any{map[string]any{"name": "IDA_PKCS11_PIN", "value": "1234"}}}), "spec.signing.keyStore.pkcs11.env", "reserved for the runtime"},
 		{"PKCS11 volume with two sources", validIdentityProvider, "spec.signing", pkcs11Store(map[string]any{"volumes": []any{map[string]any{
 			"name": "hsm", "mountPath": "/opt/hsm", "hostPath": map[string]any{"path": "/opt/hsm"}, "configMap": map[string]any{"name": "hsm"}}}}), "spec.signing.keyStore.pkcs11.volumes[0]", "exactly one of hostPath"},

@@ -425,6 +425,14 @@ type PKCS11KeyStore struct {
 	// that holds the token's user PIN.
 	PINSecretRef SecretKeySelector `json:"pinSecretRef"`
 
+	// Timeout bounds each call of the runtime to the token (a signature,
+	// the login). A token that does not answer in time makes the token
+	// endpoint answer temporarily_unavailable at once, not hang, and is
+	// probed until it answers again.
+	// +kubebuilder:default="2s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('100ms') && duration(self) <= duration('10s')",message="timeout must be between 100ms and 10s"
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
 	// Env is given to the runtime container: what the vendor's module
 	// reads to find its configuration (SOFTHSM2_CONF,
 	// ChrystokiConfigurationPath, ...). Names starting with IDA_ are

@@ -702,6 +702,11 @@ func (in *NetworkPolicySpec) DeepCopy() *NetworkPolicySpec {
 func (in *PKCS11KeyStore) DeepCopyInto(out *PKCS11KeyStore) {
 	*out = *in
 	out.PINSecretRef = in.PINSecretRef
+	if in.Timeout != nil {
+		in, out := &in.Timeout, &out.Timeout
+		*out = new(v1.Duration)
+		**out = **in
+	}
 	if in.Env != nil {
 		in, out := &in.Env, &out.Env
 		*out = make([]corev1.EnvVar, len(*in))

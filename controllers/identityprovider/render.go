@@ -57,6 +57,9 @@ func RenderProvider(idp *idav1alpha1.IdentityProvider, tfs []idav1alpha1.TrustFr
 	}
 	if t := s.Signing.KeyStore.PKCS11; t != nil {
 		p.PKCS11 = &config.PKCS11{Module: t.Module, TokenLabel: t.TokenLabel}
+		if t.Timeout != nil {
+			p.PKCS11.Timeout = config.Duration{Duration: t.Timeout.Duration}
+		}
 	}
 	if e := s.Egress; e != nil {
 		p.Egress = config.Egress{AllowedCIDRs: slices.Clone(e.AllowedCIDRs), AllowedHosts: slices.Clone(e.AllowedHosts)}

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -214,5 +215,31 @@ func TestRenderExternalClaimSources(t *testing.T) {
 	idp.Spec.IdentityAssurance.ExternalClaimSources[0].TrustFrameworks = []idav1alpha1.Identifier{"de_aml"}
 	if _, err := RenderProvider(idp, tfs); err == nil || !strings.Contains(err.Error(), `external_claims.sources[0].trust_frameworks[0]: "de_aml" is not a trust framework the provider offers`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestRenderPKCS11Token(t *testing.T) {
+	idp := &idav1alpha1.IdentityProvider{
+		ObjectMeta: metav1.ObjectMeta{Name: "idp", Namespace: "ns"},
+		Spec: idav1alpha1.IdentityProviderSpec{
+			Issuer: "https://idp.example",
+			Users:  idav1alpha1.UserSourceSpec{Type: idav1alpha1.UserSourceBuiltin, Builtin: &idav1alpha1.BuiltinUserSource{SecretRef: idav1alpha1.LocalSecretReference{Name: "users"}}},
+		},
+	}
+	tfs := []idav1alpha1.TrustFramework{{Spec: idav1alpha1.TrustFrameworkSpec{Identifier: "jp_aml", Claims: []idav1alpha1.ClaimName{"given_name"}}}}
+	p, err := RenderProvider(idp, tfs)
+	if err != nil || p.PKCS11 != nil {
+		t.Fatalf("keys in the Secret: pkcs11 %+v, %v", p.PKCS11, err)
+	}
+	idp.Spec.Signing.KeyStore = idav1alpha1.KeyStoreSpec{Type: idav1alpha1.KeyStorePKCS11, PKCS11: &idav1alpha1.PKCS11KeyStore{
+		Module: "/opt/vendor/libpkcs11.so", TokenLabel: "ida", Timeout: &metav1.Duration{Duration: 1500 * time.Millisecond},
+		PINSecretRef: idav1alpha1.SecretKeySelector{Name: "hsm-pin", Key: "pin"},
+	}}
+	if p, err = RenderProvider(idp, tfs); err != nil {
+		t.Fatal(err)
+	}
+	want := &config.PKCS11{Module: "/opt/vendor/libpkcs11.so", TokenLabel: "ida", Timeout: config.Duration{Duration: 1500 * time.Millisecond}}
+	if !reflect.DeepEqual(p.PKCS11, want) {
+		t.Errorf("pkcs11 %+v, want %+v (and never the PIN)", p.PKCS11, want)
 	}
 }

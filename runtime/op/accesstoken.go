@@ -17,7 +17,7 @@ import (
 // revocation and introspection treat both alike, and a JWT access token
 // stays revocable.
 func (p *Provider) newAccessToken(sv *served, c *client, info *grants.Info, jkt string, now time.Time) (string, error) {
-	if cmp.Or(c.AccessTokenFormat, sv.provider.Tokens.AccessTokenFormat) != config.AccessTokenJWT {
+	if !jwtAccessTokens(sv, c) {
 		return grants.NewSecret(), nil
 	}
 	claims := map[string]json.RawMessage{
@@ -39,4 +39,10 @@ func (p *Provider) newAccessToken(sv *served, c *client, info *grants.Info, jkt 
 		claims["cnf"] = json.RawMessage(`{"jkt":` + string(jsonString(jkt)) + `}`)
 	}
 	return signClaims(sv, sv.sec.DefaultSigningAlgorithm(), "at+jwt", claims, now)
+}
+
+// jwtAccessTokens: the client's access tokens are JWTs, by its format or
+// else the provider's.
+func jwtAccessTokens(sv *served, c *client) bool {
+	return cmp.Or(c.AccessTokenFormat, sv.provider.Tokens.AccessTokenFormat) == config.AccessTokenJWT
 }

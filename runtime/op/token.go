@@ -53,7 +53,7 @@ func (p *Provider) token(sv *served, w http.ResponseWriter, r *http.Request) {
 	}
 	// The signing keys answer before the grant uses up a code or refresh
 	// token, so a client can retry while the token is down.
-	if err := p.checkSigningKeys(sv, p.now(), sv.idTokenAlg(c), sv.sec.DefaultSigningAlgorithm()); err != nil {
+	if err := p.checkSigningKeys(sv, p.now(), tokenSigningAlgs(sv, c)...); err != nil {
 		writeJSONError(w, err)
 		return
 	}
@@ -85,4 +85,14 @@ func checkGrantTypeAllowed(c *client, gt string) *oauthError {
 		return errUnauthorizedClient("the client is not registered for " + gt)
 	}
 	return nil
+}
+
+// tokenSigningAlgs are the algorithms a token response to c may sign
+// with: its ID token's, and the provider's default for JWT access tokens.
+func tokenSigningAlgs(sv *served, c *client) []string {
+	algs := []string{sv.idTokenAlg(c)}
+	if jwtAccessTokens(sv, c) {
+		algs = append(algs, sv.sec.DefaultSigningAlgorithm())
+	}
+	return algs
 }

@@ -46,21 +46,7 @@ func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 // an ES256 ID token carrying verified_claims (user lookup and IDA
 // evaluation included).
 func BenchmarkTokenAuthorizationCode(b *testing.B) {
-	f := newFixture(b)
-	h := f.p.Handler()
-	codes, verifier := benchCodes(b, f, clientBasic, "", b.N)
-	auth := basicAuth(clientBasic, testSecret)["Authorization"]
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		form := "grant_type=authorization_code&code=" + codes[i] + "&redirect_uri=" + url.QueryEscape(redirectURI) + "&code_verifier=" + verifier
-		r := httptest.NewRequest(http.MethodPost, f.url(config.PathToken), strings.NewReader(form))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r.Header.Set("Authorization", auth)
-		if w := serve(h, r); w.Code != 200 {
-			b.Fatalf("%d %s", w.Code, w.Body)
-		}
-	}
+	benchTokenRequests(b, newFixture(b), clientBasic)
 }
 
 // BenchmarkTokenAuthorizationCodeFAPI: the same with private_key_jwt and a

@@ -13,14 +13,7 @@ import (
 // Session timeouts reach the runtime, defaulted when the API server has
 // not; so does the egress allow list.
 func TestRenderSessionsAndEgress(t *testing.T) {
-	idp := &idav1alpha1.IdentityProvider{
-		ObjectMeta: metav1.ObjectMeta{Name: "idp", Namespace: "ns"},
-		Spec: idav1alpha1.IdentityProviderSpec{
-			Issuer: "https://idp.example",
-			Users:  idav1alpha1.UserSourceSpec{Type: idav1alpha1.UserSourceBuiltin, Builtin: &idav1alpha1.BuiltinUserSource{SecretRef: idav1alpha1.LocalSecretReference{Name: "users"}}},
-		},
-	}
-	tfs := []idav1alpha1.TrustFramework{{Spec: idav1alpha1.TrustFrameworkSpec{Identifier: "jp_aml", Claims: []idav1alpha1.ClaimName{"given_name"}}}}
+	idp, tfs := minimalRenderable()
 	p, err := RenderProvider(idp, tfs)
 	if err != nil {
 		t.Fatal(err)
@@ -39,4 +32,17 @@ func TestRenderSessionsAndEgress(t *testing.T) {
 	if e := p.Egress; !slices.Equal(e.AllowedCIDRs, []string{"10.0.0.0/8"}) || !slices.Equal(e.AllowedHosts, []string{"rp.team-a.svc"}) {
 		t.Errorf("egress rendered as %+v", e)
 	}
+}
+
+// minimalRenderable is the smallest provider RenderProvider accepts, with
+// one trust framework.
+func minimalRenderable() (*idav1alpha1.IdentityProvider, []idav1alpha1.TrustFramework) {
+	idp := &idav1alpha1.IdentityProvider{
+		ObjectMeta: metav1.ObjectMeta{Name: "idp", Namespace: "ns"},
+		Spec: idav1alpha1.IdentityProviderSpec{
+			Issuer: "https://idp.example",
+			Users:  idav1alpha1.UserSourceSpec{Type: idav1alpha1.UserSourceBuiltin, Builtin: &idav1alpha1.BuiltinUserSource{SecretRef: idav1alpha1.LocalSecretReference{Name: "users"}}},
+		},
+	}
+	return idp, []idav1alpha1.TrustFramework{{Spec: idav1alpha1.TrustFrameworkSpec{Identifier: "jp_aml", Claims: []idav1alpha1.ClaimName{"given_name"}}}}
 }

@@ -219,14 +219,7 @@ func TestRenderExternalClaimSources(t *testing.T) {
 }
 
 func TestRenderPKCS11Token(t *testing.T) {
-	idp := &idav1alpha1.IdentityProvider{
-		ObjectMeta: metav1.ObjectMeta{Name: "idp", Namespace: "ns"},
-		Spec: idav1alpha1.IdentityProviderSpec{
-			Issuer: "https://idp.example",
-			Users:  idav1alpha1.UserSourceSpec{Type: idav1alpha1.UserSourceBuiltin, Builtin: &idav1alpha1.BuiltinUserSource{SecretRef: idav1alpha1.LocalSecretReference{Name: "users"}}},
-		},
-	}
-	tfs := []idav1alpha1.TrustFramework{{Spec: idav1alpha1.TrustFrameworkSpec{Identifier: "jp_aml", Claims: []idav1alpha1.ClaimName{"given_name"}}}}
+	idp, tfs := minimalRenderable()
 	p, err := RenderProvider(idp, tfs)
 	if err != nil || p.PKCS11 != nil {
 		t.Fatalf("keys in the Secret: pkcs11 %+v, %v", p.PKCS11, err)
